@@ -1,0 +1,1 @@
+"""The Python API, in modules loaded on first use so `import mlops_nb` stays light."""

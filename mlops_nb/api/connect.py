@@ -1,0 +1,79 @@
+"""`init()`: open (and if needed create or migrate) a store, pick a project, say who acts."""
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from mlops_nb.api.context import Context, current, set_current
+from mlops_nb.config import Settings
+from mlops_nb.services.errors import Conflict, InvalidInput
+
+
+def _open_store(db_url: str):
+    from mlops_nb.store.db import get_engine
+    from mlops_nb.store.migrate import SchemaMismatch, ensure_schema
+
+    engine = get_engine(db_url)
+    try:
+        ensure_schema(engine)
+    except SchemaMismatch as err:
+        raise Conflict(str(err)) from err
+    return engine
+
+
+def init(project: str = "default", *, db_url: str | None = None, user: str | None = None,
+         password: str | None = None, token: str | None = None, artifact_root: str | None = None) -> Context:
+    """Open the store and set the project and user every later call acts with.
+
+    >>> import mlops_nb as mlops
+    >>> ctx = mlops.init(project="credit", user="dana")            # default SQLite store
+    >>> ctx = mlops.init(project="credit", db_url="postgresql://...", user="rita", password="...")
+
+    A declared name may track, register and request promotion; approving, rejecting and rolling
+    back need proof (the user's password or an API token).
+    """
+    from mlops_nb.services import auth, tracking
+    from mlops_nb.store.artifacts import artifact_store
+    from mlops_nb.store.db import normalize_url, session_scope
+
+    if not isinstance(project, str):
+        raise InvalidInput(f"project must be a string, got {type(project).__name__}")
+    settings = Settings.from_env()
+    url = normalize_url(db_url or settings.db_url)
+    engine = _open_store(url)
+    root = artifact_root or settings.artifact_root
+    token = token if token is not None else (settings.token if password is None else None)
+    declared = user or os.environ.get("MLOPS_USER") or None
+    with session_scope(engine) as session:
+        identity = auth.identify(session=session, declared=declared, fallback=settings.user,
+                                 password=password, token=token)
+        project_row = tracking.get_or_create_project(session=session, name=project)
+        project_id = project_row.id
+    previous = current()
+    if previous is not None and previous.active_run is not None:
+        from mlops_nb.api.tracking import end_run
+
+        end_run()
+    context = Context(project=project, project_id=project_id, db_url=url, artifact_root=root,
+                      user=identity.name, role=identity.role, proven=identity.proven, settings=settings,
+                      _engine=engine, _store=artifact_store(root))
+    set_current(context)
+    return context
+
+
+def get_context() -> Context:
+    """The current context, created from the environment on first use."""
+    context = current()
+    if context is None:
+        context = init()
+    return context
+
+
+@contextmanager
+def transaction() -> Iterator:
+    """A session on the current store: one transaction, committed when the block ends."""
+    from mlops_nb.store.db import session_scope
+
+    with session_scope(get_context().engine) as session:
+        yield session

@@ -1,0 +1,91 @@
+"""The notebook's current context: which store, project and user, and the active run.
+
+`init()` sets it; every API call reads it (creating a default one from the environment when
+`init()` was never called, as MLflow users expect). Holding the engine here means every call
+reuses one pooled connection instead of reopening the store.
+"""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from mlops_nb.config import Settings
+from mlops_nb.services.errors import InvalidInput
+
+
+@dataclass
+class ActiveRun:
+    """The run this process is logging to, with what the hot path needs without a query."""
+
+    id: str
+    name: str
+    experiment: str
+    next_step: dict[str, int] = field(default_factory=dict)
+    cell_hashes: list[str] = field(default_factory=list)
+    stop_heartbeat: threading.Event = field(default_factory=threading.Event)
+    heartbeat_thread: threading.Thread | None = None
+
+
+@dataclass
+class Context:
+    """What `init()` returns: the store, project and identity every call acts with."""
+
+    project: str
+    project_id: int
+    db_url: str
+    artifact_root: str
+    user: str
+    role: str | None = None  # set only when the user proved who they are (password or token)
+    proven: bool = False
+    settings: Settings | None = None
+    active_run: ActiveRun | None = None
+    _engine: Any = field(default=None, repr=False)
+    _store: Any = field(default=None, repr=False)
+
+    @property
+    def engine(self):
+        return self._engine
+
+    @property
+    def artifacts(self):
+        return self._store
+
+    def require_run(self) -> ActiveRun:
+        if self.active_run is None:
+            raise InvalidInput("no active run: start one with mlops.start_run(...) or %mlops start first")
+        return self.active_run
+
+    def __repr__(self) -> str:
+        who = f"{self.user} ({self.role}, proven)" if self.proven else f"{self.user} (declared)"
+        run = f", run {self.active_run.name} ({self.active_run.id})" if self.active_run else ""
+        return f"mlops context: project {self.project!r}, store {_redact(self.db_url)}, user {who}{run}"
+
+    def _repr_mimebundle_(self, include=None, exclude=None) -> dict[str, str]:
+        import html
+
+        return {"text/plain": repr(self), "text/html": f"<code>{html.escape(repr(self))}</code>"}
+
+
+def _redact(url: str) -> str:
+    """A URL safe to show: the password replaced by ***."""
+    try:
+        from sqlalchemy.engine import make_url
+
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return url
+
+
+_lock = threading.RLock()
+_current: Context | None = None
+
+
+def current() -> Context | None:
+    return _current
+
+
+def set_current(context: Context | None) -> None:
+    global _current
+    with _lock:
+        _current = context

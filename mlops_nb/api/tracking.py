@@ -1,0 +1,268 @@
+"""The tracking verbs of the Python API: thin calls into services.tracking with the current context.
+
+The hot path (`log_metric`) keeps each key's next step and the run's liveness in the process, so a
+point costs one short transaction: the history row and the key's latest value.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+from mlops_nb.api.connect import get_context
+from mlops_nb.api.context import ActiveRun, Context
+from mlops_nb.services.errors import InvalidInput
+from mlops_nb.services.results import ArtifactPublic, DatasetVersionPublic, MetricPoint, RunPublic, RunTable
+from mlops_nb.store.db import session_scope
+
+
+def _heartbeat_loop(context: Context, run: ActiveRun) -> None:
+    from mlops_nb.services import tracking
+
+    interval = context.settings.heartbeat_s if context.settings else 5.0
+    while not run.stop_heartbeat.wait(interval):
+        try:
+            with session_scope(context.engine) as session:
+                tracking.heartbeat(session=session, run_id=run.id)
+        except Exception:  # a busy or unreachable store must not kill the notebook; next beat retries
+            continue
+
+
+def _mark_stale(context: Context) -> None:
+    from mlops_nb.config import run_stale_seconds
+    from mlops_nb.services import tracking
+
+    with session_scope(context.engine) as session:
+        tracking.mark_stale_runs_killed(session=session, stale_s=run_stale_seconds())
+
+
+def start_run(experiment: str = "default", *, name: str | None = None, tags: Mapping[str, Any] | None = None) -> RunPublic:
+    """Start a run (ending any active one) and make it the active run.
+
+    >>> with mlops.start_run(experiment="credit", name="lr-1") as run:
+    ...     mlops.log_param("C", 0.5)
+    ...     mlops.log_metric("auc", 0.78)
+
+    Used as a context manager, an exception inside the block marks the run failed.
+    """
+    from mlops_nb.services import environment, tracking
+
+    context = get_context()
+    if context.active_run is not None:
+        end_run()
+    captured = environment.capture()
+    with session_scope(context.engine) as session:
+        exp = tracking.get_or_create_experiment(session=session, project_id=context.project_id, name=experiment)
+        row = tracking.create_run(session=session, experiment_id=exp.id, name=name, user=context.user,
+                                  context=captured)
+        if tags:
+            tracking.set_tags(session=session, run_id=row.id, tags=tags)
+        run_id, run_name = row.id, row.name
+    active = ActiveRun(id=run_id, name=run_name, experiment=experiment)
+    active.heartbeat_thread = threading.Thread(target=_heartbeat_loop, args=(context, active),
+                                               name=f"mlops-heartbeat-{run_id[:8]}", daemon=True)
+    active.heartbeat_thread.start()
+    context.active_run = active
+    run = get_run(run_id)
+    run._on_exit = _exit_run
+    return run
+
+
+def _exit_run(run: RunPublic, exc_type) -> None:
+    context = get_context()
+    if context.active_run is not None and context.active_run.id == run.id:
+        end_run("failed" if exc_type is not None else "finished")
+
+
+def end_run(status: str = "finished") -> RunPublic:
+    """End the active run with `status` (finished, failed or killed) and return it."""
+    from mlops_nb.services import tracking
+
+    context = get_context()
+    active = context.require_run()
+    with session_scope(context.engine) as session:
+        tracking.end_run(session=session, run_id=active.id, status=status)
+    active.stop_heartbeat.set()
+    context.active_run = None
+    return get_run(active.id)
+
+
+def active_run() -> RunPublic | None:
+    """The active run, or None."""
+    context = get_context()
+    return get_run(context.active_run.id) if context.active_run else None
+
+
+def log_param(key: str, value: Any) -> None:
+    """Log one param (stored as text; lists and dicts as JSON)."""
+    log_params({key: value})
+
+
+def log_params(params: Mapping[str, Any]) -> None:
+    """Log several params at once; a key logged before with another value raises Conflict."""
+    from mlops_nb.services import tracking
+
+    context = get_context()
+    active = context.require_run()
+    with session_scope(context.engine) as session:
+        tracking.log_params(session=session, run_id=active.id, params=params)
+
+
+def log_metric(key: str, value: float, *, step: int | None = None) -> None:
+    """Log one metric point; without `step` it takes the key's next step (0 first)."""
+    log_metrics({key: value}, step=step)
+
+
+def log_metrics(metrics: Mapping[str, Any], *, step: int | None = None) -> None:
+    """Log several metrics at one step (or each key's next step). NaN and inf are kept."""
+    from mlops_nb.services import tracking
+
+    context = get_context()
+    active = context.require_run()
+    if not isinstance(metrics, Mapping):
+        raise InvalidInput(f"metrics must be a mapping of names to numbers, got {type(metrics).__name__}")
+    if not metrics:
+        return
+    if step is None:
+        missing = [k for k in metrics if k not in active.next_step]
+        if missing:
+            with session_scope(context.engine) as session:
+                active.next_step.update(tracking.next_steps(session=session, run_id=active.id, keys=missing))
+        steps = {k: active.next_step[k] for k in metrics}
+    else:
+        steps = {k: step for k in metrics}
+    rows = tracking.metric_rows(active.id, metrics, steps)
+    with session_scope(context.engine) as session:
+        tracking.insert_metric_rows(session=session, rows=rows)
+    for key, used in steps.items():
+        active.next_step[key] = max(active.next_step.get(key, 0), used + 1)
+
+
+def log_metric_history(key: str, values: list[float], *, start_step: int | None = None) -> None:
+    """Log a whole curve in one transaction (e.g. a loss per epoch): steps start_step, start_step+1, …"""
+    from mlops_nb.services import tracking
+
+    context = get_context()
+    active = context.require_run()
+    if start_step is None:
+        if key not in active.next_step:
+            with session_scope(context.engine) as session:
+                active.next_step.update(tracking.next_steps(session=session, run_id=active.id, keys=[key]))
+        start_step = active.next_step[key]
+    rows = [tracking.metric_rows(active.id, {key: v}, {key: start_step + i})[0] for i, v in enumerate(values)]
+    with session_scope(context.engine) as session:
+        tracking.insert_metric_rows(session=session, rows=rows)
+    active.next_step[key] = max(active.next_step.get(key, 0), start_step + len(values))
+
+
+def get_metric_history(run_id: str, key: str) -> list[MetricPoint]:
+    """Every point of a metric, ordered by step then time."""
+    from mlops_nb.services import tracking
+
+    with session_scope(get_context().engine) as session:
+        return tracking.metric_history(session=session, run_id=run_id, key=key)
+
+
+def set_tag(key: str, value: Any) -> None:
+    """Set a tag on the active run (tags may change; params may not)."""
+    set_tags({key: value})
+
+
+def set_tags(tags: Mapping[str, Any]) -> None:
+    from mlops_nb.services import tracking
+
+    context = get_context()
+    active = context.require_run()
+    with session_scope(context.engine) as session:
+        tracking.set_tags(session=session, run_id=active.id, tags=tags)
+
+
+def log_artifact(path: str | os.PathLike, *, name: str | None = None) -> ArtifactPublic:
+    """Copy a file into the active run's artifacts; its sha256 and size are recorded.
+
+    >>> mlops.log_artifact("confusion.png")
+    """
+    from mlops_nb.services import artifacts
+
+    context = get_context()
+    active = context.require_run()
+    with session_scope(context.engine) as session:
+        return artifacts.log_artifact(session=session, store=context.artifacts, run_id=active.id,
+                                      path=path, name=name)
+
+
+def log_dataset(df, *, name: str, role: str = "train") -> DatasetVersionPublic:
+    """Version a DataFrame (content fingerprint, schema, profile, sample) and link it to the active run.
+
+    >>> ds = mlops.log_dataset(train_df, name="german-credit", role="train")
+    >>> ds.version, ds.fingerprint[:12]
+    """
+    from mlops_nb.services import datasets
+
+    context = get_context()
+    active = context.require_run()
+    with session_scope(context.engine) as session:
+        return datasets.log_dataset(session=session, store=context.artifacts, project_id=context.project_id,
+                                    df=df, name=name, role=role, run_id=active.id, user=context.user)
+
+
+def get_dataset(name: str, *, version: int | None = None) -> DatasetVersionPublic:
+    """A dataset version of the current project (the newest when `version` is None)."""
+    from mlops_nb.services import datasets
+
+    context = get_context()
+    with session_scope(context.engine) as session:
+        return datasets.get_dataset(session=session, project_id=context.project_id, name=name, version=version)
+
+
+def runs(experiment: str | None = None, *, filter: str | None = None) -> RunTable:
+    """Runs of the current project, newest first, filtered with MLflow's search syntax.
+
+    >>> mlops.runs("credit", filter="metrics.auc > 0.7 and params.penalty = 'l2'").to_frame()
+    """
+    from mlops_nb.services import tracking
+
+    context = get_context()
+    _mark_stale(context)
+    with session_scope(context.engine) as session:
+        if experiment is not None:
+            tracking.get_experiment(session=session, project_id=context.project_id, name=experiment)
+        return tracking.search_runs(session=session, project_id=context.project_id, experiment=experiment,
+                                    filter=filter)
+
+
+def get_run(run_id: str) -> RunPublic:
+    """A run with its params, latest metrics, tags, datasets, artifacts and captured context."""
+    from mlops_nb.services import tracking
+
+    context = get_context()
+    _mark_stale(context)
+    with session_scope(context.engine) as session:
+        return tracking.get_run(session=session, run_id=run_id)
+
+
+def record_cell(source: str) -> None:
+    """Called after each executed notebook cell: keeps a hash of its source on the active run."""
+    from mlops_nb.services import tracking
+
+    context = get_context()
+    active = context.active_run
+    if active is None or not source.strip():
+        return
+    active.cell_hashes.append(hashlib.sha256(source.encode()).hexdigest())
+    code_hash = hashlib.sha256("".join(active.cell_hashes).encode()).hexdigest()
+    with session_scope(context.engine) as session:
+        tracking.set_run_code(session=session, run_id=active.id, code_hash=code_hash,
+                              cell_hashes=active.cell_hashes)
+
+
+def record_cell_source(source: str) -> None:
+    """Keep the full source of a `%%mlops run` cell on the active run."""
+    from mlops_nb.services import tracking
+
+    context = get_context()
+    active = context.require_run()
+    with session_scope(context.engine) as session:
+        tracking.set_run_code(session=session, run_id=active.id, cell_source=source)

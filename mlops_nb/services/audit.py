@@ -1,0 +1,118 @@
+"""The tamper-evident audit trail: every state change appends an event hashed with its predecessor.
+
+hash = sha256(prev_hash + canonical JSON of the event). Writers lock the single `audit_head` row
+(FOR UPDATE on PostgreSQL; SQLite transactions are already serialised by BEGIN IMMEDIATE), so two
+concurrent writers can never fork the chain. `verify` recomputes every hash in id order and names
+the first event whose content, link or order was changed.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from mlops_nb.store.models import AuditEvent, AuditHead
+from mlops_nb.store.models.audit import GENESIS_HASH
+
+VERIFY_PAGE = 5_000
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return repr(value)
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def event_hash(prev_hash: str, *, event_id: int, ts: float, actor: str, action: str, entity: str,
+               entity_id: str, before: Any, after: Any) -> str:
+    body = json.dumps({"id": event_id, "ts": repr(float(ts)), "actor": actor, "action": action, "entity": entity,
+                       "entity_id": entity_id, "before": before, "after": after},
+                      sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return hashlib.sha256((prev_hash + body).encode()).hexdigest()
+
+
+def record(*, session: Session, actor: str, action: str, entity: str, entity_id: Any,
+           before: dict | None = None, after: dict | None = None) -> AuditEvent:
+    """Append one event in the caller's transaction (so it commits or rolls back with the change)."""
+    head = session.execute(select(AuditHead).where(AuditHead.id == 1).with_for_update()).scalars().first()
+    if head is None:  # a store created before the audit table had its head row
+        head = AuditHead(id=1, last_event_id=0, last_hash=GENESIS_HASH)
+        session.add(head)
+        session.flush()
+    before, after = _jsonable(before), _jsonable(after)
+    event_id = head.last_event_id + 1
+    ts = time.time()
+    digest = event_hash(head.last_hash, event_id=event_id, ts=ts, actor=actor, action=action, entity=entity,
+                        entity_id=str(entity_id), before=before, after=after)
+    event = AuditEvent(id=event_id, ts=ts, actor=actor, action=action, entity=entity, entity_id=str(entity_id),
+                       before=before, after=after, prev_hash=head.last_hash, hash=digest)
+    session.add(event)
+    head.last_event_id, head.last_hash = event_id, digest
+    session.add(head)
+    session.flush()
+    return event
+
+
+@dataclass
+class VerifyResult:
+    ok: bool
+    events: int
+    broken_event_id: int | None = None
+    problem: str = ""
+
+    def __str__(self) -> str:
+        if self.ok:
+            return f"audit chain intact: {self.events} events"
+        return f"audit chain broken at event {self.broken_event_id}: {self.problem}"
+
+
+def verify(*, session: Session) -> VerifyResult:
+    """Walk the chain in id order; the first event whose link or hash does not match is named."""
+    prev, expected_id, count, last_id = GENESIS_HASH, 1, 0, 0
+    columns = (AuditEvent.id, AuditEvent.ts, AuditEvent.actor, AuditEvent.action, AuditEvent.entity,
+               AuditEvent.entity_id, AuditEvent.before, AuditEvent.after, AuditEvent.prev_hash, AuditEvent.hash)
+    while True:
+        rows = session.execute(select(*columns).where(AuditEvent.id > last_id).order_by(AuditEvent.id)
+                               .limit(VERIFY_PAGE)).all()
+        if not rows:
+            break
+        for eid, ts, actor, action, entity, entity_id, before, after, prev_hash, digest in rows:
+            if eid != expected_id:
+                return VerifyResult(False, count, expected_id, f"event {expected_id} is missing (next is {eid})")
+            if prev_hash != prev:
+                return VerifyResult(False, count, eid, "its link to the previous event does not match")
+            actual = event_hash(prev, event_id=eid, ts=ts, actor=actor, action=action, entity=entity,
+                                entity_id=entity_id, before=before, after=after)
+            if actual != digest:
+                return VerifyResult(False, count, eid, f"its content was changed ({action} on {entity} {entity_id})")
+            prev, expected_id, count = digest, expected_id + 1, count + 1
+        last_id = rows[-1][0]
+    head = session.get(AuditHead, 1)
+    if head is not None and (head.last_event_id != count or head.last_hash != prev):
+        return VerifyResult(False, count, count + 1,
+                            f"the chain ends at event {count} but the head records {head.last_event_id}: "
+                            "events were deleted from the end")
+    return VerifyResult(True, count)
+
+
+def events(*, session: Session, entity: str | None = None, entity_id: Any = None, limit: int = 200,
+           before_id: int | None = None) -> list[AuditEvent]:
+    """The newest events first, optionally for one entity, paged by id."""
+    query = select(AuditEvent).order_by(AuditEvent.id.desc()).limit(limit)
+    if entity is not None:
+        query = query.where(AuditEvent.entity == entity)
+    if entity_id is not None:
+        query = query.where(AuditEvent.entity_id == str(entity_id))
+    if before_id is not None:
+        query = query.where(AuditEvent.id < before_id)
+    return list(session.execute(query).scalars().all())

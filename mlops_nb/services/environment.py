@@ -1,0 +1,85 @@
+"""What made a run: user, host, git commit and dirty flag, notebook path, Python and package versions.
+
+Captured once per run, cheaply: package versions come from installed metadata (no imports), git
+from one short subprocess with a timeout, so a machine without git or outside a repository still
+tracks.
+"""
+from __future__ import annotations
+
+import os
+import platform
+import socket
+import subprocess
+import sys
+from functools import lru_cache
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+KEY_PACKAGES = ("mlops-nb", "numpy", "pandas", "scikit-learn", "scipy", "evidently", "sqlmodel",
+                "sqlalchemy", "skops", "xgboost", "lightgbm", "torch", "ipython", "ipykernel")
+
+
+@lru_cache(maxsize=1)
+def package_versions() -> dict[str, str]:
+    """Versions of the packages that decide whether a model behaves the same elsewhere."""
+    found = {}
+    for name in KEY_PACKAGES:
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return found
+
+
+def git_state(path: str | os.PathLike | None = None) -> tuple[str | None, bool | None]:
+    """(commit, dirty) of the repository holding `path` (default: the working directory)."""
+    cwd = str(path or os.getcwd())
+    try:
+        out = subprocess.run(["git", "status", "--porcelain=v2", "--branch", "--untracked-files=no"],
+                             cwd=cwd, capture_output=True, text=True, timeout=5)
+    except (OSError, subprocess.SubprocessError):
+        return None, None
+    if out.returncode != 0:
+        return None, None
+    commit, dirty = None, False
+    for line in out.stdout.splitlines():
+        if line.startswith("# branch.oid "):
+            oid = line.split()[-1]
+            commit = None if oid == "(initial)" else oid
+        elif not line.startswith("#"):
+            dirty = True
+    return commit, dirty
+
+
+def notebook_path() -> str | None:
+    """The running notebook's path where the front end tells it (VS Code, JupyterLab's env)."""
+    for var in ("MLOPS_NOTEBOOK_PATH", "JPY_SESSION_NAME", "__vsc_ipynb_file__"):
+        value = os.environ.get(var)
+        if value:
+            return value
+    try:
+        from IPython import get_ipython  # only present inside a kernel; already imported there
+
+        shell = get_ipython() if "IPython" in sys.modules else None
+        value = shell.user_ns.get("__vsc_ipynb_file__") if shell is not None else None
+        return str(value) if value else None
+    except Exception:
+        return None
+
+
+def capture(cwd: str | os.PathLike | None = None) -> dict[str, Any]:
+    """The run context columns (see store.models.Run)."""
+    commit, dirty = git_state(cwd)
+    path = notebook_path()
+    if commit is None and path:
+        commit, dirty = git_state(Path(path).parent) if Path(path).parent.exists() else (None, None)
+    return {
+        "host": socket.gethostname()[:250],
+        "pid": os.getpid(),
+        "git_commit": commit,
+        "git_dirty": dirty,
+        "notebook_path": path,
+        "python_version": platform.python_version(),
+        "packages": package_versions(),
+    }

@@ -1,0 +1,320 @@
+"""Experiment tracking: projects, experiments, runs, params, metric history and tags.
+
+Every function takes the caller's session (one transaction per call from the API). Metric points
+land in the history table and, in the same transaction, in `latest_metric`, which search reads.
+"""
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from sqlalchemy import and_, func, select, update
+from sqlmodel import Session
+
+from mlops_nb.services.errors import Conflict, InvalidInput, NotFound
+from mlops_nb.services.results import ArtifactPublic, MetricPoint, RunPublic, RunTable
+from mlops_nb.services.run_filter import filter_sql
+from mlops_nb.services.validation_rules import (
+    check_name,
+    loaded_float,
+    metric_step,
+    metric_value,
+    param_text,
+    stored_float,
+)
+from mlops_nb.store.models import (
+    Artifact,
+    DatasetVersion,
+    Experiment,
+    LatestMetric,
+    Metric,
+    Param,
+    Project,
+    Run,
+    RunInput,
+    Tag,
+)
+
+END_STATUSES = ("finished", "failed", "killed")
+
+
+# --- projects and experiments ----------------------------------------------------------------------
+
+def get_or_create_project(*, session: Session, name: str) -> Project:
+    check_name(name, "project name")
+    project = session.execute(select(Project).where(Project.name == name)).scalars().first()
+    if project is None:
+        project = Project(name=name, created_at=time.time())
+        session.add(project)
+        session.flush()
+    return project
+
+
+def get_project(*, session: Session, name: str) -> Project:
+    project = session.execute(select(Project).where(Project.name == name)).scalars().first()
+    if project is None:
+        known = session.execute(select(Project.name).order_by(Project.name).limit(20)).scalars().all()
+        raise NotFound(f"project {name!r} does not exist; projects: {', '.join(known) or 'none yet'}")
+    return project
+
+
+def get_or_create_experiment(*, session: Session, project_id: int, name: str) -> Experiment:
+    check_name(name, "experiment name")
+    experiment = session.execute(select(Experiment).where(
+        Experiment.project_id == project_id, Experiment.name == name)).scalars().first()
+    if experiment is None:
+        experiment = Experiment(project_id=project_id, name=name, created_at=time.time())
+        session.add(experiment)
+        session.flush()
+    return experiment
+
+
+def get_experiment(*, session: Session, project_id: int, name: str) -> Experiment:
+    experiment = session.execute(select(Experiment).where(
+        Experiment.project_id == project_id, Experiment.name == name)).scalars().first()
+    if experiment is None:
+        known = session.execute(select(Experiment.name).where(Experiment.project_id == project_id)
+                             .order_by(Experiment.name).limit(20)).scalars().all()
+        raise NotFound(f"experiment {name!r} does not exist in this project; experiments: "
+                       f"{', '.join(known) or 'none yet'} (start a run to create one)")
+    return experiment
+
+
+# --- runs ------------------------------------------------------------------------------------------
+
+def create_run(*, session: Session, experiment_id: int, name: str | None, user: str,
+               context: Mapping[str, Any] | None = None) -> Run:
+    """A new running run; `context` holds the captured environment (see services.environment)."""
+    run_id = uuid.uuid4().hex
+    if name is None:
+        name = f"run-{run_id[:8]}"
+    check_name(name, "run name")
+    now = time.time()
+    run = Run(id=run_id, experiment_id=experiment_id, name=name, user=user, status="running",
+              start_time=now, heartbeat_at=now, **dict(context or {}))
+    session.add(run)
+    session.flush()
+    return run
+
+
+def get_run_row(*, session: Session, run_id: str) -> Run:
+    run = session.get(Run, run_id) if isinstance(run_id, str) else None
+    if run is None:
+        raise NotFound(f"run {run_id!r} does not exist; list runs with mlops.runs() or %mlops runs")
+    return run
+
+
+def require_running(*, session: Session, run_id: str) -> Run:
+    run = get_run_row(session=session, run_id=run_id)
+    if run.status != "running":
+        raise InvalidInput(f"run {run.name!r} ({run_id}) is {run.status}; start a new run to log more")
+    return run
+
+
+def end_run(*, session: Session, run_id: str, status: str = "finished") -> Run:
+    if status not in END_STATUSES:
+        raise InvalidInput(f"status {status!r} is not one of {', '.join(END_STATUSES)}")
+    run = get_run_row(session=session, run_id=run_id)
+    if run.status == "running":
+        run.status = status
+        run.end_time = time.time()
+        session.add(run)
+        session.flush()
+    return run
+
+
+def heartbeat(*, session: Session, run_id: str) -> bool:
+    """Refresh a running run's heartbeat; False when the run is no longer running."""
+    result = session.execute(update(Run).where(Run.id == run_id, Run.status == "running")
+                             .values(heartbeat_at=time.time()))
+    return result.rowcount == 1
+
+
+def mark_stale_runs_killed(*, session: Session, stale_s: float, now: float | None = None) -> int:
+    """Mark running runs whose heartbeat is older than `stale_s` as killed; returns how many."""
+    now = time.time() if now is None else now
+    cutoff = now - stale_s
+    result = session.execute(update(Run).where(Run.status == "running", Run.heartbeat_at < cutoff)
+                             .values(status="killed", end_time=Run.heartbeat_at))
+    return result.rowcount or 0
+
+
+def set_run_code(*, session: Session, run_id: str, cell_source: str | None = None,
+                 code_hash: str | None = None, cell_hashes: list | None = None) -> None:
+    run = get_run_row(session=session, run_id=run_id)
+    if cell_source is not None:
+        run.cell_source = (run.cell_source + "\n\n" if run.cell_source else "") + cell_source
+    if code_hash is not None:
+        run.code_hash = code_hash
+    if cell_hashes is not None:
+        run.cell_hashes = list(cell_hashes)
+    session.add(run)
+
+
+# --- params, metrics, tags -------------------------------------------------------------------------
+
+def log_params(*, session: Session, run_id: str, params: Mapping[str, Any]) -> None:
+    """Store params; a key logged again with another value is a Conflict and changes nothing."""
+    if not isinstance(params, Mapping):
+        raise InvalidInput(f"params must be a mapping of names to values, got {type(params).__name__}")
+    values = {check_name(k, "param name"): param_text(k, v) for k, v in params.items()}
+    if not values:
+        return
+    require_running(session=session, run_id=run_id)
+    existing = dict(session.execute(select(Param.key, Param.value).where(
+        Param.run_id == run_id, Param.key.in_(list(values)))).all())
+    for key, value in values.items():
+        if key in existing and existing[key] != value:
+            raise Conflict(f"param {key!r} was already logged as {existing[key][:60]!r}; "
+                           f"params are immutable within a run (tried {value[:60]!r}); "
+                           "log a new run to try another value")
+    new = [{"run_id": run_id, "key": k, "value": v} for k, v in values.items() if k not in existing]
+    if new:
+        session.execute(Param.__table__.insert(), new)
+
+
+def metric_rows(run_id: str, metrics: Mapping[str, Any], steps: Mapping[str, int],
+                timestamp: float | None = None) -> list[dict[str, Any]]:
+    """Validated history rows for `metrics`, each at the step given for its key."""
+    ts = time.time() if timestamp is None else timestamp
+    return [{"run_id": run_id, "key": check_name(k, "metric name"),
+             "value": stored_float(metric_value(k, v)), "step": metric_step(k, steps[k]), "timestamp": ts}
+            for k, v in metrics.items()]
+
+
+def next_steps(*, session: Session, run_id: str, keys: Iterable[str]) -> dict[str, int]:
+    """For each key, the step after the highest logged (0 for a new key)."""
+    keys = list(keys)
+    found = dict(session.execute(select(LatestMetric.key, LatestMetric.step).where(
+        LatestMetric.run_id == run_id, LatestMetric.key.in_(keys))).all())
+    return {k: found[k] + 1 if k in found else 0 for k in keys}
+
+
+def _latest_upsert(session: Session):
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    stmt = insert(LatestMetric)
+    return stmt.on_conflict_do_update(
+        index_elements=["run_id", "key"],
+        set_={"value": stmt.excluded.value, "step": stmt.excluded.step, "timestamp": stmt.excluded.timestamp},
+        where=stmt.excluded.step >= LatestMetric.__table__.c.step)
+
+
+def insert_metric_rows(*, session: Session, rows: list[dict[str, Any]]) -> None:
+    """History plus latest value per key, in the caller's transaction. Rows must be validated."""
+    if not rows:
+        return
+    session.execute(Metric.__table__.insert(), rows)
+    latest: dict[str, dict[str, Any]] = {}
+    for row in rows:  # one upsert per key: the highest step, the last logged among equals
+        current = latest.get(row["key"])
+        if current is None or row["step"] >= current["step"]:
+            latest[row["key"]] = row
+    session.execute(_latest_upsert(session), list(latest.values()))
+
+
+def log_metrics(*, session: Session, run_id: str, metrics: Mapping[str, Any], step: int | None = None,
+                timestamp: float | None = None) -> dict[str, int]:
+    """Log several metrics at one step (or each key's next step); returns the steps used."""
+    if not isinstance(metrics, Mapping):
+        raise InvalidInput(f"metrics must be a mapping of names to numbers, got {type(metrics).__name__}")
+    if not metrics:
+        return {}
+    require_running(session=session, run_id=run_id)
+    steps = ({k: step for k in metrics} if step is not None
+             else next_steps(session=session, run_id=run_id, keys=metrics))
+    insert_metric_rows(session=session, rows=metric_rows(run_id, metrics, steps, timestamp))
+    return steps
+
+
+def set_tags(*, session: Session, run_id: str, tags: Mapping[str, Any]) -> None:
+    """Tags are mutable labels: setting one again replaces its value."""
+    if not isinstance(tags, Mapping):
+        raise InvalidInput(f"tags must be a mapping, got {type(tags).__name__}")
+    values = {check_name(k, "tag name"): param_text(k, v) for k, v in tags.items()}
+    get_run_row(session=session, run_id=run_id)
+    for key, value in values.items():
+        tag = session.get(Tag, (run_id, key))
+        if tag is None:
+            session.add(Tag(run_id=run_id, key=key, value=value))
+        else:
+            tag.value = value
+            session.add(tag)
+    session.flush()
+
+
+def metric_history(*, session: Session, run_id: str, key: str) -> list[MetricPoint]:
+    get_run_row(session=session, run_id=run_id)
+    rows = session.execute(select(Metric.key, Metric.value, Metric.step, Metric.timestamp)
+                           .where(Metric.run_id == run_id, Metric.key == key)
+                           .order_by(Metric.step, Metric.timestamp, Metric.id)).all()
+    return [MetricPoint(key=r[0], value=loaded_float(r[1]), step=r[2], timestamp=r[3]) for r in rows]
+
+
+# --- reading runs ----------------------------------------------------------------------------------
+
+def _context(run: Run) -> dict[str, Any]:
+    return {"host": run.host, "pid": run.pid, "git_commit": run.git_commit, "git_dirty": run.git_dirty,
+            "notebook_path": run.notebook_path, "code_hash": run.code_hash,
+            "cell_hashes": run.cell_hashes or [], "cell_source": run.cell_source,
+            "python_version": run.python_version, "packages": run.packages or {},
+            "heartbeat_at": run.heartbeat_at}
+
+
+def get_run(*, session: Session, run_id: str) -> RunPublic:
+    run = get_run_row(session=session, run_id=run_id)
+    experiment = session.get(Experiment, run.experiment_id)
+    project = session.get(Project, experiment.project_id)
+    params = dict(session.execute(select(Param.key, Param.value).where(Param.run_id == run_id)).all())
+    metrics = {k: loaded_float(v) for k, v in session.execute(
+        select(LatestMetric.key, LatestMetric.value).where(LatestMetric.run_id == run_id)).all()}
+    tags = dict(session.execute(select(Tag.key, Tag.value).where(Tag.run_id == run_id)).all())
+    datasets = [{"name": d.name, "version": d.version, "role": role, "fingerprint": d.fingerprint, "id": d.id}
+                for d, role in session.execute(
+                    select(DatasetVersion, RunInput.role).join(RunInput, RunInput.dataset_version_id == DatasetVersion.id)
+                    .where(RunInput.run_id == run_id).order_by(RunInput.created_at)).all()]
+    artifacts = [ArtifactPublic(name=a.name, uri=a.uri, sha256=a.sha256, size=a.size, run_id=a.run_id)
+                 for a in session.execute(select(Artifact).where(Artifact.run_id == run_id)
+                                       .order_by(Artifact.id)).scalars().all()]
+    return RunPublic(id=run.id, name=run.name, status=run.status, experiment=experiment.name,
+                     project=project.name, user=run.user, start_time=run.start_time, end_time=run.end_time,
+                     params=params, metrics=metrics, tags=tags, context=_context(run),
+                     datasets=datasets, artifacts=artifacts)
+
+
+def search_runs(*, session: Session, project_id: int, experiment: str | None = None,
+                filter: str | None = None, limit: int | None = None) -> RunTable:
+    """Runs of a project (optionally one experiment) matching an MLflow-style filter, newest first."""
+    conditions = [Experiment.project_id == project_id, *filter_sql(filter)]
+    if experiment is not None:
+        conditions.append(Experiment.name == experiment)
+    query = (select(Run.id, Run.name, Run.status, Experiment.name, Run.user, Run.start_time, Run.end_time)
+             .join(Experiment, Experiment.id == Run.experiment_id).where(and_(*conditions))
+             .order_by(Run.start_time.desc(), Run.id))
+    if limit is not None:
+        query = query.limit(limit)
+    rows: dict[str, dict[str, Any]] = {}
+    for rid, name, status, exp, user, start, end in session.execute(query).all():
+        rows[rid] = {"run_id": rid, "name": name, "status": status, "experiment": exp, "user": user,
+                     "start_time": start, "end_time": end}
+    if rows:
+        matched = query.with_only_columns(Run.id).order_by(None).subquery()
+        for table, prefix, convert in ((Param, "params.", str), (LatestMetric, "metrics.", loaded_float),
+                                       (Tag, "tags.", str)):
+            for rid, key, value in session.execute(
+                    select(table.run_id, table.key, table.value).where(table.run_id.in_(select(matched.c.id)))):
+                rows[rid][prefix + key] = convert(value)
+    title = f"Runs in {experiment}" if experiment else "Runs"
+    return RunTable(rows=list(rows.values()), title=title + (f" where {filter}" if filter else ""))
+
+
+def count_runs(*, session: Session, project_id: int) -> int:
+    return session.execute(select(func.count()).select_from(Run).join(Experiment)
+                           .where(Experiment.project_id == project_id)).scalar_one()
+
+

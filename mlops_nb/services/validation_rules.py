@@ -1,0 +1,64 @@
+"""Checks on user-given names and values, shared by every service that stores them."""
+from __future__ import annotations
+
+import json
+import math
+import numbers
+from typing import Any
+
+from mlops_nb.services.errors import InvalidInput
+
+MAX_NAME = 250
+MAX_PARAM_VALUE = 6000
+
+
+def check_name(value: Any, what: str) -> str:
+    """A key or name: a non-empty string of at most 250 characters."""
+    if not isinstance(value, str):
+        raise InvalidInput(f"{what} must be a string, got {type(value).__name__} {value!r}")
+    if not value.strip():
+        raise InvalidInput(f"{what} must not be empty")
+    if len(value) > MAX_NAME:
+        raise InvalidInput(f"{what} {value[:40]!r}… is {len(value)} characters; the limit is {MAX_NAME}")
+    if "\x00" in value:
+        raise InvalidInput(f"{what} {value!r} contains a NUL character")
+    return value
+
+
+def param_text(key: str, value: Any) -> str:
+    """A param value as stored: str(value), with lists, dicts and tuples as JSON."""
+    if isinstance(value, (list, dict, tuple)):
+        try:
+            text = json.dumps(value, default=str, ensure_ascii=False)
+        except (TypeError, ValueError):
+            text = str(value)
+    else:
+        text = str(value)
+    if len(text) > MAX_PARAM_VALUE:
+        raise InvalidInput(f"param {key!r} is {len(text)} characters long; the limit is {MAX_PARAM_VALUE} "
+                           "(log a long value as an artifact instead)")
+    if "\x00" in text:
+        raise InvalidInput(f"param {key!r} contains a NUL character")
+    return text
+
+
+def metric_value(key: str, value: Any) -> float:
+    """A metric value as a float; NaN and +-inf are kept as such. bool and text are refused."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):  # numpy scalars are Real
+        raise InvalidInput(f"metric {key!r} must be a number, got {type(value).__name__} {value!r}")
+    return float(value)
+
+
+def metric_step(key: str, step: Any) -> int:
+    if isinstance(step, bool) or not isinstance(step, numbers.Integral):
+        raise InvalidInput(f"metric {key!r}: step must be an integer, got {step!r}")
+    return int(step)
+
+
+def stored_float(value: float) -> float | None:
+    """NaN is stored as NULL: SQLite cannot hold NaN, and PostgreSQL would sort it above every number."""
+    return None if math.isnan(value) else value
+
+
+def loaded_float(value: float | None) -> float:
+    return math.nan if value is None else float(value)

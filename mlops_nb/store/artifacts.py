@@ -1,0 +1,179 @@
+"""The artifact store: a local folder by default, any fsspec URL otherwise, behind one small interface.
+
+Every write goes to a temporary name and is renamed into place, so a reader never sees half a file
+and a process killed mid-write leaves no artifact behind. Names are relative paths that must stay
+inside the root; anything else is refused before a byte is written.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import posixpath
+import tempfile
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+CHUNK = 1 << 20
+
+
+class UnsafeArtifactName(ValueError):
+    """An artifact name that would leave the artifact root (absolute, `..`, empty parts)."""
+
+
+@dataclass(frozen=True)
+class StoredArtifact:
+    uri: str
+    sha256: str
+    size: int
+
+
+def safe_relative_name(name: str) -> str:
+    """Normalise `name` to a relative POSIX path inside the root, or raise UnsafeArtifactName."""
+    if not isinstance(name, str) or not name.strip():
+        raise UnsafeArtifactName(f"artifact name {name!r} is empty")
+    if "\x00" in name:
+        raise UnsafeArtifactName(f"artifact name {name!r} contains a NUL byte")
+    candidate = name.replace("\\", "/")
+    if candidate.startswith("/") or (len(candidate) > 1 and candidate[1] == ":"):
+        raise UnsafeArtifactName(f"artifact name {name!r} is an absolute path; give a relative name")
+    parts = candidate.split("/")
+    if any(part in ("..",) for part in parts):
+        raise UnsafeArtifactName(f"artifact name {name!r} tries to leave the artifact root ('..')")
+    normalised = posixpath.normpath(candidate)
+    if normalised in (".", "") or normalised.startswith("../"):
+        raise UnsafeArtifactName(f"artifact name {name!r} does not name a file inside the root")
+    return normalised
+
+
+def sha256_of_file(path: str | os.PathLike) -> tuple[str, int]:
+    digest, size = hashlib.sha256(), 0
+    with open(path, "rb") as handle:
+        while chunk := handle.read(CHUNK):
+            digest.update(chunk)
+            size += len(chunk)
+    return digest.hexdigest(), size
+
+
+class ArtifactStore:
+    """Common interface; use `artifact_store(root)` to get the right implementation."""
+
+    root: str
+
+    def put_file(self, source: str | os.PathLike, name: str) -> StoredArtifact:
+        raise NotImplementedError
+
+    def put_bytes(self, data: bytes, name: str) -> StoredArtifact:
+        raise NotImplementedError
+
+    def open(self, uri: str) -> BinaryIO:
+        raise NotImplementedError
+
+    def read_verified(self, uri: str, sha256: str) -> bytes:
+        """The artifact's bytes, only if they hash to `sha256`; raises ValueError otherwise."""
+        with self.open(uri) as handle:
+            data = handle.read()
+        actual = hashlib.sha256(data).hexdigest()
+        if actual != sha256:
+            raise ValueError(f"artifact {uri} has sha256 {actual[:12]}…, expected {sha256[:12]}…")
+        return data
+
+
+class LocalArtifactStore(ArtifactStore):
+    def __init__(self, root: str | os.PathLike) -> None:
+        self.root_path = Path(root).expanduser().resolve()
+        self.root = str(self.root_path)
+
+    def _target(self, name: str) -> Path:
+        relative = safe_relative_name(name)
+        target = (self.root_path / relative).resolve()
+        if self.root_path != target and self.root_path not in target.parents:
+            raise UnsafeArtifactName(f"artifact name {name!r} resolves outside the artifact root")
+        return target
+
+    def _write_atomic(self, target: Path, chunks) -> StoredArtifact:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        digest, size = hashlib.sha256(), 0
+        fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=target.parent)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                for chunk in chunks:
+                    digest.update(chunk)
+                    size += len(chunk)
+                    out.write(chunk)
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return StoredArtifact(uri=f"file://{target}", sha256=digest.hexdigest(), size=size)
+
+    def put_file(self, source, name):
+        target = self._target(name)
+        with open(source, "rb") as handle:
+            return self._write_atomic(target, iter(lambda: handle.read(CHUNK), b""))
+
+    def put_bytes(self, data, name):
+        return self._write_atomic(self._target(name), [data])
+
+    def open(self, uri):
+        return open(uri_to_path(uri), "rb")
+
+
+class FsspecArtifactStore(ArtifactStore):
+    """Any fsspec filesystem (s3://, gs://, memory://...): write to a temporary key, then move."""
+
+    def __init__(self, root: str) -> None:
+        import fsspec
+
+        self.fs, path = fsspec.core.url_to_fs(root)
+        self.root = root.rstrip("/")
+        self.base = path.rstrip("/")
+
+    def _key(self, name: str) -> str:
+        return f"{self.base}/{safe_relative_name(name)}"
+
+    def put_bytes(self, data, name):
+        key = self._key(name)
+        tmp = f"{posixpath.dirname(key)}/.tmp-{uuid.uuid4().hex}"
+        self.fs.pipe_file(tmp, data)
+        try:
+            self.fs.mv(tmp, key)
+        except BaseException:
+            self.fs.rm(tmp)
+            raise
+        return StoredArtifact(uri=f"{self.root}/{safe_relative_name(name)}",
+                              sha256=hashlib.sha256(data).hexdigest(), size=len(data))
+
+    def put_file(self, source, name):
+        return self.put_bytes(Path(source).read_bytes(), name)
+
+    def open(self, uri):
+        import fsspec
+
+        return fsspec.open(uri, "rb").open()
+
+
+def uri_to_path(uri: str) -> Path:
+    """`file:///abs/path` (as this store writes them) or a plain path."""
+    return Path(uri.removeprefix("file://"))
+
+
+def artifact_store(root: str) -> ArtifactStore:
+    """A local store for plain paths and file:// URLs, fsspec for every other protocol."""
+    if "://" not in root:
+        return LocalArtifactStore(root)
+    if root.startswith("file://"):
+        return LocalArtifactStore(uri_to_path(root))
+    return FsspecArtifactStore(root)
+
+
+def open_artifact(uri: str) -> BinaryIO:
+    """Open a stored artifact by its URI, whatever store wrote it."""
+    if "://" not in uri or uri.startswith("file://"):
+        return open(uri_to_path(uri), "rb")
+    import fsspec
+
+    return fsspec.open(uri, "rb").open()

@@ -1,0 +1,106 @@
+"""Bring a store to the current schema with alembic, safely when many processes open it at once.
+
+A store already at head is recognised with one query and no alembic import (the common case, on
+every `init`). Otherwise one process migrates while the others wait: a file lock beside a SQLite
+database, an advisory lock on PostgreSQL.
+"""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from pathlib import Path
+from collections.abc import Iterator
+
+from sqlalchemy import inspect, text
+from sqlalchemy.engine import Connection, Engine
+
+from mlops_nb.store.db import sqlite_path
+from mlops_nb.store.migrations import HEAD
+
+MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+_PG_LOCK_KEY = 0x6D6C6F7073  # "mlops"
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The store's alembic revision, or None for an empty database."""
+    with engine.connect() as conn:
+        try:
+            row = conn.execute(text("SELECT version_num FROM alembic_version")).first()
+        except Exception:
+            conn.rollback()
+            return None
+        return row[0] if row else None
+
+
+def alembic_config(connection: Connection):
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.attributes["connection"] = connection
+    return config
+
+
+@contextmanager
+def _sqlite_file_lock(engine: Engine) -> Iterator[None]:
+    path = sqlite_path(str(engine.url))
+    if path is None:
+        yield
+        return
+    import fcntl
+
+    lock_path = path.with_name(path.name + ".migrate.lock")
+    with open(lock_path, "a+") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Migrate to `revision` (default: head) under the lock; a no-op when already there."""
+    from alembic import command
+
+    if engine.dialect.name == "sqlite":
+        with _sqlite_file_lock(engine):
+            if revision == "head" and current_revision(engine) == HEAD:
+                return
+            with engine.connect() as conn:
+                command.upgrade(alembic_config(conn), revision)
+                conn.commit()
+        return
+    with engine.connect() as conn:
+        conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _PG_LOCK_KEY})
+        conn.commit()
+        try:
+            command.upgrade(alembic_config(conn), revision)
+            conn.commit()
+        finally:
+            conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _PG_LOCK_KEY})
+            conn.commit()
+
+
+def downgrade(engine: Engine, revision: str) -> None:
+    from alembic import command
+
+    with engine.connect() as conn:
+        command.downgrade(alembic_config(conn), revision)
+        conn.commit()
+
+
+class SchemaMismatch(RuntimeError):
+    """The database cannot be brought to this code's schema automatically."""
+
+
+def ensure_schema(engine: Engine) -> None:
+    """Called by every front end when it opens a store: fast when at head, migrates otherwise.
+
+    A database holding our tables without an alembic version is refused rather than guessed at.
+    """
+    revision = current_revision(engine)
+    if revision == HEAD:
+        return
+    if revision is None and "run" in inspect(engine).get_table_names():
+        raise SchemaMismatch("the database holds mlops tables but no alembic version; "
+                             "it was not created by mlops - check it, then run `mlops db upgrade`")
+    upgrade(engine)

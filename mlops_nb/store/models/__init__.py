@@ -1,0 +1,28 @@
+"""SQLModel tables, one module per domain. Times are UTC epoch seconds (floats): portable across
+SQLite and PostgreSQL and cheap on the metric hot path."""
+from mlops_nb.store.models.audit import AuditEvent, AuditHead
+from mlops_nb.store.models.identity import ApiToken, User
+from mlops_nb.store.models.registry import (
+    Approval,
+    ModelVersion,
+    Policy,
+    PromotionRequest,
+    RegisteredModel,
+    StageChange,
+)
+from mlops_nb.store.models.tracking import (
+    Artifact,
+    DatasetVersion,
+    Experiment,
+    LatestMetric,
+    Metric,
+    Param,
+    Project,
+    Run,
+    RunInput,
+    Tag,
+)
+
+__all__ = ["Approval", "AuditEvent", "AuditHead", "ModelVersion", "Policy", "PromotionRequest",
+           "RegisteredModel", "StageChange", "ApiToken", "Artifact", "DatasetVersion", "Experiment", "LatestMetric", "Metric", "Param",
+           "Project", "Run", "RunInput", "Tag", "User"]

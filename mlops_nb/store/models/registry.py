@@ -1,0 +1,110 @@
+"""Registered models, their versions, stage history, policies and promotion requests."""
+from __future__ import annotations
+
+from typing import Optional
+
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+STAGES = ("none", "staging", "production", "archived")
+REQUEST_STATUSES = ("pending", "approved", "rejected", "cancelled", "superseded")
+
+
+class RegisteredModel(SQLModel, table=True):
+    __tablename__ = "registered_model"
+    __table_args__ = (UniqueConstraint("project_id", "name", name="uq_registered_model_project_name"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    project_id: int = Field(foreign_key="project.id", index=True)
+    name: str = Field(max_length=250)
+    description: Optional[str] = Field(default=None, sa_column=Column(Text))
+    created_by: str = Field(max_length=250)
+    created_at: float
+
+
+class ModelVersion(SQLModel, table=True):
+    __tablename__ = "model_version"
+    __table_args__ = (UniqueConstraint("model_id", "version", name="uq_model_version_number"),
+                      Index("ix_model_version_model_stage", "model_id", "stage"))
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    model_id: int = Field(foreign_key="registered_model.id")
+    version: int
+    stage: str = Field(default="none", max_length=16)
+    run_id: Optional[str] = Field(default=None, foreign_key="run.id", max_length=32, index=True)
+    dataset_version_id: Optional[int] = Field(default=None, foreign_key="dataset_version.id")
+    artifact_id: int = Field(foreign_key="artifact.id")
+    flavor: str = Field(default="sklearn-skops", max_length=32)
+    target: Optional[str] = Field(default=None, max_length=250)
+    signature: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    env: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    requirements: str = Field(default="", sa_column=Column(Text, nullable=False))
+    params: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    metrics: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    code: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    features: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    created_by: str = Field(max_length=250)
+    created_at: float
+
+
+class StageChange(SQLModel, table=True):
+    """Every stage a version entered, in order: rollback reads production's past from here."""
+
+    __tablename__ = "stage_change"
+    __table_args__ = (Index("ix_stage_change_model_stage", "model_id", "to_stage", "id"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    model_id: int = Field(foreign_key="registered_model.id")
+    model_version_id: int = Field(foreign_key="model_version.id")
+    from_stage: str = Field(max_length=16)
+    to_stage: str = Field(max_length=16)
+    actor: str = Field(max_length=250)
+    reason: str = Field(default="", sa_column=Column(Text, nullable=False))
+    request_id: Optional[int] = Field(default=None, foreign_key="promotion_request.id")
+    rollback: bool = False
+    created_at: float
+
+
+class Policy(SQLModel, table=True):
+    """A promotion policy for one model, or the project default (model_id NULL)."""
+
+    __table_args__ = (UniqueConstraint("project_id", "model_id", name="uq_policy_project_model"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    project_id: int = Field(foreign_key="project.id")
+    model_id: Optional[int] = Field(default=None, foreign_key="registered_model.id")
+    rules: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    updated_by: str = Field(max_length=250)
+    updated_at: float
+
+
+class PromotionRequest(SQLModel, table=True):
+    __tablename__ = "promotion_request"
+    __table_args__ = (Index("ix_promotion_request_model_status", "model_id", "status"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    model_id: int = Field(foreign_key="registered_model.id")
+    model_version_id: int = Field(foreign_key="model_version.id")
+    target_stage: str = Field(max_length=16)
+    requester: str = Field(max_length=250)
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    status: str = Field(default="pending", max_length=16)
+    gates: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    policy: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_at: float
+    decided_at: Optional[float] = None
+    decided_by: Optional[str] = Field(default=None, max_length=250)
+
+
+class Approval(SQLModel, table=True):
+    """One reviewer's decision on a request; a user decides a request at most once."""
+
+    __table_args__ = (UniqueConstraint("request_id", "user", name="uq_approval_request_user"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    request_id: int = Field(foreign_key="promotion_request.id", index=True)
+    user: str = Field(max_length=250)
+    role: str = Field(max_length=32)
+    decision: str = Field(max_length=16)  # approve | reject
+    comment: str = Field(default="", sa_column=Column(Text, nullable=False))
+    created_at: float

@@ -1,0 +1,126 @@
+"""Shared fixtures: a fresh store per test on SQLite, and on PostgreSQL where a server answers.
+
+PostgreSQL: MLOPS_TEST_PG_URL (default postgresql+psycopg://postgres@127.0.0.1:5432/postgres) names
+an admin connection; each test gets its own new database. Without a server the PostgreSQL leg is
+skipped with the reason, unless MLOPS_REQUIRE_POSTGRES=1 (set by .ci/run), which makes it fail.
+"""
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+
+PG_ADMIN_URL = os.environ.get("MLOPS_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+REQUIRE_PG = os.environ.get("MLOPS_REQUIRE_POSTGRES") == "1"
+DATA = Path(__file__).resolve().parents[1] / "mlops_nb" / "data" / "german_credit.csv"
+ENV_VARS = ("MLOPS_DB_URL", "MLOPS_USER", "MLOPS_TOKEN", "MLOPS_RUN_STALE_S", "MLOPS_ARTIFACT_ROOT",
+            "MLOPS_HEARTBEAT_S", "MLOPS_NOTEBOOK_PATH")
+
+
+def _pg_reachable() -> str | None:
+    """None when the server answers, else why not."""
+    try:
+        import psycopg
+
+        with psycopg.connect(PG_ADMIN_URL.replace("postgresql+psycopg", "postgresql"), connect_timeout=3):
+            return None
+    except Exception as err:  # noqa: BLE001 - any failure means: no server for these tests
+        return f"{type(err).__name__}: {err}".strip()
+
+
+@pytest.fixture(scope="session")
+def pg_admin_url() -> str:
+    problem = _pg_reachable()
+    if problem:
+        message = f"PostgreSQL not reachable at {PG_ADMIN_URL} ({problem})"
+        if REQUIRE_PG:
+            pytest.fail(message + "; MLOPS_REQUIRE_POSTGRES=1 makes this leg mandatory")
+        pytest.skip(message + "; set MLOPS_TEST_PG_URL or start a server to run this leg")
+    return PG_ADMIN_URL
+
+
+def new_pg_database(admin_url: str) -> tuple[str, callable]:
+    """A new empty database on the server, and a function that drops it."""
+    import psycopg
+
+    name = f"mlops_test_{uuid.uuid4().hex[:12]}"
+    plain = admin_url.replace("postgresql+psycopg", "postgresql")
+    with psycopg.connect(plain, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = admin_url.rsplit("/", 1)[0] + f"/{name}"
+
+    def drop() -> None:
+        from mlops_nb.store.db import dispose_engines
+
+        dispose_engines()
+        with psycopg.connect(plain, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    return url, drop
+
+
+@pytest.fixture(autouse=True)
+def clean_env(tmp_path, monkeypatch):
+    """Every test starts with no mlops variables, MLOPS_HOME in its own folder and no current context."""
+    for var in ENV_VARS:
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("MLOPS_HOME", str(tmp_path / "home"))
+    yield
+    from mlops_nb.api.context import current, set_current
+
+    context = current()
+    if context is not None and context.active_run is not None:
+        context.active_run.stop_heartbeat.set()
+    set_current(None)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def db_url(request, tmp_path) -> str:
+    """A new, empty store URL: a SQLite file, then a new PostgreSQL database."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'store.db'}"
+    admin = request.getfixturevalue("pg_admin_url")
+    url, drop = new_pg_database(admin)
+    request.addfinalizer(drop)
+    return url
+
+
+@pytest.fixture()
+def sqlite_url(tmp_path) -> str:
+    return f"sqlite:///{tmp_path / 'store.db'}"
+
+
+@pytest.fixture()
+def engine(db_url):
+    """An engine on a migrated store."""
+    from mlops_nb.store.db import get_engine
+    from mlops_nb.store.migrate import ensure_schema
+
+    engine = get_engine(db_url)
+    ensure_schema(engine)
+    return engine
+
+
+@pytest.fixture()
+def session(engine):
+    from mlops_nb.store.db import session_scope
+
+    with session_scope(engine) as session:
+        yield session
+
+
+@pytest.fixture(scope="session")
+def credit():
+    import pandas as pd
+
+    return pd.read_csv(DATA)
+
+
+@pytest.fixture()
+def ctx(db_url, tmp_path):
+    """The Python API initialised on a fresh store as a declared data scientist."""
+    import mlops_nb as mlops
+
+    return mlops.init(project="test", db_url=db_url, user="dana", artifact_root=str(tmp_path / "artifacts"))
