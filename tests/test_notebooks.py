@@ -1,0 +1,56 @@
+"""The shipped notebooks run top to bottom in a real kernel and leave what they promise in the store."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+import mlops_nb as mlops
+
+NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+
+
+@pytest.fixture()
+def kernel_of_this_python(tmp_path, monkeypatch) -> str:
+    """A `python3` kernelspec running sys.executable, so the kernel sees this venv's mlops_nb."""
+    from ipykernel.kernelspec import install
+
+    prefix = tmp_path / "kernel-prefix"
+    install(kernel_name="python3", prefix=str(prefix))
+    monkeypatch.setenv("JUPYTER_PATH", str(prefix / "share" / "jupyter"))
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    spec = KernelSpecManager().get_kernel_spec("python3")
+    assert spec.argv[0] == sys.executable
+    return "python3"
+
+
+def test_quickstart_is_committed_without_outputs():
+    import nbformat
+
+    nb = nbformat.read(NOTEBOOKS / "quickstart.ipynb", as_version=4)
+    code = [cell for cell in nb.cells if cell.cell_type == "code"]
+    assert code and all(not cell.outputs and cell.execution_count is None for cell in code)
+
+
+def test_quickstart_runs_and_tracks_two_runs(tmp_path, kernel_of_this_python):
+    import nbformat
+    from nbclient import NotebookClient
+
+    nb = nbformat.read(NOTEBOOKS / "quickstart.ipynb", as_version=4)
+    NotebookClient(nb, timeout=300, kernel_name=kernel_of_this_python,
+                   resources={"metadata": {"path": str(tmp_path)}}).execute()
+
+    mlops.init(project="credit", user="dana")  # the same default store, from MLOPS_HOME
+    table = mlops.runs("baseline")
+    assert sorted(row["name"] for row in table) == ["logreg-C0.1", "logreg-C1"]
+    for row in table:
+        run = mlops.get_run(row["run_id"])
+        assert run.status == "finished"
+        assert 0.6 < run.metrics["roc_auc"] <= 1.0
+        assert [p.step for p in mlops.get_metric_history(run.id, "cv_roc_auc")] == [0, 1, 2, 3, 4]
+        assert [(d["name"], d["role"]) for d in run.datasets] == [("german-credit", "train")]
+        assert "make_model" in run.context["cell_source"]
+    shown = [output for cell in nb.cells if cell.cell_type == "code" for output in cell.outputs]
+    assert not [output for output in shown if output.output_type == "error"]
