@@ -1,0 +1,81 @@
+"""The registry verbs of the Python API: register, list, look up and load model versions."""
+from __future__ import annotations
+
+from typing import Any
+
+from mlops_nb.api.connect import get_context
+from mlops_nb.services.errors import InvalidInput
+from mlops_nb.services.registry_results import ModelTable, ModelVersionPublic, ScoringModel
+from mlops_nb.store.db import session_scope
+
+
+def register_model(model: Any, *, name: str, dataset: Any = None, target: str | None = None,
+                   features: list[str] | None = None, input_example: Any = None,
+                   run_id: str | None = None) -> ModelVersionPublic:
+    """Register a fitted scikit-learn estimator or pipeline as the next version of model `name`.
+
+    >>> with mlops.start_run(experiment="credit"):
+    ...     mlops.log_dataset(train, name="german", role="train")
+    ...     v = mlops.register_model(pipe, name="credit-risk", dataset="german", target="creditability")
+    >>> v.version, v.sha256[:12], v.env["packages"]["scikit-learn"]
+
+    Saved in skops format (not pickle) with its sha256, the run's params and metrics, the training
+    dataset version, the code and the environment. Needs an active run or `run_id`.
+    """
+    from mlops_nb.services import registry
+
+    context = get_context()
+    if run_id is None:
+        if context.active_run is None:
+            raise InvalidInput("register_model needs an active run or run_id: start one with "
+                               "mlops.start_run(...), or pass run_id= of the run that trained the model")
+        run_id = context.active_run.id
+    with session_scope(context.engine) as session:
+        return registry.register_model(session=session, store=context.artifacts, project_id=context.project_id,
+                                       user=context.user, model=model, name=name, run_id=run_id,
+                                       dataset=dataset, target=target, features=features,
+                                       input_example=input_example)
+
+
+def models(name: str | None = None) -> ModelTable:
+    """The project's registered models, or the versions of one.
+
+    >>> mlops.models()                      # name, versions, latest, production, staging
+    >>> mlops.models("credit-risk").to_frame()
+    """
+    from mlops_nb.services import registry
+
+    context = get_context()
+    with session_scope(context.engine) as session:
+        return registry.list_models(session=session, project_id=context.project_id, name=name)
+
+
+def get_model_version(name: str, version: int | None = None, stage: str | None = None) -> ModelVersionPublic:
+    """A model version by number or stage (the newest version when neither is given).
+
+    >>> mlops.get_model_version("credit-risk", stage="production").metrics
+    """
+    from mlops_nb.services import registry
+
+    context = get_context()
+    with session_scope(context.engine) as session:
+        return registry.get_version(session=session, project_id=context.project_id, name=name,
+                                    version=version, stage=stage)
+
+
+def load_model(name: str, *, version: int | None = None, stage: str | None = None) -> ScoringModel:
+    """Load a model version for scoring, by number or stage (the newest version when neither is given).
+
+    >>> live = mlops.load_model("credit-risk", stage="production")
+    >>> live.predict_proba(applicants)[:, 1]
+
+    The file's sha256 is checked before it is deserialised (IntegrityFailure if it changed); a
+    training environment other than this one is named in a warning, or refused by policy.
+    """
+    from mlops_nb.services import registry
+
+    context = get_context()
+    with session_scope(context.engine) as session:
+        plan = registry.plan_load(session=session, project_id=context.project_id, name=name,
+                                  version=version, stage=stage)
+    return registry.load(plan, store=context.artifacts)
