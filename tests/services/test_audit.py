@@ -1,0 +1,92 @@
+"""The audit chain over governance: every state change appends an event, and tampering is named."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import JSON, bindparam, select, text
+
+from mlops_nb.services import audit, policies, promotion, stages
+from mlops_nb.store.db import session_scope
+from mlops_nb.store.models import AuditEvent
+from tests.services import _governance as g
+
+
+def _history(engine) -> int:
+    """A promotion, a decision, stage changes, a rollback and a policy change; returns the event count."""
+    with session_scope(engine) as session:
+        people = g.add_users(session)
+        pid = g.project(session)
+        m = g.model(session, pid)
+        g.version(session, m, stage="production")
+        v = g.version(session, m)
+        req = promotion.request_promotion(session=session, actor=people["declared"], project_id=pid, model=m.name,
+                                          version=v.version, to="staging", reason="r")
+        promotion.approve(session=session, actor=people["ml_engineer"], request_id=req.id, comment="ok")
+        g.version(session, m, stage="production")
+        stages.rollback(session=session, actor=people["admin"], model_id=m.id, reason="drill")
+        policies.set_policy(session=session, actor=people["admin"], project_id=pid, model_id=None,
+                            rules={"lineage_complete": True})
+        return session.execute(select(AuditEvent.id).order_by(AuditEvent.id.desc()).limit(1)).scalar()
+
+
+def test_every_governance_change_appends_a_chained_event(engine):
+    count = _history(engine)
+    with session_scope(engine) as session:
+        actions = set(session.execute(select(AuditEvent.action)).scalars())
+        result = audit.verify(session=session)
+        first, second = session.execute(select(AuditEvent).order_by(AuditEvent.id).limit(2)).scalars().all()
+    assert {"promotion.request", "promotion.gates", "promotion.approve", "promotion.decide", "model.stage",
+            "model.rollback", "model.rollback.stage", "policy.set"} <= actions
+    assert result.ok and result.events == count and str(result) == f"audit chain intact: {count} events"
+    assert second.prev_hash == first.hash and first.ts > 0 and first.actor == "setup"
+
+
+def _forge(engine, event_id: int) -> None:
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE audit_event SET after = :after WHERE id = :id")
+                     .bindparams(bindparam("after", type_=JSON)), {"after": {"stage": "forged"}, "id": event_id})
+
+
+def test_edited_event_is_named(engine):
+    _history(engine)
+    _forge(engine, 5)
+    with session_scope(engine) as session:
+        result = audit.verify(session=session)
+    assert not result.ok and result.broken_event_id == 5 and result.events == 4
+    assert str(result).startswith("audit chain broken at event 5: its content was changed")
+
+
+def test_deleted_last_event_is_detected(engine):
+    count = _history(engine)
+    with engine.begin() as conn:
+        conn.execute(text("DELETE FROM audit_event WHERE id = :id"), {"id": count})
+    with session_scope(engine) as session:
+        result = audit.verify(session=session)
+    assert not result.ok and result.broken_event_id == count
+    assert "events were deleted from the end" in str(result)
+
+
+def test_deleted_middle_event_is_detected(engine):
+    _history(engine)
+    with engine.begin() as conn:
+        conn.execute(text("DELETE FROM audit_event WHERE id = 3"))
+    with session_scope(engine) as session:
+        result = audit.verify(session=session)
+    assert not result.ok and result.broken_event_id == 3 and "event 3 is missing (next is 4)" in str(result)
+
+
+def test_a_refused_decision_leaves_no_event(engine):
+    _history(engine)
+    with session_scope(engine) as session:
+        before = audit.verify(session=session).events
+        people = {"reviewer": g.Identity(name="reviewer", role="reviewer", proven=True)}
+        pid = g.project(session)
+        m = g.model(session, pid)
+        v = g.version(session, m)
+        req = promotion.request_promotion(session=session, actor=g.Identity(name="dana"), project_id=pid,
+                                          model=m.name, version=v.version, to="staging", reason="r")
+        after_request = audit.verify(session=session).events
+    with pytest.raises(Exception):
+        with session_scope(engine) as session:
+            promotion.approve(session=session, actor=people["reviewer"], request_id=req.id)
+    with session_scope(engine) as session:
+        assert audit.verify(session=session).events == after_request > before

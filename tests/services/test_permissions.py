@@ -1,0 +1,167 @@
+"""The permission matrix: every role (and an unproven declared name) against every action, through
+the services themselves, with the default policy."""
+from __future__ import annotations
+
+import pytest
+
+from mlops_nb.services import permissions, policies, promotion, stages
+from mlops_nb.services.auth import Identity
+from mlops_nb.services.errors import InvalidInput, PermissionDenied
+from mlops_nb.store.models.identity import ROLES
+from tests.services import _governance as g
+
+IDENTITIES = list(ROLES) + ["declared"]
+EVERYONE = set(IDENTITIES)
+# the specification, written out: who may do what (default policy for approve/reject)
+EXPECTED = {
+    "track": EVERYONE,
+    "register": EVERYONE,
+    "request": EVERYONE,
+    "view": EVERYONE,
+    "cancel_own": EVERYONE,
+    "cancel": {"ml_engineer", "admin"},
+    "approve": {"ml_engineer", "reviewer", "manager", "admin"},
+    "reject": {"ml_engineer", "reviewer", "manager", "admin"},
+    "rollback": {"ml_engineer", "admin"},
+    "set_policy": {"ml_engineer", "admin"},
+    "manage_users": {"admin"},
+}
+SERVICE_EXPECTED = {
+    "request": EVERYONE,
+    "approve_staging": {"ml_engineer"},
+    "approve_production": {"ml_engineer", "reviewer"},
+    "reject_staging": {"ml_engineer"},
+    "reject_production": {"ml_engineer", "reviewer"},
+    "cancel_own": EVERYONE,
+    "cancel_other": {"ml_engineer", "admin"},
+    "rollback": {"ml_engineer", "admin"},
+    "set_policy": {"ml_engineer", "admin"},
+}
+
+
+def _identity(who: str) -> Identity:
+    return Identity(name="dana") if who == "declared" else Identity(name=who.replace("_", "-"), role=who, proven=True)
+
+
+@pytest.mark.parametrize("action", sorted(EXPECTED))
+@pytest.mark.parametrize("who", IDENTITIES)
+def test_matrix_allows_and_refuses_each_role(who, action):
+    actor = _identity(who)
+    if who in EXPECTED[action]:
+        permissions.require(actor, action)
+        assert permissions.allowed(actor, action)
+        return
+    with pytest.raises(PermissionDenied) as err:
+        permissions.require(actor, action)
+    message = str(err.value)
+    assert repr(actor.name) in message and permissions.MATRIX[action].what in message
+    assert " or ".join(permissions.MATRIX[action].roles) in message
+    if who == "declared":
+        assert "log in with a password or token" in message
+
+
+def test_matrix_covers_every_action():
+    assert set(permissions.ACTIONS) == set(EXPECTED)
+
+
+def test_a_claimed_role_without_proof_grants_nothing():
+    claimed = Identity(name="ed", role="admin", proven=False)
+    with pytest.raises(PermissionDenied, match="log in with a password or token"):
+        permissions.require(claimed, "rollback")
+
+
+def test_allowed_roles_narrow_but_never_lift_proof():
+    with pytest.raises(PermissionDenied, match=r"needs the role reviewer"):
+        permissions.require(_identity("ml_engineer"), "approve", allowed_roles=["reviewer"])
+    with pytest.raises(PermissionDenied, match="log in with a password or token"):
+        permissions.require(Identity(name="dana"), "approve", allowed_roles=["reviewer"])
+    permissions.require(_identity("manager"), "approve", allowed_roles=["manager"])
+
+
+def test_unknown_action_is_invalid_input():
+    with pytest.raises(InvalidInput, match="unknown action 'launch'"):
+        permissions.require(_identity("admin"), "launch")
+
+
+def test_role_is_read_from_the_store_on_every_call(session):
+    people = g.add_users(session)
+    engineer = people["ml_engineer"]
+    assert permissions.current(session=session, actor=engineer).role == "ml_engineer"
+    from mlops_nb.services import auth
+
+    user = auth.get_user(session=session, name=engineer.name)
+    user.role = "data_scientist"
+    session.flush()
+    assert permissions.current(session=session, actor=engineer).role == "data_scientist"
+    user.active = False
+    session.flush()
+    assert not permissions.current(session=session, actor=engineer).proven
+
+
+def _try(fn) -> bool:
+    try:
+        fn()
+    except PermissionDenied as err:
+        assert "may not" in str(err) or "four eyes" in str(err)
+        return False
+    return True
+
+
+def test_service_matrix_every_role_every_action(session):
+    people = g.add_users(session)
+    pid = g.project(session)
+    requester = Identity(name="requester")  # a declared data scientist asks; everyone else decides
+    outcome: dict[str, set[str]] = {action: set() for action in SERVICE_EXPECTED}
+    for who in IDENTITIES:
+        actor = _identity(who) if who != "declared" else people["declared"]
+        m = g.model(session, pid)
+
+        def request(to, by=requester):
+            v = g.version(session, m, stage="staging" if to == "production" else "none")
+            return promotion.request_promotion(session=session, actor=by, project_id=pid, model=m.name,
+                                               version=v.version, to=to, reason="matrix")
+
+        with session.begin_nested():
+            if _try(lambda: request("staging", actor)):
+                outcome["request"].add(who)
+        for stage in ("staging", "production"):
+            req = request(stage)
+            with session.begin_nested():
+                if _try(lambda: promotion.approve(session=session, actor=actor, request_id=req.id, comment="ok")):
+                    outcome[f"approve_{stage}"].add(who)
+            req = request(stage)
+            with session.begin_nested():
+                if _try(lambda: promotion.reject(session=session, actor=actor, request_id=req.id, comment="no")):
+                    outcome[f"reject_{stage}"].add(who)
+        own = request("staging", actor)
+        with session.begin_nested():
+            if _try(lambda: promotion.cancel(session=session, actor=actor, request_id=own.id)):
+                outcome["cancel_own"].add(who)
+        other = request("staging")
+        with session.begin_nested():
+            if _try(lambda: promotion.cancel(session=session, actor=actor, request_id=other.id)):
+                outcome["cancel_other"].add(who)
+        live = g.model(session, pid)
+        g.version(session, live, stage="production")
+        g.version(session, live, stage="production")
+        with session.begin_nested():
+            if _try(lambda: stages.rollback(session=session, actor=actor, model_id=live.id, reason="matrix")):
+                outcome["rollback"].add(who)
+        with session.begin_nested():
+            if _try(lambda: policies.set_policy(session=session, actor=actor, project_id=pid, model_id=m.id,
+                                                rules={"metric_thresholds": {"auc": ">= 0.5"}})):
+                outcome["set_policy"].add(who)
+    assert outcome == SERVICE_EXPECTED
+
+
+def test_unproven_name_of_a_real_engineer_cannot_approve(session):
+    g.add_users(session)
+    pid = g.project(session)
+    m = g.model(session, pid)
+    v = g.version(session, m)
+    req = promotion.request_promotion(session=session, actor=Identity(name="dana"), project_id=pid, model=m.name,
+                                      version=v.version, to="staging", reason="r")
+    with pytest.raises(PermissionDenied) as err:
+        promotion.approve(session=session, actor=Identity(name="ml-engineer"), request_id=req.id)
+    assert "'ml-engineer'" in str(err.value) and "approve" in str(err.value)
+    assert "ml_engineer" in str(err.value) and "log in with a password or token" in str(err.value)
