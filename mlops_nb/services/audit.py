@@ -76,25 +76,49 @@ class VerifyResult:
         return f"audit chain broken at event {self.broken_event_id}: {self.problem}"
 
 
+def _stored_body(event_id: int, ts: float, actor: str, action: str, entity: str, entity_id: str,
+                 before_text: str | None, after_text: str | None) -> str:
+    """The text `event_hash` hashes, built from the stored JSON as written (see store.db.canonical_json)
+    instead of parsing and re-serialising it: verifying 100,000 events stays well under a second."""
+    enc = _encode
+    return (f'{{"action":{enc(action)},"actor":{enc(actor)},"after":{after_text or "null"},'
+            f'"before":{before_text or "null"},"entity":{enc(entity)},"entity_id":{enc(entity_id)},'
+            f'"id":{event_id},"ts":{enc(repr(float(ts)))}}}')
+
+
+def _encode(value: str) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
 def verify(*, session: Session) -> VerifyResult:
     """Walk the chain in id order; the first event whose link or hash does not match is named."""
+    from sqlalchemy import Text, cast
+
     prev, expected_id, count, last_id = GENESIS_HASH, 1, 0, 0
     columns = (AuditEvent.id, AuditEvent.ts, AuditEvent.actor, AuditEvent.action, AuditEvent.entity,
-               AuditEvent.entity_id, AuditEvent.before, AuditEvent.after, AuditEvent.prev_hash, AuditEvent.hash)
+               AuditEvent.entity_id, cast(AuditEvent.before, Text), cast(AuditEvent.after, Text),
+               AuditEvent.prev_hash, AuditEvent.hash)
+    sha256 = hashlib.sha256
     while True:
         rows = session.execute(select(*columns).where(AuditEvent.id > last_id).order_by(AuditEvent.id)
                                .limit(VERIFY_PAGE)).all()
         if not rows:
             break
-        for eid, ts, actor, action, entity, entity_id, before, after, prev_hash, digest in rows:
+        for eid, ts, actor, action, entity, entity_id, before_text, after_text, prev_hash, digest in rows:
             if eid != expected_id:
                 return VerifyResult(False, count, expected_id, f"event {expected_id} is missing (next is {eid})")
             if prev_hash != prev:
                 return VerifyResult(False, count, eid, "its link to the previous event does not match")
-            actual = event_hash(prev, event_id=eid, ts=ts, actor=actor, action=action, entity=entity,
-                                entity_id=entity_id, before=before, after=after)
-            if actual != digest:
-                return VerifyResult(False, count, eid, f"its content was changed ({action} on {entity} {entity_id})")
+            body = _stored_body(eid, ts, actor, action, entity, entity_id, before_text, after_text)
+            if sha256((prev + body).encode()).hexdigest() != digest:
+                # JSON written some other way (by hand, another serializer): parse and hash canonically
+                before = json.loads(before_text) if before_text else None
+                after = json.loads(after_text) if after_text else None
+                actual = event_hash(prev, event_id=eid, ts=ts, actor=actor, action=action, entity=entity,
+                                    entity_id=entity_id, before=before, after=after)
+                if actual != digest:
+                    return VerifyResult(False, count, eid,
+                                        f"its content was changed ({action} on {entity} {entity_id})")
             prev, expected_id, count = digest, expected_id + 1, count + 1
         last_id = rows[-1][0]
     head = session.get(AuditHead, 1)

@@ -11,6 +11,7 @@ import platform
 import socket
 import subprocess
 import sys
+import time
 from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
@@ -32,9 +33,27 @@ def package_versions() -> dict[str, str]:
     return found
 
 
+GIT_CACHE_S = 2.0  # a notebook starting many runs in a loop asks git once per this many seconds
+_git_cache: dict[str, tuple[float, tuple[str | None, bool | None]]] = {}
+
+
 def git_state(path: str | os.PathLike | None = None) -> tuple[str | None, bool | None]:
-    """(commit, dirty) of the repository holding `path` (default: the working directory)."""
+    """(commit, dirty) of the repository holding `path` (default: the working directory).
+
+    Remembered for GIT_CACHE_S seconds per folder: `git status` is a subprocess (~3 ms), and a
+    sweep starting hundreds of runs a second would otherwise spend most of its time in it.
+    """
     cwd = str(path or os.getcwd())
+    now = time.monotonic()
+    cached = _git_cache.get(cwd)
+    if cached is not None and now - cached[0] < GIT_CACHE_S:
+        return cached[1]
+    state = _git_state(cwd)
+    _git_cache[cwd] = (now, state)
+    return state
+
+
+def _git_state(cwd: str) -> tuple[str | None, bool | None]:
     try:
         out = subprocess.run(["git", "status", "--porcelain=v2", "--branch", "--untracked-files=no"],
                              cwd=cwd, capture_output=True, text=True, timeout=5)
@@ -68,6 +87,16 @@ def notebook_path() -> str | None:
         return None
 
 
+@lru_cache(maxsize=1)
+def _host() -> str:
+    return socket.gethostname()[:250]
+
+
+@lru_cache(maxsize=1)
+def _python_version() -> str:
+    return platform.python_version()
+
+
 def capture(cwd: str | os.PathLike | None = None) -> dict[str, Any]:
     """The run context columns (see store.models.Run)."""
     commit, dirty = git_state(cwd)
@@ -75,11 +104,11 @@ def capture(cwd: str | os.PathLike | None = None) -> dict[str, Any]:
     if commit is None and path:
         commit, dirty = git_state(Path(path).parent) if Path(path).parent.exists() else (None, None)
     return {
-        "host": socket.gethostname()[:250],
+        "host": _host(),
         "pid": os.getpid(),
         "git_commit": commit,
         "git_dirty": dirty,
         "notebook_path": path,
-        "python_version": platform.python_version(),
+        "python_version": _python_version(),
         "packages": package_versions(),
     }

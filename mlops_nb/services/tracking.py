@@ -5,12 +5,15 @@ land in the history table and, in the same transaction, in `latest_metric`, whic
 """
 from __future__ import annotations
 
+import math
 import time
 import uuid
 from collections.abc import Iterable, Mapping
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import and_, func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from mlops_nb.services.errors import Conflict, InvalidInput, NotFound
@@ -24,6 +27,7 @@ from mlops_nb.services.validation_rules import (
     param_text,
     stored_float,
 )
+from mlops_nb.store.db import sqlite_writer
 from mlops_nb.store.models import (
     Artifact,
     DatasetVersion,
@@ -42,14 +46,28 @@ END_STATUSES = ("finished", "failed", "killed")
 
 # --- projects and experiments ----------------------------------------------------------------------
 
+def _get_or_insert(session: Session, query, make):
+    """The row `query` finds, else a new one from `make()`. Two processes creating the same name at
+    once (several notebooks opening a new store on PostgreSQL) both end with the one row: the loser's
+    insert fails on the unique constraint inside a savepoint, and it reads the winner's row."""
+    row = session.execute(query).scalars().first()
+    if row is not None:
+        return row
+    try:
+        with session.begin_nested():
+            row = make()
+            session.add(row)
+    except IntegrityError:
+        row = session.execute(query).scalars().first()
+        if row is None:
+            raise
+    return row
+
+
 def get_or_create_project(*, session: Session, name: str) -> Project:
     check_name(name, "project name")
-    project = session.execute(select(Project).where(Project.name == name)).scalars().first()
-    if project is None:
-        project = Project(name=name, created_at=time.time())
-        session.add(project)
-        session.flush()
-    return project
+    query = select(Project).where(Project.name == name)
+    return _get_or_insert(session, query, lambda: Project(name=name, created_at=time.time()))
 
 
 def get_project(*, session: Session, name: str) -> Project:
@@ -62,13 +80,9 @@ def get_project(*, session: Session, name: str) -> Project:
 
 def get_or_create_experiment(*, session: Session, project_id: int, name: str) -> Experiment:
     check_name(name, "experiment name")
-    experiment = session.execute(select(Experiment).where(
-        Experiment.project_id == project_id, Experiment.name == name)).scalars().first()
-    if experiment is None:
-        experiment = Experiment(project_id=project_id, name=name, created_at=time.time())
-        session.add(experiment)
-        session.flush()
-    return experiment
+    query = select(Experiment).where(Experiment.project_id == project_id, Experiment.name == name)
+    return _get_or_insert(session, query,
+                          lambda: Experiment(project_id=project_id, name=name, created_at=time.time()))
 
 
 def get_experiment(*, session: Session, project_id: int, name: str) -> Experiment:
@@ -178,10 +192,35 @@ def log_params(*, session: Session, run_id: str, params: Mapping[str, Any]) -> N
 def metric_rows(run_id: str, metrics: Mapping[str, Any], steps: Mapping[str, int],
                 timestamp: float | None = None) -> list[dict[str, Any]]:
     """Validated history rows for `metrics`, each at the step given for its key."""
+    return [dict(zip(_POINT_COLUMNS, point)) for point in metric_points(run_id, metrics, steps, timestamp)]
+
+
+_POINT_COLUMNS = ("run_id", "key", "value", "step", "timestamp")
+
+
+def metric_points(run_id: str, metrics: Mapping[str, Any], steps: Mapping[str, int],
+                  timestamp: float | None = None) -> list[tuple]:
+    """Validated history rows as (run_id, key, value, step, timestamp); NaN becomes None (NULL)."""
     ts = time.time() if timestamp is None else timestamp
-    return [{"run_id": run_id, "key": check_name(k, "metric name"),
-             "value": stored_float(metric_value(k, v)), "step": metric_step(k, steps[k]), "timestamp": ts}
+    return [(run_id, check_name(k, "metric name"), stored_float(metric_value(k, v)), metric_step(k, steps[k]), ts)
             for k, v in metrics.items()]
+
+
+def history_points(run_id: str, key: str, values: Iterable[Any], start_step: int,
+                   timestamp: float | None = None) -> list[tuple]:
+    """Validated rows of one key's curve at steps start_step, start_step + 1, ..."""
+    check_name(key, "metric name")
+    step = metric_step(key, start_step)
+    ts = time.time() if timestamp is None else timestamp
+    isnan = math.isnan
+    points = []
+    append = points.append
+    for value in values:
+        if type(value) is not float:
+            value = metric_value(key, value)
+        append((run_id, key, None if isnan(value) else value, step, ts))
+        step += 1
+    return points
 
 
 def next_steps(*, session: Session, run_id: str, keys: Iterable[str]) -> dict[str, int]:
@@ -192,8 +231,23 @@ def next_steps(*, session: Session, run_id: str, keys: Iterable[str]) -> dict[st
     return {k: found[k] + 1 if k in found else 0 for k in keys}
 
 
-def _latest_upsert(session: Session):
-    dialect = session.get_bind().dialect.name
+def read_next_steps(engine, run_id: str, keys: Iterable[str]) -> dict[str, int]:
+    """`next_steps` in a short read of its own (the hot path's, see store.db.sqlite_writer)."""
+    keys = list(keys)
+    names = [k for k in keys if isinstance(k, str)]  # others fail validation before any write
+    conn = sqlite_writer(engine)
+    if conn is None:
+        with Session(engine) as session:
+            found = next_steps(session=session, run_id=run_id, keys=names)
+        return {k: found.get(k, 0) for k in keys}
+    found = dict(conn.execute(
+        f'SELECT "key", step FROM latest_metric WHERE run_id = ? AND "key" IN ({", ".join("?" * len(names))})',
+        [run_id, *names]).fetchall()) if names else {}
+    return {k: found[k] + 1 if k in found else 0 for k in keys}
+
+
+@lru_cache(maxsize=4)
+def _latest_upsert_for(dialect: str):
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
@@ -203,6 +257,22 @@ def _latest_upsert(session: Session):
         index_elements=["run_id", "key"],
         set_={"value": stmt.excluded.value, "step": stmt.excluded.step, "timestamp": stmt.excluded.timestamp},
         where=stmt.excluded.step >= LatestMetric.__table__.c.step)
+
+
+def _latest_upsert(session: Session):
+    return _latest_upsert_for(session.get_bind().dialect.name)
+
+
+def _latest_points(points: list[tuple]) -> list[tuple]:
+    """One row per key: the highest step, the last logged among equals."""
+    if len(points) == 1:
+        return points
+    latest: dict[str, tuple] = {}
+    for point in points:
+        current = latest.get(point[1])
+        if current is None or point[3] >= current[3]:
+            latest[point[1]] = point
+    return list(latest.values())
 
 
 def insert_metric_rows(*, session: Session, rows: list[dict[str, Any]]) -> None:
@@ -216,6 +286,44 @@ def insert_metric_rows(*, session: Session, rows: list[dict[str, Any]]) -> None:
         if current is None or row["step"] >= current["step"]:
             latest[row["key"]] = row
     session.execute(_latest_upsert(session), list(latest.values()))
+
+
+_INSERT_METRIC = 'INSERT INTO metric (run_id, "key", value, step, timestamp) VALUES (?, ?, ?, ?, ?)'
+_UPSERT_LATEST = ('INSERT INTO latest_metric (run_id, "key", value, step, timestamp) VALUES (?, ?, ?, ?, ?) '
+                  'ON CONFLICT (run_id, "key") DO UPDATE SET value = excluded.value, step = excluded.step, '
+                  'timestamp = excluded.timestamp WHERE excluded.step >= latest_metric.step')
+
+
+def write_metric_points(engine, points: list[tuple]) -> None:
+    """History plus each key's latest value, in one committed transaction of its own: once this
+    returns, a killed process loses none of these points. Points come from `metric_points` or
+    `history_points` (validated). On a SQLite file this is two statements on the thread's own
+    sqlite3 connection between BEGIN IMMEDIATE and COMMIT; elsewhere a Core transaction."""
+    if not points:
+        return
+    latest = _latest_points(points)
+    conn = sqlite_writer(engine)
+    if conn is None:
+        with engine.begin() as connection:
+            connection.execute(Metric.__table__.insert(), [dict(zip(_POINT_COLUMNS, p)) for p in points])
+            connection.execute(_latest_upsert_for(connection.dialect.name),
+                               [dict(zip(_POINT_COLUMNS, p)) for p in latest])
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        if len(points) == 1:
+            conn.execute(_INSERT_METRIC, points[0])
+        else:
+            conn.executemany(_INSERT_METRIC, points)
+        if len(latest) == 1:
+            conn.execute(_UPSERT_LATEST, latest[0])
+        else:
+            conn.executemany(_UPSERT_LATEST, latest)
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
 
 
 def log_metrics(*, session: Session, run_id: str, metrics: Mapping[str, Any], step: int | None = None,
@@ -302,13 +410,14 @@ def search_runs(*, session: Session, project_id: int, experiment: str | None = N
     for rid, name, status, exp, user, start, end in session.execute(query).all():
         rows[rid] = {"run_id": rid, "name": name, "status": status, "experiment": exp, "user": user,
                      "start_time": start, "end_time": end}
-    if rows:
-        matched = query.with_only_columns(Run.id).order_by(None).subquery()
+    if rows:  # by the ids found (not a subquery re-running the filter once per table)
+        ids = list(rows)
         for table, prefix, convert in ((Param, "params.", str), (LatestMetric, "metrics.", loaded_float),
                                        (Tag, "tags.", str)):
-            for rid, key, value in session.execute(
-                    select(table.run_id, table.key, table.value).where(table.run_id.in_(select(matched.c.id)))):
-                rows[rid][prefix + key] = convert(value)
+            for start in range(0, len(ids), 5000):
+                for rid, key, value in session.execute(select(table.run_id, table.key, table.value)
+                                                       .where(table.run_id.in_(ids[start:start + 5000]))):
+                    rows[rid][prefix + key] = convert(value)
     title = f"Runs in {experiment}" if experiment else "Runs"
     return RunTable(rows=list(rows.values()), title=title + (f" where {filter}" if filter else ""))
 

@@ -1,0 +1,45 @@
+"""Create N runs (params model and depth, metric auc) through the public API, then time the filtered
+search `metrics.auc > 0.8 and params.model = 'rf'` (median of 3). The data are drawn from
+random.Random(42) in the order MLflow's anchor (anchors/mlflow/search_runs.py) draws them, so the count
+of matching runs can be checked against its `expected_matches`."""
+import os
+import random
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _bench import FILTER, emit, fresh_store, median, perf, r  # noqa: E402
+
+N = int(os.environ.get("BENCH_N", "10000"))
+
+import mlops_nb as mlops  # noqa: E402
+
+tmp, url = fresh_store()
+mlops.init(project="bench", db_url=url, user="bench")
+rng = random.Random(42)
+truth = []
+t_create = perf()
+for _ in range(N):
+    model = rng.choice(["rf", "lr", "gbm"])
+    depth = rng.randint(1, 12)
+    auc = rng.uniform(0.5, 0.95)
+    mlops.start_run(experiment="bench_search")
+    mlops.log_params({"model": model, "depth": depth})
+    mlops.log_metric("auc", auc)
+    mlops.end_run()
+    truth.append((model, auc))
+create_s = perf() - t_create
+expected = sum(1 for m, a in truth if m == "rf" and a > 0.8)
+
+times, table = [], None
+for _ in range(3):
+    t = perf()
+    table = mlops.runs("bench_search", filter=FILTER)
+    times.append(perf() - t)
+found = len(table.rows)
+assert found == expected, (found, expected)
+t = perf()
+everything = mlops.runs("bench_search")
+t_all = perf() - t
+emit("runs_search", runs=N, create_total_s=r(create_s, 3), create_per_run_ms=r(create_s / N * 1e3, 4),
+     filter=FILTER, expected_matches=expected, matches=found, value_s=r(median(times), 4),
+     search_all_s=[r(x, 4) for x in times], unfiltered_s=r(t_all, 4), unfiltered_rows=len(everything.rows))

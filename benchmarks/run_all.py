@@ -1,0 +1,215 @@
+"""Run every benchmark in a fresh process, put MLflow's figures beside ours, print the table and write
+benchmarks/results/latest.json.
+
+    .venv/bin/python benchmarks/run_all.py                               # MLflow figures from /tmp/anchors/*.json
+    .venv/bin/python benchmarks/run_all.py --anchors DIR                 # ... from another folder
+    .venv/bin/python benchmarks/run_all.py --mlflow-python /tmp/mlflow-venv/bin/python
+                                         # run MLflow's anchor scripts first (one at a time), then ours
+    .venv/bin/python benchmarks/run_all.py --cases log_metric log_batch  # a subset
+
+Benchmarks run one after another, never two at once (the figures are from a 2-core machine).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+ANCHOR_SCRIPTS = Path(os.environ.get("MLOPS_ANCHORS_SRC", ROOT.parent / "shared" / "anchors" / "mlflow"))
+CASES = {  # our case -> script
+    "import": "bench_import.py",
+    "new_store": "bench_new_store.py",
+    "log_metric": "bench_log_metric.py",
+    "log_batch": "bench_log_batch.py",
+    "runs_search": "bench_runs_search.py",
+    "registry": "bench_registry.py",
+}
+ANCHORS = ("import_time", "log_metric_single", "log_metric_batch", "search_runs", "registry")
+NEEDS = {"import": ["import_time"], "new_store": ["log_metric_single", "log_metric_batch", "search_runs", "registry"],
+         "log_metric": ["log_metric_single"], "log_batch": ["log_metric_batch"], "runs_search": ["search_runs"],
+         "registry": ["registry"]}
+
+
+def last_json(text: str) -> dict | None:
+    for line in reversed(text.strip().splitlines()):
+        line = line.strip()
+        if line.startswith("{"):
+            try:
+                return json.loads(line)
+            except ValueError:
+                continue
+    return None
+
+
+def run_script(python: str, script: Path, timeout: float) -> dict:
+    t0 = time.perf_counter()
+    try:
+        cp = subprocess.run([python, str(script)], capture_output=True, text=True, timeout=timeout,
+                            cwd=str(script.parent))
+    except subprocess.TimeoutExpired:
+        return {"error": f"timed out after {timeout:.0f} s"}
+    out = last_json(cp.stdout)
+    if cp.returncode != 0 or out is None:
+        return {"error": f"exit {cp.returncode}: {(cp.stderr or cp.stdout).strip()[-600:]}"}
+    out["wall_s"] = round(time.perf_counter() - t0, 2)
+    return out
+
+
+def run_anchors(python: str, names: list[str], out_dir: Path, timeout: float) -> None:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        print(f"MLflow anchor {name} ...", file=sys.stderr, flush=True)
+        res = run_script(python, ANCHOR_SCRIPTS / f"{name}.py", timeout)
+        if "error" in res:
+            print(f"  failed: {res['error']}", file=sys.stderr)
+            continue
+        (out_dir / f"{name}.json").write_text(json.dumps(res) + "\n")
+
+
+def load_anchors(directory: Path) -> dict[str, dict]:
+    found = {}
+    for name in ANCHORS:
+        path = directory / f"{name}.json"
+        if path.exists():
+            data = last_json(path.read_text())
+            if data:
+                found[name] = data
+    return found
+
+
+def row(case, what, ours, mlflow, unit, target, met, note=""):
+    ratio = (mlflow / ours) if (ours and mlflow) else None
+    return {"case": case, "what": what, "ours": ours, "mlflow": mlflow, "unit": unit,
+            "ratio_mlflow_over_ours": round(ratio, 1) if ratio else None, "target": target,
+            "met": met, "note": note}
+
+
+def rows_for(case: str, ours: dict, a: dict[str, dict]) -> list[dict]:
+    if "error" in ours:
+        return [row(case, case, None, None, "", "", False, ours["error"][:200])]
+    if "skipped" in ours:
+        return [row(case, case, None, None, "", "", None, ours["skipped"])]
+    out = []
+    if case == "import":
+        ml = a.get("import_time", {}).get("import_mlflow", {}).get("median_s")
+        v = ours["value_s"]
+        out.append(row(case, "`import mlops_nb`, fresh process (median of 7)", v, ml, "s",
+                       "<= 0.3 s and <= 1/10 of MLflow", v <= 0.3 and (ml is None or v <= ml / 10)))
+    elif case == "new_store":
+        figures = [a[n]["setup_db_create_and_migrate_s"] for n in NEEDS[case]
+                   if n in a and "setup_db_create_and_migrate_s" in a[n]]
+        ml = statistics.median(figures) if figures else None
+        v = ours["value_s"]
+        out.append(row(case, "new store: `init(db_url=new file)` in a fresh process (median of 5)", v, ml, "s",
+                       ">= 5x faster", ml is not None and ml / v >= 5,
+                       f"with `import mlops_nb`: {ours['with_import_s']} s; MLflow: median of {len(figures)} anchors"))
+    elif case == "log_metric":
+        ml = a.get("log_metric_single", {}).get("total_s")
+        v = ours["value_s"]
+        out.append(row(case, f"{ours['calls']:,} single log_metric calls ({ours['per_call_mean_us']} us each)",
+                       v, ml, "s", ">= 50x faster", ml is not None and ml / v >= 50))
+        floor = ours["sqlite_floor_s"]
+        out.append(row(case, "  same vs raw sqlite3 INSERT+COMMIT per point", v, None, "s",
+                       "<= 5x the floor", v / floor <= 5,
+                       f"floor {floor} s ({ours['sqlite_floor_per_point_us']} us/point, WAL, synchronous="
+                       f"{ours['synchronous']}); ours/floor = {ours['ratio_over_floor']}"))
+    elif case == "log_batch":
+        ml = a.get("log_metric_batch", {}).get("mlflow_total_s")
+        v = ours["value_s"]
+        out.append(row(case, f"{ours['points']:,} points in batches of {ours['per_call']:,}", v, ml, "s",
+                       "(report)", None, f"{ours['us_per_point']} us/point"))
+        floor = ours["sqlite_floor_1tx_s"]
+        out.append(row(case, "  same vs raw sqlite3 executemany (one transaction)", v, None, "s",
+                       "<= 3x the floor", v / floor <= 3,
+                       f"floor {floor} s; ours/floor = {ours['ratio_over_floor_1tx']} "
+                       f"(vs 100 transactions of 1,000: {ours['ratio_over_floor_100tx']})"))
+    elif case == "runs_search":
+        sr = a.get("search_runs", {})
+        n = ours["runs"]
+        ml_per = sr.get("create_per_run_ms")
+        ml = ml_per * n / 1e3 if ml_per else None
+        v = ours["create_total_s"]
+        out.append(row(case, f"create {n:,} runs (2 params, 1 metric; {ours['create_per_run_ms']} ms each)", v, ml,
+                       "s", ">= 20x faster", ml is not None and ml / v >= 20,
+                       f"MLflow: {ml_per} ms/run x {n:,}" + ("" if sr.get("runs_created") == n else
+                                                              f" (anchor created {sr.get('runs_created')})")))
+        ml = sr.get("fluent_search_runs_median_s")
+        v = ours["value_s"]
+        same = sr.get("expected_matches") in (None, ours["matches"]) if sr.get("runs_created") == n else True
+        out.append(row(case, f"filtered search over {n:,} runs (median of 3)", v, ml, "s",
+                       ">= 20x faster, same count", ml is not None and ml / v >= 20 and same,
+                       f"{ours['matches']} matches (MLflow: {sr.get('expected_matches')}, "
+                       f"client.search_runs {sr.get('client_search_runs_median_s')} s)"))
+    elif case == "registry":
+        rg = a.get("registry", {})
+        ml = rg.get("register_200_plus_alias_s")
+        v = ours["value_s"]
+        out.append(row(case, f"register {ours['versions']} versions + to production", v, ml, "s", "(report)", None,
+                       "ours: staging then production with three approvals; MLflow: one alias"))
+        ml = rg.get("pyfunc_load_fresh_process_total_s")
+        v = ours["load_fresh_process_total_s"]
+        out.append(row(case, "load_model(stage=production) in a fresh process", v, ml, "s", "(report)", None))
+    return out
+
+
+def fmt(x, unit):
+    if x is None:
+        return "-"
+    return f"{x:.4f} {unit}" if x < 1 else f"{x:.3f} {unit}"
+
+
+def table(rows: list[dict]) -> str:
+    lines = ["| case | ours | MLflow 3.17 | MLflow / ours | target | met? | note |", "|---|---|---|---|---|---|---|"]
+    for r in rows:
+        met = {True: "yes", False: "**no**", None: "-"}[r["met"]]
+        ratio = f"{r['ratio_mlflow_over_ours']}x" if r["ratio_mlflow_over_ours"] else "-"
+        lines.append(f"| {r['what']} | {fmt(r['ours'], r['unit'])} | {fmt(r['mlflow'], r['unit'])} | {ratio} | "
+                     f"{r['target']} | {met} | {r['note']} |")
+    return "\n".join(lines)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--anchors", default="/tmp/anchors", help="folder of MLflow anchor JSON files")
+    ap.add_argument("--mlflow-python", help="run MLflow's anchor scripts with this python first")
+    ap.add_argument("--cases", nargs="*", choices=list(CASES), default=list(CASES))
+    ap.add_argument("--python", default=sys.executable, help="the python of the project's venv")
+    ap.add_argument("--timeout", type=float, default=1800)
+    ap.add_argument("--out", default=str(HERE / "results" / "latest.json"))
+    args = ap.parse_args()
+
+    anchor_dir = Path(args.anchors)
+    if args.mlflow_python:
+        wanted = sorted({n for c in args.cases for n in NEEDS[c]}, key=ANCHORS.index)
+        run_anchors(args.mlflow_python, wanted, anchor_dir, args.timeout)
+    anchors = load_anchors(anchor_dir)
+
+    results, rows = {}, []
+    for case in args.cases:
+        print(f"bench {case} ...", file=sys.stderr, flush=True)
+        results[case] = run_script(args.python, HERE / CASES[case], args.timeout)
+        rows += rows_for(case, results[case], anchors)
+
+    report = {"ts": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+              "command": " ".join([Path(sys.executable).name, *sys.argv]),
+              "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
+                          "platform": platform.platform(), "processor": platform.processor() or platform.machine()},
+              "anchors_dir": str(anchor_dir), "table": rows, "ours": results, "mlflow": anchors}
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2, default=float) + "\n")
+    print(table(rows))
+    print(f"\nwritten: {out}")
+    return 0 if all(r["met"] is not False for r in rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
