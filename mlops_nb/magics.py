@@ -6,6 +6,8 @@
     %mlops log param C=0.5 penalty=l2
     %mlops log metric roc_auc=0.78
     %mlops end
+    %mlops register model --name credit-risk --target creditability   (inside a run)
+    %mlops promote credit-risk --version 1 --to staging --reason "beats the baseline"
 
 Magics are thin (STYLE.md habit 6): parse the line, call `mlops_nb`'s API, return its result object.
 Subcommands live in one table, `SUBCOMMANDS`, filled by the `@subcommand` decorator: to add one,

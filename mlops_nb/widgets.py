@@ -138,7 +138,7 @@ def curves_html(histories: dict[str, list], *, plotlyjs: str | bool = "cdn") -> 
 
 # --- the registry panel ----------------------------------------------------------------------------
 
-MAX_PARAMS = 40
+MAX_PARAMS = 100
 TARGET_STAGES = ("staging", "production")
 
 
@@ -336,7 +336,7 @@ def preview_gates(name: str, version: int, to: str) -> list[dict]:
 
 
 def lineage_html(version, run_name: str | None) -> str:
-    """Where the version comes from: run, training data, code, environment, params and metrics."""
+    """Where the version comes from (run, training data, code, environment), beside its params and metrics."""
     dataset = version.dataset
     code = version.code or {}
     env = version.env or {}
@@ -351,17 +351,26 @@ def lineage_html(version, run_name: str | None) -> str:
         ("packages", ", ".join(f"{k} {v}" for k, v in sorted(packages.items()))),
         ("sha256", version.sha256), ("registered by", version.created_by),
         ("registered", format_time(version.created_at))]
-    params = sorted(version.params.items())
-    pairs += [(f"param {k}", v) for k, v in params[:MAX_PARAMS]]
-    if len(params) > MAX_PARAMS:
-        pairs.append(("params", f"… {len(params) - MAX_PARAMS} more"))
-    pairs += [(f"metric {k}", v) for k, v in sorted(version.metrics.items())]
     title = f"Model {version.name} v{version.version} · {version.stage}"
-    return html_table(["lineage", "value"], pairs, title)
+    params = sorted(version.params.items())
+    more = f" (first {MAX_PARAMS} of {len(params)})" if len(params) > MAX_PARAMS else ""
+    values = [("metric", k, v) for k, v in sorted(version.metrics.items())]
+    values += [("param", k, v) for k, v in params[:MAX_PARAMS]]
+    cell = "<div style='flex:1;min-width:20em'>{}</div>"
+    return ("<div style='display:flex;gap:2em;flex-wrap:wrap'>"
+            + cell.format(html_table(["lineage", "value"], pairs, title))
+            + cell.format(html_table(["kind", "name", "value"], values, f"Metrics and params{more}"))
+            + "</div>")
 
 
-def _gate_rows(results: list[dict]) -> list[tuple[str, str, str]]:
-    return [(g["name"], "PASS" if g["passed"] else "FAIL", g["detail"]) for g in results]
+def _gates_table(results: list[dict], title: str) -> str:
+    """Gate results in full (html_table would shorten the details, which say what to do)."""
+    esc = html.escape
+    rows = "".join(f"<tr><td>{esc(str(g['name']))}</td><td>{'PASS' if g['passed'] else '<b>FAIL</b>'}</td>"
+                   f"<td>{esc(str(g['detail']))}</td></tr>" for g in results)
+    rows = rows or "<tr><td colspan='3'>(no gates)</td></tr>"
+    return (f"<table class='mlops-table'><caption>{esc(title)}</caption><thead><tr><th>gate</th><th>result</th>"
+            f"<th>detail</th></tr></thead><tbody>{rows}</tbody></table>")
 
 
 def gates_html(latest, preview: list[dict], target: str, preview_error: str | None = None) -> str:
@@ -370,13 +379,13 @@ def gates_html(latest, preview: list[dict], target: str, preview_error: str | No
     if latest is not None:
         title = (f"Gates of request {latest.id} (to {latest.target_stage}, {latest.status}, "
                  f"by {latest.requester})")
-        parts.append(html_table(["gate", "result", "detail"], _gate_rows(latest.gates), title))
+        parts.append(_gates_table(latest.gates, title))
     else:
         parts.append("<p><i>No promotion request for this version yet.</i></p>")
     if preview_error is not None:
         parts.append(f"<p style='color:#b00'>Gate preview unavailable: {html.escape(preview_error)}</p>")
     else:
-        parts.append(html_table(["gate", "result", "detail"], _gate_rows(preview), f"Gates for {target} now"))
+        parts.append(_gates_table(preview, f"Gates for {target} now"))
     cell = "<div style='flex:1;min-width:20em'>{}</div>"
     return "<div style='display:flex;gap:2em;flex-wrap:wrap'>" + "".join(cell.format(p) for p in parts) + "</div>"
 

@@ -1,7 +1,10 @@
 """The shipped notebooks run top to bottom in a real kernel and leave what they promise in the store."""
 from __future__ import annotations
 
+import os
+import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -26,10 +29,11 @@ def kernel_of_this_python(tmp_path, monkeypatch) -> str:
     return "python3"
 
 
-def test_quickstart_is_committed_without_outputs():
+@pytest.mark.parametrize("name", ["quickstart.ipynb", "registry.ipynb"])
+def test_notebook_is_committed_without_outputs(name):
     import nbformat
 
-    nb = nbformat.read(NOTEBOOKS / "quickstart.ipynb", as_version=4)
+    nb = nbformat.read(NOTEBOOKS / name, as_version=4)
     code = [cell for cell in nb.cells if cell.cell_type == "code"]
     assert code and all(not cell.outputs and cell.execution_count is None for cell in code)
 
@@ -54,3 +58,37 @@ def test_quickstart_runs_and_tracks_two_runs(tmp_path, kernel_of_this_python):
         assert "make_model" in run.context["cell_source"]
     shown = [output for cell in nb.cells if cell.cell_type == "code" for output in cell.outputs]
     assert not [output for output in shown if output.output_type == "error"]
+
+
+def test_registry_runs_promotes_to_production_and_rolls_back(tmp_path, kernel_of_this_python):
+    import nbformat
+    from nbclient import NotebookClient
+
+    nb = nbformat.read(NOTEBOOKS / "registry.ipynb", as_version=4)
+    started = time.monotonic()
+    NotebookClient(nb, timeout=300, kernel_name=kernel_of_this_python,
+                   resources={"metadata": {"path": str(tmp_path)}}).execute()
+    assert time.monotonic() - started < 90
+
+    mlops.init(project="credit", user="dana")  # the same default store, from MLOPS_HOME
+    versions = {row["version"]: row["stage"] for row in mlops.models("credit-risk")}
+    assert versions == {1: "production", 2: "archived"}
+    live = mlops.load_model("credit-risk", stage="production")
+    assert live.version == 1 and live.info.dataset.name == "german-credit"
+    requests = mlops.requests("credit-risk")
+    assert [(r.version, r.target_stage, r.status) for r in reversed(requests.requests)] == [
+        (1, "staging", "approved"), (1, "production", "approved"),
+        (2, "staging", "approved"), (2, "production", "approved")]
+    production = [r for r in requests if r.target_stage == "production"]
+    assert all(sorted(a["role"] for a in r.approvals) == ["ml_engineer", "reviewer"] for r in production)
+    assert all(r.requester == "dana" and all(a["user"] != "dana" for a in r.approvals) for r in requests)
+
+    mlops_cli = Path(sys.executable).with_name("mlops")
+    verified = subprocess.run([str(mlops_cli), "audit", "verify"], capture_output=True, text=True, env=os.environ)
+    assert verified.returncode == 0, verified.stderr
+    assert "audit chain intact" in verified.stdout
+
+    shown = [output for cell in nb.cells if cell.cell_type == "code" for output in cell.outputs]
+    assert not [output for output in shown if output.output_type == "error"]
+    text = "".join(str(output.get("data", {}).get("text/plain", "")) + str(output.get("text", "")) for output in shown)
+    assert "Promotion request" in text and "approved" in text and "scoring with credit-risk v2" in text
