@@ -197,6 +197,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("mlops: interrupted", file=sys.stderr)
         return 1
+    except Exception as err:  # an unreachable server, an unwritable path: one line, not a traceback
+        from sqlalchemy.exc import SQLAlchemyError
+
+        if not isinstance(err, (OSError, SQLAlchemyError)):
+            raise
+        cause = getattr(err, "orig", None) or err
+        detail = (str(cause).strip().splitlines() or [type(cause).__name__])[0]
+        print(f"mlops: cannot use the store: {detail} (check --db or MLOPS_DB_URL)", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -114,9 +114,15 @@ def schema_and_profile(df: "pd.DataFrame") -> tuple[dict, dict]:
 
 
 def _sample_bytes(df: "pd.DataFrame") -> bytes:
-    sample = df if len(df) <= SAMPLE_ROWS else df.sample(SAMPLE_ROWS, random_state=0)
+    sample = (df if len(df) <= SAMPLE_ROWS else df.sample(SAMPLE_ROWS, random_state=0)).reset_index(drop=True)
     buffer = io.BytesIO()
-    sample.reset_index(drop=True).to_parquet(buffer, index=False)
+    try:
+        sample.to_parquet(buffer, index=False)
+    except (ValueError, TypeError):  # pyarrow refuses object columns mixing types (1 and "x"): keep them as text
+        texts = {c: sample[c].where(sample[c].isna(), sample[c].astype(str))
+                 for c in sample.columns if sample[c].dtype == object}
+        buffer = io.BytesIO()
+        sample.assign(**texts).to_parquet(buffer, index=False)
     return buffer.getvalue()
 
 

@@ -344,7 +344,7 @@ def set_tags(*, session: Session, run_id: str, tags: Mapping[str, Any]) -> None:
     """Tags are mutable labels: setting one again replaces its value."""
     if not isinstance(tags, Mapping):
         raise InvalidInput(f"tags must be a mapping, got {type(tags).__name__}")
-    values = {check_name(k, "tag name"): param_text(k, v) for k, v in tags.items()}
+    values = {check_name(k, "tag name"): param_text(k, v, "tag") for k, v in tags.items()}
     get_run_row(session=session, run_id=run_id)
     for key, value in values.items():
         tag = session.get(Tag, (run_id, key))

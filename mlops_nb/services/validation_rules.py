@@ -10,6 +10,7 @@ from mlops_nb.services.errors import InvalidInput
 
 MAX_NAME = 250
 MAX_PARAM_VALUE = 6000
+MIN_STEP, MAX_STEP = -2**31, 2**31 - 1  # the step column is a 32-bit INTEGER on PostgreSQL
 
 
 def check_name(value: Any, what: str) -> str:
@@ -25,8 +26,8 @@ def check_name(value: Any, what: str) -> str:
     return value
 
 
-def param_text(key: str, value: Any) -> str:
-    """A param value as stored: str(value), with lists, dicts and tuples as JSON."""
+def param_text(key: str, value: Any, what: str = "param") -> str:
+    """A param (or tag) value as stored: str(value), with lists, dicts and tuples as JSON."""
     if isinstance(value, (list, dict, tuple)):
         try:
             text = json.dumps(value, default=str, ensure_ascii=False)
@@ -35,10 +36,10 @@ def param_text(key: str, value: Any) -> str:
     else:
         text = str(value)
     if len(text) > MAX_PARAM_VALUE:
-        raise InvalidInput(f"param {key!r} is {len(text)} characters long; the limit is {MAX_PARAM_VALUE} "
+        raise InvalidInput(f"{what} {key!r} is {len(text)} characters long; the limit is {MAX_PARAM_VALUE} "
                            "(log a long value as an artifact instead)")
     if "\x00" in text:
-        raise InvalidInput(f"param {key!r} contains a NUL character")
+        raise InvalidInput(f"{what} {key!r} contains a NUL character")
     return text
 
 
@@ -46,12 +47,17 @@ def metric_value(key: str, value: Any) -> float:
     """A metric value as a float; NaN and +-inf are kept as such. bool and text are refused."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):  # numpy scalars are Real
         raise InvalidInput(f"metric {key!r} must be a number, got {type(value).__name__} {value!r}")
-    return float(value)
+    try:
+        return float(value)
+    except OverflowError as err:  # an int beyond float range
+        raise InvalidInput(f"metric {key!r} is too large for a float ({str(value)[:20]}…)") from err
 
 
 def metric_step(key: str, step: Any) -> int:
     if isinstance(step, bool) or not isinstance(step, numbers.Integral):
         raise InvalidInput(f"metric {key!r}: step must be an integer, got {step!r}")
+    if not MIN_STEP <= step <= MAX_STEP:
+        raise InvalidInput(f"metric {key!r}: step {step} is outside {MIN_STEP}..{MAX_STEP}")
     return int(step)
 
 

@@ -57,12 +57,24 @@ def _sqlite_file_lock(engine: Engine) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Migrate to `revision` (default: head) under the lock; a no-op when already there."""
+def _refuse_unversioned(engine: Engine) -> None:
+    if current_revision(engine) is None and "run" in inspect(engine).get_table_names():
+        raise SchemaMismatch("the database holds mlops tables but no alembic version; "
+                             "it was not created by mlops - check it, then run `mlops db upgrade`")
+
+
+def upgrade(engine: Engine, revision: str = "head", *, refuse_unversioned: bool = False) -> None:
+    """Migrate to `revision` (default: head) under the lock; a no-op when already there.
+
+    `refuse_unversioned` checks, under the same lock, that the database is not someone else's: a
+    check made before taking the lock could see the tables of a process migrating at that moment.
+    """
     from alembic import command
 
     if engine.dialect.name == "sqlite":
         with _sqlite_file_lock(engine):
+            if refuse_unversioned:
+                _refuse_unversioned(engine)
             if revision == "head" and current_revision(engine) == HEAD:
                 return
             with engine.connect() as conn:
@@ -73,6 +85,8 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
         conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _PG_LOCK_KEY})
         conn.commit()
         try:
+            if refuse_unversioned:
+                _refuse_unversioned(engine)
             command.upgrade(alembic_config(conn), revision)
             conn.commit()
         finally:
@@ -97,10 +111,6 @@ def ensure_schema(engine: Engine) -> None:
 
     A database holding our tables without an alembic version is refused rather than guessed at.
     """
-    revision = current_revision(engine)
-    if revision == HEAD:
+    if current_revision(engine) == HEAD:
         return
-    if revision is None and "run" in inspect(engine).get_table_names():
-        raise SchemaMismatch("the database holds mlops tables but no alembic version; "
-                             "it was not created by mlops - check it, then run `mlops db upgrade`")
-    upgrade(engine)
+    upgrade(engine, refuse_unversioned=True)

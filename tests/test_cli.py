@@ -1,0 +1,117 @@
+"""The `mlops` command line, run as users run it: a subprocess with --db."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+MLOPS = str(Path(sys.executable).with_name("mlops"))
+
+
+def cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([MLOPS, *args], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, **(env or {})}, stdin=subprocess.DEVNULL)
+
+
+@pytest.fixture()
+def db(tmp_path) -> str:
+    return f"sqlite:///{tmp_path / 'cli.db'}"
+
+
+def test_db_upgrade_creates_a_new_store_and_is_idempotent(db):
+    from mlops_nb.store.migrations import HEAD
+
+    first = cli("--db", db, "db", "upgrade")
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.strip() == f"store at revision {HEAD} (was empty); head is {HEAD}"
+    again = cli("db", "upgrade", "--db", db)
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.strip() == f"store at revision {HEAD} (was {HEAD}); head is {HEAD}"
+
+
+def test_db_upgrade_uses_mlops_db_url(tmp_path):
+    url = f"sqlite:///{tmp_path / 'env.db'}"
+    result = cli("db", "upgrade", env={"MLOPS_DB_URL": url})
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "env.db").is_file()
+
+
+def test_user_add_and_token(db):
+    added = cli("--db", db, "user", "add", "rita", "--role", "reviewer", "--password", "rita-secret-1")
+    assert added.returncode == 0, added.stderr
+    assert added.stdout.strip() == "added user rita (reviewer)"
+    issued = cli("--db", db, "user", "token", "rita")
+    assert issued.returncode == 0, issued.stderr
+    token = issued.stdout.rstrip("\n").splitlines()[-1]
+    assert token.startswith("mlops_") and " " not in token
+    import mlops_nb as mlops
+
+    ctx = mlops.init(project="p", db_url=db, token=token)
+    assert (ctx.user, ctx.role) == ("rita", "reviewer")
+
+
+def _one_line_error(result: subprocess.CompletedProcess) -> str:
+    assert result.returncode == 1
+    assert result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    return lines[0]
+
+
+def test_unknown_role_is_one_line_on_stderr(db):
+    line = _one_line_error(cli("--db", db, "user", "add", "bob", "--role", "boss", "--password", "bob-secret-1"))
+    assert line.startswith("mlops: ") and "invalid choice: 'boss'" in line
+
+
+def test_duplicate_user_is_one_line_on_stderr(db):
+    assert cli("--db", db, "user", "add", "rita", "--role", "reviewer", "--no-password").returncode == 0
+    line = _one_line_error(cli("--db", db, "user", "add", "rita", "--role", "admin", "--no-password"))
+    assert line == "mlops: user 'rita' already exists"
+
+
+def test_user_add_without_a_terminal_asks_for_password_flag(db):
+    line = _one_line_error(cli("--db", db, "user", "add", "bob", "--role", "admin"))
+    assert "no --password given and no terminal to ask on" in line
+
+
+def test_token_for_an_unknown_user_is_one_line_on_stderr(db):
+    line = _one_line_error(cli("--db", db, "user", "token", "ghost"))
+    assert line.startswith("mlops: user 'ghost' does not exist")
+
+
+def test_runs_lists_runs(db, tmp_path):
+    import mlops_nb as mlops
+
+    mlops.init(project="credit", db_url=db, user="dana", artifact_root=str(tmp_path / "a"))
+    for name, auc in (("lr-1", 0.7), ("rf-1", 0.9)):
+        with mlops.start_run(experiment="baseline", name=name):
+            mlops.log_metric("auc", auc)
+    listed = cli("--db", db, "runs", "--project", "credit", "--experiment", "baseline")
+    assert listed.returncode == 0, listed.stderr
+    assert "lr-1" in listed.stdout and "rf-1" in listed.stdout and "Runs in baseline (2)" in listed.stdout
+    filtered = cli("--db", db, "runs", "--project", "credit", "--filter", "metrics.auc > 0.8")
+    assert "rf-1" in filtered.stdout and "lr-1" not in filtered.stdout
+
+
+def test_runs_with_a_bad_filter_or_project_is_one_line_on_stderr(db, tmp_path):
+    import mlops_nb as mlops
+
+    mlops.init(project="credit", db_url=db, user="dana", artifact_root=str(tmp_path / "a"))
+    line = _one_line_error(cli("--db", db, "runs", "--project", "credit", "--filter", "metrics.auc >"))
+    assert "incomplete condition" in line
+    line = _one_line_error(cli("--db", db, "runs", "--project", "nope"))
+    assert line.startswith("mlops: project 'nope' does not exist; projects: credit")
+
+
+def test_no_command_prints_help_and_fails(db):
+    result = cli("--db", db)
+    assert result.returncode == 1 and "usage: mlops" in result.stderr
+
+
+def test_an_unreachable_store_is_one_line_on_stderr():
+    line = _one_line_error(cli("--db", "postgresql://nobody@127.0.0.1:1/none", "db", "upgrade"))
+    assert line.startswith("mlops: cannot use the store: ") and "(check --db or MLOPS_DB_URL)" in line
