@@ -34,7 +34,7 @@ _API = {
                               "log_artifact", "log_dataset", "get_dataset", "runs", "get_run"],
     "mlops_nb.api.autolog": ["autolog"],
     "mlops_nb.api.promotion": ["request_promotion", "approve", "reject", "cancel", "requests", "rollback",
-                               "set_policy", "get_policy"],
+                               "set_policy", "get_policy", "preview_gates"],
     "mlops_nb.api.registry": ["register_model", "models", "get_model_version", "load_model"],
 }
 _LOCATION = {name: module for module, names in _API.items() for name in names}

@@ -316,23 +316,10 @@ def _load_version(name: str, number: int):
 
 
 def preview_gates(name: str, version: int, to: str) -> list[dict]:
-    """The gates the policy would run now for `name` v`version` entering `to`, without recording anything.
+    """The gates `name` v`version` would face entering `to` now (nothing recorded)."""
+    from mlops_nb.api.promotion import preview_gates as preview
 
-    The promotion service records gate results only with a request; this reads the same policy and
-    runs the same gate functions in a transaction that writes nothing.
-    """
-    from mlops_nb.api.connect import get_context
-    from mlops_nb.services import gates, policies, registry
-    from mlops_nb.store.db import session_scope
-
-    context = get_context()
-    with session_scope(context.engine) as session:
-        model = registry.get_model(session=session, project_id=context.project_id, name=name)
-        row = registry.get_version_row(session=session, model_id=model.id, version=version)
-        policy = policies.get_effective_policy(session=session, project_id=context.project_id, model_id=model.id)
-        results = gates.evaluate(session=session, version=row, target_stage=to, policy=policy,
-                                 store=context.artifacts)
-        return [r.to_dict() for r in results]
+    return preview(name, version=version, to=to)
 
 
 def lineage_html(version, run_name: str | None) -> str:

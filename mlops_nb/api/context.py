@@ -25,6 +25,9 @@ class ActiveRun:
     cell_hashes: list[str] = field(default_factory=list)
     stop_heartbeat: threading.Event = field(default_factory=threading.Event)
     heartbeat_thread: threading.Thread | None = None
+    # set by the heartbeat when the store no longer has this run running (a reader marked it
+    # killed after a long pause, or another process ended it): logging to it is refused then
+    lost: bool = False
 
 
 @dataclass
@@ -54,6 +57,10 @@ class Context:
     def require_run(self) -> ActiveRun:
         if self.active_run is None:
             raise InvalidInput("no active run: start one with mlops.start_run(...) or %mlops start first")
+        if self.active_run.lost:
+            raise InvalidInput(f"run {self.active_run.name!r} ({self.active_run.id}) is no longer running in the "
+                               "store (marked killed after its heartbeat went stale, or ended elsewhere); "
+                               "start a new run to log more")
         return self.active_run
 
     def __repr__(self) -> str:

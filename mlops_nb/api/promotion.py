@@ -152,3 +152,25 @@ def get_policy(name: str | None = None) -> PolicyPublic:
         model_id, scope = _policy_scope(session, context, name)
         policy = policies.get_effective_policy(session=session, project_id=context.project_id, model_id=model_id)
         return PolicyPublic(scope=scope, source=policy.source, rules=policy.rules)
+
+
+def preview_gates(name: str, *, version: int, to: str) -> list[dict]:
+    """The gates the policy would run now for `name` v`version` entering `to`, recording nothing.
+
+    >>> mlops.preview_gates("credit-risk", version=3, to="production")
+    [{'name': 'staging_before_production', 'passed': True, ...}, ...]
+
+    The promotion service records gate results only with a request; this runs the same policy and
+    gate functions in a transaction that writes nothing.
+    """
+    from mlops_nb.services import gates, policies, registry
+    from mlops_nb.store.db import session_scope
+
+    context = get_context()
+    with session_scope(context.engine) as session:
+        model = registry.get_model(session=session, project_id=context.project_id, name=name)
+        row = registry.get_version_row(session=session, model_id=model.id, version=version)
+        policy = policies.get_effective_policy(session=session, project_id=context.project_id, model_id=model.id)
+        results = gates.evaluate(session=session, version=row, target_stage=to, policy=policy,
+                                 store=context.artifacts)
+        return [r.to_dict() for r in results]

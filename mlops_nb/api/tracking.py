@@ -25,9 +25,12 @@ def _heartbeat_loop(context: Context, run: ActiveRun) -> None:
     while not run.stop_heartbeat.wait(interval):
         try:
             with session_scope(context.engine) as session:
-                tracking.heartbeat(session=session, run_id=run.id)
+                alive = tracking.heartbeat(session=session, run_id=run.id)
         except Exception:  # a busy or unreachable store must not kill the notebook; next beat retries
             continue
+        if not alive:
+            run.lost = True
+            return
 
 
 def _mark_stale(context: Context) -> None:

@@ -97,6 +97,10 @@ def schema_and_profile(df: "pd.DataFrame") -> tuple[dict, dict]:
                                  "null_rate": nulls / len(series)}
         if kind == "numerical":
             values = series.dropna()
+            infinite = values.isin([float("inf"), float("-inf")])
+            if infinite.any():  # profiled on the finite values, the infinities counted apart
+                stats["infinite"] = int(infinite.sum())
+                values = values[~infinite]
             if len(values):
                 q = values.quantile([0.05, 0.25, 0.5, 0.75, 0.95]).tolist()
                 stats.update(min=_clean(values.min()), max=_clean(values.max()), mean=_clean(values.mean()),
@@ -134,6 +138,18 @@ def public(version: DatasetVersion, sample: Artifact | None = None) -> DatasetVe
                                 sample_sha256=sample.sha256 if sample else None)
 
 
+def _serialise_versions_of(session: Session, project_id: int, name: str) -> None:
+    """Two processes logging a new version of one dataset at once must not both take number N+1.
+    SQLite write transactions are already serialised (BEGIN IMMEDIATE); PostgreSQL takes an
+    advisory lock on the name until the transaction ends."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    from sqlalchemy import text
+
+    key = int.from_bytes(hashlib.sha256(f"dataset\x1f{project_id}\x1f{name}".encode()).digest()[:8], "big", signed=True)
+    session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+
+
 def log_dataset(*, session: Session, store: ArtifactStore, project_id: int, df: Any, name: str,
                 role: str = "train", run_id: str | None = None, user: str) -> DatasetVersionPublic:
     """Record `df` as a version of dataset `name` (new only if its content is new) and link it to the run."""
@@ -144,6 +160,7 @@ def log_dataset(*, session: Session, store: ArtifactStore, project_id: int, df: 
     if run_id is not None:
         require_running(session=session, run_id=run_id)
     print_ = fingerprint(df)
+    _serialise_versions_of(session, project_id, name)
     version = session.execute(select(DatasetVersion).where(
         DatasetVersion.project_id == project_id, DatasetVersion.name == name,
         DatasetVersion.fingerprint == print_)).scalars().first()

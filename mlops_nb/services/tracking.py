@@ -220,6 +220,8 @@ def history_points(run_id: str, key: str, values: Iterable[Any], start_step: int
             value = metric_value(key, value)
         append((run_id, key, None if isnan(value) else value, step, ts))
         step += 1
+    if points:
+        metric_step(key, step - 1)  # the last step must fit the column too
     return points
 
 

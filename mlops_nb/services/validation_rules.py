@@ -10,7 +10,7 @@ from mlops_nb.services.errors import InvalidInput
 
 MAX_NAME = 250
 MAX_PARAM_VALUE = 6000
-MIN_STEP, MAX_STEP = -2**31, 2**31 - 1  # the step column is a 32-bit INTEGER on PostgreSQL
+MIN_STEP, MAX_STEP = -2**63, 2**63 - 1  # the step column is a 64-bit BIGINT (as MLflow's)
 
 
 def check_name(value: Any, what: str) -> str:

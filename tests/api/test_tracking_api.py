@@ -298,11 +298,14 @@ def test_out_of_range_metric_values_and_steps_are_refused_on_every_backend(ctx):
     with mlops.start_run(experiment="e") as run:
         with pytest.raises(mlops.InvalidInput, match="metric 'big' is too large for a float"):
             mlops.log_metric("big", 10**400)
-        with pytest.raises(mlops.InvalidInput, match=r"metric 's': step 2147483648 is outside -2147483648\.\.2147483647"):
-            mlops.log_metric("s", 1.0, step=2**31)
-        mlops.log_metric("s", 1.0, step=2**31 - 1)
+        with pytest.raises(mlops.InvalidInput, match=r"metric 's': step 9223372036854775808 is outside "):
+            mlops.log_metric("s", 1.0, step=2**63)
+        with pytest.raises(mlops.InvalidInput, match=r"metric 'h': step 9223372036854775808 is outside "):
+            mlops.log_metric_history("h", [1.0, 2.0], start_step=2**63 - 1)
+        mlops.log_metric("s", 1.0, step=1_795_000_000_000)  # a millisecond timestamp as the step
         mlops.log_metric("s", 2.0, step=-5)
-    assert [m.step for m in mlops.get_metric_history(run.id, "s")] == [-5, 2**31 - 1]
+    assert [m.step for m in mlops.get_metric_history(run.id, "s")] == [-5, 1_795_000_000_000]
+    assert mlops.get_metric_history(run.id, "h") == []
     assert mlops.get_run(run.id).metrics == {"s": 1.0}
 
 
@@ -312,3 +315,24 @@ def test_tag_errors_name_the_tag(ctx):
             mlops.set_tag("t", "a\x00b")
         with pytest.raises(mlops.InvalidInput, match="tag 'long' is 6001 characters long"):
             mlops.set_tag("long", "x" * 6001)
+
+
+def test_logging_to_a_run_marked_killed_elsewhere_is_refused(db_url, tmp_path, monkeypatch):
+    import time
+
+    from mlops_nb.services import tracking
+    from mlops_nb.store.db import session_scope
+
+    monkeypatch.setenv("MLOPS_HEARTBEAT_S", "0.05")
+    ctx = mlops.init(project="test", db_url=db_url, user="dana", artifact_root=str(tmp_path / "a"))
+    run = mlops.start_run(experiment="e")
+    mlops.log_metric("m", 1.0)
+    with session_scope(ctx.engine) as session:  # a reader saw a stale heartbeat (laptop asleep)
+        tracking.mark_stale_runs_killed(session=session, stale_s=-1)
+    deadline = time.time() + 5
+    while not ctx.active_run.lost and time.time() < deadline:
+        time.sleep(0.02)
+    with pytest.raises(mlops.InvalidInput, match="is no longer running in the store"):
+        mlops.log_metric("m", 2.0)
+    assert [p.value for p in mlops.get_metric_history(run.id, "m")] == [1.0]
+    assert mlops.get_run(run.id).status == "killed"

@@ -67,8 +67,9 @@ def test_profile_holds_statistics(ctx, frame):
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")
 def test_infinite_values_do_not_break_the_profile(ctx):
     with mlops.start_run(experiment="e"):
-        profile = mlops.log_dataset(pd.DataFrame({"x": [1.0, np.inf, -np.inf]}), name="inf").profile
-    assert profile["x"]["max"] is None and profile["x"]["min"] is None
+        profile = mlops.log_dataset(pd.DataFrame({"x": [1.0, np.inf, -np.inf, 3.0]}), name="inf").profile
+    assert profile["x"]["infinite"] == 2
+    assert profile["x"]["min"] == 1.0 and profile["x"]["max"] == 3.0  # profiled on the finite values
 
 
 @pytest.mark.parametrize("df, words", [

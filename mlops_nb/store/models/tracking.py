@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Optional
 
-from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 RUN_STATUSES = ("running", "finished", "failed", "killed")
@@ -64,7 +64,7 @@ class Metric(SQLModel, table=True):
     run_id: str = Field(foreign_key="run.id", max_length=32)
     key: str = Field(max_length=250)
     value: Optional[float] = None
-    step: int = 0
+    step: int = Field(default=0, sa_type=BigInteger)  # 64-bit: steps may be millisecond timestamps
     timestamp: float
 
 
@@ -78,7 +78,7 @@ class LatestMetric(SQLModel, table=True):
     run_id: str = Field(foreign_key="run.id", primary_key=True, max_length=32)
     key: str = Field(primary_key=True, max_length=250)
     value: Optional[float] = None
-    step: int = 0
+    step: int = Field(default=0, sa_type=BigInteger)  # 64-bit: steps may be millisecond timestamps
     timestamp: float
 
 

@@ -109,7 +109,7 @@ def upgrade() -> None:
     sa.Column('run_id', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
     sa.Column('key', sqlmodel.sql.sqltypes.AutoString(length=250), nullable=False),
     sa.Column('value', sa.Float(), nullable=True),
-    sa.Column('step', sa.Integer(), nullable=False),
+    sa.Column('step', sa.BigInteger(), nullable=False),
     sa.Column('timestamp', sa.Float(), nullable=False),
     sa.ForeignKeyConstraint(['run_id'], ['run.id'], ),
     sa.PrimaryKeyConstraint('run_id', 'key')
@@ -122,7 +122,7 @@ def upgrade() -> None:
     sa.Column('run_id', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
     sa.Column('key', sqlmodel.sql.sqltypes.AutoString(length=250), nullable=False),
     sa.Column('value', sa.Float(), nullable=True),
-    sa.Column('step', sa.Integer(), nullable=False),
+    sa.Column('step', sa.BigInteger(), nullable=False),
     sa.Column('timestamp', sa.Float(), nullable=False),
     sa.ForeignKeyConstraint(['run_id'], ['run.id'], ),
     sa.PrimaryKeyConstraint('id')
