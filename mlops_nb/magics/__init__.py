@@ -1,0 +1,157 @@
+"""The `%mlops` line and `%%mlops` cell magics: the notebook's front end to the Python API.
+
+    %load_ext mlops_nb
+    %mlops init --project credit --user dana
+    %mlops start --experiment baseline --name lr-1
+    %mlops log param C=0.5 penalty=l2
+    %mlops log metric roc_auc=0.78
+    %mlops end
+    %mlops register model --name credit-risk --target creditability   (inside a run)
+    %mlops promote credit-risk --version 1 --to staging --reason "beats the baseline"
+
+Magics are thin (STYLE.md habit 6): parse the line, call `mlops_nb`'s API, return its result object.
+The parser and the subcommand table are in magics/parser.py; the subcommands, by domain, in
+magics/tracking.py and magics/registry.py (importing them registers them). The API, pandas and
+SQLAlchemy are imported inside the handlers, so `%load_ext mlops_nb` stays fast.
+"""
+from __future__ import annotations
+
+import shlex
+import warnings
+from typing import Any
+
+from IPython.core.error import UsageError
+from IPython.core.magic import Magics, line_cell_magic, magics_class
+from traitlets import Bool, Unicode
+
+from mlops_nb.magics import registry as _registry_subcommands  # noqa: F401  (registers them)
+from mlops_nb.magics import tracking as _tracking_subcommands  # noqa: F401  (registers them)
+from mlops_nb.magics.parser import (  # noqa: F401  (re-exported for tests and extensions)
+    PROG,
+    SUBCOMMANDS,
+    _HelpShown,
+    arg,
+    build_parser,
+    metric_number,
+    param_value,
+    split_pairs,
+    subcommand,
+    usage,
+)
+from mlops_nb.services.errors import MlopsError
+
+
+@magics_class
+class MlopsMagics(Magics):
+    """`%mlops` and `%%mlops`; settings through `%config MlopsMagics.<name> = value`."""
+
+    default_project = Unicode("default", help="project `%mlops init` opens without --project").tag(config=True)
+    default_experiment = Unicode("default", help="experiment of `%mlops start` and `%%mlops run` "
+                                                 "without --experiment").tag(config=True)
+    default_db = Unicode("", help="store URL of `%mlops init` without --db; empty: MLOPS_DB_URL, "
+                                  "then $MLOPS_HOME/mlops.db").tag(config=True)
+    show_widgets = Bool(False, help="also show the run panel after `%%mlops run` and `%mlops end`").tag(config=True)
+    record_cells = Bool(True, help="keep a hash of every cell executed while a run is active").tag(config=True)
+
+    @line_cell_magic
+    def mlops(self, line: str, cell: str | None = None) -> Any:
+        # the docstring is replaced by the generated usage() in load_ipython_extension
+        parser = build_parser()
+        try:
+            words = shlex.split(line)
+        except ValueError as err:
+            raise UsageError(f"{PROG}: cannot read the line ({err})") from err
+        if not words:
+            parser.print_help()
+            return None
+        try:
+            args, extra = parser.parse_known_args(words)
+        except _HelpShown:
+            return None
+        sub = SUBCOMMANDS[args._subcommand]
+        if extra:
+            prog = f"{'%%mlops' if sub.cell else PROG} {sub.name}"
+            raise UsageError(f"{prog}: unrecognized arguments: {' '.join(extra)} (see {prog} --help)")
+        if cell is not None and not sub.cell:
+            raise UsageError(f"%%mlops {sub.name} does not take a cell: use `{PROG} {sub.name} ...` on one "
+                             "line (only `%%mlops run` takes a cell)")
+        if cell is None and sub.cell:
+            raise UsageError(f"{sub.name} runs a cell: put `%%mlops {line.strip()}` on the first line of the cell")
+        args.cell = cell
+        try:
+            return sub.handler(self, args)
+        except MlopsError as err:
+            raise UsageError(str(err)) from err
+
+    def user_variable(self, name: str) -> Any:
+        """A variable of the notebook, or a UsageError naming it."""
+        namespace = self.shell.user_ns if self.shell is not None else {}
+        if name not in namespace:
+            raise UsageError(f"no variable {name!r} in the notebook; define it first, e.g. {name} = pd.read_csv(...)")
+        return namespace[name]
+
+    def show_panel(self, run_id: str) -> None:
+        """Display the run panel when `show_widgets` is on (a convenience: never fails the magic)."""
+        if not self.show_widgets:
+            return
+        from IPython.display import display
+
+        from mlops_nb.widgets import run_panel
+
+        display(run_panel(run_id))
+
+
+class CellRecorder:
+    """The `post_run_cell` hook: a hash of each executed cell goes on the active run.
+
+    Cheap without an active run (an attribute check); it never raises into the user's cell: the
+    first failure is a warning, later ones are silent.
+    """
+
+    def __init__(self, magics: MlopsMagics) -> None:
+        self.magics = magics
+        self.warned = False
+
+    def __call__(self, result: Any) -> None:
+        try:
+            if not self.magics.record_cells:
+                return
+            from mlops_nb.api.context import current
+
+            context = current()
+            if context is None or context.active_run is None:
+                return
+            source = getattr(getattr(result, "info", None), "raw_cell", None)
+            if not source:
+                return
+            from mlops_nb.api.tracking import record_cell
+
+            record_cell(source)
+        except Exception as err:  # noqa: BLE001 - a bookkeeping failure must not break the user's cell
+            if not self.warned:
+                self.warned = True
+                warnings.warn(f"mlops: could not record the cell on the active run ({type(err).__name__}: "
+                              f"{err}); later failures are silent", RuntimeWarning, stacklevel=2)
+
+
+def load_ipython_extension(ipython) -> None:
+    """`%load_ext mlops_nb`: register `%mlops`/`%%mlops` and the cell recorder."""
+    MlopsMagics.mlops.__doc__ = usage()
+    magics = MlopsMagics(shell=ipython)
+    ipython.register_magics(magics)
+    magics.cell_recorder = CellRecorder(magics)
+    ipython.events.register("post_run_cell", magics.cell_recorder)
+
+
+def unload_ipython_extension(ipython) -> None:
+    """`%unload_ext mlops_nb`: remove the magics, their settings and the cell recorder."""
+    magics = ipython.magics_manager.registry.pop(MlopsMagics.__name__, None)
+    if magics is None:
+        return
+    recorder = getattr(magics, "cell_recorder", None)
+    if recorder is not None and recorder in ipython.events.callbacks["post_run_cell"]:
+        ipython.events.unregister("post_run_cell", recorder)
+    for kind in ("line", "cell"):
+        ipython.magics_manager.magics[kind].pop("mlops", None)
+    if magics in ipython.configurables:
+        ipython.configurables.remove(magics)

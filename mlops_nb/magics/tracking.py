@@ -1,0 +1,166 @@
+"""Tracking subcommands: init, start, end, log param|metric, dataset, %%mlops run, runs, panel."""
+from __future__ import annotations
+
+import argparse
+from typing import TYPE_CHECKING, Any
+
+from IPython.core.error import UsageError
+
+from mlops_nb.magics.parser import arg, metric_number, param_value, split_pairs, subcommand
+
+if TYPE_CHECKING:
+    from mlops_nb.magics import MlopsMagics
+
+
+@subcommand(
+    "init", "open a store, choose the project and say who you are",
+    "%mlops init --project credit --user dana\n"
+    "%mlops init --project credit --db postgresql://db.example/mlops --user rita --login",
+    arg("--project", metavar="NAME", help="project to work in (default: MlopsMagics.default_project)"),
+    arg("--db", metavar="URL", help="SQLAlchemy URL of the store (default: MlopsMagics.default_db, "
+                                    "then MLOPS_DB_URL, then $MLOPS_HOME/mlops.db)"),
+    arg("--user", metavar="NAME", help="who you are (default: MLOPS_USER, then your login name)"),
+    arg("--login", action="store_true",
+        help="ask for your password, to act with your role (approve, reject, rollback)"))
+def _init(magics: "MlopsMagics", args: argparse.Namespace) -> Any:
+    import mlops_nb as mlops
+
+    password = None
+    if args.login:
+        import getpass
+
+        from mlops_nb.config import Settings
+
+        who = args.user or Settings.from_env().user
+        password = getpass.getpass(f"password for {who}: ")
+        if not password:
+            raise UsageError("--login: no password given")
+    return mlops.init(args.project or magics.default_project, db_url=args.db or magics.default_db or None,
+                      user=args.user, password=password)
+
+
+_TAG = arg("--tag", metavar="KEY=VALUE", action="append", default=[], help="a tag on the run (repeatable)")
+
+
+@subcommand(
+    "start", "start a run (ending the active one) and make it the active run",
+    "%mlops start --experiment baseline --name lr-1",
+    arg("--experiment", metavar="NAME", help="experiment (default: MlopsMagics.default_experiment)"),
+    arg("--name", metavar="RUN", help="run name (default: a generated one)"),
+    _TAG)
+def _start(magics: "MlopsMagics", args: argparse.Namespace) -> Any:
+    import mlops_nb as mlops
+
+    return mlops.start_run(args.experiment or magics.default_experiment, name=args.name,
+                           tags=split_pairs(args.tag) or None)
+
+
+@subcommand(
+    "end", "end the active run",
+    "%mlops end\n%mlops end --status failed",
+    arg("--status", default="finished", choices=("finished", "failed", "killed"),
+        help="how the run ended (default: finished)"))
+def _end(magics: "MlopsMagics", args: argparse.Namespace) -> Any:
+    import mlops_nb as mlops
+
+    run = mlops.end_run(args.status)
+    magics.show_panel(run.id)
+    return run
+
+
+@subcommand(
+    "log param", "log params on the active run: values are read as int, float or JSON, else text",
+    "%mlops log param C=0.5 penalty=l2 layers=[64,32]",
+    arg("pairs", nargs="+", metavar="KEY=VALUE"))
+def _log_param(magics: "MlopsMagics", args: argparse.Namespace) -> None:
+    import mlops_nb as mlops
+
+    mlops.log_params({k: param_value(v) for k, v in split_pairs(args.pairs).items()})
+
+
+@subcommand(
+    "log metric", "log metrics on the active run: numbers (nan and inf allowed), at the next step or --step",
+    "%mlops log metric roc_auc=0.78 loss=0.41 --step 3",
+    arg("pairs", nargs="+", metavar="KEY=VALUE"),
+    arg("--step", type=int, metavar="N", help="step of every value (default: each key's next step)"))
+def _log_metric(magics: "MlopsMagics", args: argparse.Namespace) -> None:
+    import mlops_nb as mlops
+
+    metrics = {k: metric_number(k, v) for k, v in split_pairs(args.pairs).items()}
+    mlops.log_metrics(metrics, step=args.step)
+
+
+@subcommand(
+    "dataset", "version a DataFrame of the notebook and link it to the active run",
+    "%mlops dataset train_df --name german-credit --role train",
+    arg("var", metavar="VAR", help="name of a pandas DataFrame in the notebook"),
+    arg("--name", required=True, metavar="NAME", help="dataset name"),
+    arg("--role", default="train", metavar="ROLE",
+        help="train, validation, test, serving or reference (default: train)"))
+def _dataset(magics: "MlopsMagics", args: argparse.Namespace) -> Any:
+    import mlops_nb as mlops
+
+    return mlops.log_dataset(magics.user_variable(args.var), name=args.name, role=args.role)
+
+
+@subcommand(
+    "run", "run the cell inside a new run: its source is kept, an error marks the run failed",
+    "%%mlops run --experiment baseline --name lr-1\n"
+    "model.fit(X_train, y_train)\n"
+    "mlops.log_metric(\"roc_auc\", roc_auc_score(y_test, model.predict_proba(X_test)[:, 1]))",
+    arg("--experiment", metavar="NAME", help="experiment (default: MlopsMagics.default_experiment)"),
+    arg("--name", metavar="RUN", help="run name (default: a generated one)"),
+    _TAG,
+    cell=True)
+def _run(magics: "MlopsMagics", args: argparse.Namespace) -> Any:
+    import mlops_nb as mlops
+    from mlops_nb.api.context import current
+    from mlops_nb.api.tracking import record_cell_source
+
+    run = mlops.start_run(args.experiment or magics.default_experiment, name=args.name,
+                          tags=split_pairs(args.tag) or None)
+
+    def end(status: str):
+        context = current()
+        if context is not None and context.active_run is not None and context.active_run.id == run.id:
+            return mlops.end_run(status)
+        return mlops.get_run(run.id)  # the cell ended (or replaced) the run itself
+
+    try:
+        record_cell_source(args.cell)
+        result = magics.shell.run_cell(args.cell, store_history=False)
+    except BaseException:
+        end("failed")
+        raise
+    error = result.error_before_exec or result.error_in_exec
+    if error is None:
+        ended = end("finished")
+        magics.show_panel(ended.id)
+        return ended
+    ended = end("killed" if isinstance(error, KeyboardInterrupt) else "failed")
+    # the cell's traceback is already shown; this line makes the cell fail, so "Run all" stops here
+    raise UsageError(f"the cell raised {type(error).__name__}: {error}; "
+                     f"run {ended.name!r} ({ended.id}) ended {ended.status}")
+
+
+@subcommand(
+    "runs", "list the project's runs, newest first, optionally filtered (MLflow search syntax)",
+    "%mlops runs --experiment baseline\n"
+    "%mlops runs --filter \"metrics.roc_auc > 0.75 and params.penalty = 'l2'\"",
+    arg("--experiment", metavar="NAME", help="only this experiment"),
+    arg("--filter", nargs="+", metavar="EXPR",
+        help="e.g. \"metrics.auc > 0.7 and attributes.status = 'finished'\" (quote it)"))
+def _runs(magics: "MlopsMagics", args: argparse.Namespace) -> Any:
+    import mlops_nb as mlops
+
+    return mlops.runs(args.experiment, filter=" ".join(args.filter) if args.filter else None)
+
+
+@subcommand(
+    "panel", "a live panel of a run: params, metric curves and a Refresh button",
+    "%mlops panel\n%mlops panel 3f2a9c0d",
+    arg("run_id", nargs="?", metavar="RUN_ID", help="a run id (default: the active run)"))
+def _panel(magics: "MlopsMagics", args: argparse.Namespace) -> Any:
+    from mlops_nb.widgets import run_panel
+
+    return run_panel(args.run_id)
