@@ -30,11 +30,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from mlops_nb.services import audit, permissions
 from mlops_nb.services.auth import Identity
-from mlops_nb.services.errors import InvalidInput
+from mlops_nb.services.errors import Conflict, InvalidInput
 from mlops_nb.store.models import Policy
 from mlops_nb.store.models.identity import ROLES
 
@@ -252,8 +253,12 @@ def set_policy(*, session: Session, actor: Identity, project_id: int, model_id: 
         row = Policy(project_id=project_id, model_id=model_id, rules=new_rules, updated_by=actor.name, updated_at=now)
     else:
         row.rules, row.updated_by, row.updated_at = new_rules, actor.name, now
-    session.add(row)
-    session.flush()
+    try:
+        with session.begin_nested():
+            session.add(row)
+    except IntegrityError as err:  # another writer created the same policy row a moment ago
+        raise Conflict("the policy was changed by someone else at the same moment; nothing was changed - "
+                       "read it again and retry") from err
     audit.record(session=session, actor=actor.name, action="policy.set", entity="policy",
                  entity_id=entity_name or (f"model:{model_id}" if model_id is not None else f"project:{project_id}"),
                  before={"source": before.source, "rules": before.rules}, after={"source": "model" if model_id else "project",

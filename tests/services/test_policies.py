@@ -110,3 +110,21 @@ def test_set_policy_is_audited_with_before_and_after(session):
                                                 ("== 1e-3", ("==", 0.001))])
 def test_threshold_expressions(expression, parsed):
     assert policies.parse_threshold("m", expression) == parsed
+
+
+def test_a_project_has_at_most_one_default_policy_row(engine):
+    """The (project, model) constraint lets NULL model ids repeat; a partial unique index does not."""
+    import time as _time
+
+    from sqlalchemy.exc import IntegrityError
+
+    from mlops_nb.services import tracking
+    from mlops_nb.store.db import session_scope
+    from mlops_nb.store.models import Policy
+
+    with session_scope(engine) as session:
+        project_id = tracking.get_or_create_project(session=session, name="p").id
+        session.add(Policy(project_id=project_id, model_id=None, rules={}, updated_by="a", updated_at=_time.time()))
+    with pytest.raises(IntegrityError):
+        with session_scope(engine) as session:
+            session.add(Policy(project_id=project_id, model_id=None, rules={}, updated_by="b", updated_at=_time.time()))

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Optional
 
-from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 STAGES = ("none", "staging", "production", "archived")
@@ -68,7 +68,10 @@ class StageChange(SQLModel, table=True):
 class Policy(SQLModel, table=True):
     """A promotion policy for one model, or the project default (model_id NULL)."""
 
-    __table_args__ = (UniqueConstraint("project_id", "model_id", name="uq_policy_project_model"),)
+    __table_args__ = (UniqueConstraint("project_id", "model_id", name="uq_policy_project_model"),
+                      # the constraint above treats NULLs as distinct: one project default, enforced here
+                      Index("uq_policy_project_default", "project_id", unique=True,
+                            sqlite_where=text("model_id IS NULL"), postgresql_where=text("model_id IS NULL")))
 
     id: Optional[int] = Field(default=None, primary_key=True)
     project_id: int = Field(foreign_key="project.id")

@@ -70,6 +70,8 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('project_id', 'model_id', name='uq_policy_project_model')
     )
+    op.create_index("uq_policy_project_default", "policy", ["project_id"], unique=True,
+                    sqlite_where=sa.text("model_id IS NULL"), postgresql_where=sa.text("model_id IS NULL"))
     op.create_table('model_version',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('model_id', sa.Integer(), nullable=False),
@@ -176,6 +178,7 @@ def downgrade() -> None:
         batch_op.drop_index('ix_model_version_model_stage')
 
     op.drop_table('model_version')
+    op.drop_index("uq_policy_project_default", table_name="policy")
     op.drop_table('policy')
     with op.batch_alter_table('registered_model', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_registered_model_project_id'))
