@@ -14,13 +14,19 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy.orm.util import identity_key
 from sqlmodel import Session
 
 from mlops_nb.store.models import AuditEvent, AuditHead
 from mlops_nb.store.models.audit import GENESIS_HASH
 
 VERIFY_PAGE = 5_000
+_HEAD_FOR_UPDATE = (select(AuditHead.last_event_id, AuditHead.last_hash).where(AuditHead.id == 1)
+                    .with_for_update())
+_INSERT_EVENT = insert(AuditEvent.__table__)
+_MOVE_HEAD = (update(AuditHead.__table__).where(AuditHead.__table__.c.id == 1)
+              .values(last_event_id=bindparam("event_id"), last_hash=bindparam("digest")))
 
 
 def _jsonable(value: Any) -> Any:
@@ -43,24 +49,32 @@ def event_hash(prev_hash: str, *, event_id: int, ts: float, actor: str, action: 
 
 def record(*, session: Session, actor: str, action: str, entity: str, entity_id: Any,
            before: dict | None = None, after: dict | None = None) -> AuditEvent:
-    """Append one event in the caller's transaction (so it commits or rolls back with the change)."""
-    head = session.execute(select(AuditHead).where(AuditHead.id == 1).with_for_update()).scalars().first()
+    """Append one event in the caller's transaction (so it commits or rolls back with the change).
+
+    Written with three Core statements (lock and read the head, insert the event, move the head) on
+    the session's connection; the AuditEvent returned is not attached to the session."""
+    session.flush()  # the caller's pending changes first, as an ORM query here would have autoflushed
+    conn = session.connection()
+    head = conn.execute(_HEAD_FOR_UPDATE).first()
     if head is None:  # a store created before the audit table had its head row
-        head = AuditHead(id=1, last_event_id=0, last_hash=GENESIS_HASH)
-        session.add(head)
-        session.flush()
+        conn.execute(insert(AuditHead.__table__), {"id": 1, "last_event_id": 0, "last_hash": GENESIS_HASH})
+        last_id, last_hash = 0, GENESIS_HASH
+    else:
+        last_id, last_hash = head
     before, after = _jsonable(before), _jsonable(after)
-    event_id = head.last_event_id + 1
+    event_id = last_id + 1
     ts = time.time()
-    digest = event_hash(head.last_hash, event_id=event_id, ts=ts, actor=actor, action=action, entity=entity,
-                        entity_id=str(entity_id), before=before, after=after)
-    event = AuditEvent(id=event_id, ts=ts, actor=actor, action=action, entity=entity, entity_id=str(entity_id),
-                       before=before, after=after, prev_hash=head.last_hash, hash=digest)
-    session.add(event)
-    head.last_event_id, head.last_hash = event_id, digest
-    session.add(head)
-    session.flush()
-    return event
+    entity_id = str(entity_id)
+    digest = event_hash(last_hash, event_id=event_id, ts=ts, actor=actor, action=action, entity=entity,
+                        entity_id=entity_id, before=before, after=after)
+    values = {"id": event_id, "ts": ts, "actor": actor, "action": action, "entity": entity, "entity_id": entity_id,
+              "before": before, "after": after, "prev_hash": last_hash, "hash": digest}
+    conn.execute(_INSERT_EVENT, values)
+    conn.execute(_MOVE_HEAD, {"event_id": event_id, "digest": digest})
+    loaded = session.identity_map.get(identity_key(AuditHead, 1))
+    if loaded is not None:  # a head this session read the ORM way would now be stale
+        session.expire(loaded)
+    return AuditEvent(**values)
 
 
 @dataclass

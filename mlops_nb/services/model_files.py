@@ -8,11 +8,29 @@ scikit-learn and skops are imported here, inside functions, so `import mlops_nb`
 """
 from __future__ import annotations
 
+import hashlib
+import io
+import json
+import re
 from typing import Any
 
 from mlops_nb.services.errors import IntegrityFailure, InvalidInput
 
 FLAVOR = "sklearn-skops"
+_UNTRUSTED_BY_SCHEMA: dict[bytes, tuple[str, ...]] = {}
+_UNTRUSTED_CACHE_MAX = 256
+
+
+def _skops_io():
+    """`skops.io`, imported on first use (it imports scikit-learn's estimator modules: ~0.2-0.45 s).
+
+    A faster import that hands skops a cached list of estimator names was tried and left out: it
+    patches sklearn during the import and trusts a file outside the package, for a fresh-process
+    load that stays above its target anyway (docs/benchmarks.md).
+    """
+    import skops.io as sio
+
+    return sio
 
 
 def check_estimator(model: Any) -> None:
@@ -36,14 +54,63 @@ def check_estimator(model: Any) -> None:
 
 def dump(model: Any) -> tuple[bytes, list[str]]:
     """(skops bytes, the types in them that skops does not trust by default)."""
-    import skops.io as sio
-
+    sio = _skops_io()
     check_estimator(model)
     try:
-        data = sio.dumps(model)
+        data, schema = _dumps(sio, model)
     except Exception as err:  # skops refuses what it cannot represent safely (lambdas, open files, ...)
         raise InvalidInput(f"the {type(model).__name__} cannot be saved in skops format: {err}") from err
-    return data, sorted(sio.get_untrusted_types(data=data))
+    # The untrusted types of a file are a function of its schema.json alone (arrays are stored as
+    # .npy, which names no type), up to the numbering of its "__id__" memo labels (process memory
+    # addresses, only ever compared for equality); so a schema seen before, renumbered, is not
+    # parsed into a node tree again.
+    key = hashlib.sha256(_renumbered_ids(schema)).digest()
+    untrusted = _UNTRUSTED_BY_SCHEMA.get(key)
+    if untrusted is None:
+        untrusted = tuple(sorted(sio.get_untrusted_types(data=data)))
+        if len(_UNTRUSTED_BY_SCHEMA) >= _UNTRUSTED_CACHE_MAX:
+            _UNTRUSTED_BY_SCHEMA.clear()
+        _UNTRUSTED_BY_SCHEMA[key] = untrusted
+    return data, list(untrusted)
+
+
+_ID_LABEL = re.compile(rb'"__id__": ?(\d+)')
+
+
+def _renumbered_ids(schema: bytes) -> bytes:
+    """`schema` with each distinct "__id__" number replaced by its order of first appearance."""
+    seen: dict[bytes, int] = {}
+
+    def label(match: re.Match) -> bytes:
+        return b'"__id__": %d' % seen.setdefault(match.group(1), len(seen))
+
+    return _ID_LABEL.sub(label, schema)
+
+
+def _dumps(sio: Any, model: Any) -> tuple[bytes, bytes]:
+    """(skops bytes, their schema.json): what `skops.io.dumps` writes, with schema.json in compact
+    JSON (the same document; skops indents it, which forces Python's pure-Python encoder)."""
+    try:
+        import skops
+        from skops.io._utils import SaveContext, get_state
+    except ImportError:  # another skops layout: its own dumps, the schema read back
+        from zipfile import ZipFile
+
+        data = sio.dumps(model)
+        with ZipFile(io.BytesIO(data)) as zf:
+            return data, zf.read("schema.json")
+    from zipfile import ZIP_STORED, ZipFile
+
+    buffer = io.BytesIO()
+    with ZipFile(buffer, "w", compression=ZIP_STORED) as zip_file:
+        context = SaveContext(zip_file=zip_file)
+        state = get_state(model, context)
+        context.clear_memo()
+        state["protocol"] = context.protocol
+        state["_skops_version"] = skops.__version__
+        schema = json.dumps(state).encode()
+        zip_file.writestr("schema.json", schema)
+    return buffer.getvalue(), schema
 
 
 def load(data: bytes, *, trusted: list[str]) -> Any:
@@ -51,8 +118,7 @@ def load(data: bytes, *, trusted: list[str]) -> Any:
 
     Call only with bytes whose sha256 was checked against the registry.
     """
-    import skops.io as sio
-
+    sio = _skops_io()
     unexpected = sorted(set(sio.get_untrusted_types(data=data)) - set(trusted))
     if unexpected:
         raise IntegrityFailure(f"the model file holds types that were not recorded at registration: "

@@ -19,16 +19,32 @@ import time
 import warnings
 from dataclasses import dataclass
 from importlib import metadata
+from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import (
+    Float,
+    Text,
+    bindparam,
+    func,
+    insert,
+    literal,
+    null,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from mlops_nb.services import audit, datasets, model_files
 from mlops_nb.services.artifacts import read_verified, store_bytes
 from mlops_nb.services.errors import Conflict, InvalidInput, NotFound
-from mlops_nb.services.registry_results import ModelTable, ModelVersionPublic, ScoringModel
+from mlops_nb.services.registry_results import (
+    ModelTable,
+    ModelVersionPublic,
+    ScoringModel,
+)
 from mlops_nb.services.results import DatasetVersionPublic
 from mlops_nb.services.validation_rules import check_name
 from mlops_nb.store.artifacts import ArtifactStore
@@ -206,15 +222,62 @@ def list_models(*, session: Session, project_id: int, name: str | None = None, l
 
 # --- registering -----------------------------------------------------------------------------------
 
-def _run_in_project(session: Session, run_id: str, project_id: int) -> Run:
-    found = session.execute(select(Run, Experiment.project_id).join(Experiment, Experiment.id == Run.experiment_id)
-                            .where(Run.id == run_id)).first() if isinstance(run_id, str) else None
+# Statements of the registration path, built once (Core, bound parameters): a registration runs
+# about ten of them, and building and ORM-executing each anew cost more than the SQL itself.
+_RUN_FOR_MODEL = (select(Run.id, Run.name, Run.git_commit, Run.git_dirty, Run.code_hash, Run.cell_source,
+                         Run.notebook_path, Experiment.project_id)
+                  .join(Experiment, Experiment.id == Run.experiment_id).where(Run.id == bindparam("run_id")))
+# The run's params (text) and latest metrics (float) in one round trip, each kind in its own column.
+_RUN_PARAMS_AND_METRICS = union_all(
+    select(literal("param").label("kind"), Param.key, Param.value.label("text"), null().cast(Float).label("number"))
+    .where(Param.run_id == bindparam("run_id")),
+    select(literal("metric"), LatestMetric.key, null().cast(Text), LatestMetric.value)
+    .where(LatestMetric.run_id == bindparam("run_id")))
+_DATASET_COLUMNS = (DatasetVersion.id, DatasetVersion.name, DatasetVersion.version, DatasetVersion.fingerprint,
+                    DatasetVersion.rows, DatasetVersion.columns, DatasetVersion.schema_, DatasetVersion.profile,
+                    DatasetVersion.created_by, DatasetVersion.created_at, Artifact.uri, Artifact.sha256)
+# A dataset by name: the version the run used (its train input first, then the newest input), else the
+# newest version (the order of training_dataset's two queries, in one).
+_RUN_INPUT_OF = RunInput.__table__.alias("used")
+_DATASET_BY_NAME = (select(*_DATASET_COLUMNS)
+                    .outerjoin(Artifact, Artifact.id == DatasetVersion.sample_artifact_id)
+                    .outerjoin(_RUN_INPUT_OF, (_RUN_INPUT_OF.c.dataset_version_id == DatasetVersion.id)
+                               & (_RUN_INPUT_OF.c.run_id == bindparam("run_id")))
+                    .where(DatasetVersion.project_id == bindparam("project_id"),
+                           DatasetVersion.name == bindparam("name"))
+                    .order_by(_RUN_INPUT_OF.c.run_id.is_not(None).desc(), (_RUN_INPUT_OF.c.role == "train").desc(),
+                              _RUN_INPUT_OF.c.created_at.desc(), DatasetVersion.version.desc())
+                    .limit(1))
+_RUN_TRAINING_DATASET = (select(*_DATASET_COLUMNS)
+                         .join(RunInput, RunInput.dataset_version_id == DatasetVersion.id)
+                         .outerjoin(Artifact, Artifact.id == DatasetVersion.sample_artifact_id)
+                         .where(RunInput.run_id == bindparam("run_id"), RunInput.role == "train")
+                         .order_by(RunInput.created_at.desc()).limit(1))
+# The model's row, locked (FOR UPDATE on PostgreSQL); its highest version is read by a second
+# statement, after the lock is held: in one statement, PostgreSQL would evaluate the max in the
+# snapshot taken before waiting for a concurrent registrant's lock, and number a duplicate.
+_MODEL_FOR_UPDATE = (select(RegisteredModel.id).where(RegisteredModel.project_id == bindparam("project_id"),
+                                                      RegisteredModel.name == bindparam("name")).with_for_update())
+_MAX_VERSION = select(func.max(ModelVersion.version)).where(ModelVersion.model_id == bindparam("model_id"))
+_INSERT_VERSION = insert(ModelVersion.__table__)
+
+
+def _run_in_project(session: Session, run_id: str, project_id: int) -> Any:
+    """The run's id, name, project and code fields (what registration reads of it)."""
+    found = session.connection().execute(_RUN_FOR_MODEL, {"run_id": run_id}).first() \
+        if isinstance(run_id, str) else None
     if found is None:
         raise NotFound(f"run {run_id!r} does not exist; list runs with mlops.runs() or %mlops runs")
-    run, run_project = found
-    if run_project != project_id:
-        raise InvalidInput(f"run {run.name!r} ({run_id}) belongs to another project; register from a run of this one")
-    return run
+    if found.project_id != project_id:
+        raise InvalidInput(f"run {found.name!r} ({run_id}) belongs to another project; register from a run of this one")
+    return found
+
+
+def _dataset_public(row: Any) -> DatasetVersionPublic:
+    (id_, name, version, fingerprint, rows, columns, schema, profile, created_by, created_at, uri, sha) = row
+    return DatasetVersionPublic(id=id_, name=name, version=version, fingerprint=fingerprint, rows=rows,
+                                columns=columns, schema=schema, profile=profile, created_by=created_by,
+                                created_at=created_at, sample_uri=uri, sample_sha256=sha)
 
 
 def training_dataset(*, session: Session, project_id: int, run_id: str, dataset: Any) -> DatasetVersionPublic | None:
@@ -224,18 +287,19 @@ def training_dataset(*, session: Session, project_id: int, run_id: str, dataset:
     used, else its newest version. A DatasetVersion: itself.
     """
     if dataset is None:
-        return datasets.run_dataset(session=session, run_id=run_id, role="train")
+        row = session.connection().execute(_RUN_TRAINING_DATASET, {"run_id": run_id}).first()
+        return _dataset_public(row) if row is not None else None
     if isinstance(dataset, DatasetVersionPublic):
         return datasets.get_dataset(session=session, project_id=project_id, name=dataset.name,
                                     version=dataset.version)
     if not isinstance(dataset, str):
         raise InvalidInput(f"dataset must be a dataset name or a DatasetVersion, got {type(dataset).__name__}; "
                            "log a DataFrame first with mlops.log_dataset(df, name=...)")
-    used = session.execute(select(DatasetVersion.version).join(RunInput, RunInput.dataset_version_id == DatasetVersion.id)
-                           .where(RunInput.run_id == run_id, DatasetVersion.name == dataset,
-                                  DatasetVersion.project_id == project_id)
-                           .order_by((RunInput.role == "train").desc(), RunInput.created_at.desc()).limit(1)).scalar()
-    return datasets.get_dataset(session=session, project_id=project_id, name=dataset, version=used)
+    row = session.connection().execute(_DATASET_BY_NAME, {"run_id": run_id, "project_id": project_id,
+                                                          "name": dataset}).first()
+    if row is None:  # no such dataset: get_dataset names what there is
+        return datasets.get_dataset(session=session, project_id=project_id, name=dataset)
+    return _dataset_public(row)
 
 
 def input_signature(model: Any, *, dataset: DatasetVersionPublic | None, target: str | None,
@@ -291,7 +355,7 @@ def _json_float(value: float | None) -> float | str:
     return value if math.isfinite(value) else repr(float(value))
 
 
-def _code(run: Run) -> dict[str, Any]:
+def _code(run: Any) -> dict[str, Any]:
     code_hash = run.code_hash
     if code_hash is None and run.cell_source:
         code_hash = hashlib.sha256(run.cell_source.encode()).hexdigest()
@@ -348,23 +412,28 @@ def register_model(*, session: Session, store: ArtifactStore, project_id: int, u
                                f"v{trained_on.version}; its columns: {', '.join(columns[:30])}")
     signature = {"inputs": input_signature(model, dataset=trained_on, target=target, input_example=input_example),
                  "outputs": outputs}
+    conn = session.connection()
     params = model_files.estimator_params(model, limit=PARAM_TEXT_LIMIT)
-    params.update(session.execute(select(Param.key, Param.value).where(Param.run_id == run.id)).all())
-    metrics = {k: _json_float(v) for k, v in session.execute(
-        select(LatestMetric.key, LatestMetric.value).where(LatestMetric.run_id == run.id)).all()}
+    metrics = {}
+    for kind, key, text, number in conn.execute(_RUN_PARAMS_AND_METRICS, {"run_id": run.id}):
+        if kind == "param":
+            params[key] = text
+        else:
+            metrics[key] = _json_float(number)
 
-    registered = _lock_model(session, project_id=project_id, name=name, user=user)
-    number = (session.execute(select(func.max(ModelVersion.version)).where(
-        ModelVersion.model_id == registered.id)).scalar() or 0) + 1
+    model_id = conn.execute(_MODEL_FOR_UPDATE, {"project_id": project_id, "name": name}).scalar()
+    if model_id is None:  # a new model: created (or, losing a race, locked) the ORM way
+        model_id = _lock_model(session, project_id=project_id, name=name, user=user).id
+    number = (conn.execute(_MAX_VERSION, {"model_id": model_id}).scalar() or 0) + 1
     artifact = store_bytes(session=session, store=store, data=data, run_id=run.id,
                            name=f"models/{project_id}/{name}/v{number}/model.skops")
-    row = ModelVersion(model_id=registered.id, version=number, stage="none", run_id=run.id,
-                       dataset_version_id=trained_on.id if trained_on else None, artifact_id=artifact.id,
-                       flavor=model_files.FLAVOR, target=target, signature=signature, env=env,
-                       requirements=requirements, params=params, metrics=metrics, code=_code(run),
-                       features=features, created_by=user, created_at=time.time())
-    session.add(row)
-    session.flush()
+    values = {"model_id": model_id, "version": number, "stage": "none", "run_id": run.id,
+              "dataset_version_id": trained_on.id if trained_on else None, "artifact_id": artifact.id,
+              "flavor": model_files.FLAVOR, "target": target, "signature": signature, "env": env,
+              "requirements": requirements, "params": params, "metrics": metrics, "code": _code(run),
+              "features": features, "created_by": user, "created_at": time.time()}
+    version_id = conn.execute(_INSERT_VERSION, values).inserted_primary_key[0]
+    row = SimpleNamespace(id=version_id, **values)
     audit.record(session=session, actor=user, action="model.register", entity="model_version",
                  entity_id=f"{name}:{number}",
                  after={"run_id": run.id, "sha256": artifact.sha256, "stage": "none",
