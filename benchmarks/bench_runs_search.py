@@ -40,6 +40,6 @@ assert found == expected, (found, expected)
 t = perf()
 everything = mlops.runs("bench_search")
 t_all = perf() - t
-emit("runs_search", runs=N, create_total_s=r(create_s, 3), create_per_run_ms=r(create_s / N * 1e3, 4),
+emit("runs_search", load_avg_1m=r(os.getloadavg()[0], 2), runs=N, create_total_s=r(create_s, 3), create_per_run_ms=r(create_s / N * 1e3, 4),
      filter=FILTER, expected_matches=expected, matches=found, value_s=r(median(times), 4),
      search_all_s=[r(x, 4) for x in times], unfiltered_s=r(t_all, 4), unfiltered_rows=len(everything.rows))

@@ -21,10 +21,11 @@ class ActiveRun:
     id: str
     name: str
     experiment: str
+    start_time: float = 0.0
     next_step: dict[str, int] = field(default_factory=dict)
     cell_hashes: list[str] = field(default_factory=list)
     stop_heartbeat: threading.Event = field(default_factory=threading.Event)
-    heartbeat_thread: threading.Thread | None = None
+    heartbeat_thread: threading.Thread | None = None  # the process's shared heartbeat thread
     # set by the heartbeat when the store no longer has this run running (a reader marked it
     # killed after a long pause, or another process ended it): logging to it is refused then
     lost: bool = False

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
+import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -18,27 +19,87 @@ from mlops_nb.services.results import ArtifactPublic, DatasetVersionPublic, Metr
 from mlops_nb.store.db import session_scope
 
 
-def _heartbeat_loop(context: Context, run: ActiveRun) -> None:
-    from mlops_nb.services import tracking
+class _Heartbeats:
+    """One daemon thread per process that writes the heartbeat of every live run of this process
+    (normally the one active run) every `heartbeat_s`, also while the notebook is idle; starting a
+    run registers it, ending it (or setting its `stop_heartbeat`) drops it. A run the store no longer
+    has running (a reader marked it killed, or another process ended it) is marked `lost`."""
 
-    interval = context.settings.heartbeat_s if context.settings else 5.0
-    while not run.stop_heartbeat.wait(interval):
-        try:
-            with session_scope(context.engine) as session:
-                alive = tracking.heartbeat(session=session, run_id=run.id)
-        except Exception:  # a busy or unreachable store must not kill the notebook; next beat retries
-            continue
-        if not alive:
-            run.lost = True
-            return
+    def __init__(self) -> None:
+        self._reset()
+
+    def _reset(self) -> None:
+        self.pid = os.getpid()
+        self.cond = threading.Condition()
+        self.runs: dict[int, list] = {}  # id(ActiveRun) -> [context, run, interval, next due]
+        self.thread: threading.Thread | None = None
+        self.wake_at: float | None = None  # when the sleeping thread wakes next (None: when told)
+
+    def add(self, context: Context, run: ActiveRun) -> None:
+        if self.pid != os.getpid():  # after a fork: the parent's thread and lock are not ours
+            self._reset()
+        interval = context.settings.heartbeat_s if context.settings else 5.0
+        due = time.monotonic() + interval
+        with self.cond:
+            self.runs[id(run)] = [context, run, interval, due]
+            if self.thread is None or not self.thread.is_alive():
+                self.thread = threading.Thread(target=self._loop, name="mlops-heartbeat", daemon=True)
+                self.thread.start()
+            elif self.wake_at is None or due < self.wake_at:  # else it wakes in time on its own
+                self.cond.notify()
+        run.heartbeat_thread = self.thread
+
+    def remove(self, run: ActiveRun) -> None:
+        run.stop_heartbeat.set()
+        if self.pid == os.getpid():
+            with self.cond:
+                self.runs.pop(id(run), None)
+
+    def _due(self) -> list[tuple[Context, ActiveRun]]:
+        with self.cond:
+            while True:
+                now = time.monotonic()
+                for key, entry in list(self.runs.items()):
+                    if entry[1].stop_heartbeat.is_set():
+                        del self.runs[key]
+                due = [entry for entry in self.runs.values() if entry[3] <= now]
+                if due:
+                    for entry in due:
+                        entry[3] = now + entry[2]
+                    return [(entry[0], entry[1]) for entry in due]
+                self.wake_at = min((entry[3] for entry in self.runs.values()), default=None)
+                self.cond.wait(None if self.wake_at is None else max(self.wake_at - now, 0.001))
+                self.wake_at = None
+
+    def _loop(self) -> None:
+        from mlops_nb.services import tracking
+
+        while True:
+            for context, run in self._due():
+                try:
+                    with session_scope(context.engine) as session:
+                        alive = tracking.heartbeat(session=session, run_id=run.id)
+                except Exception:  # a busy or unreachable store must not kill the notebook; next beat retries
+                    continue
+                if not alive and not run.stop_heartbeat.is_set():
+                    run.lost = True
+                    self.remove(run)
+
+
+_heartbeats = _Heartbeats()
 
 
 def _mark_stale(context: Context) -> None:
+    """SPEC §4: a reader marks running runs with a stale heartbeat killed. One indexed read when none
+    is stale (the usual case); the UPDATE, in a write transaction, only when one is."""
     from mlops_nb.config import run_stale_seconds
     from mlops_nb.services import tracking
 
+    stale_s = run_stale_seconds()
+    if not tracking.any_stale_run(context.engine, stale_s=stale_s):
+        return
     with session_scope(context.engine) as session:
-        tracking.mark_stale_runs_killed(session=session, stale_s=run_stale_seconds())
+        tracking.mark_stale_runs_killed(session=session, stale_s=stale_s)
 
 
 def start_run(experiment: str = "default", *, name: str | None = None, tags: Mapping[str, Any] | None = None) -> RunPublic:
@@ -56,21 +117,36 @@ def start_run(experiment: str = "default", *, name: str | None = None, tags: Map
     if context.active_run is not None:
         end_run()
     captured = environment.capture()
-    with session_scope(context.engine) as session:
-        exp = tracking.get_or_create_experiment(session=session, project_id=context.project_id, name=experiment)
-        row = tracking.create_run(session=session, experiment_id=exp.id, name=name, user=context.user,
-                                  context=captured)
-        if tags:
-            tracking.set_tags(session=session, run_id=row.id, tags=tags)
-        run_id, run_name = row.id, row.name
-    active = ActiveRun(id=run_id, name=run_name, experiment=experiment)
-    active.heartbeat_thread = threading.Thread(target=_heartbeat_loop, args=(context, active),
-                                               name=f"mlops-heartbeat-{run_id[:8]}", daemon=True)
-    active.heartbeat_thread.start()
+    created = tracking.insert_run(context.engine, project_id=context.project_id, experiment=experiment,
+                                  name=name, user=context.user, context=captured, tags=tags)
+    if created is None:  # not a SQLite file, or a new experiment: the ORM path
+        with session_scope(context.engine) as session:
+            exp = tracking.get_or_create_experiment(session=session, project_id=context.project_id,
+                                                    name=experiment)
+            row = tracking.create_run(session=session, experiment_id=exp.id, name=name, user=context.user,
+                                      context=captured)
+            tag_values = tracking.tag_values(tags) if tags else {}
+            if tag_values:
+                tracking.set_tags(session=session, run_id=row.id, tags=tag_values)
+            created = {"id": row.id, "name": row.name, "start_time": row.start_time,
+                       "heartbeat_at": row.heartbeat_at, "tags": tag_values}
+    run_id = created["id"]
+    active = ActiveRun(id=run_id, name=created["name"], experiment=experiment, start_time=created["start_time"])
     context.active_run = active
-    run = get_run(run_id)
+    _heartbeats.add(context, active)
+    # the Run as just written (no read back): running, no params or metrics yet
+    run = RunPublic(id=run_id, name=created["name"], status="running", experiment=experiment,
+                    project=context.project, user=context.user, start_time=created["start_time"],
+                    end_time=None, params={}, metrics={}, tags=dict(created["tags"]),
+                    context={**{k: captured.get(k) for k in _CAPTURED}, "code_hash": None, "cell_hashes": [],
+                             "cell_source": None, "heartbeat_at": created["heartbeat_at"]},
+                    datasets=[], artifacts=[])
+    run.context["packages"] = run.context["packages"] or {}
     run._on_exit = _exit_run
     return run
+
+
+_CAPTURED = ("host", "pid", "git_commit", "git_dirty", "notebook_path", "python_version", "packages")
 
 
 def _exit_run(run: RunPublic, exc_type) -> None:
@@ -85,11 +161,23 @@ def end_run(status: str = "finished") -> RunPublic:
 
     context = get_context()
     active = context.require_run()
-    with session_scope(context.engine) as session:
-        tracking.end_run(session=session, run_id=active.id, status=status)
-    active.stop_heartbeat.set()
+    end_time = tracking.finish_run(context.engine, run_id=active.id, status=status)
+    if end_time is None:  # not a SQLite file, or the run was no longer running: what the store has
+        with session_scope(context.engine) as session:
+            row = tracking.end_run(session=session, run_id=active.id, status=status)
+            status, end_time = row.status, row.end_time
+    _heartbeats.remove(active)
     context.active_run = None
-    return get_run(active.id)
+    engine, run_id = context.engine, active.id
+
+    def load() -> RunPublic:
+        with session_scope(engine) as session:
+            return tracking.get_run(session=session, run_id=run_id)
+
+    # params, metrics, tags and the rest are read when first looked at (most loops never do)
+    return RunPublic.deferred(load, id=run_id, name=active.name, status=status, experiment=active.experiment,
+                              project=context.project, user=context.user, start_time=active.start_time,
+                              end_time=end_time)
 
 
 def active_run() -> RunPublic | None:
@@ -109,6 +197,8 @@ def log_params(params: Mapping[str, Any]) -> None:
 
     context = get_context()
     active = context.require_run()
+    if tracking.write_params(context.engine, run_id=active.id, params=params):
+        return
     with session_scope(context.engine) as session:
         tracking.log_params(session=session, run_id=active.id, params=params)
 
@@ -238,9 +328,17 @@ def runs(experiment: str | None = None, *, filter: str | None = None) -> RunTabl
 
     >>> mlops.runs("credit", filter="metrics.auc > 0.7 and params.penalty = 'l2'").to_frame()
     """
+    from mlops_nb.config import run_stale_seconds
     from mlops_nb.services import tracking
 
     context = get_context()
+    table = tracking.search_runs_sqlite(context.engine, project_id=context.project_id, experiment=experiment,
+                                        filter=filter, stale_s=run_stale_seconds())
+    if table is not None:
+        if not table.rows and experiment is not None:  # none found: say so if the experiment is unknown
+            with session_scope(context.engine) as session:
+                tracking.get_experiment(session=session, project_id=context.project_id, name=experiment)
+        return table
     _mark_stale(context)
     with session_scope(context.engine) as session:
         if experiment is not None:

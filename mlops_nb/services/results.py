@@ -125,9 +125,38 @@ class RunPublic(Displayable):
     def __enter__(self) -> "RunPublic":
         return self
 
+    @classmethod
+    def deferred(cls, load, **known) -> "RunPublic":
+        """A Run whose `known` fields are set now and whose other fields (params, metrics, tags,
+        context, datasets, artifacts) are read with `load()` (a full RunPublic) on first access: what
+        `end_run` returns, so a loop of runs does not pay a full read per run it never looks at."""
+        run = cls.__new__(cls)
+        run.__dict__.update(known)
+        run.__dict__["_load"] = load
+        return run
+
+    def __getattr__(self, name: str) -> Any:  # only reached for a deferred Run's fields not read yet
+        load = self.__dict__.get("_load")
+        if load is None or name not in _DEFERRED_FIELDS:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        full = load()
+        del self.__dict__["_load"]
+        for key in _DEFERRED_FIELDS:
+            self.__dict__.setdefault(key, getattr(full, key))
+        return self.__dict__[name]
+
+    def __getstate__(self) -> dict[str, Any]:
+        for key in _DEFERRED_FIELDS:  # a pickled or copied Run carries its values, not the loader
+            getattr(self, key)
+        return {k: v for k, v in self.__dict__.items() if k != "_load"}
+
     def __exit__(self, exc_type, exc, tb) -> None:
         if self._on_exit is not None:
             self._on_exit(self, exc_type)
+
+
+_DEFERRED_FIELDS = ("id", "name", "status", "experiment", "project", "user", "start_time", "end_time",
+                    "params", "metrics", "tags", "context", "datasets", "artifacts")
 
 
 RUN_TABLE_FIXED = ["run_id", "name", "status", "experiment", "user", "start_time", "end_time"]

@@ -18,7 +18,7 @@ from sqlmodel import Session
 
 from mlops_nb.services.errors import Conflict, InvalidInput, NotFound
 from mlops_nb.services.results import ArtifactPublic, MetricPoint, RunPublic, RunTable
-from mlops_nb.services.run_filter import filter_sql
+from mlops_nb.services.run_filter import apply_filter
 from mlops_nb.services.validation_rules import (
     check_name,
     loaded_float,
@@ -139,6 +139,151 @@ def end_run(*, session: Session, run_id: str, status: str = "finished") -> Run:
     return run
 
 
+# --- the run lifecycle's raw path ------------------------------------------------------------------
+# On a SQLite file, start_run / log_params / end_run are each one short transaction on the thread's
+# own sqlite3 connection (store.db.sqlite_writer), like log_metric: no ORM Session, no SQL compiled
+# per call. These return None (or False) when the engine is not a SQLite file; the API then takes
+# the ORM functions above, which do the same in a Session.
+
+# one statement: the run's experiment is looked up by (project, name) inside the INSERT; no row
+# inserted means the experiment does not exist yet
+_INSERT_RUN = ('INSERT INTO run (id, experiment_id, name, status, "user", start_time, end_time, heartbeat_at, '
+               'host, pid, git_commit, git_dirty, notebook_path, code_hash, cell_hashes, cell_source, '
+               'python_version, packages) SELECT ?, id, ?, \'running\', ?, ?, NULL, ?, ?, ?, ?, ?, ?, NULL, '
+               '\'null\', NULL, ?, ? FROM experiment WHERE project_id = ? AND name = ?')
+_UPSERT_TAG = ('INSERT INTO tag (run_id, "key", value) VALUES (?, ?, ?) '
+               'ON CONFLICT (run_id, "key") DO UPDATE SET value = excluded.value')
+_END_RUN = "UPDATE run SET status = ?, end_time = ? WHERE id = ? AND status = 'running'"
+_RUN_STATE = "SELECT name, status FROM run WHERE id = ?"
+_INSERT_PARAM = 'INSERT INTO param (run_id, "key", value) VALUES (?, ?, ?)'
+
+
+_tuned: dict[int, Any] = {}  # the raw connections given a larger page cache (held, so ids stay unique)
+SQLITE_CACHE_KIB = 32768
+
+
+def _writer(engine):
+    """The thread's raw sqlite3 connection (store.db.sqlite_writer), with a page cache of up to
+    32 MiB instead of SQLite's 2 MiB: a search probes run, param and metric rows by random run id,
+    and with the small cache most probes of a 10,000-run store miss it (~2x slower). The cache
+    stays valid across this connection's own writes, so runs just logged are searched from memory."""
+    conn = sqlite_writer(engine)
+    if conn is not None and id(conn) not in _tuned:
+        conn.execute(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")
+        _tuned[id(conn)] = conn
+    return conn
+
+
+def _in_transaction(conn, work):
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        result = work()
+        conn.execute("COMMIT")
+        return result
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+
+
+def tag_values(tags: Mapping[str, Any]) -> dict[str, str]:
+    if not isinstance(tags, Mapping):
+        raise InvalidInput(f"tags must be a mapping, got {type(tags).__name__}")
+    return {check_name(k, "tag name"): param_text(k, v, "tag") for k, v in tags.items()}
+
+
+def insert_run(engine, *, project_id: int, experiment: str, name: str | None, user: str,
+               context: Mapping[str, Any], tags: Mapping[str, Any] | None = None) -> dict[str, Any] | None:
+    """Create a running run (and its tags) in one transaction on the raw path; returns its columns,
+    or None when the engine is not a SQLite file or the experiment does not exist yet (the caller
+    then takes the ORM path, which creates it)."""
+    conn = _writer(engine)
+    if conn is None:
+        return None
+    check_name(experiment, "experiment name")
+    run_id = uuid.uuid4().hex
+    if name is None:
+        name = f"run-{run_id[:8]}"
+    check_name(name, "run name")
+    values = tag_values(tags) if tags else {}
+    from mlops_nb.store.db import canonical_json
+
+    ctx = dict(context)
+    packages = ctx.get("packages")
+    git_dirty = ctx.get("git_dirty")
+
+    now = time.time()
+    row = (run_id, name, user, now, now, ctx.get("host"), ctx.get("pid"), ctx.get("git_commit"),
+           None if git_dirty is None else int(bool(git_dirty)), ctx.get("notebook_path"),
+           ctx.get("python_version"), canonical_json(packages), project_id, experiment)
+
+    def work():
+        if conn.execute(_INSERT_RUN, row).rowcount != 1:
+            return False
+        if values:
+            conn.executemany(_UPSERT_TAG, [(run_id, k, v) for k, v in values.items()])
+        return True
+
+    # without tags the INSERT is the whole transaction (autocommit: one statement is atomic)
+    inserted = _in_transaction(conn, work) if values else conn.execute(_INSERT_RUN, row).rowcount == 1
+    if not inserted:
+        return None
+    return {"id": run_id, "name": name, "start_time": now, "heartbeat_at": now, "tags": values}
+
+
+def finish_run(engine, *, run_id: str, status: str) -> float | None:
+    """End a running run on the raw path; its end time, or None when the engine is not a SQLite file
+    or the run was not running (the caller then reads what the store has)."""
+    if status not in END_STATUSES:
+        raise InvalidInput(f"status {status!r} is not one of {', '.join(END_STATUSES)}")
+    conn = _writer(engine)
+    if conn is None:
+        return None
+    now = time.time()
+    changed = conn.execute(_END_RUN, (status, now, run_id)).rowcount  # one statement: its own transaction
+    return now if changed == 1 else None
+
+
+def write_params(engine, *, run_id: str, params: Mapping[str, Any]) -> bool:
+    """`log_params` on the raw path; False when the engine is not a SQLite file."""
+    conn = _writer(engine)
+    if conn is None:
+        return False
+    values = _param_values(params)
+    if not values:
+        return True
+
+    def work():
+        state = conn.execute(_RUN_STATE, (run_id,)).fetchone()
+        if state is None:
+            raise NotFound(f"run {run_id!r} does not exist; list runs with mlops.runs() or %mlops runs")
+        if state[1] != "running":
+            raise InvalidInput(f"run {state[0]!r} ({run_id}) is {state[1]}; start a new run to log more")
+        keys = list(values)
+        existing = dict(conn.execute(
+            f'SELECT "key", value FROM param WHERE run_id = ? AND "key" IN ({", ".join("?" * len(keys))})',
+            [run_id, *keys]).fetchall())
+        new = _new_params(existing, values)
+        if new:
+            conn.executemany(_INSERT_PARAM, [(run_id, k, v) for k, v in new])
+
+    _in_transaction(conn, work)
+    return True
+
+
+def any_stale_run(engine, *, stale_s: float, now: float | None = None) -> bool:
+    """Whether some running run's heartbeat is older than `stale_s`: one read of the
+    (status, heartbeat_at) index, outside any write transaction."""
+    cutoff = (time.time() if now is None else now) - stale_s
+    conn = sqlite_writer(engine)
+    if conn is None:
+        with engine.connect() as connection:
+            return connection.execute(select(Run.id).where(Run.status == "running", Run.heartbeat_at < cutoff)
+                                      .limit(1)).first() is not None
+    return conn.execute("SELECT 1 FROM run WHERE status = 'running' AND heartbeat_at < ? LIMIT 1",
+                        (cutoff,)).fetchone() is not None
+
+
 def heartbeat(*, session: Session, run_id: str) -> bool:
     """Refresh a running run's heartbeat; False when the run is no longer running."""
     result = session.execute(update(Run).where(Run.id == run_id, Run.status == "running")
@@ -150,6 +295,10 @@ def mark_stale_runs_killed(*, session: Session, stale_s: float, now: float | Non
     """Mark running runs whose heartbeat is older than `stale_s` as killed; returns how many."""
     now = time.time() if now is None else now
     cutoff = now - stale_s
+    stale = session.execute(select(Run.id).where(Run.status == "running", Run.heartbeat_at < cutoff)
+                            .limit(1)).first()
+    if stale is None:  # the common case: one indexed read, no UPDATE
+        return 0
     result = session.execute(update(Run).where(Run.status == "running", Run.heartbeat_at < cutoff)
                              .values(status="killed", end_time=Run.heartbeat_at))
     return result.rowcount or 0
@@ -171,22 +320,31 @@ def set_run_code(*, session: Session, run_id: str, cell_source: str | None = Non
 
 def log_params(*, session: Session, run_id: str, params: Mapping[str, Any]) -> None:
     """Store params; a key logged again with another value is a Conflict and changes nothing."""
-    if not isinstance(params, Mapping):
-        raise InvalidInput(f"params must be a mapping of names to values, got {type(params).__name__}")
-    values = {check_name(k, "param name"): param_text(k, v) for k, v in params.items()}
+    values = _param_values(params)
     if not values:
         return
     require_running(session=session, run_id=run_id)
     existing = dict(session.execute(select(Param.key, Param.value).where(
         Param.run_id == run_id, Param.key.in_(list(values)))).all())
+    new = [{"run_id": run_id, "key": k, "value": v} for k, v in _new_params(existing, values)]
+    if new:
+        session.execute(Param.__table__.insert(), new)
+
+
+def _param_values(params: Mapping[str, Any]) -> dict[str, str]:
+    if not isinstance(params, Mapping):
+        raise InvalidInput(f"params must be a mapping of names to values, got {type(params).__name__}")
+    return {check_name(k, "param name"): param_text(k, v) for k, v in params.items()}
+
+
+def _new_params(existing: Mapping[str, str], values: Mapping[str, str]) -> list[tuple[str, str]]:
+    """The (key, value) pairs not logged yet; a key logged before with another value is a Conflict."""
     for key, value in values.items():
         if key in existing and existing[key] != value:
             raise Conflict(f"param {key!r} was already logged as {existing[key][:60]!r}; "
                            f"params are immutable within a run (tried {value[:60]!r}); "
                            "log a new run to try another value")
-    new = [{"run_id": run_id, "key": k, "value": v} for k, v in values.items() if k not in existing]
-    if new:
-        session.execute(Param.__table__.insert(), new)
+    return [(k, v) for k, v in values.items() if k not in existing]
 
 
 def metric_rows(run_id: str, metrics: Mapping[str, Any], steps: Mapping[str, int],
@@ -344,9 +502,7 @@ def log_metrics(*, session: Session, run_id: str, metrics: Mapping[str, Any], st
 
 def set_tags(*, session: Session, run_id: str, tags: Mapping[str, Any]) -> None:
     """Tags are mutable labels: setting one again replaces its value."""
-    if not isinstance(tags, Mapping):
-        raise InvalidInput(f"tags must be a mapping, got {type(tags).__name__}")
-    values = {check_name(k, "tag name"): param_text(k, v, "tag") for k, v in tags.items()}
+    values = tag_values(tags)
     get_run_row(session=session, run_id=run_id)
     for key, value in values.items():
         tag = session.get(Tag, (run_id, key))
@@ -400,12 +556,12 @@ def get_run(*, session: Session, run_id: str) -> RunPublic:
 def search_runs(*, session: Session, project_id: int, experiment: str | None = None,
                 filter: str | None = None, limit: int | None = None) -> RunTable:
     """Runs of a project (optionally one experiment) matching an MLflow-style filter, newest first."""
-    conditions = [Experiment.project_id == project_id, *filter_sql(filter)]
+    conditions = [Experiment.project_id == project_id]
     if experiment is not None:
         conditions.append(Experiment.name == experiment)
     query = (select(Run.id, Run.name, Run.status, Experiment.name, Run.user, Run.start_time, Run.end_time)
-             .join(Experiment, Experiment.id == Run.experiment_id).where(and_(*conditions))
-             .order_by(Run.start_time.desc(), Run.id))
+             .select_from(Run).join(Experiment, Experiment.id == Run.experiment_id).where(and_(*conditions)))
+    query = apply_filter(query, filter).order_by(Run.start_time.desc(), Run.id)
     if limit is not None:
         query = query.limit(limit)
     rows: dict[str, dict[str, Any]] = {}
@@ -422,6 +578,64 @@ def search_runs(*, session: Session, project_id: int, experiment: str | None = N
                     rows[rid][prefix + key] = convert(value)
     title = f"Runs in {experiment}" if experiment else "Runs"
     return RunTable(rows=list(rows.values()), title=title + (f" where {filter}" if filter else ""))
+
+
+def search_runs_sqlite(engine, *, project_id: int, experiment: str | None = None, filter: str | None = None,
+                       limit: int | None = None, stale_s: float | None = None) -> RunTable | None:
+    """`search_runs` on the raw path (the same SQL, on the thread's own sqlite3 connection, in one read
+    transaction, without ORM rows); None when the engine is not a SQLite file. With `stale_s`, running
+    runs whose heartbeat is older are first marked killed (SPEC §4), which costs one indexed read when
+    none is (the UPDATE runs in a write transaction only when one is)."""
+    conn = _writer(engine)
+    if conn is None:
+        return None
+    from mlops_nb.services.run_filter import sqlite_filter
+
+    with_clause, with_params, source, terms, term_params = sqlite_filter(filter)  # bad filters fail first
+    if stale_s is not None:
+        now = time.time()
+        if conn.execute("SELECT 1 FROM run WHERE status = 'running' AND heartbeat_at < ? LIMIT 1",
+                        (now - stale_s,)).fetchone() is not None:
+            _in_transaction(conn, lambda: conn.execute(
+                "UPDATE run SET status = 'killed', end_time = heartbeat_at "
+                "WHERE status = 'running' AND heartbeat_at < ?", (now - stale_s,)))
+    sql = (f'{with_clause}SELECT run.id, run.name, run.status, experiment.name, run."user", run.start_time, '
+           f'run.end_time FROM {source} JOIN experiment ON experiment.id = run.experiment_id '
+           'WHERE experiment.project_id = ?')
+    params = [*with_params, project_id]
+    if experiment is not None:
+        sql += " AND experiment.name = ?"
+        params.append(experiment)
+    sql += terms + " ORDER BY run.start_time DESC, run.id"
+    params += term_params
+    if limit is not None:
+        sql += " LIMIT ?"
+        params.append(limit)
+    conn.execute("BEGIN")  # one snapshot for the runs and their columns; a read takes no lock in WAL
+    try:
+        found = conn.execute(sql, params).fetchall()
+        rows: dict[str, dict[str, Any]] = {
+            r[0]: {"run_id": r[0], "name": r[1], "status": r[2], "experiment": r[3], "user": r[4],
+                   "start_time": r[5], "end_time": r[6]} for r in found}
+        ids = list(rows)
+        for table, prefix in (("param", "params."), ("latest_metric", "metrics."), ("tag", "tags.")):
+            for start in range(0, len(ids), 5000):
+                chunk = ids[start:start + 5000]
+                values = conn.execute(f'SELECT run_id, "key", value FROM {table} '
+                                      f'WHERE run_id IN ({",".join("?" * len(chunk))})', chunk).fetchall()
+                if table == "latest_metric":
+                    for rid, key, value in values:
+                        rows[rid][prefix + key] = _NAN if value is None else float(value)
+                else:
+                    for rid, key, value in values:
+                        rows[rid][prefix + key] = value
+    finally:
+        conn.execute("COMMIT")
+    title = f"Runs in {experiment}" if experiment else "Runs"
+    return RunTable(rows=list(rows.values()), title=title + (f" where {filter}" if filter else ""))
+
+
+_NAN = float("nan")
 
 
 def count_runs(*, session: Session, project_id: int) -> int:
