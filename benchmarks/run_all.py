@@ -31,11 +31,13 @@ CASES = {  # our case -> script
     "log_batch": "bench_log_batch.py",
     "runs_search": "bench_runs_search.py",
     "registry": "bench_registry.py",
+    "decision": "bench_decision.py",
+    "audit_verify": "bench_audit_verify.py",
 }
 ANCHORS = ("import_time", "log_metric_single", "log_metric_batch", "search_runs", "registry")
 NEEDS = {"import": ["import_time"], "new_store": ["log_metric_single", "log_metric_batch", "search_runs", "registry"],
          "log_metric": ["log_metric_single"], "log_batch": ["log_metric_batch"], "runs_search": ["search_runs"],
-         "registry": ["registry"]}
+         "registry": ["registry"], "decision": [], "audit_verify": []}
 
 
 def last_json(text: str) -> dict | None:
@@ -152,11 +154,22 @@ def rows_for(case: str, ours: dict, a: dict[str, dict]) -> list[dict]:
         rg = a.get("registry", {})
         ml = rg.get("register_200_plus_alias_s")
         v = ours["value_s"]
-        out.append(row(case, f"register {ours['versions']} versions + to production", v, ml, "s", "(report)", None,
+        out.append(row(case, f"register {ours['versions']} versions + to production", v, ml, "s", ">= 10x faster",
+                       ml is not None and ml / v >= 10,
                        "ours: staging then production with three approvals; MLflow: one alias"))
         ml = rg.get("pyfunc_load_fresh_process_total_s")
         v = ours["load_fresh_process_total_s"]
-        out.append(row(case, "load_model(stage=production) in a fresh process", v, ml, "s", "(report)", None))
+        out.append(row(case, "load_model(stage=production) in a fresh process", v, ml, "s", ">= 3x faster",
+                       ml is not None and ml / v >= 3))
+    elif case == "decision":
+        v = ours["value_ms"] / 1000
+        out.append(row(case, f"approve() completing production on a store of {ours['versions']:,} versions (median)",
+                       v, None, "s", "< 50 ms", ours["value_ms"] < 50,
+                       "gates re-evaluated, approval, stage change, audit events, one transaction"))
+    elif case == "audit_verify":
+        v = ours["value_s"]
+        out.append(row(case, f"`mlops audit verify` over {ours.get('events', 0):,} events (whole command)", v, None,
+                       "s", "< 2 s", v < 2))
     return out
 
 
