@@ -82,12 +82,12 @@ def cmd_user_token(args: argparse.Namespace) -> int:
 
 def cmd_runs(args: argparse.Namespace) -> int:
     """List runs of a project, filtered with MLflow's search syntax."""
-    from mlops_nb.services import tracking
+    from mlops_nb.services import run_search, tracking
     from mlops_nb.store.db import session_scope
 
     with session_scope(_engine(args)) as session:
         project = tracking.get_project(session=session, name=args.project)
-        table = tracking.search_runs(session=session, project_id=project.id, experiment=args.experiment,
+        table = run_search.search_runs(session=session, project_id=project.id, experiment=args.experiment,
                                      filter=args.filter)
     print(repr(table))
     return 0

@@ -214,7 +214,7 @@ def log_metrics(metrics: Mapping[str, Any], *, step: int | None = None) -> None:
     One committed transaction per call (the history rows and each key's latest value): once it
     returns, a killed kernel loses none of it.
     """
-    from mlops_nb.services import tracking
+    from mlops_nb.services import metric_logging
 
     context = get_context()
     active = context.require_run()
@@ -226,12 +226,12 @@ def log_metrics(metrics: Mapping[str, Any], *, step: int | None = None) -> None:
     if step is None:
         missing = [k for k in metrics if k not in next_step]
         if missing:
-            next_step.update(tracking.read_next_steps(context.engine, active.id, missing))
+            next_step.update(metric_logging.read_next_steps(context.engine, active.id, missing))
         steps = {k: next_step[k] for k in metrics}
     else:
         steps = dict.fromkeys(metrics, step)
-    points = tracking.metric_points(active.id, metrics, steps)
-    tracking.write_metric_points(context.engine, points)
+    points = metric_logging.metric_points(active.id, metrics, steps)
+    metric_logging.write_metric_points(context.engine, points)
     for point in points:
         key, used = point[1], point[3]
         if used >= next_step.get(key, 0):
@@ -246,7 +246,7 @@ def log_metric_history(key: str, values: Iterable[float], *, start_step: int | N
 
     >>> mlops.log_metric_history("loss", losses)              # steps continue after the last one
     """
-    from mlops_nb.services import tracking
+    from mlops_nb.services import metric_logging
 
     context = get_context()
     active = context.require_run()
@@ -254,21 +254,21 @@ def log_metric_history(key: str, values: Iterable[float], *, start_step: int | N
         raise InvalidInput(f"values must be a sequence of numbers, got {type(values).__name__}")
     if start_step is None:
         if key not in active.next_step:
-            active.next_step.update(tracking.read_next_steps(context.engine, active.id, [key]))
+            active.next_step.update(metric_logging.read_next_steps(context.engine, active.id, [key]))
         start_step = active.next_step[key]
-    points = tracking.history_points(active.id, key, values, start_step)
+    points = metric_logging.history_points(active.id, key, values, start_step)
     if not points:
         return
-    tracking.write_metric_points(context.engine, points)
+    metric_logging.write_metric_points(context.engine, points)
     active.next_step[key] = max(active.next_step.get(key, 0), points[-1][3] + 1)
 
 
 def get_metric_history(run_id: str, key: str) -> list[MetricPoint]:
     """Every point of a metric, ordered by step then time."""
-    from mlops_nb.services import tracking
+    from mlops_nb.services import metric_logging
 
     with session_scope(get_context().engine) as session:
-        return tracking.metric_history(session=session, run_id=run_id, key=key)
+        return metric_logging.metric_history(session=session, run_id=run_id, key=key)
 
 
 def set_tag(key: str, value: Any) -> None:
@@ -329,10 +329,10 @@ def runs(experiment: str | None = None, *, filter: str | None = None) -> RunTabl
     >>> mlops.runs("credit", filter="metrics.auc > 0.7 and params.penalty = 'l2'").to_frame()
     """
     from mlops_nb.config import run_stale_seconds
-    from mlops_nb.services import tracking
+    from mlops_nb.services import run_search, tracking
 
     context = get_context()
-    table = tracking.search_runs_sqlite(context.engine, project_id=context.project_id, experiment=experiment,
+    table = run_search.search_runs_sqlite(context.engine, project_id=context.project_id, experiment=experiment,
                                         filter=filter, stale_s=run_stale_seconds())
     if table is not None:
         if not table.rows and experiment is not None:  # none found: say so if the experiment is unknown
@@ -343,7 +343,7 @@ def runs(experiment: str | None = None, *, filter: str | None = None) -> RunTabl
     with session_scope(context.engine) as session:
         if experiment is not None:
             tracking.get_experiment(session=session, project_id=context.project_id, name=experiment)
-        return tracking.search_runs(session=session, project_id=context.project_id, experiment=experiment,
+        return run_search.search_runs(session=session, project_id=context.project_id, experiment=experiment,
                                     filter=filter)
 
 

@@ -5,35 +5,28 @@ land in the history table and, in the same transaction, in `latest_metric`, whic
 """
 from __future__ import annotations
 
-import math
 import time
 import uuid
-from collections.abc import Iterable, Mapping
-from functools import lru_cache
+from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from mlops_nb.services.errors import Conflict, InvalidInput, NotFound
-from mlops_nb.services.results import ArtifactPublic, MetricPoint, RunPublic, RunTable
-from mlops_nb.services.run_filter import apply_filter
+from mlops_nb.services.results import ArtifactPublic, RunPublic
 from mlops_nb.services.validation_rules import (
     check_name,
     loaded_float,
-    metric_step,
-    metric_value,
     param_text,
-    stored_float,
 )
-from mlops_nb.store.db import sqlite_writer
+from mlops_nb.store.db import immediate_transaction, sqlite_writer
 from mlops_nb.store.models import (
     Artifact,
     DatasetVersion,
     Experiment,
     LatestMetric,
-    Metric,
     Param,
     Project,
     Run,
@@ -158,34 +151,6 @@ _RUN_STATE = "SELECT name, status FROM run WHERE id = ?"
 _INSERT_PARAM = 'INSERT INTO param (run_id, "key", value) VALUES (?, ?, ?)'
 
 
-_tuned: dict[int, Any] = {}  # the raw connections given a larger page cache (held, so ids stay unique)
-SQLITE_CACHE_KIB = 32768
-
-
-def _writer(engine):
-    """The thread's raw sqlite3 connection (store.db.sqlite_writer), with a page cache of up to
-    32 MiB instead of SQLite's 2 MiB: a search probes run, param and metric rows by random run id,
-    and with the small cache most probes of a 10,000-run store miss it (~2x slower). The cache
-    stays valid across this connection's own writes, so runs just logged are searched from memory."""
-    conn = sqlite_writer(engine)
-    if conn is not None and id(conn) not in _tuned:
-        conn.execute(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")
-        _tuned[id(conn)] = conn
-    return conn
-
-
-def _in_transaction(conn, work):
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        result = work()
-        conn.execute("COMMIT")
-        return result
-    except BaseException:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise
-
-
 def tag_values(tags: Mapping[str, Any]) -> dict[str, str]:
     if not isinstance(tags, Mapping):
         raise InvalidInput(f"tags must be a mapping, got {type(tags).__name__}")
@@ -197,7 +162,7 @@ def insert_run(engine, *, project_id: int, experiment: str, name: str | None, us
     """Create a running run (and its tags) in one transaction on the raw path; returns its columns,
     or None when the engine is not a SQLite file or the experiment does not exist yet (the caller
     then takes the ORM path, which creates it)."""
-    conn = _writer(engine)
+    conn = sqlite_writer(engine)
     if conn is None:
         return None
     check_name(experiment, "experiment name")
@@ -225,7 +190,7 @@ def insert_run(engine, *, project_id: int, experiment: str, name: str | None, us
         return True
 
     # without tags the INSERT is the whole transaction (autocommit: one statement is atomic)
-    inserted = _in_transaction(conn, work) if values else conn.execute(_INSERT_RUN, row).rowcount == 1
+    inserted = immediate_transaction(conn, work) if values else conn.execute(_INSERT_RUN, row).rowcount == 1
     if not inserted:
         return None
     return {"id": run_id, "name": name, "start_time": now, "heartbeat_at": now, "tags": values}
@@ -236,7 +201,7 @@ def finish_run(engine, *, run_id: str, status: str) -> float | None:
     or the run was not running (the caller then reads what the store has)."""
     if status not in END_STATUSES:
         raise InvalidInput(f"status {status!r} is not one of {', '.join(END_STATUSES)}")
-    conn = _writer(engine)
+    conn = sqlite_writer(engine)
     if conn is None:
         return None
     now = time.time()
@@ -246,7 +211,7 @@ def finish_run(engine, *, run_id: str, status: str) -> float | None:
 
 def write_params(engine, *, run_id: str, params: Mapping[str, Any]) -> bool:
     """`log_params` on the raw path; False when the engine is not a SQLite file."""
-    conn = _writer(engine)
+    conn = sqlite_writer(engine)
     if conn is None:
         return False
     values = _param_values(params)
@@ -267,7 +232,7 @@ def write_params(engine, *, run_id: str, params: Mapping[str, Any]) -> bool:
         if new:
             conn.executemany(_INSERT_PARAM, [(run_id, k, v) for k, v in new])
 
-    _in_transaction(conn, work)
+    immediate_transaction(conn, work)
     return True
 
 
@@ -347,159 +312,6 @@ def _new_params(existing: Mapping[str, str], values: Mapping[str, str]) -> list[
     return [(k, v) for k, v in values.items() if k not in existing]
 
 
-def metric_rows(run_id: str, metrics: Mapping[str, Any], steps: Mapping[str, int],
-                timestamp: float | None = None) -> list[dict[str, Any]]:
-    """Validated history rows for `metrics`, each at the step given for its key."""
-    return [dict(zip(_POINT_COLUMNS, point)) for point in metric_points(run_id, metrics, steps, timestamp)]
-
-
-_POINT_COLUMNS = ("run_id", "key", "value", "step", "timestamp")
-
-
-def metric_points(run_id: str, metrics: Mapping[str, Any], steps: Mapping[str, int],
-                  timestamp: float | None = None) -> list[tuple]:
-    """Validated history rows as (run_id, key, value, step, timestamp); NaN becomes None (NULL)."""
-    ts = time.time() if timestamp is None else timestamp
-    return [(run_id, check_name(k, "metric name"), stored_float(metric_value(k, v)), metric_step(k, steps[k]), ts)
-            for k, v in metrics.items()]
-
-
-def history_points(run_id: str, key: str, values: Iterable[Any], start_step: int,
-                   timestamp: float | None = None) -> list[tuple]:
-    """Validated rows of one key's curve at steps start_step, start_step + 1, ..."""
-    check_name(key, "metric name")
-    step = metric_step(key, start_step)
-    ts = time.time() if timestamp is None else timestamp
-    isnan = math.isnan
-    points = []
-    append = points.append
-    for value in values:
-        if type(value) is not float:
-            value = metric_value(key, value)
-        append((run_id, key, None if isnan(value) else value, step, ts))
-        step += 1
-    if points:
-        metric_step(key, step - 1)  # the last step must fit the column too
-    return points
-
-
-def next_steps(*, session: Session, run_id: str, keys: Iterable[str]) -> dict[str, int]:
-    """For each key, the step after the highest logged (0 for a new key)."""
-    keys = list(keys)
-    found = dict(session.execute(select(LatestMetric.key, LatestMetric.step).where(
-        LatestMetric.run_id == run_id, LatestMetric.key.in_(keys))).all())
-    return {k: found[k] + 1 if k in found else 0 for k in keys}
-
-
-def read_next_steps(engine, run_id: str, keys: Iterable[str]) -> dict[str, int]:
-    """`next_steps` in a short read of its own (the hot path's, see store.db.sqlite_writer)."""
-    keys = list(keys)
-    names = [k for k in keys if isinstance(k, str)]  # others fail validation before any write
-    conn = sqlite_writer(engine)
-    if conn is None:
-        with Session(engine) as session:
-            found = next_steps(session=session, run_id=run_id, keys=names)
-        return {k: found.get(k, 0) for k in keys}
-    found = dict(conn.execute(
-        f'SELECT "key", step FROM latest_metric WHERE run_id = ? AND "key" IN ({", ".join("?" * len(names))})',
-        [run_id, *names]).fetchall()) if names else {}
-    return {k: found[k] + 1 if k in found else 0 for k in keys}
-
-
-@lru_cache(maxsize=4)
-def _latest_upsert_for(dialect: str):
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    stmt = insert(LatestMetric)
-    return stmt.on_conflict_do_update(
-        index_elements=["run_id", "key"],
-        set_={"value": stmt.excluded.value, "step": stmt.excluded.step, "timestamp": stmt.excluded.timestamp},
-        where=stmt.excluded.step >= LatestMetric.__table__.c.step)
-
-
-def _latest_upsert(session: Session):
-    return _latest_upsert_for(session.get_bind().dialect.name)
-
-
-def _latest_points(points: list[tuple]) -> list[tuple]:
-    """One row per key: the highest step, the last logged among equals."""
-    if len(points) == 1:
-        return points
-    latest: dict[str, tuple] = {}
-    for point in points:
-        current = latest.get(point[1])
-        if current is None or point[3] >= current[3]:
-            latest[point[1]] = point
-    return list(latest.values())
-
-
-def insert_metric_rows(*, session: Session, rows: list[dict[str, Any]]) -> None:
-    """History plus latest value per key, in the caller's transaction. Rows must be validated."""
-    if not rows:
-        return
-    session.execute(Metric.__table__.insert(), rows)
-    latest: dict[str, dict[str, Any]] = {}
-    for row in rows:  # one upsert per key: the highest step, the last logged among equals
-        current = latest.get(row["key"])
-        if current is None or row["step"] >= current["step"]:
-            latest[row["key"]] = row
-    session.execute(_latest_upsert(session), list(latest.values()))
-
-
-_INSERT_METRIC = 'INSERT INTO metric (run_id, "key", value, step, timestamp) VALUES (?, ?, ?, ?, ?)'
-_UPSERT_LATEST = ('INSERT INTO latest_metric (run_id, "key", value, step, timestamp) VALUES (?, ?, ?, ?, ?) '
-                  'ON CONFLICT (run_id, "key") DO UPDATE SET value = excluded.value, step = excluded.step, '
-                  'timestamp = excluded.timestamp WHERE excluded.step >= latest_metric.step')
-
-
-def write_metric_points(engine, points: list[tuple]) -> None:
-    """History plus each key's latest value, in one committed transaction of its own: once this
-    returns, a killed process loses none of these points. Points come from `metric_points` or
-    `history_points` (validated). On a SQLite file this is two statements on the thread's own
-    sqlite3 connection between BEGIN IMMEDIATE and COMMIT; elsewhere a Core transaction."""
-    if not points:
-        return
-    latest = _latest_points(points)
-    conn = sqlite_writer(engine)
-    if conn is None:
-        with engine.begin() as connection:
-            connection.execute(Metric.__table__.insert(), [dict(zip(_POINT_COLUMNS, p)) for p in points])
-            connection.execute(_latest_upsert_for(connection.dialect.name),
-                               [dict(zip(_POINT_COLUMNS, p)) for p in latest])
-        return
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        if len(points) == 1:
-            conn.execute(_INSERT_METRIC, points[0])
-        else:
-            conn.executemany(_INSERT_METRIC, points)
-        if len(latest) == 1:
-            conn.execute(_UPSERT_LATEST, latest[0])
-        else:
-            conn.executemany(_UPSERT_LATEST, latest)
-        conn.execute("COMMIT")
-    except BaseException:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise
-
-
-def log_metrics(*, session: Session, run_id: str, metrics: Mapping[str, Any], step: int | None = None,
-                timestamp: float | None = None) -> dict[str, int]:
-    """Log several metrics at one step (or each key's next step); returns the steps used."""
-    if not isinstance(metrics, Mapping):
-        raise InvalidInput(f"metrics must be a mapping of names to numbers, got {type(metrics).__name__}")
-    if not metrics:
-        return {}
-    require_running(session=session, run_id=run_id)
-    steps = ({k: step for k in metrics} if step is not None
-             else next_steps(session=session, run_id=run_id, keys=metrics))
-    insert_metric_rows(session=session, rows=metric_rows(run_id, metrics, steps, timestamp))
-    return steps
-
-
 def set_tags(*, session: Session, run_id: str, tags: Mapping[str, Any]) -> None:
     """Tags are mutable labels: setting one again replaces its value."""
     values = tag_values(tags)
@@ -512,14 +324,6 @@ def set_tags(*, session: Session, run_id: str, tags: Mapping[str, Any]) -> None:
             tag.value = value
             session.add(tag)
     session.flush()
-
-
-def metric_history(*, session: Session, run_id: str, key: str) -> list[MetricPoint]:
-    get_run_row(session=session, run_id=run_id)
-    rows = session.execute(select(Metric.key, Metric.value, Metric.step, Metric.timestamp)
-                           .where(Metric.run_id == run_id, Metric.key == key)
-                           .order_by(Metric.step, Metric.timestamp, Metric.id)).all()
-    return [MetricPoint(key=r[0], value=loaded_float(r[1]), step=r[2], timestamp=r[3]) for r in rows]
 
 
 # --- reading runs ----------------------------------------------------------------------------------
@@ -551,95 +355,3 @@ def get_run(*, session: Session, run_id: str) -> RunPublic:
                      project=project.name, user=run.user, start_time=run.start_time, end_time=run.end_time,
                      params=params, metrics=metrics, tags=tags, context=_context(run),
                      datasets=datasets, artifacts=artifacts)
-
-
-def search_runs(*, session: Session, project_id: int, experiment: str | None = None,
-                filter: str | None = None, limit: int | None = None) -> RunTable:
-    """Runs of a project (optionally one experiment) matching an MLflow-style filter, newest first."""
-    conditions = [Experiment.project_id == project_id]
-    if experiment is not None:
-        conditions.append(Experiment.name == experiment)
-    query = (select(Run.id, Run.name, Run.status, Experiment.name, Run.user, Run.start_time, Run.end_time)
-             .select_from(Run).join(Experiment, Experiment.id == Run.experiment_id).where(and_(*conditions)))
-    query = apply_filter(query, filter).order_by(Run.start_time.desc(), Run.id)
-    if limit is not None:
-        query = query.limit(limit)
-    rows: dict[str, dict[str, Any]] = {}
-    for rid, name, status, exp, user, start, end in session.execute(query).all():
-        rows[rid] = {"run_id": rid, "name": name, "status": status, "experiment": exp, "user": user,
-                     "start_time": start, "end_time": end}
-    if rows:  # by the ids found (not a subquery re-running the filter once per table)
-        ids = list(rows)
-        for table, prefix, convert in ((Param, "params.", str), (LatestMetric, "metrics.", loaded_float),
-                                       (Tag, "tags.", str)):
-            for start in range(0, len(ids), 5000):
-                for rid, key, value in session.execute(select(table.run_id, table.key, table.value)
-                                                       .where(table.run_id.in_(ids[start:start + 5000]))):
-                    rows[rid][prefix + key] = convert(value)
-    title = f"Runs in {experiment}" if experiment else "Runs"
-    return RunTable(rows=list(rows.values()), title=title + (f" where {filter}" if filter else ""))
-
-
-def search_runs_sqlite(engine, *, project_id: int, experiment: str | None = None, filter: str | None = None,
-                       limit: int | None = None, stale_s: float | None = None) -> RunTable | None:
-    """`search_runs` on the raw path (the same SQL, on the thread's own sqlite3 connection, in one read
-    transaction, without ORM rows); None when the engine is not a SQLite file. With `stale_s`, running
-    runs whose heartbeat is older are first marked killed (SPEC §4), which costs one indexed read when
-    none is (the UPDATE runs in a write transaction only when one is)."""
-    conn = _writer(engine)
-    if conn is None:
-        return None
-    from mlops_nb.services.run_filter import sqlite_filter
-
-    with_clause, with_params, source, terms, term_params = sqlite_filter(filter)  # bad filters fail first
-    if stale_s is not None:
-        now = time.time()
-        if conn.execute("SELECT 1 FROM run WHERE status = 'running' AND heartbeat_at < ? LIMIT 1",
-                        (now - stale_s,)).fetchone() is not None:
-            _in_transaction(conn, lambda: conn.execute(
-                "UPDATE run SET status = 'killed', end_time = heartbeat_at "
-                "WHERE status = 'running' AND heartbeat_at < ?", (now - stale_s,)))
-    sql = (f'{with_clause}SELECT run.id, run.name, run.status, experiment.name, run."user", run.start_time, '
-           f'run.end_time FROM {source} JOIN experiment ON experiment.id = run.experiment_id '
-           'WHERE experiment.project_id = ?')
-    params = [*with_params, project_id]
-    if experiment is not None:
-        sql += " AND experiment.name = ?"
-        params.append(experiment)
-    sql += terms + " ORDER BY run.start_time DESC, run.id"
-    params += term_params
-    if limit is not None:
-        sql += " LIMIT ?"
-        params.append(limit)
-    conn.execute("BEGIN")  # one snapshot for the runs and their columns; a read takes no lock in WAL
-    try:
-        found = conn.execute(sql, params).fetchall()
-        rows: dict[str, dict[str, Any]] = {
-            r[0]: {"run_id": r[0], "name": r[1], "status": r[2], "experiment": r[3], "user": r[4],
-                   "start_time": r[5], "end_time": r[6]} for r in found}
-        ids = list(rows)
-        for table, prefix in (("param", "params."), ("latest_metric", "metrics."), ("tag", "tags.")):
-            for start in range(0, len(ids), 5000):
-                chunk = ids[start:start + 5000]
-                values = conn.execute(f'SELECT run_id, "key", value FROM {table} '
-                                      f'WHERE run_id IN ({",".join("?" * len(chunk))})', chunk).fetchall()
-                if table == "latest_metric":
-                    for rid, key, value in values:
-                        rows[rid][prefix + key] = _NAN if value is None else float(value)
-                else:
-                    for rid, key, value in values:
-                        rows[rid][prefix + key] = value
-    finally:
-        conn.execute("COMMIT")
-    title = f"Runs in {experiment}" if experiment else "Runs"
-    return RunTable(rows=list(rows.values()), title=title + (f" where {filter}" if filter else ""))
-
-
-_NAN = float("nan")
-
-
-def count_runs(*, session: Session, project_id: int) -> int:
-    return session.execute(select(func.count()).select_from(Run).join(Experiment)
-                           .where(Experiment.project_id == project_id)).scalar_one()
-
-

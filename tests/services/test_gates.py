@@ -66,11 +66,11 @@ def test_metric_thresholds(session, metrics, passed, words):
 
 
 def test_metric_thresholds_fall_back_to_the_runs_metrics(session):
-    from mlops_nb.services import tracking
+    from mlops_nb.services import metric_logging
 
     pid = g.project(session)
     v = g.version(session, g.model(session, pid), metrics={})
-    tracking.log_metrics(session=session, run_id=v.run_id, metrics={"auc": 0.72})
+    metric_logging.log_metrics(session=session, run_id=v.run_id, metrics={"auc": 0.72})
     assert _only(_eval(session, v, "staging", metric_thresholds={"auc": ">= 0.7"}), "metric_thresholds").passed
 
 
