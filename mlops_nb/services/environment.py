@@ -112,3 +112,58 @@ def capture(cwd: str | os.PathLike | None = None) -> dict[str, Any]:
         "python_version": _python_version(),
         "packages": package_versions(),
     }
+
+
+# --- a model's environment: what it was trained with, and what differs where it loads ---------------
+
+ENV_PACKAGES = ("scikit-learn", "numpy", "pandas", "scipy", "skops")
+KNOWN_ROOTS = {"builtins", "numpy", "scipy", "sklearn", "collections", "functools", "operator"}
+_distributions: dict[str, list[str]] | None = None
+
+
+def _distribution_of(module_root: str) -> str | None:
+    global _distributions
+    if _distributions is None:
+        _distributions = metadata.packages_distributions()
+    names = _distributions.get(module_root)
+    return names[0] if names else None
+
+
+def _installed_version(package: str) -> str | None:
+    known = package_versions()
+    if package in known:
+        return known[package]
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def training_env(trusted: list[str]) -> tuple[dict[str, Any], str]:
+    """(env, pinned requirements): Python, the packages a scikit-learn model depends on, and the
+    distributions of any other type in the model file (e.g. xgboost)."""
+    packages = {n: v for n in ENV_PACKAGES if (v := _installed_version(n)) is not None}
+    for root in sorted({t.split(".")[0] for t in trusted} - KNOWN_ROOTS):
+        dist = _distribution_of(root)
+        if dist and dist not in packages and (version := _installed_version(dist)):
+            packages[dist] = version
+    env = {"python": platform.python_version(), "packages": packages, "trusted_types": list(trusted)}
+    return env, "".join(f"{n}=={v}\n" for n, v in sorted(packages.items()))
+
+
+def env_mismatches(env: dict[str, Any]) -> list[str]:
+    """Each difference between a version's training environment and this process, named.
+
+    Python is compared by major.minor (a patch release does not change how a model loads); packages
+    by their exact version.
+    """
+    found = []
+    python = env.get("python")
+    here = platform.python_version()
+    if python and python.split(".")[:2] != here.split(".")[:2]:
+        found.append(f"Python {python} at training, {here} here")
+    for name, version in sorted((env.get("packages") or {}).items()):
+        installed = _installed_version(name)
+        if installed != version:
+            found.append(f"{name} {version} at training, {installed or 'not installed'} here")
+    return found

@@ -14,11 +14,9 @@ from __future__ import annotations
 
 import hashlib
 import math
-import platform
 import time
 import warnings
 from dataclasses import dataclass
-from importlib import metadata
 from types import SimpleNamespace
 from typing import Any
 
@@ -37,7 +35,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from mlops_nb.services import audit, datasets, model_files
+from mlops_nb.services import audit, datasets, environment, model_files
 from mlops_nb.services.artifacts import read_verified, store_bytes
 from mlops_nb.services.errors import Conflict, InvalidInput, NotFound
 from mlops_nb.services.registry_results import (
@@ -62,8 +60,6 @@ from mlops_nb.store.models import (
 )
 from mlops_nb.store.models.registry import STAGES
 
-ENV_PACKAGES = ("scikit-learn", "numpy", "pandas", "scipy", "skops")
-KNOWN_ROOTS = {"builtins", "numpy", "scipy", "sklearn", "collections", "functools", "operator"}
 PARAM_TEXT_LIMIT = 250
 EXAMPLE_ROWS = 5
 
@@ -401,7 +397,7 @@ def register_model(*, session: Session, store: ArtifactStore, project_id: int, u
         outputs = model_files.output_signature(model, example)
     except Exception as err:
         raise InvalidInput(f"input_example does not fit the {type(model).__name__}: {err}") from err
-    env, requirements = training_env(trusted)
+    env, requirements = environment.training_env(trusted)
 
     run = _run_in_project(session, run_id, project_id)
     trained_on = training_dataset(session=session, project_id=project_id, run_id=run.id, dataset=dataset)
@@ -441,60 +437,7 @@ def register_model(*, session: Session, store: ArtifactStore, project_id: int, u
     return public(session=session, row=row, model_name=name, artifact=artifact, dataset=trained_on)
 
 
-# --- environment -----------------------------------------------------------------------------------
-
-_distributions: dict[str, list[str]] | None = None
-
-
-def _distribution_of(module_root: str) -> str | None:
-    global _distributions
-    if _distributions is None:
-        _distributions = metadata.packages_distributions()
-    names = _distributions.get(module_root)
-    return names[0] if names else None
-
-
-def _installed_version(package: str) -> str | None:
-    from mlops_nb.services.environment import package_versions
-
-    known = package_versions()
-    if package in known:
-        return known[package]
-    try:
-        return metadata.version(package)
-    except metadata.PackageNotFoundError:
-        return None
-
-
-def training_env(trusted: list[str]) -> tuple[dict[str, Any], str]:
-    """(env, pinned requirements): Python, the packages a scikit-learn model depends on, and the
-    distributions of any other type in the model file (e.g. xgboost)."""
-    packages = {n: v for n in ENV_PACKAGES if (v := _installed_version(n)) is not None}
-    for root in sorted({t.split(".")[0] for t in trusted} - KNOWN_ROOTS):
-        dist = _distribution_of(root)
-        if dist and dist not in packages and (version := _installed_version(dist)):
-            packages[dist] = version
-    env = {"python": platform.python_version(), "packages": packages, "trusted_types": list(trusted)}
-    return env, "".join(f"{n}=={v}\n" for n, v in sorted(packages.items()))
-
-
-def env_mismatches(env: dict[str, Any]) -> list[str]:
-    """Each difference between a version's training environment and this process, named.
-
-    Python is compared by major.minor (a patch release does not change how a model loads); packages
-    by their exact version.
-    """
-    found = []
-    python = env.get("python")
-    here = platform.python_version()
-    if python and python.split(".")[:2] != here.split(".")[:2]:
-        found.append(f"Python {python} at training, {here} here")
-    for name, version in sorted((env.get("packages") or {}).items()):
-        installed = _installed_version(name)
-        if installed != version:
-            found.append(f"{name} {version} at training, {installed or 'not installed'} here")
-    return found
-
+# --- environment policy ----------------------------------------------------------------------------
 
 def env_policy(*, session: Session, project_id: int, model_id: int) -> str:
     """'refuse' or 'warn': the model's policy, else the project default (no policy: warn)."""
@@ -544,7 +487,7 @@ def load(plan: LoadPlan, *, store: ArtifactStore) -> ScoringModel:
     """
     info = plan.version
     data = read_verified(store=store, artifact=plan.artifact)
-    mismatches = env_mismatches(info.env)
+    mismatches = environment.env_mismatches(info.env)
     if mismatches:
         listed = "; ".join(mismatches)
         if plan.env_policy == "refuse":

@@ -9,7 +9,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sqlalchemy import select
 
 import mlops_nb as mlops
-from mlops_nb.services import model_files, registry
+from mlops_nb.services import environment, model_files, registry
 from mlops_nb.services.errors import IntegrityFailure, InvalidInput, NotFound
 from mlops_nb.store.db import session_scope
 from mlops_nb.store.models import AuditEvent, ModelVersion, Policy
@@ -143,10 +143,10 @@ def test_signature_comes_from_input_example(ctx, trained):
 
 
 def test_env_mismatches_names_each_difference():
-    env, _ = registry.training_env([])
-    assert registry.env_mismatches(env) == []
+    env, _ = environment.training_env([])
+    assert environment.env_mismatches(env) == []
     old = {**env, "python": "2.7.18", "packages": {**env["packages"], "scikit-learn": "1.4.0", "gone-pkg": "1.0"}}
-    found = registry.env_mismatches(old)
+    found = environment.env_mismatches(old)
     assert any(m.startswith("Python 2.7.18 at training") for m in found)
     assert "scikit-learn 1.4.0 at training, " + env["packages"]["scikit-learn"] + " here" in found
     assert "gone-pkg 1.0 at training, not installed here" in found
