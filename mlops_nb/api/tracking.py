@@ -7,86 +7,18 @@ from __future__ import annotations
 
 import hashlib
 import os
-import threading
-import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from mlops_nb.api.connect import get_context
 from mlops_nb.api.context import ActiveRun, Context
+from mlops_nb.api.heartbeat import Heartbeats
 from mlops_nb.services.errors import InvalidInput
 from mlops_nb.services.results import ArtifactPublic, DatasetVersionPublic, MetricPoint, RunPublic, RunTable
 from mlops_nb.store.db import session_scope
 
 
-class _Heartbeats:
-    """One daemon thread per process that writes the heartbeat of every live run of this process
-    (normally the one active run) every `heartbeat_s`, also while the notebook is idle; starting a
-    run registers it, ending it (or setting its `stop_heartbeat`) drops it. A run the store no longer
-    has running (a reader marked it killed, or another process ended it) is marked `lost`."""
-
-    def __init__(self) -> None:
-        self._reset()
-
-    def _reset(self) -> None:
-        self.pid = os.getpid()
-        self.cond = threading.Condition()
-        self.runs: dict[int, list] = {}  # id(ActiveRun) -> [context, run, interval, next due]
-        self.thread: threading.Thread | None = None
-        self.wake_at: float | None = None  # when the sleeping thread wakes next (None: when told)
-
-    def add(self, context: Context, run: ActiveRun) -> None:
-        if self.pid != os.getpid():  # after a fork: the parent's thread and lock are not ours
-            self._reset()
-        interval = context.settings.heartbeat_s if context.settings else 5.0
-        due = time.monotonic() + interval
-        with self.cond:
-            self.runs[id(run)] = [context, run, interval, due]
-            if self.thread is None or not self.thread.is_alive():
-                self.thread = threading.Thread(target=self._loop, name="mlops-heartbeat", daemon=True)
-                self.thread.start()
-            elif self.wake_at is None or due < self.wake_at:  # else it wakes in time on its own
-                self.cond.notify()
-        run.heartbeat_thread = self.thread
-
-    def remove(self, run: ActiveRun) -> None:
-        run.stop_heartbeat.set()
-        if self.pid == os.getpid():
-            with self.cond:
-                self.runs.pop(id(run), None)
-
-    def _due(self) -> list[tuple[Context, ActiveRun]]:
-        with self.cond:
-            while True:
-                now = time.monotonic()
-                for key, entry in list(self.runs.items()):
-                    if entry[1].stop_heartbeat.is_set():
-                        del self.runs[key]
-                due = [entry for entry in self.runs.values() if entry[3] <= now]
-                if due:
-                    for entry in due:
-                        entry[3] = now + entry[2]
-                    return [(entry[0], entry[1]) for entry in due]
-                self.wake_at = min((entry[3] for entry in self.runs.values()), default=None)
-                self.cond.wait(None if self.wake_at is None else max(self.wake_at - now, 0.001))
-                self.wake_at = None
-
-    def _loop(self) -> None:
-        from mlops_nb.services import tracking
-
-        while True:
-            for context, run in self._due():
-                try:
-                    with session_scope(context.engine) as session:
-                        alive = tracking.heartbeat(session=session, run_id=run.id)
-                except Exception:  # a busy or unreachable store must not kill the notebook; next beat retries
-                    continue
-                if not alive and not run.stop_heartbeat.is_set():
-                    run.lost = True
-                    self.remove(run)
-
-
-_heartbeats = _Heartbeats()
+_heartbeats = Heartbeats()
 
 
 def _mark_stale(context: Context) -> None:
