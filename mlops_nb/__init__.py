@@ -33,6 +33,7 @@ _API = {
                               "log_metrics", "log_metric_history", "get_metric_history", "set_tag", "set_tags",
                               "log_artifact", "log_dataset", "get_dataset", "runs", "get_run"],
     "mlops_nb.api.autolog": ["autolog"],
+    "mlops_nb.api.audit": ["audit_trail"],
     "mlops_nb.api.promotion": ["request_promotion", "approve", "reject", "cancel", "requests", "rollback",
                                "set_policy", "get_policy", "preview_gates"],
     "mlops_nb.api.registry": ["register_model", "models", "get_model_version", "load_model"],

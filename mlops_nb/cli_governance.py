@@ -1,6 +1,7 @@
 """Governance commands of the `mlops` command line: the audit chain and promotion policies.
 
     mlops audit verify                  "audit chain intact: N events", or exit 1 naming the first broken event
+    mlops audit log [--entity E] [--id ID] [--action A] [--limit N]   the newest events
     mlops policy show [--model M]       the policy in force for a model, or the project default
     mlops policy set --model M --json '{"metric_thresholds": {"roc_auc": ">= 0.7"}}'
 
@@ -41,6 +42,32 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
 def _audit_verify_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--head", action="store_true",
                    help="also print the newest event's hash (keep it outside the store to detect a rewritten chain)")
+
+
+def cmd_audit_log(args: argparse.Namespace) -> int:
+    """Print the newest audit events (optionally one entity's or one action's), chain verified.
+
+    Example: mlops audit log --entity model_version --id credit-risk:3 --limit 20
+    """
+    from mlops_nb.services import audit
+    from mlops_nb.services.audit_results import audit_table
+    from mlops_nb.store.db import session_scope
+
+    if args.limit < 1:
+        raise InvalidInput(f"--limit must be at least 1, got {args.limit}")
+    with session_scope(_engine(args)) as session:
+        events = audit.events(session=session, entity=args.entity, entity_id=args.entity_id,
+                              action=args.action, limit=args.limit)
+        table = audit_table(events, verified=str(audit.verify(session=session)))
+    print(repr(table))
+    return 0
+
+
+def _audit_log_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--entity", help="model_version, promotion_request, policy, user, ...")
+    p.add_argument("--id", dest="entity_id", help="one entity, e.g. credit-risk:3")
+    p.add_argument("--action", help="e.g. promotion.decide")
+    p.add_argument("--limit", type=int, default=50, help="how many events (default 50)")
 
 
 def _scope(session, args: argparse.Namespace) -> tuple[int, int | None, str]:
@@ -104,5 +131,6 @@ def _policy_set_args(p: argparse.ArgumentParser) -> None:
 
 
 command("audit", "verify")(_audit_verify_args)(cmd_audit_verify)
+command("audit", "log")(_audit_log_args)(cmd_audit_log)
 command("policy", "show")(_policy_args)(cmd_policy_show)
 command("policy", "set")(_policy_set_args)(cmd_policy_set)

@@ -77,3 +77,19 @@ def test_policy_set_refuses_bad_input_in_one_line(engine, db_url, capsys):
     assert main(["--db", db_url, "policy", "set", "--project", "credit",
                  "--json", '{"approvals": {"production": {"wizard": 1}}}']) == 1
     assert "role 'wizard' is not one of" in capsys.readouterr().err
+
+
+def test_audit_log_lists_the_newest_events_and_says_the_chain_is_intact(engine, db_url, capsys):
+    count = _store(engine)
+    assert main(["--db", db_url, "audit", "log", "--limit", "2"]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[0] == f"Audit trail (2 shown) · audit chain intact: {count} events"
+    assert "policy.set" in out
+    assert main(["--db", db_url, "audit", "log", "--action", "policy.set"]) == 0
+    assert "(1 shown)" in capsys.readouterr().out
+
+
+def test_audit_log_refuses_a_limit_below_one(engine, db_url, capsys):
+    _store(engine)
+    assert main(["--db", db_url, "audit", "log", "--limit", "0"]) == 1
+    assert capsys.readouterr().err.strip() == "mlops: --limit must be at least 1, got 0"

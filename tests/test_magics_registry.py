@@ -267,3 +267,12 @@ def test_registry_magic_returns_the_panel(shell, registered):
     assert panel.model == "credit" and panel.version.version == 2
     with pytest.raises(UsageError, match="model 'nope' is not registered"):
         mlops_line(shell, "registry nope")
+
+
+def test_audit_magic_shows_the_trail_of_a_version(shell, registered, store):
+    trail = mlops_line(shell, "audit --action model.register --limit 5")
+    assert trail.verified.startswith("audit chain intact") and len(trail) >= 1
+    assert all(e["action"] == "model.register" for e in trail)
+    assert "<table" in trail._repr_mimebundle_()["text/html"]
+    with pytest.raises(UsageError, match="limit must be a positive whole number"):
+        mlops_line(shell, "audit --limit 0")

@@ -118,3 +118,16 @@ def _registry(magics: "MlopsMagics", args: argparse.Namespace) -> Any:
     from mlops_nb.widgets import registry_panel
 
     return registry_panel(args.model)
+
+
+@subcommand(
+    "audit", "the audit trail, newest first, with the hash chain verified",
+    "%mlops audit\n%mlops audit --entity model_version --id credit-risk:3\n%mlops audit --action promotion.decide",
+    arg("--entity", metavar="KIND", help="model_version, promotion_request, policy, user, ..."),
+    arg("--id", dest="entity_id", metavar="ID", help="one entity, e.g. credit-risk:3 or a request id"),
+    arg("--action", metavar="ACTION", help="e.g. model.register, promotion.request, promotion.decide"),
+    arg("--limit", type=int, default=50, metavar="N", help="how many events (default 50)"))
+def _audit(magics: "MlopsMagics", args: argparse.Namespace) -> Any:
+    import mlops_nb as mlops
+
+    return mlops.audit_trail(entity=args.entity, entity_id=args.entity_id, action=args.action, limit=args.limit)

@@ -143,14 +143,16 @@ def verify(*, session: Session) -> VerifyResult:
     return VerifyResult(True, count)
 
 
-def events(*, session: Session, entity: str | None = None, entity_id: Any = None, limit: int = 200,
-           before_id: int | None = None) -> list[AuditEvent]:
+def events(*, session: Session, entity: str | None = None, entity_id: Any = None, action: str | None = None,
+           limit: int = 200, before_id: int | None = None) -> list[AuditEvent]:
     """The newest events first, optionally for one entity, paged by id."""
     query = select(AuditEvent).order_by(AuditEvent.id.desc()).limit(limit)
     if entity is not None:
         query = query.where(AuditEvent.entity == entity)
     if entity_id is not None:
         query = query.where(AuditEvent.entity_id == str(entity_id))
+    if action is not None:
+        query = query.where(AuditEvent.action == action)
     if before_id is not None:
         query = query.where(AuditEvent.id < before_id)
     return list(session.execute(query).scalars().all())

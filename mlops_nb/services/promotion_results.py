@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from mlops_nb.services.rendering import format_time, html_table, text_table
+from mlops_nb.services.rendering import DisplayTable, format_time
 from mlops_nb.services.results import Displayable
 
 
@@ -62,7 +62,7 @@ REQUEST_COLUMNS = ["id", "model", "version", "target_stage", "status", "requeste
 
 
 @dataclass(repr=False)
-class RequestTable:
+class RequestTable(DisplayTable):
     """Promotion requests as rows, newest first."""
 
     requests: list[PromotionRequestPublic]
@@ -94,16 +94,6 @@ class RequestTable:
         rows = [row[:-1] + [format_time(row[-1])] for row in self._rows()[:limit]]
         return REQUEST_COLUMNS, rows, f"{self.title} ({len(self.requests)})"
 
-    def __repr__(self) -> str:
-        cols, rows, title = self._display()
-        more = f"\n… {len(self.requests) - len(rows)} more" if len(self.requests) > len(rows) else ""
-        return text_table(cols, rows, title) + more
-
-    def _repr_html_(self) -> str:
-        return html_table(*self._display())
-
-    def _repr_mimebundle_(self, include=None, exclude=None) -> dict[str, str]:
-        return {"text/plain": repr(self), "text/html": self._repr_html_()}
 
 
 @dataclass(repr=False)

@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mlops_nb.services.errors import InvalidInput
-from mlops_nb.services.rendering import format_time, html_table, text_table
+from mlops_nb.services.rendering import DisplayTable, format_time
 from mlops_nb.services.results import DatasetVersionPublic, Displayable
 
 
@@ -69,7 +69,7 @@ MODEL_COLUMNS = ["name", "versions", "latest", "production", "staging", "created
 
 
 @dataclass(repr=False)
-class ModelTable:
+class ModelTable(DisplayTable):
     """Registered models (one row each), or the versions of one model (`kind="versions"`)."""
 
     rows: list[dict[str, Any]]
@@ -103,16 +103,6 @@ class ModelTable:
                 for row in self.rows[:limit]]
         return cols, rows, f"{self.title} ({len(self.rows)})"
 
-    def __repr__(self) -> str:
-        cols, rows, title = self._display()
-        more = f"\n… {len(self.rows) - len(rows)} more" if len(self.rows) > len(rows) else ""
-        return text_table(cols, rows, title) + more
-
-    def _repr_html_(self) -> str:
-        return html_table(*self._display())
-
-    def _repr_mimebundle_(self, include=None, exclude=None) -> dict[str, str]:
-        return {"text/plain": repr(self), "text/html": self._repr_html_()}
 
 
 class ScoringModel(Displayable):

@@ -61,3 +61,22 @@ def key_value_html(title: str, pairs: Sequence[tuple[str, Any]]) -> str:
 def key_value_text(title: str, pairs: Sequence[tuple[str, Any]]) -> str:
     width = max((len(k) for k, _ in pairs), default=0)
     return "\n".join([title] + [f"  {k.ljust(width)}  {format_value(v)}" for k, v in pairs])
+
+
+class DisplayTable:
+    """Text and HTML for a table result: subclasses give `_display(limit)` -> (columns, rows, title)
+    and `__len__`; the first 50 rows are shown, with a count of the rest in text."""
+
+    def _display(self, limit: int = 50) -> tuple[Sequence[str], Sequence[Sequence[Any]], str]:
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        cols, rows, title = self._display()
+        more = f"\n… {len(self) - len(rows)} more" if len(self) > len(rows) else ""
+        return text_table(cols, rows, title) + more
+
+    def _repr_html_(self) -> str:
+        return html_table(*self._display())
+
+    def _repr_mimebundle_(self, include=None, exclude=None) -> dict[str, str]:
+        return {"text/plain": repr(self), "text/html": self._repr_html_()}

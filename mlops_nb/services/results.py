@@ -5,11 +5,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mlops_nb.services.rendering import (
+    DisplayTable,
     format_time,
-    html_table,
     key_value_html,
     key_value_text,
-    text_table,
 )
 
 
@@ -163,7 +162,7 @@ RUN_TABLE_FIXED = ["run_id", "name", "status", "experiment", "user", "start_time
 
 
 @dataclass(repr=False)
-class RunTable:
+class RunTable(DisplayTable):
     """Runs as rows, MLflow-style columns: `params.K`, `metrics.K`, `tags.K`."""
 
     rows: list[dict[str, Any]]
@@ -192,22 +191,8 @@ class RunTable:
     def __iter__(self):
         return iter(self.rows)
 
-    def _display_rows(self, limit: int = 50):
+    def _display(self, limit: int = 50):
         cols = [c for c in self.columns() if c not in ("experiment", "end_time")]
-        rows = []
-        for row in self.rows[:limit]:
-            values = [format_time(row.get(c)) if c == "start_time" else row.get(c) for c in cols]
-            rows.append(values)
-        return cols, rows
-
-    def __repr__(self) -> str:
-        cols, rows = self._display_rows()
-        more = f"\n… {len(self.rows) - len(rows)} more" if len(self.rows) > len(rows) else ""
-        return text_table(cols, rows, f"{self.title} ({len(self.rows)})") + more
-
-    def _repr_html_(self) -> str:
-        cols, rows = self._display_rows()
-        return html_table(cols, rows, f"{self.title} ({len(self.rows)})")
-
-    def _repr_mimebundle_(self, include=None, exclude=None) -> dict[str, str]:
-        return {"text/plain": repr(self), "text/html": self._repr_html_()}
+        rows = [[format_time(row.get(c)) if c == "start_time" else row.get(c) for c in cols]
+                for row in self.rows[:limit]]
+        return cols, rows, f"{self.title} ({len(self.rows)})"
