@@ -111,6 +111,17 @@ def session(engine):
         yield session
 
 
+@pytest.fixture()
+def shell():
+    """An IPython shell with `%load_ext mlops_nb` done (unloaded afterwards)."""
+    from IPython.core.interactiveshell import InteractiveShell
+
+    shell = InteractiveShell.instance()
+    shell.extension_manager.load_extension("mlops_nb")
+    yield shell
+    shell.extension_manager.unload_extension("mlops_nb")
+
+
 @pytest.fixture(scope="session")
 def credit():
     import pandas as pd

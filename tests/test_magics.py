@@ -17,14 +17,6 @@ from tests.factories import finished_run
 
 
 @pytest.fixture()
-def shell():
-    shell = InteractiveShell.instance()
-    shell.extension_manager.load_extension("mlops_nb")
-    yield shell
-    shell.extension_manager.unload_extension("mlops_nb")
-
-
-@pytest.fixture()
 def session_shell(shell, sqlite_url):
     """The shell after `%mlops init` on a fresh SQLite store."""
     shell.run_line_magic("mlops", f"init --project nb --db {sqlite_url} --user dana")

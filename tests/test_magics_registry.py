@@ -4,21 +4,12 @@ from __future__ import annotations
 
 import pytest
 from IPython.core.error import UsageError
-from IPython.core.interactiveshell import InteractiveShell
 
 import mlops_nb as mlops
 from tests.factories import fit_credit_model
 
 PASSWORDS = {"eve": "eve-secret-1", "ed": "ed-secret-1", "rita": "rita-secret-1"}
 ROLES = {"eve": "ml_engineer", "ed": "ml_engineer", "rita": "reviewer"}
-
-
-@pytest.fixture()
-def shell():
-    shell = InteractiveShell.instance()
-    shell.extension_manager.load_extension("mlops_nb")
-    yield shell
-    shell.extension_manager.unload_extension("mlops_nb")
 
 
 @pytest.fixture()
