@@ -10,8 +10,9 @@ The curves are a plotly figure rendered to HTML (in a sandboxed iframe) inside a
 `Output`. plotly 5's `FigureWidget` would need the jupyterlab-plotly extension, which JupyterLab 4
 does not load (`jupyter labextension list` marks it incompatible), while HTML output renders in
 JupyterLab 4, Notebook 7 and VS Code alike; the Output widget's area is trusted, so the figure's
-scripts run. plotly.js comes from its CDN (`plotlyjs="cdn"`); pass `plotlyjs=True` to embed it for
-offline use (about 3.5 MB per figure).
+scripts run. plotly.js comes from its CDN (`plotlyjs="cdn"`); `plotlyjs="embed"` puts it in the page
+for offline use (about 3.5 MB per figure), and offline with "cdn" the frame says so instead of
+staying blank.
 The registry panel's state and click handler are plain attributes and methods, so tests (and
 scripts) drive it without a browser. Every user string (names, params, metrics, reasons, error
 messages) is HTML-escaped. ipywidgets and plotly are imported on first use.
@@ -28,6 +29,16 @@ from mlops_nb.services.rendering import format_time, html_table
 
 MAX_CURVES = 12
 CURVE_HEIGHT = 220
+CURVE_GAP_PX = 70  # between charts: room for the next chart's title below the previous axis
+# side-by-side tables: they grow, wrap under each other when narrow, and long values (hashes) break
+FLEX_CELL = "flex:1 1 auto;min-width:16em;max-width:100%;overflow-wrap:anywhere"
+PLOTLYJS_CHOICES = ("cdn", "embed")
+# shown in place of the charts when plotly.js did not load (no internet for its CDN)
+_NO_PLOTLY = ("<script>if (typeof Plotly === 'undefined') {document.body.innerHTML = '<p style=\"font-family:"
+              "sans-serif;color:#555\">The curves need plotly.js, which did not load from its CDN (no "
+              "internet?). Embed it: <code>%config MlopsMagics.plotlyjs = \"embed\"</code>, "
+              "<code>%mlops panel --embed-plotly</code> or <code>run_panel(run_id, plotlyjs=\"embed\")</code>.</p>';}"
+              "</script>")
 
 
 def run_panel(run_id: str | None = None, *, plotlyjs: str | bool = "cdn") -> Any:
@@ -109,26 +120,34 @@ def tables_html(run) -> str:
     """Params and latest metrics side by side; html_table escapes every cell."""
     params = html_table(["param", "value"], sorted(run.params.items()), "Params")
     metrics = html_table(["metric", "latest"], sorted(run.metrics.items()), "Metrics")
-    cell = "<div style='flex:1;min-width:16em'>{}</div>"
+    cell = f"<div style='{FLEX_CELL}'>{{}}</div>"
     return f"<div style='display:flex;gap:2em;flex-wrap:wrap'>{cell.format(params)}{cell.format(metrics)}</div>"
 
 
 def curves_html(histories: dict[str, list], *, plotlyjs: str | bool = "cdn") -> str:
-    """One small chart per metric (value against step), as an HTML fragment."""
+    """One small chart per metric (value against step), as an HTML fragment.
+
+    plotlyjs: "cdn" loads plotly.js from its CDN (small, needs internet); "embed" puts it in the
+    page (~3.5 MB, works offline). Offline with "cdn", the frame says how to embed it.
+    """
     from plotly.subplots import make_subplots
 
+    if plotlyjs not in (*PLOTLYJS_CHOICES, True):
+        raise InvalidInput(f"plotlyjs must be 'cdn' or 'embed', got {plotlyjs!r}")
     keys = list(histories)
     titles = [html.escape(key) for key in keys]
-    figure = make_subplots(rows=len(keys), cols=1, subplot_titles=titles,
-                           vertical_spacing=min(0.3 / max(len(keys) - 1, 1), 0.12))
+    height = CURVE_HEIGHT * len(keys) + 40
+    spacing = min(CURVE_GAP_PX / height, 0.9 / max(len(keys) - 1, 1))
+    figure = make_subplots(rows=len(keys), cols=1, subplot_titles=titles, vertical_spacing=spacing)
     for row, key in enumerate(keys, start=1):
         points = histories[key]
         figure.add_scatter(x=[p.step for p in points], y=[p.value for p in points], name=titles[row - 1],
                            mode="lines+markers" if len(points) < 50 else "lines", row=row, col=1)
-        figure.update_xaxes(title_text="step", row=row, col=1)
-    height = CURVE_HEIGHT * len(keys) + 40
-    figure.update_layout(height=height, showlegend=False, margin={"l": 50, "r": 20, "t": 40, "b": 30})
-    page = figure.to_html(full_html=True, include_plotlyjs=plotlyjs, config={"responsive": True})
+    figure.update_xaxes(title_text="step", row=len(keys), col=1)  # one axis title, under the last chart
+    figure.update_layout(height=height, showlegend=False, margin={"l": 50, "r": 20, "t": 40, "b": 40})
+    include = True if plotlyjs in ("embed", True) else "cdn"
+    page = figure.to_html(full_html=True, include_plotlyjs=include, config={"responsive": True})
+    page = page.replace("</body>", _NO_PLOTLY + "</body>", 1)
     # a sandboxed iframe: plotly.js loads before the plot script runs (scripts put into a page by
     # innerHTML load asynchronously, so an inline `cdn` figure races its own library), and the
     # figure's scripts get an opaque origin
@@ -182,7 +201,7 @@ def _registry_class() -> type:
             self.reason = widgets.Textarea(description="Reason", placeholder="why this version should be promoted",
                                            layout=widgets.Layout(width="60%"))
             self.request_button = widgets.Button(description="Request promotion", icon="arrow-up",
-                                                 button_style="primary",
+                                                 button_style="primary", layout=widgets.Layout(width="auto"),
                                                  tooltip="ask for this version to enter the chosen stage")
             self.status = widgets.HTML()
             self.model_picker.observe(self._on_model, names="value")
@@ -343,7 +362,7 @@ def lineage_html(version, run_name: str | None) -> str:
     more = f" (first {MAX_PARAMS} of {len(params)})" if len(params) > MAX_PARAMS else ""
     values = [("metric", k, v) for k, v in sorted(version.metrics.items())]
     values += [("param", k, v) for k, v in params[:MAX_PARAMS]]
-    cell = "<div style='flex:1;min-width:20em'>{}</div>"
+    cell = f"<div style='{FLEX_CELL}'>{{}}</div>"
     return ("<div style='display:flex;gap:2em;flex-wrap:wrap'>"
             + cell.format(html_table(["lineage", "value"], pairs, title))
             + cell.format(html_table(["kind", "name", "value"], values, f"Metrics and params{more}"))
@@ -373,7 +392,7 @@ def gates_html(latest, preview: list[dict], target: str, preview_error: str | No
         parts.append(f"<p style='color:#b00'>Gate preview unavailable: {html.escape(preview_error)}</p>")
     else:
         parts.append(_gates_table(preview, f"Gates for {target} now"))
-    cell = "<div style='flex:1;min-width:20em'>{}</div>"
+    cell = f"<div style='{FLEX_CELL}'>{{}}</div>"
     return "<div style='display:flex;gap:2em;flex-wrap:wrap'>" + "".join(cell.format(p) for p in parts) + "</div>"
 
 

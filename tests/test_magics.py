@@ -350,3 +350,18 @@ def test_config_show_widgets_displays_the_run_panel_after_end(session_shell, mon
         session_shell.run_line_magic("config", "MlopsMagics.show_widgets = False")
     (panel,) = shown
     assert panel.run_id == run.id and "with-panel" in panel.header.value
+
+
+def test_panel_magic_embeds_plotly_when_asked_or_configured(session_shell):
+    import html as html_module
+
+    session_shell.run_line_magic("mlops", "start --experiment nb --name curves")
+    session_shell.run_line_magic("mlops", "log metric auc=0.7")
+    page = lambda panel: html_module.unescape("".join(o["data"]["text/html"] for o in panel.curves.outputs))  # noqa: E731
+    assert "cdn.plot.ly/plotly" in page(session_shell.run_line_magic("mlops", "panel"))
+    assert "cdn.plot.ly/plotly" not in page(session_shell.run_line_magic("mlops", "panel --embed-plotly"))
+    session_shell.run_line_magic("config", "MlopsMagics.plotlyjs = 'embed'")
+    try:
+        assert "cdn.plot.ly/plotly" not in page(session_shell.run_line_magic("mlops", "panel"))
+    finally:
+        session_shell.run_line_magic("config", "MlopsMagics.plotlyjs = 'cdn'")

@@ -91,3 +91,26 @@ def test_panel_magic_returns_the_panel(store):
             shell.run_line_magic("mlops", "panel")
     finally:
         shell.extension_manager.unload_extension("mlops_nb")
+
+
+def test_curves_load_plotly_from_its_cdn_by_default_and_say_so_when_it_cannot(store):
+    import html as html_module
+
+    run = finished_run("baseline", "cdn", metrics={"auc": 0.7})
+    page = html_module.unescape(curves_html(run_panel(run.id)))
+    assert "cdn.plot.ly" in page
+    assert "typeof Plotly === 'undefined'" in page and "did not load from its CDN" in page
+
+
+def test_curves_embed_plotly_for_offline_machines(store):
+    import html as html_module
+
+    run = finished_run("baseline", "offline", metrics={"auc": 0.7})
+    page = html_module.unescape(curves_html(run_panel(run.id, plotlyjs="embed")))
+    assert "cdn.plot.ly/plotly" not in page and len(page) > 1_000_000  # plotly.js itself is in the page
+
+
+def test_an_unknown_plotly_mode_is_refused(store):
+    run = finished_run("baseline", "bad", metrics={"auc": 0.7})
+    with pytest.raises(mlops.InvalidInput, match="plotlyjs must be 'cdn' or 'embed', got 'local'"):
+        run_panel(run.id, plotlyjs="local")

@@ -22,7 +22,7 @@ from typing import Any
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class
-from traitlets import Bool, Unicode
+from traitlets import Bool, CaselessStrEnum, Unicode
 
 from mlops_nb.magics import registry as _registry_subcommands  # noqa: F401  (registers them)
 from mlops_nb.magics import tracking as _tracking_subcommands  # noqa: F401  (registers them)
@@ -52,6 +52,9 @@ class MlopsMagics(Magics):
                                   "then $MLOPS_HOME/mlops.db").tag(config=True)
     show_widgets = Bool(False, help="also show the run panel after `%%mlops run` and `%mlops end`").tag(config=True)
     record_cells = Bool(True, help="keep a hash of every cell executed while a run is active").tag(config=True)
+    plotlyjs = CaselessStrEnum(["cdn", "embed"], default_value="cdn",
+                               help="how run panels get plotly.js: 'cdn' (needs internet) or 'embed' "
+                                    "(~3.5 MB per chart, works offline)").tag(config=True)
 
     @line_cell_magic
     def mlops(self, line: str, cell: str | None = None) -> Any:
@@ -98,7 +101,7 @@ class MlopsMagics(Magics):
 
         from mlops_nb.widgets import run_panel
 
-        display(run_panel(run_id))
+        display(run_panel(run_id, plotlyjs=self.plotlyjs))
 
 
 class CellRecorder:

@@ -158,9 +158,12 @@ def _runs(magics: "MlopsMagics", args: argparse.Namespace) -> Any:
 
 @subcommand(
     "panel", "a live panel of a run: params, metric curves and a Refresh button",
-    "%mlops panel\n%mlops panel 3f2a9c0d",
-    arg("run_id", nargs="?", metavar="RUN_ID", help="a run id (default: the active run)"))
+    "%mlops panel\n%mlops panel 3f2a9c0d\n%mlops panel --embed-plotly      (offline: no CDN for plotly.js)",
+    arg("run_id", nargs="?", metavar="RUN_ID", help="a run id (default: the active run)"),
+    arg("--embed-plotly", action="store_true",
+        help="put plotly.js in the page (~3.5 MB) instead of loading it from its CDN; for offline machines "
+             "(or set %%config MlopsMagics.plotlyjs = 'embed')"))
 def _panel(magics: "MlopsMagics", args: argparse.Namespace) -> Any:
     from mlops_nb.widgets import run_panel
 
-    return run_panel(args.run_id)
+    return run_panel(args.run_id, plotlyjs="embed" if args.embed_plotly else magics.plotlyjs)
