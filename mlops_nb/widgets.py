@@ -201,7 +201,7 @@ def _registry_class() -> type:
             self.reason = widgets.Textarea(description="Reason", placeholder="why this version should be promoted",
                                            layout=widgets.Layout(width="60%"))
             self.request_button = widgets.Button(description="Request promotion", icon="arrow-up",
-                                                 button_style="primary", layout=widgets.Layout(width="auto"),
+                                                 button_style="primary", layout=widgets.Layout(width="max-content"),
                                                  tooltip="ask for this version to enter the chosen stage")
             self.status = widgets.HTML()
             self.model_picker.observe(self._on_model, names="value")
