@@ -200,17 +200,6 @@ def get_dataset(*, session: Session, project_id: int, name: str, version: int | 
     return public(found, sample)
 
 
-def run_dataset(*, session: Session, run_id: str, role: str = "train") -> DatasetVersionPublic | None:
-    """The newest dataset version a run logged with `role`, if any."""
-    found = session.execute(select(DatasetVersion).join(RunInput, RunInput.dataset_version_id == DatasetVersion.id)
-                            .where(RunInput.run_id == run_id, RunInput.role == role)
-                            .order_by(RunInput.created_at.desc()).limit(1)).scalars().first()
-    if found is None:
-        return None
-    sample = session.get(Artifact, found.sample_artifact_id) if found.sample_artifact_id else None
-    return public(found, sample)
-
-
 def load_sample(*, session: Session, store: ArtifactStore, dataset_version_id: int) -> "pd.DataFrame":
     """The stored sample of a dataset version, hash-checked, as a DataFrame."""
     import pandas as pd

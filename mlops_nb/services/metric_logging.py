@@ -2,7 +2,7 @@
 
 The hot path (`write_metric_points`, `read_next_steps`) runs on the thread's own sqlite3 connection
 on a SQLite file (store.db.sqlite_writer) and on a Core transaction elsewhere; the session-taking
-functions (`log_metrics`, `insert_metric_rows`, `next_steps`) serve callers that already hold one.
+functions (`log_metrics`, `next_steps`) serve callers that already hold one.
 NaN is stored as NULL; `latest_metric` keeps the highest step, the last logged among equals.
 """
 from __future__ import annotations
@@ -20,14 +20,8 @@ from mlops_nb.services.errors import InvalidInput
 from mlops_nb.services.results import MetricPoint
 from mlops_nb.services.tracking import get_run_row, require_running
 from mlops_nb.services.validation_rules import check_name, loaded_float, metric_step, metric_value, stored_float
-from mlops_nb.store.db import sqlite_writer
+from mlops_nb.store.db import immediate_transaction, sqlite_writer
 from mlops_nb.store.models import LatestMetric, Metric
-
-
-def metric_rows(run_id: str, metrics: Mapping[str, Any], steps: Mapping[str, int],
-                timestamp: float | None = None) -> list[dict[str, Any]]:
-    """Validated history rows for `metrics`, each at the step given for its key."""
-    return [dict(zip(_POINT_COLUMNS, point)) for point in metric_points(run_id, metrics, steps, timestamp)]
 
 
 _POINT_COLUMNS = ("run_id", "key", "value", "step", "timestamp")
@@ -96,10 +90,6 @@ def _latest_upsert_for(dialect: str):
         where=stmt.excluded.step >= LatestMetric.__table__.c.step)
 
 
-def _latest_upsert(session: Session):
-    return _latest_upsert_for(session.get_bind().dialect.name)
-
-
 def _latest_points(points: list[tuple]) -> list[tuple]:
     """One row per key: the highest step, the last logged among equals."""
     if len(points) == 1:
@@ -112,17 +102,13 @@ def _latest_points(points: list[tuple]) -> list[tuple]:
     return list(latest.values())
 
 
-def insert_metric_rows(*, session: Session, rows: list[dict[str, Any]]) -> None:
-    """History plus latest value per key, in the caller's transaction. Rows must be validated."""
-    if not rows:
-        return
-    session.execute(Metric.__table__.insert(), rows)
-    latest: dict[str, dict[str, Any]] = {}
-    for row in rows:  # one upsert per key: the highest step, the last logged among equals
-        current = latest.get(row["key"])
-        if current is None or row["step"] >= current["step"]:
-            latest[row["key"]] = row
-    session.execute(_latest_upsert(session), list(latest.values()))
+def _insert_points(connection, points: list[tuple]) -> None:
+    """History rows and each key's latest value through SQLAlchemy Core, in the caller's transaction
+    (PostgreSQL, in-memory SQLite, or a Session's connection)."""
+    rows = [dict(zip(_POINT_COLUMNS, p)) for p in points]
+    connection.execute(Metric.__table__.insert(), rows)
+    connection.execute(_latest_upsert_for(connection.dialect.name),
+                       [dict(zip(_POINT_COLUMNS, p)) for p in _latest_points(points)])
 
 
 _INSERT_METRIC = 'INSERT INTO metric (run_id, "key", value, step, timestamp) VALUES (?, ?, ?, ?, ?)'
@@ -138,16 +124,14 @@ def write_metric_points(engine, points: list[tuple]) -> None:
     sqlite3 connection between BEGIN IMMEDIATE and COMMIT; elsewhere a Core transaction."""
     if not points:
         return
-    latest = _latest_points(points)
     conn = sqlite_writer(engine)
     if conn is None:
         with engine.begin() as connection:
-            connection.execute(Metric.__table__.insert(), [dict(zip(_POINT_COLUMNS, p)) for p in points])
-            connection.execute(_latest_upsert_for(connection.dialect.name),
-                               [dict(zip(_POINT_COLUMNS, p)) for p in latest])
+            _insert_points(connection, points)
         return
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    latest = _latest_points(points)
+
+    def write() -> None:
         if len(points) == 1:
             conn.execute(_INSERT_METRIC, points[0])
         else:
@@ -156,11 +140,8 @@ def write_metric_points(engine, points: list[tuple]) -> None:
             conn.execute(_UPSERT_LATEST, latest[0])
         else:
             conn.executemany(_UPSERT_LATEST, latest)
-        conn.execute("COMMIT")
-    except BaseException:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise
+
+    immediate_transaction(conn, write)
 
 
 def log_metrics(*, session: Session, run_id: str, metrics: Mapping[str, Any], step: int | None = None,
@@ -173,7 +154,7 @@ def log_metrics(*, session: Session, run_id: str, metrics: Mapping[str, Any], st
     require_running(session=session, run_id=run_id)
     steps = ({k: step for k in metrics} if step is not None
              else next_steps(session=session, run_id=run_id, keys=metrics))
-    insert_metric_rows(session=session, rows=metric_rows(run_id, metrics, steps, timestamp))
+    _insert_points(session.connection(), metric_points(run_id, metrics, steps, timestamp))
     return steps
 
 
