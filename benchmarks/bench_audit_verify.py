@@ -1,7 +1,7 @@
 """Time `mlops audit verify` over a chain of 100,000 events (BENCH_EVENTS).
 
 The chain is built with services.audit's own hash function (in bulk, one transaction), with the
-before/after payloads promotion and stage changes write. Timed: audit.verify in-process (median of
+before/after payloads promotion and stage changes write. Timed: governance.verify in-process (median of
 3) and the `mlops audit verify` command end to end (process start included). Target: under 2 s.
 BENCH_DB_URL times another store (PostgreSQL).
 """
@@ -18,7 +18,7 @@ BATCH = 10_000
 
 from sqlalchemy import delete, insert, update  # noqa: E402
 
-from mlops_nb.services import audit  # noqa: E402
+from mlops_nb.services import governance  # noqa: E402
 from mlops_nb.store.db import get_engine, session_scope  # noqa: E402
 from mlops_nb.store.migrate import ensure_schema  # noqa: E402
 from mlops_nb.store.models import AuditEvent, AuditHead  # noqa: E402
@@ -48,7 +48,7 @@ with session_scope(engine) as session:
         action, entity, before, after = PAYLOADS[i % len(PAYLOADS)]
         entity_id = str(i // 4)
         stamp = ts + i * 1e-3
-        digest = audit.event_hash(prev, event_id=i, ts=stamp, actor="eve", action=action, entity=entity,
+        digest = governance.event_hash(prev, event_id=i, ts=stamp, actor="eve", action=action, entity=entity,
                                   entity_id=entity_id, before=before, after=after)
         rows.append({"id": i, "ts": stamp, "actor": "eve", "action": action, "entity": entity, "entity_id": entity_id,
                      "before": before, "after": after, "prev_hash": prev, "hash": digest})
@@ -65,7 +65,7 @@ times = []
 for _ in range(3):
     t = perf()
     with session_scope(engine) as session:
-        result = audit.verify(session=session)
+        result = governance.verify(session=session)
     times.append(perf() - t)
     assert result.ok and result.events == EVENTS, str(result)
 

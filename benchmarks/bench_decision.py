@@ -19,8 +19,8 @@ ROUNDS = int(os.environ.get("BENCH_N", "100"))
 
 from sqlalchemy import insert  # noqa: E402
 
-from mlops_nb.services import auth, policies, promotion, tracking  # noqa: E402
-from mlops_nb.services.auth import Identity  # noqa: E402
+from mlops_nb.services import governance, identity, tracking  # noqa: E402
+from mlops_nb.services.identity.auth import Identity  # noqa: E402
 from mlops_nb.store.db import get_engine, session_scope  # noqa: E402
 from mlops_nb.store.migrate import ensure_schema  # noqa: E402
 from mlops_nb.store.models import Artifact, DatasetVersion, ModelVersion, RegisteredModel  # noqa: E402
@@ -36,7 +36,7 @@ rita = Identity(name="rita", role="reviewer", proven=True)
 t_setup = perf()
 with session_scope(engine) as session:
     for who in (eve, rita):
-        auth.add_user(session=session, name=who.name, role=who.role)
+        identity.add_user(session=session, name=who.name, role=who.role)
     project = tracking.get_or_create_project(session=session, name=f"bench-{int(time.time() * 1000)}")
     experiment = tracking.get_or_create_experiment(session=session, project_id=project.id, name="bench")
     run = tracking.create_run(session=session, experiment_id=experiment.id, name="train", user="dana",
@@ -57,7 +57,7 @@ with session_scope(engine) as session:
          "artifact_id": first_artifact[i - 1], "target": "creditability", "signature": {}, "env": {},
          "requirements": "", "params": {"C": "1.0"}, "metrics": {"roc_auc": 0.75 + i * 1e-5}, "code": {},
          "features": [], "created_by": "dana", "created_at": now} for i in range(1, VERSIONS + 1)])
-    policies.set_policy(session=session, actor=eve, project_id=project.id, model_id=model.id,
+    governance.set_policy(session=session, actor=eve, project_id=project.id, model_id=model.id,
                         rules={"metric_thresholds": {"roc_auc": ">= 0.70"},
                                "no_regression": {"metric": "roc_auc", "tolerance": 0.01}})
     project_id = project.id
@@ -73,21 +73,21 @@ def timed(fn):
 
 def ask(version: int, to: str) -> int:
     with session_scope(engine) as session:
-        return promotion.request_promotion(session=session, actor=dana, project_id=project_id, model="credit-risk",
+        return governance.request_promotion(session=session, actor=dana, project_id=project_id, model="credit-risk",
                                            version=version, to=to, reason="bench").id
 
 
 staging, production_first, production_final = [], [], []
 for version in range(1, ROUNDS + 1):
     rid = ask(version, "staging")
-    dt, req = timed(lambda s: promotion.approve(session=s, actor=eve, request_id=rid, comment="ok"))
+    dt, req = timed(lambda s: governance.approve(session=s, actor=eve, request_id=rid, comment="ok"))
     assert req.status == "approved"
     staging.append(dt)
     rid = ask(version, "production")
-    dt, req = timed(lambda s: promotion.approve(session=s, actor=eve, request_id=rid, comment="ok"))
+    dt, req = timed(lambda s: governance.approve(session=s, actor=eve, request_id=rid, comment="ok"))
     assert req.status == "pending"
     production_first.append(dt)
-    dt, req = timed(lambda s: promotion.approve(session=s, actor=rita, request_id=rid, comment="ok"))
+    dt, req = timed(lambda s: governance.approve(session=s, actor=rita, request_id=rid, comment="ok"))
     assert req.status == "approved"
     production_final.append(dt)
 

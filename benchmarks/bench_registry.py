@@ -54,7 +54,7 @@ def as_user(user: str) -> None:
 
 
 try:
-    from mlops_nb.services.model_files import _skops_io as import_serializer  # noqa: E402
+    from mlops_nb.services.registry.model_files import _skops_io as import_serializer  # noqa: E402
 except ImportError:  # an older tree (before/after comparisons)
     def import_serializer():
         import skops.io  # noqa: F401

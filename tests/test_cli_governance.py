@@ -6,7 +6,7 @@ import re
 from sqlalchemy import JSON, bindparam, select, text
 
 from mlops_nb.cli import main
-from mlops_nb.services import audit, policies
+from mlops_nb.services import governance
 from mlops_nb.store.db import session_scope
 from mlops_nb.store.models import AuditEvent
 from tests.services import _governance as g
@@ -18,9 +18,9 @@ def _store(engine) -> int:
         pid = g.project(session, "credit")
         m = g.model(session, pid, "credit-risk")
         g.version(session, m, stage="production")
-        policies.set_policy(session=session, actor=people["admin"], project_id=pid, model_id=m.id,
+        governance.set_policy(session=session, actor=people["admin"], project_id=pid, model_id=m.id,
                             rules={"metric_thresholds": {"auc": ">= 0.7"}})
-        return audit.verify(session=session).events
+        return governance.verify(session=session).events
 
 
 def test_audit_verify_reports_an_intact_chain(engine, db_url, capsys):

@@ -95,14 +95,14 @@ def test_init_returns_the_context(shell, sqlite_url):
 
 
 def test_init_login_asks_for_the_password_and_proves_the_role(shell, sqlite_url, monkeypatch):
-    from mlops_nb.services import auth
+    from mlops_nb.services import identity
     from mlops_nb.store.db import get_engine, session_scope
     from mlops_nb.store.migrate import ensure_schema
 
     engine = get_engine(sqlite_url)
     ensure_schema(engine)
     with session_scope(engine) as session:
-        auth.add_user(session=session, name="rita", role="reviewer", password="correct horse")
+        identity.add_user(session=session, name="rita", role="reviewer", password="correct horse")
     prompts = []
     monkeypatch.setattr("getpass.getpass", lambda prompt: prompts.append(prompt) or "correct horse")
     context = mlops_line(shell, f"init --project credit --db {sqlite_url} --user rita --login")

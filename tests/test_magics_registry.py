@@ -15,7 +15,7 @@ ROLES = {"eve": "ml_engineer", "ed": "ml_engineer", "rita": "reviewer"}
 @pytest.fixture()
 def store(shell, sqlite_url, tmp_path, monkeypatch):
     """A fresh store with eve and ed (ml_engineer) and rita (reviewer); the shell acts as dana (declared)."""
-    from mlops_nb.services import auth
+    from mlops_nb.services import identity
     from mlops_nb.store.db import get_engine, session_scope
     from mlops_nb.store.migrate import ensure_schema
 
@@ -23,7 +23,7 @@ def store(shell, sqlite_url, tmp_path, monkeypatch):
     ensure_schema(engine)
     with session_scope(engine) as session:
         for name, role in ROLES.items():
-            auth.add_user(session=session, name=name, role=role, password=PASSWORDS[name])
+            identity.add_user(session=session, name=name, role=role, password=PASSWORDS[name])
     monkeypatch.setenv("MLOPS_ARTIFACT_ROOT", str(tmp_path / "artifacts"))
     monkeypatch.setattr("getpass.getpass", lambda prompt: PASSWORDS[prompt.split()[-1].rstrip(":")])
     as_user(shell, sqlite_url, "dana")

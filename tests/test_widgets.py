@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 import mlops_nb as mlops
-from mlops_nb.widgets import run_panel
+from mlops_nb.display.widgets import run_panel
 from tests.factories import finished_run
 
 
@@ -70,7 +70,7 @@ def test_refresh_error_shows_in_the_panel_instead_of_raising(store, monkeypatch)
     def gone(run_id):
         raise mlops.NotFound(f"run {run_id!r} <gone>")
 
-    monkeypatch.setattr("mlops_nb.widgets._load", gone)
+    monkeypatch.setattr("mlops_nb.display.widgets.run._load", gone)
     panel.refresh()
     assert "&lt;gone&gt;" in panel.status.value
     assert "<td>C</td><td>1</td>" in panel.tables.value  # the last good view stays

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 import mlops_nb as mlops
-from mlops_nb.widgets import registry_panel
+from mlops_nb.display.widgets import registry_panel
 from tests.factories import fit_credit_model
 
 
@@ -103,11 +103,11 @@ def test_the_error_text_is_escaped(registered, monkeypatch):
 
 def test_a_version_in_staging_defaults_to_production_and_shows_its_request(registered, sqlite_url):
     req = mlops.request_promotion("credit", version=2, to="staging", reason="ready")
-    from mlops_nb.services import auth
+    from mlops_nb.services import identity
     from mlops_nb.store.db import get_engine, session_scope
 
     with session_scope(get_engine(sqlite_url)) as session:
-        auth.add_user(session=session, name="ed", role="ml_engineer", password="ed-secret-1")
+        identity.add_user(session=session, name="ed", role="ml_engineer", password="ed-secret-1")
     mlops.init(project="panel", db_url=sqlite_url, user="ed", password="ed-secret-1")
     mlops.approve(req.id)
     panel = registry_panel("credit")

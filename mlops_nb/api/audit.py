@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from mlops_nb.api.connect import get_context
-from mlops_nb.services.audit_results import AuditTable
+from mlops_nb.display import present
+from mlops_nb.services.governance.results import AuditTable
 from mlops_nb.store.db import session_scope
 
 
@@ -17,13 +18,13 @@ def audit_trail(*, entity: str | None = None, entity_id: str | None = None, acti
     changes, rollbacks, users, policies); `verify=True` also checks the whole hash chain and says so
     in the title (a broken chain is reported there, not raised: the trail is what you inspect then).
     """
-    from mlops_nb.services import audit
-    from mlops_nb.services.audit_results import audit_table
+    from mlops_nb.services import governance
+    from mlops_nb.services.governance.results import audit_table
     from mlops_nb.services.errors import InvalidInput
 
     if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
         raise InvalidInput(f"limit must be a positive whole number, got {limit!r}")
     with session_scope(get_context().engine) as session:
-        events = audit.events(session=session, entity=entity, entity_id=entity_id, action=action, limit=limit)
-        verified = str(audit.verify(session=session)) if verify else ""
-        return audit_table(events, verified=verified)
+        events = governance.events(session=session, entity=entity, entity_id=entity_id, action=action, limit=limit)
+        verified = str(governance.verify(session=session)) if verify else ""
+        return present(audit_table(events, verified=verified))

@@ -10,7 +10,7 @@ import tempfile
 import warnings
 from typing import Any
 
-from mlops_nb.services import autolog as service
+from mlops_nb.services.tracking import autolog as service
 
 
 class _RunSink:

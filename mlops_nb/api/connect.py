@@ -33,7 +33,7 @@ def init(project: str = "default", *, db_url: str | None = None, user: str | Non
     A declared name may track, register and request promotion; approving, rejecting and rolling
     back need proof (the user's password or an API token).
     """
-    from mlops_nb.services import auth, tracking
+    from mlops_nb.services import identity, tracking
     from mlops_nb.store.artifacts import artifact_store
     from mlops_nb.store.db import normalize_url, session_scope
 
@@ -46,8 +46,8 @@ def init(project: str = "default", *, db_url: str | None = None, user: str | Non
     token = token if token is not None else (settings.token if password is None else None)
     declared = user or os.environ.get("MLOPS_USER") or None
     with session_scope(engine) as session:
-        identity = auth.identify(session=session, declared=declared, fallback=settings.user,
-                                 password=password, token=token)
+        who = identity.identify(session=session, declared=declared, fallback=settings.user,
+                                password=password, token=token)
         project_row = tracking.get_or_create_project(session=session, name=project)
         project_id = project_row.id
     previous = current()
@@ -56,7 +56,7 @@ def init(project: str = "default", *, db_url: str | None = None, user: str | Non
 
         end_run()
     context = Context(project=project, project_id=project_id, db_url=url, artifact_root=root,
-                      user=identity.name, role=identity.role, proven=identity.proven, settings=settings,
+                      user=who.name, role=who.role, proven=who.proven, settings=settings,
                       _engine=engine, _store=artifact_store(root))
     set_current(context)
     return context

@@ -8,10 +8,11 @@ from __future__ import annotations
 from typing import Any
 
 from mlops_nb.api.connect import get_context
+from mlops_nb.display import present
 from mlops_nb.api.context import Context
-from mlops_nb.services.auth import Identity
-from mlops_nb.services.promotion_results import PolicyPublic, PromotionRequestPublic, RequestTable
-from mlops_nb.services.registry_results import ModelVersionPublic
+from mlops_nb.services.identity.auth import Identity
+from mlops_nb.services.governance.results import PolicyPublic, PromotionRequestPublic, RequestTable
+from mlops_nb.services.registry.results import ModelVersionPublic
 from mlops_nb.store.db import session_scope
 
 
@@ -27,14 +28,14 @@ def request_promotion(name: str, *, version: int, to: str, reason: str) -> Promo
 
     Any declared name may ask. A newer request for the same model and stage supersedes this one.
     """
-    from mlops_nb.services import promotion
+    from mlops_nb.services import governance
 
     context = get_context()
     with session_scope(context.engine) as session:
-        row = promotion.request_promotion(session=session, actor=_actor(context), project_id=context.project_id,
+        row = governance.request_promotion(session=session, actor=_actor(context), project_id=context.project_id,
                                           model=name, version=version, to=to, reason=reason,
                                           store=context.artifacts)
-        return promotion.public(session=session, request_id=row.id)
+        return present(governance.public(session=session, request_id=row.id))
 
 
 def approve(request_id: int, *, comment: str = "") -> PromotionRequestPublic:
@@ -45,13 +46,13 @@ def approve(request_id: int, *, comment: str = "") -> PromotionRequestPublic:
 
     The gates are evaluated again; a failing gate raises GateFailed naming it.
     """
-    from mlops_nb.services import promotion
+    from mlops_nb.services import governance
 
     context = get_context()
     with session_scope(context.engine) as session:
-        row = promotion.approve(session=session, actor=_actor(context), request_id=request_id, comment=comment,
+        row = governance.approve(session=session, actor=_actor(context), request_id=request_id, comment=comment,
                                 project_id=context.project_id, store=context.artifacts)
-        return promotion.public(session=session, request_id=row.id)
+        return present(governance.public(session=session, request_id=row.id))
 
 
 def reject(request_id: int, *, comment: str) -> PromotionRequestPublic:
@@ -59,13 +60,13 @@ def reject(request_id: int, *, comment: str) -> PromotionRequestPublic:
 
     >>> mlops.reject(12, comment="AUC on the 2024 cohort is below production")
     """
-    from mlops_nb.services import promotion
+    from mlops_nb.services import governance
 
     context = get_context()
     with session_scope(context.engine) as session:
-        row = promotion.reject(session=session, actor=_actor(context), request_id=request_id, comment=comment,
+        row = governance.reject(session=session, actor=_actor(context), request_id=request_id, comment=comment,
                                project_id=context.project_id)
-        return promotion.public(session=session, request_id=row.id)
+        return present(governance.public(session=session, request_id=row.id))
 
 
 def cancel(request_id: int, *, reason: str = "") -> PromotionRequestPublic:
@@ -73,13 +74,13 @@ def cancel(request_id: int, *, reason: str = "") -> PromotionRequestPublic:
 
     >>> mlops.cancel(12, reason="retraining with more data")
     """
-    from mlops_nb.services import promotion
+    from mlops_nb.services import governance
 
     context = get_context()
     with session_scope(context.engine) as session:
-        row = promotion.cancel(session=session, actor=_actor(context), request_id=request_id, reason=reason,
+        row = governance.cancel(session=session, actor=_actor(context), request_id=request_id, reason=reason,
                                project_id=context.project_id)
-        return promotion.public(session=session, request_id=row.id)
+        return present(governance.public(session=session, request_id=row.id))
 
 
 def requests(name: str | None = None, *, status: str | None = None) -> RequestTable:
@@ -88,11 +89,11 @@ def requests(name: str | None = None, *, status: str | None = None) -> RequestTa
     >>> mlops.requests(status="pending")
     >>> mlops.requests("credit-risk").to_frame()
     """
-    from mlops_nb.services import promotion
+    from mlops_nb.services import governance
 
     context = get_context()
     with session_scope(context.engine) as session:
-        return promotion.list_requests(session=session, project_id=context.project_id, model=name, status=status)
+        return present(governance.list_requests(session=session, project_id=context.project_id, model=name, status=status))
 
 
 def rollback(name: str, *, reason: str) -> ModelVersionPublic:
@@ -102,13 +103,13 @@ def rollback(name: str, *, reason: str) -> ModelVersionPublic:
 
     Needs a proven ml_engineer or admin. With no earlier production version it raises NotFound.
     """
-    from mlops_nb.services import registry, stages
+    from mlops_nb.services import governance, registry
 
     context = get_context()
     with session_scope(context.engine) as session:
         model = registry.get_model(session=session, project_id=context.project_id, name=name)
-        row = stages.rollback(session=session, actor=_actor(context), model_id=model.id, reason=reason)
-        return registry.public(session=session, row=row, model_name=model.name)
+        row = governance.rollback(session=session, actor=_actor(context), model_id=model.id, reason=reason)
+        return present(registry.public(session=session, row=row, model_name=model.name))
 
 
 def _policy_scope(session, context: Context, name: str | None) -> tuple[int | None, str]:
@@ -130,14 +131,14 @@ def set_policy(name: str | None = None, **rules: Any) -> PolicyPublic:
     no_regression, data_validated, prediction_distribution, env_mismatch. Unnamed settings keep
     their value. Needs a proven ml_engineer or admin; audited.
     """
-    from mlops_nb.services import policies
+    from mlops_nb.services import governance
 
     context = get_context()
     with session_scope(context.engine) as session:
         model_id, scope = _policy_scope(session, context, name)
-        policy = policies.set_policy(session=session, actor=_actor(context), project_id=context.project_id,
+        policy = governance.set_policy(session=session, actor=_actor(context), project_id=context.project_id,
                                      model_id=model_id, rules=rules, entity_name=name or f"project:{context.project}")
-        return PolicyPublic(scope=scope, source=policy.source, rules=policy.rules)
+        return present(PolicyPublic(scope=scope, source=policy.source, rules=policy.rules))
 
 
 def get_policy(name: str | None = None) -> PolicyPublic:
@@ -145,13 +146,13 @@ def get_policy(name: str | None = None) -> PolicyPublic:
 
     >>> mlops.get_policy("credit-risk")
     """
-    from mlops_nb.services import policies
+    from mlops_nb.services import governance
 
     context = get_context()
     with session_scope(context.engine) as session:
         model_id, scope = _policy_scope(session, context, name)
-        policy = policies.get_effective_policy(session=session, project_id=context.project_id, model_id=model_id)
-        return PolicyPublic(scope=scope, source=policy.source, rules=policy.rules)
+        policy = governance.get_effective_policy(session=session, project_id=context.project_id, model_id=model_id)
+        return present(PolicyPublic(scope=scope, source=policy.source, rules=policy.rules))
 
 
 def preview_gates(name: str, *, version: int, to: str) -> list[dict]:
@@ -163,14 +164,14 @@ def preview_gates(name: str, *, version: int, to: str) -> list[dict]:
     The promotion service records gate results only with a request; this runs the same policy and
     gate functions in a transaction that writes nothing.
     """
-    from mlops_nb.services import gates, policies, registry
+    from mlops_nb.services import governance, registry
     from mlops_nb.store.db import session_scope
 
     context = get_context()
     with session_scope(context.engine) as session:
         model = registry.get_model(session=session, project_id=context.project_id, name=name)
         row = registry.get_version_row(session=session, model_id=model.id, version=version)
-        policy = policies.get_effective_policy(session=session, project_id=context.project_id, model_id=model.id)
-        results = gates.evaluate(session=session, version=row, target_stage=to, policy=policy,
+        policy = governance.get_effective_policy(session=session, project_id=context.project_id, model_id=model.id)
+        results = governance.evaluate(session=session, version=row, target_stage=to, policy=policy,
                                  store=context.artifacts)
         return [r.to_dict() for r in results]

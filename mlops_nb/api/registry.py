@@ -4,8 +4,10 @@ from __future__ import annotations
 from typing import Any
 
 from mlops_nb.api.connect import get_context
+from mlops_nb.display import present
 from mlops_nb.services.errors import InvalidInput
-from mlops_nb.services.registry_results import ModelTable, ModelVersionPublic, ScoringModel
+from mlops_nb.services.registry.results import ModelTable, ModelVersionPublic
+from mlops_nb.services.registry.scoring import ScoringModel
 from mlops_nb.store.db import session_scope
 
 
@@ -31,10 +33,10 @@ def register_model(model: Any, *, name: str, dataset: Any = None, target: str | 
                                "mlops.start_run(...), or pass run_id= of the run that trained the model")
         run_id = context.active_run.id
     with session_scope(context.engine) as session:
-        return registry.register_model(session=session, store=context.artifacts, project_id=context.project_id,
+        return present(registry.register_model(session=session, store=context.artifacts, project_id=context.project_id,
                                        user=context.user, model=model, name=name, run_id=run_id,
                                        dataset=dataset, target=target, features=features,
-                                       input_example=input_example)
+                                       input_example=input_example))
 
 
 def models(name: str | None = None) -> ModelTable:
@@ -47,7 +49,7 @@ def models(name: str | None = None) -> ModelTable:
 
     context = get_context()
     with session_scope(context.engine) as session:
-        return registry.list_models(session=session, project_id=context.project_id, name=name)
+        return present(registry.list_models(session=session, project_id=context.project_id, name=name))
 
 
 def get_model_version(name: str, version: int | None = None, stage: str | None = None) -> ModelVersionPublic:
@@ -59,8 +61,8 @@ def get_model_version(name: str, version: int | None = None, stage: str | None =
 
     context = get_context()
     with session_scope(context.engine) as session:
-        return registry.get_version(session=session, project_id=context.project_id, name=name,
-                                    version=version, stage=stage)
+        return present(registry.get_version(session=session, project_id=context.project_id, name=name,
+                                    version=version, stage=stage))
 
 
 def load_model(name: str, *, version: int | None = None, stage: str | None = None) -> ScoringModel:
@@ -78,4 +80,4 @@ def load_model(name: str, *, version: int | None = None, stage: str | None = Non
     with session_scope(context.engine) as session:
         plan = registry.plan_load(session=session, project_id=context.project_id, name=name,
                                   version=version, stage=stage)
-    return registry.load(plan, store=context.artifacts)
+    return present(registry.load(plan, store=context.artifacts))

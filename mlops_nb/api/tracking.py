@@ -14,7 +14,10 @@ from mlops_nb.api.connect import get_context
 from mlops_nb.api.context import ActiveRun, Context
 from mlops_nb.api.heartbeat import Heartbeats
 from mlops_nb.services.errors import InvalidInput
-from mlops_nb.services.results import ArtifactPublic, DatasetVersionPublic, MetricPoint, RunPublic, RunTable
+from mlops_nb.display import present
+from mlops_nb.display.tracking import RunView
+from mlops_nb.services.data.results import DatasetVersionPublic
+from mlops_nb.services.tracking.results import ArtifactPublic, MetricPoint, RunPublic, RunTable
 from mlops_nb.store.db import session_scope
 
 
@@ -43,12 +46,12 @@ def start_run(experiment: str = "default", *, name: str | None = None, tags: Map
 
     Used as a context manager, an exception inside the block marks the run failed.
     """
-    from mlops_nb.services import environment, tracking
+    from mlops_nb.services import tracking
 
     context = get_context()
     if context.active_run is not None:
         end_run()
-    captured = environment.capture()
+    captured = tracking.capture()
     created = tracking.insert_run(context.engine, project_id=context.project_id, experiment=experiment,
                                   name=name, user=context.user, context=captured, tags=tags)
     if created is None:  # not a SQLite file, or a new experiment: the ORM path
@@ -67,12 +70,12 @@ def start_run(experiment: str = "default", *, name: str | None = None, tags: Map
     context.active_run = active
     _heartbeats.add(context, active)
     # the Run as just written (no read back): running, no params or metrics yet
-    run = RunPublic(id=run_id, name=created["name"], status="running", experiment=experiment,
-                    project=context.project, user=context.user, start_time=created["start_time"],
-                    end_time=None, params={}, metrics={}, tags=dict(created["tags"]),
-                    context={**{k: captured.get(k) for k in _CAPTURED}, "code_hash": None, "cell_hashes": [],
-                             "cell_source": None, "heartbeat_at": created["heartbeat_at"]},
-                    datasets=[], artifacts=[])
+    run = RunView(id=run_id, name=created["name"], status="running", experiment=experiment,
+                  project=context.project, user=context.user, start_time=created["start_time"],
+                  end_time=None, params={}, metrics={}, tags=dict(created["tags"]),
+                  context={**{k: captured.get(k) for k in _CAPTURED}, "code_hash": None, "cell_hashes": [],
+                           "cell_source": None, "heartbeat_at": created["heartbeat_at"]},
+                  datasets=[], artifacts=[])
     run.context["packages"] = run.context["packages"] or {}
     run._on_exit = _exit_run
     return run
@@ -107,9 +110,9 @@ def end_run(status: str = "finished") -> RunPublic:
             return tracking.get_run(session=session, run_id=run_id)
 
     # params, metrics, tags and the rest are read when first looked at (most loops never do)
-    return RunPublic.deferred(load, id=run_id, name=active.name, status=status, experiment=active.experiment,
-                              project=context.project, user=context.user, start_time=active.start_time,
-                              end_time=end_time)
+    return RunView.deferred(load, id=run_id, name=active.name, status=status, experiment=active.experiment,
+                            project=context.project, user=context.user, start_time=active.start_time,
+                            end_time=end_time)
 
 
 def active_run() -> RunPublic | None:
@@ -146,7 +149,7 @@ def log_metrics(metrics: Mapping[str, Any], *, step: int | None = None) -> None:
     One committed transaction per call (the history rows and each key's latest value): once it
     returns, a killed kernel loses none of it.
     """
-    from mlops_nb.services import metric_logging
+    from mlops_nb.services import tracking
 
     context = get_context()
     active = context.require_run()
@@ -158,12 +161,12 @@ def log_metrics(metrics: Mapping[str, Any], *, step: int | None = None) -> None:
     if step is None:
         missing = [k for k in metrics if k not in next_step]
         if missing:
-            next_step.update(metric_logging.read_next_steps(context.engine, active.id, missing))
+            next_step.update(tracking.read_next_steps(context.engine, active.id, missing))
         steps = {k: next_step[k] for k in metrics}
     else:
         steps = dict.fromkeys(metrics, step)
-    points = metric_logging.metric_points(active.id, metrics, steps)
-    metric_logging.write_metric_points(context.engine, points)
+    points = tracking.metric_points(active.id, metrics, steps)
+    tracking.write_metric_points(context.engine, points)
     for point in points:
         key, used = point[1], point[3]
         if used >= next_step.get(key, 0):
@@ -178,7 +181,7 @@ def log_metric_history(key: str, values: Iterable[float], *, start_step: int | N
 
     >>> mlops.log_metric_history("loss", losses)              # steps continue after the last one
     """
-    from mlops_nb.services import metric_logging
+    from mlops_nb.services import tracking
 
     context = get_context()
     active = context.require_run()
@@ -186,21 +189,21 @@ def log_metric_history(key: str, values: Iterable[float], *, start_step: int | N
         raise InvalidInput(f"values must be a sequence of numbers, got {type(values).__name__}")
     if start_step is None:
         if key not in active.next_step:
-            active.next_step.update(metric_logging.read_next_steps(context.engine, active.id, [key]))
+            active.next_step.update(tracking.read_next_steps(context.engine, active.id, [key]))
         start_step = active.next_step[key]
-    points = metric_logging.history_points(active.id, key, values, start_step)
+    points = tracking.history_points(active.id, key, values, start_step)
     if not points:
         return
-    metric_logging.write_metric_points(context.engine, points)
+    tracking.write_metric_points(context.engine, points)
     active.next_step[key] = max(active.next_step.get(key, 0), points[-1][3] + 1)
 
 
 def get_metric_history(run_id: str, key: str) -> list[MetricPoint]:
     """Every point of a metric, ordered by step then time."""
-    from mlops_nb.services import metric_logging
+    from mlops_nb.services import tracking
 
     with session_scope(get_context().engine) as session:
-        return metric_logging.metric_history(session=session, run_id=run_id, key=key)
+        return [present(p) for p in tracking.metric_history(session=session, run_id=run_id, key=key)]
 
 
 def set_tag(key: str, value: Any) -> None:
@@ -222,13 +225,13 @@ def log_artifact(path: str | os.PathLike, *, name: str | None = None) -> Artifac
 
     >>> mlops.log_artifact("confusion.png")
     """
-    from mlops_nb.services import artifacts
+    from mlops_nb.services import tracking
 
     context = get_context()
     active = context.require_run()
     with session_scope(context.engine) as session:
-        return artifacts.log_artifact(session=session, store=context.artifacts, run_id=active.id,
-                                      path=path, name=name)
+        return present(tracking.log_artifact(session=session, store=context.artifacts, run_id=active.id,
+                                             path=path, name=name))
 
 
 def log_dataset(df, *, name: str, role: str = "train") -> DatasetVersionPublic:
@@ -237,22 +240,22 @@ def log_dataset(df, *, name: str, role: str = "train") -> DatasetVersionPublic:
     >>> ds = mlops.log_dataset(train_df, name="german-credit", role="train")
     >>> ds.version, ds.fingerprint[:12]
     """
-    from mlops_nb.services import datasets
+    from mlops_nb.services import data
 
     context = get_context()
     active = context.require_run()
     with session_scope(context.engine) as session:
-        return datasets.log_dataset(session=session, store=context.artifacts, project_id=context.project_id,
-                                    df=df, name=name, role=role, run_id=active.id, user=context.user)
+        return present(data.log_dataset(session=session, store=context.artifacts, project_id=context.project_id,
+                                        df=df, name=name, role=role, run_id=active.id, user=context.user))
 
 
 def get_dataset(name: str, *, version: int | None = None) -> DatasetVersionPublic:
     """A dataset version of the current project (the newest when `version` is None)."""
-    from mlops_nb.services import datasets
+    from mlops_nb.services import data
 
     context = get_context()
     with session_scope(context.engine) as session:
-        return datasets.get_dataset(session=session, project_id=context.project_id, name=name, version=version)
+        return present(data.get_dataset(session=session, project_id=context.project_id, name=name, version=version))
 
 
 def runs(experiment: str | None = None, *, filter: str | None = None) -> RunTable:
@@ -261,22 +264,22 @@ def runs(experiment: str | None = None, *, filter: str | None = None) -> RunTabl
     >>> mlops.runs("credit", filter="metrics.auc > 0.7 and params.penalty = 'l2'").to_frame()
     """
     from mlops_nb.config import run_stale_seconds
-    from mlops_nb.services import run_search, tracking
+    from mlops_nb.services import tracking
 
     context = get_context()
-    table = run_search.search_runs_sqlite(context.engine, project_id=context.project_id, experiment=experiment,
+    table = tracking.search_runs_sqlite(context.engine, project_id=context.project_id, experiment=experiment,
                                         filter=filter, stale_s=run_stale_seconds())
     if table is not None:
         if not table.rows and experiment is not None:  # none found: say so if the experiment is unknown
             with session_scope(context.engine) as session:
                 tracking.get_experiment(session=session, project_id=context.project_id, name=experiment)
-        return table
+        return present(table)
     _mark_stale(context)
     with session_scope(context.engine) as session:
         if experiment is not None:
             tracking.get_experiment(session=session, project_id=context.project_id, name=experiment)
-        return run_search.search_runs(session=session, project_id=context.project_id, experiment=experiment,
-                                    filter=filter)
+        return present(tracking.search_runs(session=session, project_id=context.project_id,
+                                            experiment=experiment, filter=filter))
 
 
 def get_run(run_id: str) -> RunPublic:
@@ -286,7 +289,7 @@ def get_run(run_id: str) -> RunPublic:
     context = get_context()
     _mark_stale(context)
     with session_scope(context.engine) as session:
-        return tracking.get_run(session=session, run_id=run_id)
+        return present(tracking.get_run(session=session, run_id=run_id))
 
 
 def record_cell(source: str) -> None:

@@ -99,7 +99,7 @@ class MlopsMagics(Magics):
             return
         from IPython.display import display
 
-        from mlops_nb.widgets import run_panel
+        from mlops_nb.display.widgets import run_panel
 
         display(run_panel(run_id, plotlyjs=self.plotlyjs))
 

@@ -115,7 +115,7 @@ def _rollback(magics: "MlopsMagics", args: argparse.Namespace) -> Any:
     "%mlops registry\n%mlops registry credit-risk",
     arg("model", nargs="?", metavar="MODEL", help="model shown first (default: the first one)"))
 def _registry(magics: "MlopsMagics", args: argparse.Namespace) -> Any:
-    from mlops_nb.widgets import registry_panel
+    from mlops_nb.display.widgets import registry_panel
 
     return registry_panel(args.model)
 

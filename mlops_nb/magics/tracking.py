@@ -164,6 +164,6 @@ def _runs(magics: "MlopsMagics", args: argparse.Namespace) -> Any:
         help="put plotly.js in the page (~3.5 MB) instead of loading it from its CDN; for offline machines "
              "(or set %%config MlopsMagics.plotlyjs = 'embed')"))
 def _panel(magics: "MlopsMagics", args: argparse.Namespace) -> Any:
-    from mlops_nb.widgets import run_panel
+    from mlops_nb.display.widgets import run_panel
 
     return run_panel(args.run_id, plotlyjs="embed" if args.embed_plotly else magics.plotlyjs)

@@ -5,15 +5,15 @@ import pytest
 from sqlalchemy import JSON, bindparam, text
 
 import mlops_nb as mlops
-from mlops_nb.services import audit
+from mlops_nb.services import governance
 from mlops_nb.store.db import session_scope
 
 
 def _events(ctx):
     with session_scope(ctx.engine) as session:
-        audit.record(session=session, actor="dana", action="model.register", entity="model_version",
+        governance.record(session=session, actor="dana", action="model.register", entity="model_version",
                      entity_id="<script>m</script>:1", after={"stage": "none"})
-        audit.record(session=session, actor="ed", action="promotion.decide", entity="promotion_request",
+        governance.record(session=session, actor="ed", action="promotion.decide", entity="promotion_request",
                      entity_id=7, before={"status": "pending"}, after={"status": "approved"})
 
 

@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import select
 
 import mlops_nb as mlops
-from mlops_nb.services import model_files
-from mlops_nb.services.registry import EnvironmentMismatchWarning
+from mlops_nb.services import registry
+from mlops_nb.services.registry.models import EnvironmentMismatchWarning
 from mlops_nb.store.db import session_scope
 from mlops_nb.store.models import ModelVersion, Policy
 from tests.factories import fit_credit_model
@@ -112,7 +112,7 @@ def test_swapped_model_file_is_refused_before_deserialising(registered, monkeypa
     path = lambda v: Path(v.artifact_uri.removeprefix("file://"))  # noqa: E731
     path(vb).write_bytes(path(va).read_bytes())  # a valid model file, but not the one registered
     loaded = []
-    monkeypatch.setattr(model_files, "load", lambda data, trusted: loaded.append(data))
+    monkeypatch.setattr(registry.model_files, "load", lambda data, trusted: loaded.append(data))
     with pytest.raises(mlops.IntegrityFailure, match="changed after it was recorded"):
         mlops.load_model("credit", version=2)
     assert loaded == []

@@ -11,8 +11,8 @@ from typing import Any
 
 from sqlmodel import Session
 
-from mlops_nb.services import auth, stages, tracking
-from mlops_nb.services.auth import Identity
+from mlops_nb.services import governance, identity, tracking
+from mlops_nb.services.identity.auth import Identity
 from mlops_nb.store.models import Artifact, DatasetVersion, ModelVersion, RegisteredModel
 from mlops_nb.store.models.identity import ROLES
 
@@ -27,7 +27,7 @@ def add_users(session: Session) -> dict[str, Identity]:
     people = {}
     for role in ROLES:
         name = role.replace("_", "-")
-        auth.add_user(session=session, name=name, role=role)
+        identity.add_user(session=session, name=name, role=role)
         people[role] = Identity(name=name, role=role, proven=True)
     people["declared"] = Identity(name="dana")
     return people
@@ -64,7 +64,7 @@ def model(session: Session, project_id: int, name: str | None = None) -> Registe
 
 def version(session: Session, registered: RegisteredModel, *, metrics: dict | None = None, stage: str = "none",
             lineage: bool = True, target: str | None = "y", dataset_row: DatasetVersion | None = None) -> ModelVersion:
-    """A version row; `stage` other than none is reached through stages.set_stage (recorded, audited)."""
+    """A version row; `stage` other than none is reached through governance.set_stage (recorded, audited)."""
     number = len(session.exec(ModelVersion.__table__.select().where(
         ModelVersion.model_id == registered.id)).all()) + 1
     artifact = Artifact(name=f"models/{registered.name}/v{number}", uri=f"file:///nowhere/{registered.name}/{number}",
@@ -80,7 +80,7 @@ def version(session: Session, registered: RegisteredModel, *, metrics: dict | No
     session.add(row)
     session.flush()
     if stage in ("staging", "production"):
-        stages.set_stage(session=session, actor="setup", version=row, to_stage="staging")
+        governance.set_stage(session=session, actor="setup", version=row, to_stage="staging")
     if stage == "production":
-        stages.set_stage(session=session, actor="setup", version=row, to_stage="production")
+        governance.set_stage(session=session, actor="setup", version=row, to_stage="production")
     return row

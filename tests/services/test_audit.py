@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import JSON, bindparam, select, text
 
-from mlops_nb.services import audit, policies, promotion, stages
+from mlops_nb.services import governance
 from mlops_nb.store.db import session_scope
 from mlops_nb.store.models import AuditEvent
 from tests.services import _governance as g
@@ -18,12 +18,12 @@ def _history(engine) -> int:
         m = g.model(session, pid)
         g.version(session, m, stage="production")
         v = g.version(session, m)
-        req = promotion.request_promotion(session=session, actor=people["declared"], project_id=pid, model=m.name,
+        req = governance.request_promotion(session=session, actor=people["declared"], project_id=pid, model=m.name,
                                           version=v.version, to="staging", reason="r")
-        promotion.approve(session=session, actor=people["ml_engineer"], request_id=req.id, comment="ok")
+        governance.approve(session=session, actor=people["ml_engineer"], request_id=req.id, comment="ok")
         g.version(session, m, stage="production")
-        stages.rollback(session=session, actor=people["admin"], model_id=m.id, reason="drill")
-        policies.set_policy(session=session, actor=people["admin"], project_id=pid, model_id=None,
+        governance.rollback(session=session, actor=people["admin"], model_id=m.id, reason="drill")
+        governance.set_policy(session=session, actor=people["admin"], project_id=pid, model_id=None,
                             rules={"lineage_complete": True})
         return session.execute(select(AuditEvent.id).order_by(AuditEvent.id.desc()).limit(1)).scalar()
 
@@ -32,7 +32,7 @@ def test_every_governance_change_appends_a_chained_event(engine):
     count = _history(engine)
     with session_scope(engine) as session:
         actions = set(session.execute(select(AuditEvent.action)).scalars())
-        result = audit.verify(session=session)
+        result = governance.verify(session=session)
         first, second = session.execute(select(AuditEvent).order_by(AuditEvent.id).limit(2)).scalars().all()
     assert {"promotion.request", "promotion.gates", "promotion.approve", "promotion.decide", "model.stage",
             "model.rollback", "model.rollback.stage", "policy.set"} <= actions
@@ -50,7 +50,7 @@ def test_edited_event_is_named(engine):
     _history(engine)
     _forge(engine, 5)
     with session_scope(engine) as session:
-        result = audit.verify(session=session)
+        result = governance.verify(session=session)
     assert not result.ok and result.broken_event_id == 5 and result.events == 4
     assert str(result).startswith("audit chain broken at event 5: its content was changed")
 
@@ -60,7 +60,7 @@ def test_deleted_last_event_is_detected(engine):
     with engine.begin() as conn:
         conn.execute(text("DELETE FROM audit_event WHERE id = :id"), {"id": count})
     with session_scope(engine) as session:
-        result = audit.verify(session=session)
+        result = governance.verify(session=session)
     assert not result.ok and result.broken_event_id == count
     assert "events were deleted from the end" in str(result)
 
@@ -70,23 +70,23 @@ def test_deleted_middle_event_is_detected(engine):
     with engine.begin() as conn:
         conn.execute(text("DELETE FROM audit_event WHERE id = 3"))
     with session_scope(engine) as session:
-        result = audit.verify(session=session)
+        result = governance.verify(session=session)
     assert not result.ok and result.broken_event_id == 3 and "event 3 is missing (next is 4)" in str(result)
 
 
 def test_a_refused_decision_leaves_no_event(engine):
     _history(engine)
     with session_scope(engine) as session:
-        before = audit.verify(session=session).events
+        before = governance.verify(session=session).events
         people = {"reviewer": g.Identity(name="reviewer", role="reviewer", proven=True)}
         pid = g.project(session)
         m = g.model(session, pid)
         v = g.version(session, m)
-        req = promotion.request_promotion(session=session, actor=g.Identity(name="dana"), project_id=pid,
+        req = governance.request_promotion(session=session, actor=g.Identity(name="dana"), project_id=pid,
                                           model=m.name, version=v.version, to="staging", reason="r")
-        after_request = audit.verify(session=session).events
+        after_request = governance.verify(session=session).events
     with pytest.raises(Exception):
         with session_scope(engine) as session:
-            promotion.approve(session=session, actor=people["reviewer"], request_id=req.id)
+            governance.approve(session=session, actor=people["reviewer"], request_id=req.id)
     with session_scope(engine) as session:
-        assert audit.verify(session=session).events == after_request > before
+        assert governance.verify(session=session).events == after_request > before

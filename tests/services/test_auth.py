@@ -5,7 +5,7 @@ import pytest
 from sqlmodel import select
 
 import mlops_nb as mlops
-from mlops_nb.services import auth
+from mlops_nb.services import identity
 from mlops_nb.services.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from mlops_nb.store.db import get_engine, session_scope
 from mlops_nb.store.models import ApiToken, User
@@ -16,75 +16,75 @@ def cheap_hashes(monkeypatch):
     """argon2 with its production cost takes ~0.3 s a hash; the same algorithm, cheaper, for tests."""
     from argon2 import PasswordHasher
 
-    monkeypatch.setattr(auth, "_hasher", lambda: PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+    monkeypatch.setattr(identity.auth, "_hasher", lambda: PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
 
 
 def test_add_user_stores_only_an_argon2_hash(session):
-    user = auth.add_user(session=session, name="rita", role="reviewer", password="rita-secret-1")
+    user = identity.add_user(session=session, name="rita", role="reviewer", password="rita-secret-1")
     assert user.password_hash.startswith("$argon2id$") and "rita-secret-1" not in user.password_hash
-    assert auth.verify_secret(user.password_hash, "rita-secret-1")
-    assert not auth.verify_secret(user.password_hash, "wrong")
-    assert not auth.verify_secret(None, "anything") and not auth.verify_secret("not-a-hash", "x")
+    assert identity.verify_secret(user.password_hash, "rita-secret-1")
+    assert not identity.verify_secret(user.password_hash, "wrong")
+    assert not identity.verify_secret(None, "anything") and not identity.verify_secret("not-a-hash", "x")
 
 
 def test_duplicate_user_is_a_conflict(session):
-    auth.add_user(session=session, name="rita", role="reviewer")
+    identity.add_user(session=session, name="rita", role="reviewer")
     with pytest.raises(Conflict, match="user 'rita' already exists"):
-        auth.add_user(session=session, name="rita", role="admin")
+        identity.add_user(session=session, name="rita", role="admin")
 
 
 def test_unknown_role_is_invalid_input(session):
     with pytest.raises(InvalidInput, match="role 'boss' is not one of data_scientist, ml_engineer"):
-        auth.add_user(session=session, name="bob", role="boss")
+        identity.add_user(session=session, name="bob", role="boss")
 
 
 def test_short_password_is_refused(session):
     with pytest.raises(InvalidInput, match="password for 'bob' is too short; use at least 8 characters"):
-        auth.add_user(session=session, name="bob", role="admin", password="short")
+        identity.add_user(session=session, name="bob", role="admin", password="short")
 
 
 def test_unknown_user_is_not_found(session):
     with pytest.raises(NotFound, match="user 'ghost' does not exist; add it with `mlops user add ghost"):
-        auth.issue_token(session=session, name="ghost")
+        identity.issue_token(session=session, name="ghost")
 
 
 def test_tokens_are_stored_hashed_and_name_their_user(session):
-    auth.add_user(session=session, name="rita", role="reviewer")
-    token = auth.issue_token(session=session, name="rita")
+    identity.add_user(session=session, name="rita", role="reviewer")
+    token = identity.issue_token(session=session, name="rita")
     assert token.startswith("mlops_")
     row = session.exec(select(ApiToken)).one()
     assert row.token_hash.startswith("$argon2") and token.split("_", 2)[2] not in row.token_hash
-    assert auth.user_for_token(session=session, token=token).name == "rita"
-    identity = auth.identify(session=session, declared=None, fallback="someone", token=token)
-    assert identity == auth.Identity(name="rita", role="reviewer", proven=True)
+    assert identity.user_for_token(session=session, token=token).name == "rita"
+    who = identity.identify(session=session, declared=None, fallback="someone", token=token)
+    assert who == identity.Identity(name="rita", role="reviewer", proven=True)
 
 
 @pytest.mark.parametrize("bad, words", [("garbage", "the API token is malformed"),
                                         ("mlops_dead_beef", "the API token is not valid")])
 def test_bad_tokens_are_refused(session, bad, words):
     with pytest.raises(PermissionDenied, match=words):
-        auth.user_for_token(session=session, token=bad)
+        identity.user_for_token(session=session, token=bad)
 
 
 def test_revoked_tokens_and_inactive_users_are_refused(session):
-    auth.add_user(session=session, name="rita", role="reviewer", password="rita-secret-1")
-    token = auth.issue_token(session=session, name="rita")
+    identity.add_user(session=session, name="rita", role="reviewer", password="rita-secret-1")
+    token = identity.issue_token(session=session, name="rita")
     row = session.exec(select(ApiToken)).one()
     row.revoked = True
     session.flush()
     with pytest.raises(PermissionDenied, match="not valid"):
-        auth.user_for_token(session=session, token=token)
+        identity.user_for_token(session=session, token=token)
     user = session.exec(select(User)).one()
     user.active = False
     session.flush()
     with pytest.raises(PermissionDenied, match="wrong user name or password for 'rita'"):
-        auth.identify(session=session, declared="rita", fallback="x", password="rita-secret-1")
+        identity.identify(session=session, declared="rita", fallback="x", password="rita-secret-1")
 
 
 def test_declared_name_without_proof_has_no_role(session):
-    auth.add_user(session=session, name="rita", role="reviewer", password="rita-secret-1")
-    assert auth.identify(session=session, declared="rita", fallback="x") == auth.Identity(name="rita")
-    assert auth.identify(session=session, declared=None, fallback="me").name == "me"
+    identity.add_user(session=session, name="rita", role="reviewer", password="rita-secret-1")
+    assert identity.identify(session=session, declared="rita", fallback="x") == identity.Identity(name="rita")
+    assert identity.identify(session=session, declared=None, fallback="me").name == "me"
 
 
 @pytest.fixture()
@@ -94,9 +94,9 @@ def users(db_url):
 
     ensure_schema(engine)
     with session_scope(engine) as session:
-        auth.add_user(session=session, name="rita", role="reviewer", password="rita-secret-1")
-        auth.add_user(session=session, name="ed", role="ml_engineer", password="ed-secret-12")
-        return {"rita": auth.issue_token(session=session, name="rita")}
+        identity.add_user(session=session, name="rita", role="reviewer", password="rita-secret-1")
+        identity.add_user(session=session, name="ed", role="ml_engineer", password="ed-secret-12")
+        return {"rita": identity.issue_token(session=session, name="rita")}
 
 
 def test_init_with_password_proves_the_role(db_url, users):

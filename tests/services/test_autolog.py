@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import mlops_nb as mlops
-from mlops_nb.services import autolog as service
+from mlops_nb.services.tracking import autolog as service
 
 
 @pytest.fixture()

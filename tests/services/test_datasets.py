@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 import mlops_nb as mlops
-from mlops_nb.services import datasets
+from mlops_nb.services import data
 from mlops_nb.services.errors import IntegrityFailure, InvalidInput, NotFound
 from mlops_nb.store.artifacts import uri_to_path
 from mlops_nb.store.db import session_scope
@@ -113,27 +113,27 @@ def test_sample_is_stored_readable_and_hash_checked(ctx, frame):
         version = mlops.log_dataset(frame, name="loans")
     assert len(version.sample_sha256) == 64
     with session_scope(ctx.engine) as session:
-        sample = datasets.load_sample(session=session, store=ctx.artifacts, dataset_version_id=version.id)
+        sample = data.load_sample(session=session, store=ctx.artifacts, dataset_version_id=version.id)
     pd.testing.assert_frame_equal(sample, frame.reset_index(drop=True))
     path = uri_to_path(version.sample_uri)
     path.write_bytes(path.read_bytes() + b"tampered")
     with session_scope(ctx.engine) as session:
         with pytest.raises(IntegrityFailure, match="the file was changed after it was recorded; refusing to use it"):
-            datasets.load_sample(session=session, store=ctx.artifacts, dataset_version_id=version.id)
+            data.load_sample(session=session, store=ctx.artifacts, dataset_version_id=version.id)
         path.unlink()
         with pytest.raises(NotFound, match="is missing from the artifact store"):
-            datasets.load_sample(session=session, store=ctx.artifacts, dataset_version_id=version.id)
+            data.load_sample(session=session, store=ctx.artifacts, dataset_version_id=version.id)
         with pytest.raises(NotFound, match="dataset version 999 has no stored sample"):
-            datasets.load_sample(session=session, store=ctx.artifacts, dataset_version_id=999)
+            data.load_sample(session=session, store=ctx.artifacts, dataset_version_id=999)
 
 
 def test_large_frames_store_a_bounded_sample(ctx, monkeypatch):
-    monkeypatch.setattr(datasets, "SAMPLE_ROWS", 100)
+    monkeypatch.setattr(data.datasets, "SAMPLE_ROWS", 100)
     big = pd.DataFrame({"x": np.arange(1000)})
     with mlops.start_run(experiment="e"):
         version = mlops.log_dataset(big, name="big")
     with session_scope(ctx.engine) as session:
-        sample = datasets.load_sample(session=session, store=ctx.artifacts, dataset_version_id=version.id)
+        sample = data.load_sample(session=session, store=ctx.artifacts, dataset_version_id=version.id)
     assert version.rows == 1000 and len(sample) == 100
 
 
@@ -145,10 +145,10 @@ def test_credit_data_round_trip(ctx, credit):
 
 
 def test_check_frame_names_columns_as_strings():
-    df = datasets.check_frame(pd.DataFrame([[1, 2]], columns=[0, "b"]))
+    df = data.check_frame(pd.DataFrame([[1, 2]], columns=[0, "b"]))
     assert list(df.columns) == ["0", "b"]
     with pytest.raises(InvalidInput, match="train has no rows"):
-        datasets.check_frame(pd.DataFrame({"a": []}), "train")
+        data.check_frame(pd.DataFrame({"a": []}), "train")
 
 
 def test_columns_mixing_types_are_versioned_with_a_text_sample(ctx):
@@ -156,6 +156,6 @@ def test_columns_mixing_types_are_versioned_with_a_text_sample(ctx):
     with mlops.start_run(experiment="e"):
         version = mlops.log_dataset(mixed, name="mixed")
     with session_scope(ctx.engine) as session:
-        sample = datasets.load_sample(session=session, store=ctx.artifacts, dataset_version_id=version.id)
+        sample = data.load_sample(session=session, store=ctx.artifacts, dataset_version_id=version.id)
     assert list(sample["code"][:2]) == ["1", "x"] and sample["code"].isna()[2]
     assert list(sample["n"]) == [1, 2, 3]

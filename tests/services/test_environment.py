@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from mlops_nb.services import environment
+from mlops_nb.services import tracking
 
 needs_git = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
 
@@ -18,8 +18,8 @@ def _git(repo, *args):
 
 @pytest.fixture(autouse=True)
 def no_git_cache(monkeypatch):
-    if hasattr(environment, "_git_cache"):
-        monkeypatch.setattr(environment, "_git_cache", {})
+    if hasattr(tracking.environment, "_git_cache"):
+        monkeypatch.setattr(tracking.environment, "_git_cache", {})
 
 
 @needs_git
@@ -31,42 +31,42 @@ def test_git_commit_and_dirty_flag_inside_a_repository(tmp_path, monkeypatch):
     _git(repo, "add", "train.py")
     _git(repo, "commit", "-q", "-m", "first")
     head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True).stdout.strip()
-    assert environment.git_state(repo) == (head, False)
+    assert tracking.git_state(repo) == (head, False)
     (repo / "train.py").write_text("print(2)\n")
-    monkeypatch.setattr(environment, "_git_cache", {}, raising=False)
-    assert environment.git_state(repo) == (head, True)
+    monkeypatch.setattr(tracking.environment, "_git_cache", {}, raising=False)
+    assert tracking.git_state(repo) == (head, True)
     monkeypatch.chdir(repo)
-    captured = environment.capture()
+    captured = tracking.capture()
     assert captured["git_commit"] == head and captured["git_dirty"] is True
 
 
 @needs_git
 def test_a_repository_without_commits_has_no_commit(tmp_path):
     _git(tmp_path, "init", "-q")
-    assert environment.git_state(tmp_path) == (None, False)
+    assert tracking.git_state(tmp_path) == (None, False)
 
 
 def test_outside_a_repository_git_state_is_none(tmp_path, monkeypatch):
     monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path.parent))
-    assert environment.git_state(tmp_path) == (None, None)
+    assert tracking.git_state(tmp_path) == (None, None)
 
 
 def test_without_git_installed_git_state_is_none(tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", str(tmp_path))
-    assert environment.git_state(tmp_path) == (None, None)
+    assert tracking.git_state(tmp_path) == (None, None)
 
 
 def test_package_versions_include_numpy_and_pandas():
     import numpy
     import pandas
 
-    versions = environment.package_versions()
+    versions = tracking.package_versions()
     assert versions["numpy"] == numpy.__version__ and versions["pandas"] == pandas.__version__
 
 
 def test_capture_names_host_python_and_notebook(monkeypatch, tmp_path):
     monkeypatch.setenv("MLOPS_NOTEBOOK_PATH", str(tmp_path / "train.ipynb"))
-    captured = environment.capture(tmp_path)
+    captured = tracking.capture(tmp_path)
     assert captured["notebook_path"] == str(tmp_path / "train.ipynb")
     assert captured["host"] and captured["pid"] and captured["python_version"].count(".") == 2
     assert set(captured) == {"host", "pid", "git_commit", "git_dirty", "notebook_path", "python_version", "packages"}

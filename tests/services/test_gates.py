@@ -5,13 +5,13 @@ import math
 
 import pytest
 
-from mlops_nb.services import gates, policies, stages
-from mlops_nb.services.policies import EffectivePolicy
+from mlops_nb.services import governance
+from mlops_nb.services.governance.policies import EffectivePolicy
 from tests.services import _governance as g
 
 
 def _policy(**rules) -> EffectivePolicy:
-    return EffectivePolicy(policies.merge(policies.DEFAULT_RULES, rules) if rules else policies.DEFAULT_RULES, "test")
+    return EffectivePolicy(governance.merge(governance.DEFAULT_RULES, rules) if rules else governance.DEFAULT_RULES, "test")
 
 
 def _only(results, name):
@@ -21,7 +21,7 @@ def _only(results, name):
 
 
 def _eval(session, version, to="production", **rules):
-    return gates.evaluate(session=session, version=version, target_stage=to, policy=_policy(**rules))
+    return governance.evaluate(session=session, version=version, target_stage=to, policy=_policy(**rules))
 
 
 def test_default_gates_are_staging_first_and_lineage(session):
@@ -66,11 +66,11 @@ def test_metric_thresholds(session, metrics, passed, words):
 
 
 def test_metric_thresholds_fall_back_to_the_runs_metrics(session):
-    from mlops_nb.services import metric_logging
+    from mlops_nb.services import tracking
 
     pid = g.project(session)
     v = g.version(session, g.model(session, pid), metrics={})
-    metric_logging.log_metrics(session=session, run_id=v.run_id, metrics={"auc": 0.72})
+    tracking.log_metrics(session=session, run_id=v.run_id, metrics={"auc": 0.72})
     assert _only(_eval(session, v, "staging", metric_thresholds={"auc": ">= 0.7"}), "metric_thresholds").passed
 
 
@@ -149,7 +149,7 @@ def _distribution(ctx, version: int, max_shift: float):
     with session_scope(ctx.engine) as session:
         model = registry.get_model(session=session, project_id=ctx.project_id, name="credit")
         row = registry.get_version_row(session=session, model_id=model.id, version=version)
-        results = gates.evaluate(session=session, version=row, target_stage="staging", store=ctx.artifacts,
+        results = governance.evaluate(session=session, version=row, target_stage="staging", store=ctx.artifacts,
                                  policy=_policy(prediction_distribution={"max_shift": max_shift}))
         return _only(results, "prediction_distribution")
 
@@ -172,7 +172,7 @@ def test_prediction_distribution_against_the_production_version(ctx, credit):
     live = _register(credit, C=1.0)
     with session_scope(ctx.engine) as session:
         row = registry.get_version_row(session=session, model_id=live.model_id, version=live.version)
-        stages.set_stage(session=session, actor="setup", version=row, to_stage="production")
+        governance.set_stage(session=session, actor="setup", version=row, to_stage="production")
     close = _register(credit, C=0.5)
     result = _distribution(ctx, close.version, 0.02)
     assert result.passed and f"vs production version {live.version}" in result.detail
@@ -190,7 +190,7 @@ def test_prediction_distribution_fails_without_an_artifact_store(session):
 def test_prediction_distribution_fails_when_the_model_file_is_missing(ctx, session):
     pid = g.project(session)
     v = g.version(session, g.model(session, pid))  # its artifact row points at no file
-    results = gates.evaluate(session=session, version=v, target_stage="staging", store=ctx.artifacts,
+    results = governance.evaluate(session=session, version=v, target_stage="staging", store=ctx.artifacts,
                              policy=_policy(prediction_distribution=True))
     result = _only(results, "prediction_distribution")
     assert not result.passed and result.detail.startswith("could not score the reference sample")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from mlops_nb.services import permissions, policies, promotion, stages
-from mlops_nb.services.auth import Identity
+from mlops_nb.services import governance, identity
+from mlops_nb.services.identity.auth import Identity
 from mlops_nb.services.errors import InvalidInput, PermissionDenied
 from mlops_nb.store.models.identity import ROLES
 from tests.services import _governance as g
@@ -48,54 +48,52 @@ def _identity(who: str) -> Identity:
 def test_matrix_allows_and_refuses_each_role(who, action):
     actor = _identity(who)
     if who in EXPECTED[action]:
-        permissions.require(actor, action)
-        assert permissions.allowed(actor, action)
+        identity.require(actor, action)
+        assert identity.allowed(actor, action)
         return
     with pytest.raises(PermissionDenied) as err:
-        permissions.require(actor, action)
+        identity.require(actor, action)
     message = str(err.value)
-    assert repr(actor.name) in message and permissions.MATRIX[action].what in message
-    assert " or ".join(permissions.MATRIX[action].roles) in message
+    assert repr(actor.name) in message and identity.MATRIX[action].what in message
+    assert " or ".join(identity.MATRIX[action].roles) in message
     if who == "declared":
         assert "log in with a password or token" in message
 
 
 def test_matrix_covers_every_action():
-    assert set(permissions.ACTIONS) == set(EXPECTED)
+    assert set(identity.ACTIONS) == set(EXPECTED)
 
 
 def test_a_claimed_role_without_proof_grants_nothing():
     claimed = Identity(name="ed", role="admin", proven=False)
     with pytest.raises(PermissionDenied, match="log in with a password or token"):
-        permissions.require(claimed, "rollback")
+        identity.require(claimed, "rollback")
 
 
 def test_allowed_roles_narrow_but_never_lift_proof():
     with pytest.raises(PermissionDenied, match=r"needs the role reviewer"):
-        permissions.require(_identity("ml_engineer"), "approve", allowed_roles=["reviewer"])
+        identity.require(_identity("ml_engineer"), "approve", allowed_roles=["reviewer"])
     with pytest.raises(PermissionDenied, match="log in with a password or token"):
-        permissions.require(Identity(name="dana"), "approve", allowed_roles=["reviewer"])
-    permissions.require(_identity("manager"), "approve", allowed_roles=["manager"])
+        identity.require(Identity(name="dana"), "approve", allowed_roles=["reviewer"])
+    identity.require(_identity("manager"), "approve", allowed_roles=["manager"])
 
 
 def test_unknown_action_is_invalid_input():
     with pytest.raises(InvalidInput, match="unknown action 'launch'"):
-        permissions.require(_identity("admin"), "launch")
+        identity.require(_identity("admin"), "launch")
 
 
 def test_role_is_read_from_the_store_on_every_call(session):
     people = g.add_users(session)
     engineer = people["ml_engineer"]
-    assert permissions.current(session=session, actor=engineer).role == "ml_engineer"
-    from mlops_nb.services import auth
-
-    user = auth.get_user(session=session, name=engineer.name)
+    assert identity.current(session=session, actor=engineer).role == "ml_engineer"
+    user = identity.get_user(session=session, name=engineer.name)
     user.role = "data_scientist"
     session.flush()
-    assert permissions.current(session=session, actor=engineer).role == "data_scientist"
+    assert identity.current(session=session, actor=engineer).role == "data_scientist"
     user.active = False
     session.flush()
-    assert not permissions.current(session=session, actor=engineer).proven
+    assert not identity.current(session=session, actor=engineer).proven
 
 
 def _try(fn) -> bool:
@@ -118,7 +116,7 @@ def test_service_matrix_every_role_every_action(session):
 
         def request(to, by=requester):
             v = g.version(session, m, stage="staging" if to == "production" else "none")
-            return promotion.request_promotion(session=session, actor=by, project_id=pid, model=m.name,
+            return governance.request_promotion(session=session, actor=by, project_id=pid, model=m.name,
                                                version=v.version, to=to, reason="matrix")
 
         with session.begin_nested():
@@ -127,28 +125,28 @@ def test_service_matrix_every_role_every_action(session):
         for stage in ("staging", "production"):
             req = request(stage)
             with session.begin_nested():
-                if _try(lambda: promotion.approve(session=session, actor=actor, request_id=req.id, comment="ok")):
+                if _try(lambda: governance.approve(session=session, actor=actor, request_id=req.id, comment="ok")):
                     outcome[f"approve_{stage}"].add(who)
             req = request(stage)
             with session.begin_nested():
-                if _try(lambda: promotion.reject(session=session, actor=actor, request_id=req.id, comment="no")):
+                if _try(lambda: governance.reject(session=session, actor=actor, request_id=req.id, comment="no")):
                     outcome[f"reject_{stage}"].add(who)
         own = request("staging", actor)
         with session.begin_nested():
-            if _try(lambda: promotion.cancel(session=session, actor=actor, request_id=own.id)):
+            if _try(lambda: governance.cancel(session=session, actor=actor, request_id=own.id)):
                 outcome["cancel_own"].add(who)
         other = request("staging")
         with session.begin_nested():
-            if _try(lambda: promotion.cancel(session=session, actor=actor, request_id=other.id)):
+            if _try(lambda: governance.cancel(session=session, actor=actor, request_id=other.id)):
                 outcome["cancel_other"].add(who)
         live = g.model(session, pid)
         g.version(session, live, stage="production")
         g.version(session, live, stage="production")
         with session.begin_nested():
-            if _try(lambda: stages.rollback(session=session, actor=actor, model_id=live.id, reason="matrix")):
+            if _try(lambda: governance.rollback(session=session, actor=actor, model_id=live.id, reason="matrix")):
                 outcome["rollback"].add(who)
         with session.begin_nested():
-            if _try(lambda: policies.set_policy(session=session, actor=actor, project_id=pid, model_id=m.id,
+            if _try(lambda: governance.set_policy(session=session, actor=actor, project_id=pid, model_id=m.id,
                                                 rules={"metric_thresholds": {"auc": ">= 0.5"}})):
                 outcome["set_policy"].add(who)
     assert outcome == SERVICE_EXPECTED
@@ -159,9 +157,9 @@ def test_unproven_name_of_a_real_engineer_cannot_approve(session):
     pid = g.project(session)
     m = g.model(session, pid)
     v = g.version(session, m)
-    req = promotion.request_promotion(session=session, actor=Identity(name="dana"), project_id=pid, model=m.name,
+    req = governance.request_promotion(session=session, actor=Identity(name="dana"), project_id=pid, model=m.name,
                                       version=v.version, to="staging", reason="r")
     with pytest.raises(PermissionDenied) as err:
-        promotion.approve(session=session, actor=Identity(name="ml-engineer"), request_id=req.id)
+        governance.approve(session=session, actor=Identity(name="ml-engineer"), request_id=req.id)
     assert "'ml-engineer'" in str(err.value) and "approve" in str(err.value)
     assert "ml_engineer" in str(err.value) and "log in with a password or token" in str(err.value)

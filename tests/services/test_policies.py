@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from mlops_nb.services import policies
+from mlops_nb.services import governance
 from mlops_nb.services.errors import InvalidInput, PermissionDenied
 from mlops_nb.store.models import AuditEvent
 from tests.services import _governance as g
@@ -12,7 +12,7 @@ from tests.services import _governance as g
 
 def test_default_policy_staging_one_engineer_production_engineer_and_reviewer(session):
     pid = g.project(session)
-    policy = policies.get_effective_policy(session=session, project_id=pid, model_id=g.model(session, pid).id)
+    policy = governance.get_effective_policy(session=session, project_id=pid, model_id=g.model(session, pid).id)
     assert policy.source == "default"
     assert policy.approvals("staging") == {"ml_engineer": 1}
     assert policy.approvals("production") == {"ml_engineer": 1, "reviewer": 1}
@@ -24,15 +24,15 @@ def test_model_policy_overrides_project_default_which_overrides_builtin(session)
     people = g.add_users(session)
     pid = g.project(session)
     a, b = g.model(session, pid), g.model(session, pid)
-    policies.set_policy(session=session, actor=people["admin"], project_id=pid, model_id=None,
+    governance.set_policy(session=session, actor=people["admin"], project_id=pid, model_id=None,
                         rules={"metric_thresholds": {"auc": ">= 0.6"}})
-    policies.set_policy(session=session, actor=people["ml_engineer"], project_id=pid, model_id=a.id,
+    governance.set_policy(session=session, actor=people["ml_engineer"], project_id=pid, model_id=a.id,
                         rules={"approvals": {"production": {"reviewer": 2}}})
-    own = policies.get_effective_policy(session=session, project_id=pid, model_id=a.id)
+    own = governance.get_effective_policy(session=session, project_id=pid, model_id=a.id)
     assert own.source == "model"
     assert own.approvals("production") == {"reviewer": 2} and own.approvals("staging") == {"ml_engineer": 1}
     assert own.gate("metric_thresholds") == {"auc": ">= 0.6"}  # started from the project policy in force
-    inherited = policies.get_effective_policy(session=session, project_id=pid, model_id=b.id)
+    inherited = governance.get_effective_policy(session=session, project_id=pid, model_id=b.id)
     assert inherited.source == "project" and inherited.gate("metric_thresholds") == {"auc": ">= 0.6"}
 
 
@@ -40,14 +40,14 @@ def test_set_policy_keeps_unnamed_settings_and_fills_gate_defaults(session):
     people = g.add_users(session)
     pid = g.project(session)
     m = g.model(session, pid)
-    policy = policies.set_policy(session=session, actor=people["admin"], project_id=pid, model_id=m.id,
+    policy = governance.set_policy(session=session, actor=people["admin"], project_id=pid, model_id=m.id,
                                  rules={"no_regression": {"metric": "auc"}, "data_validated": True,
                                         "prediction_distribution": {"max_shift": 0.05}, "env_mismatch": "refuse"})
     assert policy.gate("no_regression") == {"metric": "auc", "tolerance": 0.0, "higher_is_better": True}
     assert policy.gate("data_validated") == {"min_rows": 100, "max_null_rate": 0.1, "target_required": True}
     assert policy.gate("prediction_distribution") == {"max_shift": 0.05}
     assert policy.rules["env_mismatch"] == "refuse"
-    off = policies.set_policy(session=session, actor=people["admin"], project_id=pid, model_id=m.id,
+    off = governance.set_policy(session=session, actor=people["admin"], project_id=pid, model_id=m.id,
                               rules={"data_validated": False})
     assert off.gate("data_validated") is None and off.gate("no_regression")["metric"] == "auc"
 
@@ -69,7 +69,7 @@ def test_set_policy_keeps_unnamed_settings_and_fills_gate_defaults(session):
 ])
 def test_bad_policy_setting_is_named(rules, words):
     with pytest.raises(InvalidInput) as err:
-        policies.merge(policies.DEFAULT_RULES, rules)
+        governance.merge(governance.DEFAULT_RULES, rules)
     assert words in str(err.value)
 
 
@@ -80,8 +80,8 @@ def test_bad_policy_changes_nothing(session):
     for rules, words in (({}, "set_policy needs at least one setting"),
                          ({"metric_thresholds": {"auc": "big"}}, "threshold for metric 'auc'")):
         with pytest.raises(InvalidInput, match=words):
-            policies.set_policy(session=session, actor=people["admin"], project_id=pid, model_id=m.id, rules=rules)
-    assert policies.get_effective_policy(session=session, project_id=pid, model_id=m.id).source == "default"
+            governance.set_policy(session=session, actor=people["admin"], project_id=pid, model_id=m.id, rules=rules)
+    assert governance.get_effective_policy(session=session, project_id=pid, model_id=m.id).source == "default"
     assert session.execute(select(AuditEvent).where(AuditEvent.action == "policy.set")).first() is None
 
 
@@ -90,7 +90,7 @@ def test_set_policy_needs_proven_engineer_or_admin(session):
     pid = g.project(session)
     for who in ("data_scientist", "reviewer", "manager", "platform_engineer", "declared"):
         with pytest.raises(PermissionDenied, match="may not set a promotion policy"):
-            policies.set_policy(session=session, actor=people[who], project_id=pid, model_id=None,
+            governance.set_policy(session=session, actor=people[who], project_id=pid, model_id=None,
                                 rules={"lineage_complete": False})
 
 
@@ -98,7 +98,7 @@ def test_set_policy_is_audited_with_before_and_after(session):
     people = g.add_users(session)
     pid = g.project(session)
     m = g.model(session, pid)
-    policies.set_policy(session=session, actor=people["ml_engineer"], project_id=pid, model_id=m.id,
+    governance.set_policy(session=session, actor=people["ml_engineer"], project_id=pid, model_id=m.id,
                         rules={"metric_thresholds": {"auc": ">= 0.7"}}, entity_name=m.name)
     event = session.execute(select(AuditEvent).where(AuditEvent.action == "policy.set")).scalars().one()
     assert event.actor == "ml-engineer" and event.entity == "policy" and event.entity_id == m.name
@@ -109,7 +109,7 @@ def test_set_policy_is_audited_with_before_and_after(session):
 @pytest.mark.parametrize("expression, parsed", [(">= 0.70", (">=", 0.7)), ("<0.2", ("<", 0.2)), (0.5, (">=", 0.5)),
                                                 ("== 1e-3", ("==", 0.001))])
 def test_threshold_expressions(expression, parsed):
-    assert policies.parse_threshold("m", expression) == parsed
+    assert governance.parse_threshold("m", expression) == parsed
 
 
 def test_a_project_has_at_most_one_default_policy_row(engine):

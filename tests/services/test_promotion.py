@@ -7,8 +7,9 @@ import threading
 import pytest
 from sqlalchemy import func, select
 
-from mlops_nb.services import audit, policies, promotion
-from mlops_nb.services.auth import Identity
+from mlops_nb.services import governance
+from mlops_nb.display import present
+from mlops_nb.services.identity.auth import Identity
 from mlops_nb.services.errors import Conflict, GateFailed, InvalidInput, NotFound, PermissionDenied
 from mlops_nb.store.db import session_scope
 from mlops_nb.store.models import Approval, AuditEvent, ModelVersion, PromotionRequest
@@ -25,7 +26,7 @@ def _setup(session, **version):
 
 
 def _request(session, pid, m, v, to="staging", actor=DANA, reason="better AUC"):
-    return promotion.request_promotion(session=session, actor=actor, project_id=pid, model=m.name, version=v.version,
+    return governance.request_promotion(session=session, actor=actor, project_id=pid, model=m.name, version=v.version,
                                        to=to, reason=reason)
 
 
@@ -38,11 +39,11 @@ def test_requester_cannot_approve_own_request(session):
     eve = people["ml_engineer"]
     req = _request(session, pid, m, v, actor=eve)
     with pytest.raises(PermissionDenied) as err:
-        promotion.approve(session=session, actor=eve, request_id=req.id, comment="mine")
+        governance.approve(session=session, actor=eve, request_id=req.id, comment="mine")
     assert str(err.value) == (f"user 'ml-engineer' requested promotion request {req.id} and may not approve it "
                               "(four eyes); ask another reviewer")
     with pytest.raises(PermissionDenied, match="four eyes"):
-        promotion.reject(session=session, actor=eve, request_id=req.id, comment="mine")
+        governance.reject(session=session, actor=eve, request_id=req.id, comment="mine")
     assert req.status == "pending" and _stage(session, v) == "none"
 
 
@@ -50,10 +51,10 @@ def test_staging_needs_one_engineer_and_a_reviewer_does_not_count(session):
     people, pid, m, v = _setup(session)
     req = _request(session, pid, m, v)
     with pytest.raises(PermissionDenied) as err:
-        promotion.approve(session=session, actor=people["reviewer"], request_id=req.id)
+        governance.approve(session=session, actor=people["reviewer"], request_id=req.id)
     assert "'reviewer' (reviewer) may not approve a promotion request: it needs the role ml_engineer" in str(err.value)
     assert f"the policy of model {m.name!r} for staging" in str(err.value)
-    done = promotion.approve(session=session, actor=people["ml_engineer"], request_id=req.id, comment="ok")
+    done = governance.approve(session=session, actor=people["ml_engineer"], request_id=req.id, comment="ok")
     assert done.status == "approved" and done.decided_by == "ml-engineer" and _stage(session, v) == "staging"
 
 
@@ -61,16 +62,16 @@ def test_production_needs_engineer_and_reviewer_quotas(session):
     people, pid, m, live = _setup(session, stage="production")
     v = g.version(session, m, stage="staging")
     req = _request(session, pid, m, v, to="production")
-    first = promotion.approve(session=session, actor=people["ml_engineer"], request_id=req.id, comment="tech ok")
+    first = governance.approve(session=session, actor=people["ml_engineer"], request_id=req.id, comment="tech ok")
     assert first.status == "pending" and _stage(session, v) == "staging"
-    g.auth.add_user(session=session, name="ed", role="ml_engineer")
+    g.identity.add_user(session=session, name="ed", role="ml_engineer")
     with pytest.raises(Conflict) as err:
-        promotion.approve(session=session, actor=Identity(name="ed", role="ml_engineer", proven=True),
+        governance.approve(session=session, actor=Identity(name="ed", role="ml_engineer", proven=True),
                           request_id=req.id)
     assert str(err.value) == f"promotion request {req.id} already has its ml_engineer approvals; it waits for 1 reviewer"
     with pytest.raises(Conflict, match="has already decided"):
-        promotion.approve(session=session, actor=people["ml_engineer"], request_id=req.id)
-    done = promotion.approve(session=session, actor=people["reviewer"], request_id=req.id, comment="risk ok")
+        governance.approve(session=session, actor=people["ml_engineer"], request_id=req.id)
+    done = governance.approve(session=session, actor=people["reviewer"], request_id=req.id, comment="risk ok")
     assert done.status == "approved"
     assert _stage(session, v) == "production" and _stage(session, live) == "archived"
     assert session.execute(select(func.count()).select_from(ModelVersion).where(
@@ -79,29 +80,29 @@ def test_production_needs_engineer_and_reviewer_quotas(session):
 
 def test_policy_naming_a_manager_and_two_reviewers(session):
     people, pid, m, v = _setup(session, stage="staging")
-    policies.set_policy(session=session, actor=people["admin"], project_id=pid, model_id=m.id,
+    governance.set_policy(session=session, actor=people["admin"], project_id=pid, model_id=m.id,
                         rules={"approvals": {"production": {"manager": 1, "reviewer": 2}}})
-    g.auth.add_user(session=session, name="rita2", role="reviewer")
+    g.identity.add_user(session=session, name="rita2", role="reviewer")
     req = _request(session, pid, m, v, to="production")
     with pytest.raises(PermissionDenied, match="needs the role manager or reviewer"):
-        promotion.approve(session=session, actor=people["ml_engineer"], request_id=req.id)
+        governance.approve(session=session, actor=people["ml_engineer"], request_id=req.id)
     for actor in (people["manager"], people["reviewer"]):
-        assert promotion.approve(session=session, actor=actor, request_id=req.id).status == "pending"
-    done = promotion.approve(session=session, actor=Identity(name="rita2", role="reviewer", proven=True),
+        assert governance.approve(session=session, actor=actor, request_id=req.id).status == "pending"
+    done = governance.approve(session=session, actor=Identity(name="rita2", role="reviewer", proven=True),
                              request_id=req.id)
     assert done.status == "approved" and _stage(session, v) == "production"
 
 
 def test_failed_gate_blocks_approval_and_changes_nothing(session):
     people, pid, m, v = _setup(session)
-    policies.set_policy(session=session, actor=people["admin"], project_id=pid, model_id=m.id,
+    governance.set_policy(session=session, actor=people["admin"], project_id=pid, model_id=m.id,
                         rules={"metric_thresholds": {"auc": ">= 0.9"}})
     req = _request(session, pid, m, v, to="production")  # recorded, with its failing gates
     assert [(x["name"], x["passed"]) for x in req.gates] == [
         ("staging_before_production", False), ("lineage_complete", True), ("metric_thresholds", False)]
     with pytest.raises(GateFailed) as err:
         with session.begin_nested():
-            promotion.approve(session=session, actor=people["ml_engineer"], request_id=req.id)
+            governance.approve(session=session, actor=people["ml_engineer"], request_id=req.id)
     message = str(err.value)
     assert message.startswith(f"request {req.id} cannot be approved: 2 gate(s) failed: staging_before_production (")
     assert "metric_thresholds (auc = 0.8, needs >= 0.9)" in message
@@ -114,10 +115,10 @@ def test_gates_are_evaluated_again_at_the_decision(session):
     people, pid, m, v = _setup(session)
     req = _request(session, pid, m, v, to="production")
     assert not req.gates[0]["passed"]
-    from mlops_nb.services import stages
+    from mlops_nb.services import governance
 
-    stages.set_stage(session=session, actor="setup", version=v, to_stage="staging")
-    approved = promotion.approve(session=session, actor=people["ml_engineer"], request_id=req.id)
+    governance.set_stage(session=session, actor="setup", version=v, to_stage="staging")
+    approved = governance.approve(session=session, actor=people["ml_engineer"], request_id=req.id)
     assert all(x["passed"] for x in approved.gates)
     whens = [e.after["when"] for e in session.execute(select(AuditEvent).where(
         AuditEvent.action == "promotion.gates", AuditEvent.entity_id == str(req.id))).scalars()]
@@ -134,7 +135,7 @@ def test_new_request_supersedes_older_pending_one(session):
     session.refresh(other_stage)
     assert old.status == "superseded" and new.status == "pending" and other_stage.status == "pending"
     with pytest.raises(Conflict) as err:
-        promotion.approve(session=session, actor=people["ml_engineer"], request_id=old.id)
+        governance.approve(session=session, actor=people["ml_engineer"], request_id=old.id)
     assert str(err.value) == f"promotion request {old.id} is already superseded by dana; nothing was changed"
 
 
@@ -142,23 +143,23 @@ def test_reject_needs_a_comment_and_ends_the_request(session):
     people, pid, m, v = _setup(session)
     req = _request(session, pid, m, v)
     with pytest.raises(InvalidInput, match="comment is required"):
-        promotion.reject(session=session, actor=people["ml_engineer"], request_id=req.id, comment=" ")
-    done = promotion.reject(session=session, actor=people["ml_engineer"], request_id=req.id, comment="leaks target")
+        governance.reject(session=session, actor=people["ml_engineer"], request_id=req.id, comment=" ")
+    done = governance.reject(session=session, actor=people["ml_engineer"], request_id=req.id, comment="leaks target")
     assert done.status == "rejected" and _stage(session, v) == "none"
     with pytest.raises(Conflict, match="already rejected by ml-engineer"):
-        promotion.approve(session=session, actor=people["admin"], request_id=req.id)
+        governance.approve(session=session, actor=people["admin"], request_id=req.id)
 
 
 def test_cancel_own_or_as_engineer(session):
     people, pid, m, v = _setup(session)
     mine = _request(session, pid, m, v)
-    assert promotion.cancel(session=session, actor=DANA, request_id=mine.id, reason="retraining").status == "cancelled"
+    assert governance.cancel(session=session, actor=DANA, request_id=mine.id, reason="retraining").status == "cancelled"
     other = _request(session, pid, m, v, actor=Identity(name="sam"))
     with pytest.raises(PermissionDenied, match="may not cancel another user's request"):
-        promotion.cancel(session=session, actor=DANA, request_id=other.id)
-    assert promotion.cancel(session=session, actor=people["admin"], request_id=other.id).status == "cancelled"
+        governance.cancel(session=session, actor=DANA, request_id=other.id)
+    assert governance.cancel(session=session, actor=people["admin"], request_id=other.id).status == "cancelled"
     with pytest.raises(Conflict, match="already cancelled"):
-        promotion.cancel(session=session, actor=Identity(name="sam"), request_id=other.id)
+        governance.cancel(session=session, actor=Identity(name="sam"), request_id=other.id)
 
 
 @pytest.mark.parametrize("change, error, words", [
@@ -171,7 +172,7 @@ def test_bad_request_is_named(session, change, error, words):
     _, pid, m, v = _setup(session)
     args = dict(model=m.name, version=v.version, to="staging", reason="r") | change
     with pytest.raises(error, match=words):
-        promotion.request_promotion(session=session, actor=DANA, project_id=pid, **args)
+        governance.request_promotion(session=session, actor=DANA, project_id=pid, **args)
 
 
 def test_request_for_the_stage_it_holds_is_a_conflict(session):
@@ -183,7 +184,7 @@ def test_request_for_the_stage_it_holds_is_a_conflict(session):
 def test_unknown_request_is_not_found(session):
     people = g.add_users(session)
     with pytest.raises(NotFound, match="promotion request 999 does not exist"):
-        promotion.approve(session=session, actor=people["ml_engineer"], request_id=999)
+        governance.approve(session=session, actor=people["ml_engineer"], request_id=999)
 
 
 def test_every_step_is_audited_and_the_chain_holds(session):
@@ -191,8 +192,8 @@ def test_every_step_is_audited_and_the_chain_holds(session):
     v = g.version(session, m, stage="staging")
     start = session.execute(select(func.max(AuditEvent.id))).scalar()
     req = _request(session, pid, m, v, to="production")
-    promotion.approve(session=session, actor=people["ml_engineer"], request_id=req.id, comment="a")
-    promotion.approve(session=session, actor=people["reviewer"], request_id=req.id, comment="b")
+    governance.approve(session=session, actor=people["ml_engineer"], request_id=req.id, comment="a")
+    governance.approve(session=session, actor=people["reviewer"], request_id=req.id, comment="b")
     rows = session.execute(select(AuditEvent.action, AuditEvent.actor, AuditEvent.entity_id)
                            .where(AuditEvent.id > start).order_by(AuditEvent.id)).all()
     assert [(a, who) for a, who, _ in rows] == [
@@ -201,21 +202,22 @@ def test_every_step_is_audited_and_the_chain_holds(session):
         ("promotion.gates", "reviewer"), ("promotion.approve", "reviewer"), ("promotion.decide", "reviewer"),
         ("model.stage", "reviewer"), ("model.stage", "reviewer")]
     assert rows[-2][2] == f"{m.name}:1" and rows[-1][2] == f"{m.name}:2"  # v1 archived, then v2 in production
-    assert audit.verify(session=session).ok
+    assert governance.verify(session=session).ok
 
 
 def test_listing_and_display(session):
     people, pid, m, v = _setup(session)
     req = _request(session, pid, m, v, reason="<script>alert(1)</script>")
-    promotion.approve(session=session, actor=people["ml_engineer"], request_id=req.id, comment="fine & dandy")
+    governance.approve(session=session, actor=people["ml_engineer"], request_id=req.id, comment="fine & dandy")
     _request(session, pid, m, g.version(session, m), reason="second")
-    table = promotion.list_requests(session=session, project_id=pid)
+    table = governance.list_requests(session=session, project_id=pid)
     assert [r.status for r in table] == ["pending", "approved"]
-    assert [r.id for r in promotion.list_requests(session=session, project_id=pid, status="approved")] == [req.id]
-    assert len(promotion.list_requests(session=session, project_id=pid, model=m.name)) == 2
+    assert [r.id for r in governance.list_requests(session=session, project_id=pid, status="approved")] == [req.id]
+    assert len(governance.list_requests(session=session, project_id=pid, model=m.name)) == 2
     with pytest.raises(InvalidInput, match="request status 'done' is not one of"):
-        promotion.list_requests(session=session, project_id=pid, status="done")
-    shown = promotion.public(session=session, request_id=req.id)
+        governance.list_requests(session=session, project_id=pid, status="done")
+    shown = present(governance.public(session=session, request_id=req.id))
+    table = present(table)
     assert shown.approvals[0]["user"] == "ml-engineer" and shown.required == {"ml_engineer": 1}
     assert "gate lineage_complete" in repr(shown) and "PASS" in repr(shown)
     html = shown._repr_mimebundle_()["text/html"]
@@ -236,7 +238,7 @@ def _race(engine, request_id: int, actors: list[Identity]) -> list[str]:
         barrier.wait()
         try:
             with session_scope(engine) as session:
-                promotion.approve(session=session, actor=actor, request_id=request_id, comment="race")
+                governance.approve(session=session, actor=actor, request_id=request_id, comment="race")
             result = "approved"
         except Conflict as err:
             result = f"conflict: {err}"
@@ -258,10 +260,10 @@ def test_reviewers_approving_at_the_same_moment_record_one_decision(engine):
     with session_scope(engine) as session:
         g.add_users(session)
         for r in reviewers:
-            g.auth.add_user(session=session, name=r.name, role="reviewer")
+            g.identity.add_user(session=session, name=r.name, role="reviewer")
         pid = g.project(session)
         m = g.model(session, pid)
-        policies.set_policy(session=session, actor=Identity(name="admin", role="admin", proven=True), project_id=pid,
+        governance.set_policy(session=session, actor=Identity(name="admin", role="admin", proven=True), project_id=pid,
                             model_id=m.id, rules={"approvals": {"production": {"reviewer": 1}}})
         live = g.version(session, m, stage="production")
     for _ in range(3):  # three rounds: each a new candidate, raced by four reviewers
@@ -281,19 +283,19 @@ def test_reviewers_approving_at_the_same_moment_record_one_decision(engine):
             assert session.get(PromotionRequest, request_id).status == "approved"
     with session_scope(engine) as session:
         assert session.get(ModelVersion, live.id).stage == "archived"
-        assert audit.verify(session=session).ok
+        assert governance.verify(session=session).ok
 
 
 # --- the Python API -------------------------------------------------------------------------------
 
 def test_api_request_approve_rollback_and_policy(ctx, credit):
     import mlops_nb as mlops
-    from mlops_nb.services import auth
+    from mlops_nb.services import identity
     from tests.factories import fit_credit_model
 
     with session_scope(ctx.engine) as session:
-        auth.add_user(session=session, name="eve", role="ml_engineer", password="eve-secret-1")
-        auth.add_user(session=session, name="rita", role="reviewer", password="rita-secret-1")
+        identity.add_user(session=session, name="eve", role="ml_engineer", password="eve-secret-1")
+        identity.add_user(session=session, name="rita", role="reviewer", password="rita-secret-1")
     url = ctx.db_url
     versions = []
     for C in (0.5, 2.0):

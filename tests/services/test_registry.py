@@ -9,7 +9,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sqlalchemy import select
 
 import mlops_nb as mlops
-from mlops_nb.services import environment, model_files, registry
+from mlops_nb.services import registry, tracking
 from mlops_nb.services.errors import IntegrityFailure, InvalidInput, NotFound
 from mlops_nb.store.db import session_scope
 from mlops_nb.store.models import AuditEvent, ModelVersion, Policy
@@ -143,10 +143,10 @@ def test_signature_comes_from_input_example(ctx, trained):
 
 
 def test_env_mismatches_names_each_difference():
-    env, _ = environment.training_env([])
-    assert environment.env_mismatches(env) == []
+    env, _ = tracking.training_env([])
+    assert tracking.env_mismatches(env) == []
     old = {**env, "python": "2.7.18", "packages": {**env["packages"], "scikit-learn": "1.4.0", "gone-pkg": "1.0"}}
-    found = environment.env_mismatches(old)
+    found = tracking.env_mismatches(old)
     assert any(m.startswith("Python 2.7.18 at training") for m in found)
     assert "scikit-learn 1.4.0 at training, " + env["packages"]["scikit-learn"] + " here" in found
     assert "gone-pkg 1.0 at training, not installed here" in found
@@ -186,7 +186,7 @@ def test_model_file_with_unexpected_type_is_refused_without_loading(monkeypatch)
     data = sio.dumps(MajorityClassifier().fit([[0], [1], [1]], [0, 1, 1]))
     monkeypatch.setattr(sio, "loads", lambda *a, **k: pytest.fail("deserialised an unexpected type"))
     with pytest.raises(IntegrityFailure, match="MajorityClassifier"):
-        model_files.load(data, trusted=[])
+        registry.model_files.load(data, trusted=[])
 
 
 def test_non_finite_metrics_survive_registration(ctx, trained):
@@ -202,8 +202,8 @@ def test_non_finite_metrics_survive_registration(ctx, trained):
 
 
 def test_ranges_are_compact():
-    assert registry._ranges([3, 1, 2, 5, 7, 8]) == "1-3, 5, 7-8"
-    assert registry._ranges([4]) == "4"
+    assert registry.models._ranges([3, 1, 2, 5, 7, 8]) == "1-3, 5, 7-8"
+    assert registry.models._ranges([4]) == "4"
 
 
 def test_concurrent_creators_of_one_model_get_distinct_versions(ctx, trained):

@@ -6,9 +6,9 @@ import re
 import pytest
 from sqlalchemy import inspect
 
-from mlops_nb.services import metric_logging, run_search, tracking
+from mlops_nb.services import tracking
 from mlops_nb.services.errors import InvalidInput
-from mlops_nb.services.run_filter import Condition, parse_filter
+from mlops_nb.services.tracking.filters import Condition, parse_filter
 
 
 @pytest.mark.parametrize("op", ["=", "!=", "<", "<=", ">", ">="])
@@ -69,14 +69,14 @@ def project_id(session):
                                    ("rf-1", 0.9, "rf", "risk")):
         run = tracking.create_run(session=session, experiment_id=experiment.id, name=name, user="dana")
         tracking.log_params(session=session, run_id=run.id, params={"model": model})
-        metric_logging.log_metrics(session=session, run_id=run.id, metrics={"auc": auc})
+        tracking.log_metrics(session=session, run_id=run.id, metrics={"auc": auc})
         tracking.set_tags(session=session, run_id=run.id, tags={"team": team})
     tracking.end_run(session=session, run_id=run.id)  # rf-1 finished, the others running
     return project.id
 
 
 def _names(session, project_id, text):
-    table = run_search.search_runs(session=session, project_id=project_id, filter=text)
+    table = tracking.search_runs(session=session, project_id=project_id, filter=text)
     return sorted(row["name"] for row in table.rows)
 
 

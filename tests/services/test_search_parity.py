@@ -1,7 +1,7 @@
 """The SQLite fast search (raw sqlite3) and the portable SQLAlchemy search give the same answers.
 
-`mlops.runs()` on a SQLite file takes `run_search.search_runs_sqlite`; PostgreSQL takes
-`run_search.search_runs`. Both are run here on one SQLite store, over every operator, NaN and inf,
+`mlops.runs()` on a SQLite file takes `tracking.search_runs_sqlite`; PostgreSQL takes
+`tracking.search_runs`. Both are run here on one SQLite store, over every operator, NaN and inf,
 quoting, several experiments and projects, and limits.
 """
 from __future__ import annotations
@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from mlops_nb.services import metric_logging, run_search, tracking
+from mlops_nb.services import tracking
 from mlops_nb.store.db import get_engine, session_scope
 from mlops_nb.store.migrate import ensure_schema
 
@@ -44,7 +44,7 @@ def store(tmp_path_factory):
                                            ("inf", float("inf"), "x'y", "a%b")):
                 run = tracking.create_run(session=session, experiment_id=exp.id, name=name, user="dana")
                 tracking.log_params(session=session, run_id=run.id, params={"model": model, "n": 3})
-                metric_logging.log_metrics(session=session, run_id=run.id,
+                tracking.log_metrics(session=session, run_id=run.id,
                                      metrics={"auc": auc, "loss": 1 - (auc if auc == auc else 0)})
                 tracking.set_tags(session=session, run_id=run.id, tags={"team": team})
                 time.sleep(0.001)
@@ -61,8 +61,8 @@ def _normalised(table):
 def test_fast_sqlite_search_matches_the_portable_search(store, experiment, filter_text):
     engine, project_id = store
     with session_scope(engine) as session:
-        portable = run_search.search_runs(session=session, project_id=project_id, experiment=experiment, filter=filter_text)
-    fast = run_search.search_runs_sqlite(engine, project_id=project_id, experiment=experiment, filter=filter_text)
+        portable = tracking.search_runs(session=session, project_id=project_id, experiment=experiment, filter=filter_text)
+    fast = tracking.search_runs_sqlite(engine, project_id=project_id, experiment=experiment, filter=filter_text)
     assert _normalised(fast) == _normalised(portable)
     assert fast.title == portable.title
 
@@ -71,6 +71,6 @@ def test_fast_sqlite_search_matches_the_portable_search(store, experiment, filte
 def test_fast_sqlite_search_honours_limits_like_the_portable_search(store, limit):
     engine, project_id = store
     with session_scope(engine) as session:
-        portable = run_search.search_runs(session=session, project_id=project_id, filter="metrics.auc > 0", limit=limit)
-    fast = run_search.search_runs_sqlite(engine, project_id=project_id, filter="metrics.auc > 0", limit=limit)
+        portable = tracking.search_runs(session=session, project_id=project_id, filter="metrics.auc > 0", limit=limit)
+    fast = tracking.search_runs_sqlite(engine, project_id=project_id, filter="metrics.auc > 0", limit=limit)
     assert _normalised(fast) == _normalised(portable) and len(fast.rows) == limit

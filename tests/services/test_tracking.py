@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from mlops_nb.services import metric_logging, run_search, tracking
+from mlops_nb.services import tracking
 from mlops_nb.services.errors import Conflict, InvalidInput, NotFound
 from mlops_nb.store.db import session_scope
 
@@ -74,19 +74,19 @@ def test_params_must_be_a_mapping(session, run):
     with pytest.raises(InvalidInput, match="params must be a mapping of names to values, got list"):
         tracking.log_params(session=session, run_id=run.id, params=[("a", 1)])
     with pytest.raises(InvalidInput, match="metrics must be a mapping of names to numbers, got float"):
-        metric_logging.log_metrics(session=session, run_id=run.id, metrics=1.0)
+        tracking.log_metrics(session=session, run_id=run.id, metrics=1.0)
 
 
 def test_log_metrics_returns_the_steps_used(session, run):
-    assert metric_logging.log_metrics(session=session, run_id=run.id, metrics={"a": 1.0, "b": 2.0}) == {"a": 0, "b": 0}
-    assert metric_logging.log_metrics(session=session, run_id=run.id, metrics={"a": 1.0}) == {"a": 1}
-    assert metric_logging.log_metrics(session=session, run_id=run.id, metrics={"a": 1.0}, step=7) == {"a": 7}
-    assert metric_logging.next_steps(session=session, run_id=run.id, keys=["a", "b", "c"]) == {"a": 8, "b": 1, "c": 0}
+    assert tracking.log_metrics(session=session, run_id=run.id, metrics={"a": 1.0, "b": 2.0}) == {"a": 0, "b": 0}
+    assert tracking.log_metrics(session=session, run_id=run.id, metrics={"a": 1.0}) == {"a": 1}
+    assert tracking.log_metrics(session=session, run_id=run.id, metrics={"a": 1.0}, step=7) == {"a": 7}
+    assert tracking.next_steps(session=session, run_id=run.id, keys=["a", "b", "c"]) == {"a": 8, "b": 1, "c": 0}
 
 
 def test_nan_is_stored_as_null_and_read_back_as_nan(session, run):
-    metric_logging.log_metrics(session=session, run_id=run.id, metrics={"x": math.nan})
-    assert math.isnan(metric_logging.metric_history(session=session, run_id=run.id, key="x")[0].value)
+    tracking.log_metrics(session=session, run_id=run.id, metrics={"x": math.nan})
+    assert math.isnan(tracking.metric_history(session=session, run_id=run.id, key="x")[0].value)
 
 
 def test_stale_runs_are_marked_killed_and_live_ones_are_not(session, run):
@@ -108,11 +108,11 @@ def test_set_run_code_appends_cell_sources(session, run):
 
 def test_search_runs_returns_params_metrics_and_tags_as_columns(session, run):
     tracking.log_params(session=session, run_id=run.id, params={"C": 1})
-    metric_logging.log_metrics(session=session, run_id=run.id, metrics={"auc": 0.8})
+    tracking.log_metrics(session=session, run_id=run.id, metrics={"auc": 0.8})
     tracking.set_tags(session=session, run_id=run.id, tags={"team": "risk"})
     project = tracking.get_project(session=session, name="p")
-    table = run_search.search_runs(session=session, project_id=project.id, filter="tags.team = 'risk'")
+    table = tracking.search_runs(session=session, project_id=project.id, filter="tags.team = 'risk'")
     row = table.rows[0]
     assert row["params.C"] == "1" and row["metrics.auc"] == 0.8 and row["tags.team"] == "risk"
     assert table.title == "Runs where tags.team = 'risk'"
-    assert run_search.count_runs(session=session, project_id=project.id) == 1
+    assert tracking.count_runs(session=session, project_id=project.id) == 1

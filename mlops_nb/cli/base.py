@@ -1,0 +1,58 @@
+"""What every `mlops` command shares: the one-line-error parser, the command table, and the store.
+
+A command module registers its handlers with `@command(...)`; `mlops_nb.cli.build_parser` builds the
+argparse tree from the table. Interfaces get a session from the store and everything else from
+services: no command reads a table itself.
+"""
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from mlops_nb.services.errors import MlopsError
+
+Handler = Callable[[argparse.Namespace], int]
+Configure = Callable[[argparse.ArgumentParser], None]
+COMMANDS: list[tuple[Sequence[str], Handler, Configure]] = []
+CLI_ACTOR = "cli"  # the actor of what the CLI changes: the store's operator, as with psql
+
+
+def open_engine(args: argparse.Namespace, *, migrate: bool = True) -> Any:
+    """The engine of `--db` (else MLOPS_DB_URL, else the default store), migrated to head unless
+    `migrate` is False.
+
+    Raises:
+        MlopsError: the store's schema is newer than this code, or otherwise does not match.
+    """
+    from mlops_nb.config import Settings
+    from mlops_nb.store.db import get_engine, normalize_url
+    from mlops_nb.store.migrate import SchemaMismatch, ensure_schema
+
+    engine = get_engine(normalize_url(args.db or Settings.from_env().db_url))
+    if migrate:
+        try:
+            ensure_schema(engine)
+        except SchemaMismatch as err:
+            raise MlopsError(str(err)) from err
+    return engine
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse that reports errors in one line and exit status 1, as every command does."""
+
+    def error(self, message: str):  # type: ignore[override]
+        self.exit(1, f"mlops: {message} (see `{self.prog} --help`)\n")
+
+
+def command(*path: str) -> Callable[[Configure], Callable[[Handler], Handler]]:
+    """Register a handler under a command path; `configure` adds its arguments.
+
+    Example: `command("audit", "verify")(_args)(cmd_audit_verify)`.
+    """
+    def wrap(configure: Configure) -> Callable[[Handler], Handler]:
+        def register(handler: Handler) -> Handler:
+            COMMANDS.append((path, handler, configure))
+            return handler
+        return register
+    return wrap

@@ -1,0 +1,25 @@
+"""`mlops db upgrade`: migrate a store to the current schema."""
+from __future__ import annotations
+
+import argparse
+
+from mlops_nb.cli.base import command, open_engine
+
+
+def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    """Migrate the store to the current schema (creating it when new)."""
+    from mlops_nb.store.migrate import HEAD, current_revision, upgrade
+
+    engine = open_engine(args, migrate=False)
+    before = current_revision(engine)
+    upgrade(engine, args.revision)
+    after = current_revision(engine)
+    print(f"store at revision {after} (was {before or 'empty'}); head is {HEAD}")
+    return 0
+
+
+def _db_upgrade_args(p):
+    p.add_argument("--revision", default="head", help="target revision (default: head)")
+
+
+command("db", "upgrade")(_db_upgrade_args)(cmd_db_upgrade)

@@ -1,0 +1,82 @@
+"""`mlops policy show` and `mlops policy set`: the promotion policy of a model or a project.
+
+    mlops policy show [--model M]       the policy in force for a model, or the project default
+    mlops policy set --model M --json '{"metric_thresholds": {"roc_auc": ">= 0.7"}}'
+
+Like every CLI command, these run as the store's operator (whoever can open its database), so
+`policy set` needs no password; its audit event names the actor `cli`.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from mlops_nb.cli.base import CLI_ACTOR, command, open_engine
+from mlops_nb.services.errors import InvalidInput
+
+
+def _scope(session: Any, args: argparse.Namespace) -> tuple[int, int | None, str]:
+    from mlops_nb.services import registry, tracking
+
+    project = tracking.get_project(session=session, name=args.project)
+    if args.model is None:
+        return project.id, None, f"project {args.project!r} (default)"
+    return project.id, registry.get_model(session=session, project_id=project.id, name=args.model).id, \
+        f"model {args.model!r}"
+
+
+def cmd_policy_show(args: argparse.Namespace) -> int:
+    """Show the promotion policy in force for a model, or the project default.
+
+    Example: mlops policy show --project credit --model credit-risk
+    """
+    from mlops_nb.services import governance
+    from mlops_nb.display import present
+    from mlops_nb.services.governance.results import PolicyPublic
+    from mlops_nb.store.db import session_scope
+
+    with session_scope(open_engine(args)) as session:
+        project_id, model_id, scope = _scope(session, args)
+        policy = governance.get_effective_policy(session=session, project_id=project_id, model_id=model_id)
+    print(repr(present(PolicyPublic(scope=scope, source=policy.source, rules=policy.rules))))
+    return 0
+
+
+def cmd_policy_set(args: argparse.Namespace) -> int:
+    """Change settings of a model's policy (or the project default) from a JSON object.
+
+    Example: mlops policy set --model credit-risk --json '{"approvals": {"production": {"reviewer": 2}}}'
+    """
+    from mlops_nb.services import governance
+    from mlops_nb.services.identity.auth import Identity
+    from mlops_nb.display import present
+    from mlops_nb.services.governance.results import PolicyPublic
+    from mlops_nb.store.db import session_scope
+
+    try:
+        rules = json.loads(args.json)
+    except json.JSONDecodeError as err:
+        raise InvalidInput(f"--json is not valid JSON: {err}") from err
+    operator = Identity(name=CLI_ACTOR, role="admin", proven=True)  # the store's operator, as with psql
+    with session_scope(open_engine(args)) as session:
+        project_id, model_id, scope = _scope(session, args)
+        policy = governance.set_policy(session=session, actor=operator, project_id=project_id, model_id=model_id,
+                                     rules=rules, entity_name=args.model or f"project:{args.project}",
+                                     operator=True)
+    print(repr(present(PolicyPublic(scope=scope, source=policy.source, rules=policy.rules))))
+    return 0
+
+
+def _policy_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--project", default="default")
+    p.add_argument("--model", help="the model (default: the project's default policy)")
+
+
+def _policy_set_args(p: argparse.ArgumentParser) -> None:
+    _policy_args(p)
+    p.add_argument("--json", required=True, help="settings to change, e.g. '{\"metric_thresholds\": {\"auc\": \">= 0.7\"}}'")
+
+
+command("policy", "show")(_policy_args)(cmd_policy_show)
+command("policy", "set")(_policy_set_args)(cmd_policy_set)

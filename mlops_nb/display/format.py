@@ -1,0 +1,65 @@
+"""Plain-text and HTML tables and records, with every user string escaped.
+
+Kept free of pandas so showing a result in a notebook costs no heavy import.
+"""
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Sequence
+from datetime import datetime, timezone
+from typing import Any
+
+MAX_CELL = 80
+# a flexible column of a side-by-side layout that wraps long values instead of overflowing
+FLEX_CELL = "flex:1 1 auto;min-width:16em;max-width:100%;overflow-wrap:anywhere"
+
+
+def format_value(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "nan"
+        if math.isinf(value):
+            return "inf" if value > 0 else "-inf"
+        return f"{value:.6g}"
+    text = str(value)
+    return text if len(text) <= MAX_CELL else text[: MAX_CELL - 1] + "…"
+
+
+def format_time(ts: float | None) -> str:
+    if ts is None:
+        return ""
+    return datetime.fromtimestamp(ts, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def text_table(columns: Sequence[str], rows: Sequence[Sequence[Any]], title: str = "") -> str:
+    cells = [[format_value(v) for v in row] for row in rows]
+    widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(columns)]
+    lines = [title] if title else []
+    lines.append("  ".join(c.ljust(w) for c, w in zip(columns, widths)))
+    lines.append("  ".join("-" * w for w in widths))
+    lines += ["  ".join(v.ljust(w) for v, w in zip(row, widths)) for row in cells]
+    if not rows:
+        lines.append("(none)")
+    return "\n".join(lines)
+
+
+def html_table(columns: Sequence[str], rows: Sequence[Sequence[Any]], title: str = "") -> str:
+    esc = html.escape
+    head = "".join(f"<th>{esc(c)}</th>" for c in columns)
+    body = "".join("<tr>" + "".join(f"<td>{esc(format_value(v))}</td>" for v in row) + "</tr>"
+                   for row in rows)
+    caption = f"<caption>{esc(title)}</caption>" if title else ""
+    empty = f"<tr><td colspan='{len(columns)}'>(none)</td></tr>" if not rows else ""
+    return f"<table class='mlops-table'>{caption}<thead><tr>{head}</tr></thead><tbody>{body}{empty}</tbody></table>"
+
+
+def key_value_html(title: str, pairs: Sequence[tuple[str, Any]]) -> str:
+    return html_table(["field", "value"], [(k, v) for k, v in pairs], title)
+
+
+def key_value_text(title: str, pairs: Sequence[tuple[str, Any]]) -> str:
+    width = max((len(k) for k, _ in pairs), default=0)
+    return "\n".join([title] + [f"  {k.ljust(width)}  {format_value(v)}" for k, v in pairs])

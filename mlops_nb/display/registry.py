@@ -1,0 +1,75 @@
+"""Model versions, model tables and loaded models as a notebook shows them."""
+from __future__ import annotations
+
+from typing import Any
+
+from mlops_nb.display.base import Displayable, DisplayTable, displays
+from mlops_nb.display.format import format_time
+from mlops_nb.services.registry.results import MODEL_COLUMNS, ModelTable, ModelVersionPublic
+from mlops_nb.services.registry.scoring import ScoringModel
+
+
+@displays(ModelVersionPublic)
+class ModelVersionView(Displayable, ModelVersionPublic):
+    """A version with its lineage: run, dataset, target, signature, artifact, code, environment, metrics."""
+
+    @property
+    def _title(self) -> str:  # type: ignore[override]
+        return f"Model {self.name} v{self.version} · {self.stage}"
+
+    def _pairs(self) -> list[tuple[str, Any]]:
+        dataset = f"{self.dataset.name} v{self.dataset.version}" if self.dataset else None
+        inputs = self.input_columns
+        packages = (self.env or {}).get("packages", {})
+        code = self.code or {}
+        pairs: list[tuple[str, Any]] = [
+            ("run", self.run_id), ("dataset", dataset), ("target", self.target),
+            ("inputs", f"{len(inputs)} columns: {', '.join(inputs)}" if inputs else None),
+            ("outputs", ", ".join(k for k in (self.signature or {}).get("outputs", {}) if k != "classes")),
+            ("artifact", self.artifact_uri), ("sha256", self.sha256),
+            ("code", code.get("git_commit") or code.get("code_hash")),
+            ("python", (self.env or {}).get("python")),
+            ("packages", ", ".join(f"{k} {v}" for k, v in sorted(packages.items()))),
+            ("by", self.created_by), ("created", format_time(self.created_at))]
+        pairs += [(f"metric {k}", v) for k, v in sorted(self.metrics.items())]
+        return pairs
+
+
+@displays(ModelTable)
+class ModelTableView(DisplayTable, ModelTable):
+    """Registered models, or one model's versions; `.to_frame()` a DataFrame."""
+
+    def to_frame(self) -> Any:
+        """A pandas DataFrame, one row per model or version, times as UTC timestamps."""
+        import pandas as pd
+
+        frame = pd.DataFrame(self.rows, columns=self.columns())
+        for col in ("created_at", "updated_at"):
+            if col in frame:
+                frame[col] = pd.to_datetime(frame[col], unit="s", utc=True)
+        return frame
+
+    def _display(self, limit: int = 50) -> tuple[list[str], list[list[Any]], str]:
+        cols = self.columns()
+        rows = [[format_time(row.get(c)) if c in ("created_at", "updated_at")
+                 else (row.get(c) or "")[:12] if c == "sha256" else row.get(c) for c in cols]
+                for row in self.rows[:limit]]
+        return cols, rows, f"{self.title} ({len(self.rows)})"
+
+
+@displays(ScoringModel)
+class ScoringModelView(Displayable, ScoringModel):
+    """A loaded model: its estimator, hash, run and any environment differences."""
+
+    @property
+    def _title(self) -> str:  # type: ignore[override]
+        return f"Scoring model {self.name} v{self.version} · {self.stage}"
+
+    def _pairs(self) -> list[tuple[str, Any]]:
+        pairs: list[tuple[str, Any]] = [("estimator", type(self.estimator).__name__),
+                                        ("sha256", self.info.sha256), ("run", self.info.run_id)]
+        pairs += [("environment differs", m) for m in self.env_mismatches]
+        return pairs
+
+
+__all__ = ["MODEL_COLUMNS", "ModelTableView", "ModelVersionView", "ScoringModelView"]

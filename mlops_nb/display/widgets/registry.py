@@ -1,0 +1,267 @@
+"""The registry panel: pick a model version, see its lineage and gates, request its promotion.
+
+    %mlops registry credit-risk          # registry_panel("credit-risk")
+
+The panel's state and click handler are plain attributes and methods, so tests (and scripts) drive
+it without a browser. Every user string (names, params, metrics, reasons, error messages) is
+HTML-escaped. ipywidgets is imported on first use.
+"""
+from __future__ import annotations
+
+import html
+import time
+from functools import lru_cache
+from typing import Any
+
+from mlops_nb.services.errors import InvalidInput, MlopsError
+from mlops_nb.display.format import FLEX_CELL, format_time, html_table
+
+MAX_PARAMS = 100
+from mlops_nb.services.governance.policies import TARGET_STAGES  # noqa: E402
+
+
+def registry_panel(model: str | None = None) -> Any:
+    """A widget to pick a model version, read its lineage and gates, and request its promotion.
+
+    >>> panel = registry_panel("credit-risk")       # %mlops registry credit-risk
+    >>> panel.version_picker.value = 2               # what choosing in the dropdown does
+    >>> panel.target.value, panel.reason.value = "staging", "beats v1 on AUC"
+    >>> panel.request_button.click()                 # or panel.request_promotion()
+    >>> panel.result.id, panel.result.status
+
+    The panel keeps what it shows as state (`version`, `run_name`, `latest_request`, `preview`,
+    `result`, `error`), so it can be driven without a browser. An unknown `model` raises NotFound.
+    """
+    return _registry_class()(model)
+
+
+@lru_cache(maxsize=1)
+def _registry_class() -> type:
+    """The widget class, defined on first use (see _panel_class)."""
+    import ipywidgets as widgets
+
+    class RegistryPanel(widgets.VBox):
+        """Model and version pickers, the version's lineage and gates, and a promotion request form."""
+
+        def __init__(self, model: str | None = None) -> None:
+            self.version = None          # the ModelVersionPublic shown
+            self.run_name: str | None = None
+            self.latest_request = None   # the newest PromotionRequestPublic of that version, if any
+            self.preview: list[dict] = []
+            self.preview_error: str | None = None
+            self.result = None           # what the last click returned
+            self.error: str | None = None
+            self._quiet = False          # True while the panel itself changes the pickers
+            self.model_picker = widgets.Dropdown(description="Model")
+            self.version_picker = widgets.Dropdown(description="Version")
+            self.lineage = widgets.HTML()
+            self.gates = widgets.HTML()
+            self.target = widgets.Dropdown(options=list(TARGET_STAGES), value="staging", description="To")
+            self.reason = widgets.Textarea(description="Reason", placeholder="why this version should be promoted",
+                                           layout=widgets.Layout(width="60%"))
+            self.request_button = widgets.Button(description="Request promotion", icon="arrow-up",
+                                                 button_style="primary", layout=widgets.Layout(width="max-content"),
+                                                 tooltip="ask for this version to enter the chosen stage")
+            self.status = widgets.HTML()
+            self.model_picker.observe(self._on_model, names="value")
+            self.version_picker.observe(self._on_version, names="value")
+            self.target.observe(lambda _change: self._show_gates(), names="value")
+            self.request_button.on_click(lambda _button: self.request_promotion())
+            super().__init__([widgets.HBox([self.model_picker, self.version_picker]), self.lineage, self.gates,
+                              widgets.HBox([self.target, self.reason]), self.request_button, self.status])
+            names = _model_names()
+            if model is not None and model not in names:
+                import mlops_nb as mlops
+
+                mlops.models(model)  # raises NotFound naming the models there are
+            self._quiet = True
+            self.model_picker.options = names
+            self.model_picker.value = model if model is not None else (names[0] if names else None)
+            self._quiet = False
+            if not names:
+                self.lineage.value = ("<i>No registered models yet: register one with "
+                                      "<code>%mlops register VAR --name MODEL</code>.</i>")
+                self.request_button.disabled = True
+                return
+            self.select_model(self.model_picker.value, raise_errors=True)
+
+        @property
+        def model(self) -> str | None:
+            return self.model_picker.value
+
+        def _on_model(self, change: dict) -> None:
+            if not self._quiet and change["new"] is not None:
+                self.select_model(change["new"])
+
+        def _on_version(self, change: dict) -> None:
+            if not self._quiet and change["new"] is not None:
+                self.select_version(change["new"])
+
+        def select_model(self, name: str, raise_errors: bool = False, version: int | None = None) -> None:
+            """Show model `name`: its versions in the picker, the newest (or `version`) selected."""
+            try:
+                choices = _version_choices(name)
+            except MlopsError as err:
+                if raise_errors:
+                    raise
+                self._fail(err)
+                return
+            self._quiet = True
+            self.model_picker.value = name
+            self.version_picker.options = choices
+            numbers = [number for _label, number in choices]
+            self.version_picker.value = version if version in numbers else (numbers[0] if numbers else None)
+            self._quiet = False
+            if self.version_picker.value is not None:
+                self.select_version(self.version_picker.value, raise_errors=raise_errors)
+
+        def select_version(self, number: int, raise_errors: bool = False) -> None:
+            """Load version `number` of the current model, its run, latest request and gate preview."""
+            try:
+                self.version, self.run_name, self.latest_request = _load_version(self.model, number)
+            except MlopsError as err:
+                if raise_errors:
+                    raise
+                self._fail(err)
+                return
+            self._quiet = True
+            self.target.value = "production" if self.version.stage == "staging" else "staging"
+            self._quiet = False
+            self.lineage.value = lineage_html(self.version, self.run_name)
+            self._show_gates()
+
+        def _show_gates(self) -> None:
+            if self._quiet or self.version is None:
+                return
+            try:
+                self.preview, self.preview_error = preview_gates(self.model, self.version.version, self.target.value), None
+            except MlopsError as err:
+                self.preview, self.preview_error = [], str(err)
+            self.gates.value = gates_html(self.latest_request, self.preview, self.target.value, self.preview_error)
+
+        def request_promotion(self):
+            """The click: request the shown version for the chosen stage; the outcome shows in the panel."""
+            import mlops_nb as mlops
+
+            if self.version is None:
+                self._fail(InvalidInput("no model version is selected"))
+                return None
+            try:
+                result = mlops.request_promotion(self.model, version=self.version.version, to=self.target.value,
+                                                 reason=self.reason.value)
+            except MlopsError as err:
+                self._fail(err)
+                return None
+            self.result, self.error = result, None
+            self.reason.value = ""
+            self.select_model(self.model, version=result.version)  # the new request and stages show
+            self.status.value = request_status_html(result)
+            return result
+
+        def _fail(self, err: Exception) -> None:
+            self.error = str(err)
+            self.status.value = f"<span style='color:#b00'>{html.escape(self.error)}</span>"
+
+    return RegistryPanel
+
+
+def _model_names() -> list[str]:
+    import mlops_nb as mlops
+
+    return [row["name"] for row in mlops.models()]
+
+
+def _version_choices(name: str) -> list[tuple[str, int]]:
+    """Dropdown options, newest first: ("v3 · staging", 3)."""
+    import mlops_nb as mlops
+
+    return [(f"v{row['version']} · {row['stage']}", row["version"]) for row in mlops.models(name)]
+
+
+def _load_version(name: str, number: int):
+    """The version, its run's name (None if the run is gone) and its newest promotion request."""
+    import mlops_nb as mlops
+
+    version = mlops.get_model_version(name, number)
+    run_name = None
+    if version.run_id:
+        try:
+            run_name = mlops.get_run(version.run_id).name
+        except mlops.NotFound:
+            pass
+    latest = next((r for r in mlops.requests(name) if r.version == number), None)
+    return version, run_name, latest
+
+
+def preview_gates(name: str, version: int, to: str) -> list[dict]:
+    """The gates `name` v`version` would face entering `to` now (nothing recorded)."""
+    from mlops_nb.api.promotion import preview_gates as preview
+
+    return preview(name, version=version, to=to)
+
+
+def lineage_html(version, run_name: str | None) -> str:
+    """Where the version comes from (run, training data, code, environment), beside its params and metrics."""
+    dataset = version.dataset
+    code = version.code or {}
+    env = version.env or {}
+    packages = env.get("packages", {})
+    pairs: list[tuple[str, Any]] = [
+        ("stage", version.stage), ("run id", version.run_id), ("run name", run_name),
+        ("dataset", f"{dataset.name} v{dataset.version}" if dataset else "(none)"),
+        ("dataset fingerprint", dataset.fingerprint if dataset else None),
+        ("dataset rows", dataset.rows if dataset else None), ("target", version.target),
+        ("git commit", code.get("git_commit")), ("code hash", code.get("code_hash")),
+        ("python", env.get("python")),
+        ("packages", ", ".join(f"{k} {v}" for k, v in sorted(packages.items()))),
+        ("sha256", version.sha256), ("registered by", version.created_by),
+        ("registered", format_time(version.created_at))]
+    title = f"Model {version.name} v{version.version} · {version.stage}"
+    params = sorted(version.params.items())
+    more = f" (first {MAX_PARAMS} of {len(params)})" if len(params) > MAX_PARAMS else ""
+    values = [("metric", k, v) for k, v in sorted(version.metrics.items())]
+    values += [("param", k, v) for k, v in params[:MAX_PARAMS]]
+    cell = f"<div style='{FLEX_CELL}'>{{}}</div>"
+    return ("<div style='display:flex;gap:2em;flex-wrap:wrap'>"
+            + cell.format(html_table(["lineage", "value"], pairs, title))
+            + cell.format(html_table(["kind", "name", "value"], values, f"Metrics and params{more}"))
+            + "</div>")
+
+
+def _gates_table(results: list[dict], title: str) -> str:
+    """Gate results in full (html_table would shorten the details, which say what to do)."""
+    esc = html.escape
+    rows = "".join(f"<tr><td>{esc(str(g['name']))}</td><td>{'PASS' if g['passed'] else '<b>FAIL</b>'}</td>"
+                   f"<td>{esc(str(g['detail']))}</td></tr>" for g in results)
+    rows = rows or "<tr><td colspan='3'>(no gates)</td></tr>"
+    return (f"<table class='mlops-table'><caption>{esc(title)}</caption><thead><tr><th>gate</th><th>result</th>"
+            f"<th>detail</th></tr></thead><tbody>{rows}</tbody></table>")
+
+
+def gates_html(latest, preview: list[dict], target: str, preview_error: str | None = None) -> str:
+    """The gates of the version's latest request (as stored) and those it would face now for `target`."""
+    parts = []
+    if latest is not None:
+        title = (f"Gates of request {latest.id} (to {latest.target_stage}, {latest.status}, "
+                 f"by {latest.requester})")
+        parts.append(_gates_table(latest.gates, title))
+    else:
+        parts.append("<p><i>No promotion request for this version yet.</i></p>")
+    if preview_error is not None:
+        parts.append(f"<p style='color:#b00'>Gate preview unavailable: {html.escape(preview_error)}</p>")
+    else:
+        parts.append(_gates_table(preview, f"Gates for {target} now"))
+    cell = f"<div style='{FLEX_CELL}'>{{}}</div>"
+    return "<div style='display:flex;gap:2em;flex-wrap:wrap'>" + "".join(cell.format(p) for p in parts) + "</div>"
+
+
+def request_status_html(request) -> str:
+    """One line after a request: its id, status, gates and who it waits for."""
+    esc = html.escape
+    failed = [g["name"] for g in request.gates if not g["passed"]]
+    gates = f"gates failing: {', '.join(failed)}" if failed else "all gates pass"
+    waiting = ", ".join(f"{n} {role}" for role, n in request.waiting_for.items())
+    tail = f" · waiting for {waiting}" if request.status == "pending" and waiting else ""
+    return (f"<span style='color:#060'>Promotion request <b>{request.id}</b> · {esc(request.status)} · "
+            f"{esc(request.model)} v{request.version} → {esc(request.target_stage)} · {esc(gates)}"
+            f"{esc(tail)}</span>")

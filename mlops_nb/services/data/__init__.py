@@ -1,0 +1,40 @@
+"""Data: dataset versions with their fingerprint, schema, profile and sample.
+
+Each module below is one job; this package names what the domain offers, so callers write
+`from mlops_nb.services import data` and `data.<function>(session=..., ...)`.
+"""
+from __future__ import annotations
+
+from mlops_nb.services.data.results import (
+    DatasetVersionPublic,
+)
+from mlops_nb.services.data.datasets import (
+    MAX_CATEGORIES,
+    ROLES,
+    SAMPLE_ROWS,
+    TOP_VALUES,
+    check_frame,
+    column_kind,
+    fingerprint,
+    get_dataset,
+    load_sample,
+    log_dataset,
+    public,
+    schema_and_profile,
+)
+
+__all__ = [
+    "DatasetVersionPublic",
+    "MAX_CATEGORIES",
+    "ROLES",
+    "SAMPLE_ROWS",
+    "TOP_VALUES",
+    "check_frame",
+    "column_kind",
+    "fingerprint",
+    "get_dataset",
+    "load_sample",
+    "log_dataset",
+    "public",
+    "schema_and_profile",
+]

@@ -1,0 +1,211 @@
+"""Dataset versions: a content fingerprint, schema, profile and a stored sample for drift reference.
+
+The same data logged twice (another copy, another file name) is one version: the fingerprint hashes
+the values, column names and dtypes, never where the data came from.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import math
+import time
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import func, select
+from sqlmodel import Session
+
+from mlops_nb.services.tracking.artifacts import read_verified, store_bytes
+from mlops_nb.services.errors import InvalidInput, NotFound
+from mlops_nb.services.data.results import DatasetVersionPublic
+from mlops_nb.services.tracking.runs import require_running
+from mlops_nb.services.values import check_name
+from mlops_nb.store.artifacts import ArtifactStore
+from mlops_nb.store.models import Artifact, DatasetVersion, RunInput
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+ROLES = ("train", "validation", "test", "serving", "reference")
+SAMPLE_ROWS = 10_000
+MAX_CATEGORIES = 1_000
+TOP_VALUES = 50
+
+
+def check_frame(df: Any, what: str = "df") -> "pd.DataFrame":
+    """A non-empty DataFrame with unique column names; columns named by strings."""
+    import pandas as pd
+
+    if not isinstance(df, pd.DataFrame):
+        raise InvalidInput(f"{what} must be a pandas DataFrame, got {type(df).__name__}")
+    if df.shape[1] == 0:
+        raise InvalidInput(f"{what} has no columns")
+    if len(df) == 0:
+        raise InvalidInput(f"{what} has no rows; log a dataset with at least one row")
+    names = [str(c) for c in df.columns]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise InvalidInput(f"{what} has duplicate column names: {', '.join(duplicates)}; rename them first")
+    if names != list(df.columns):
+        df = df.set_axis(names, axis=1)
+    return df
+
+
+def column_kind(series: "pd.Series") -> str:
+    from pandas.api import types
+
+    if types.is_bool_dtype(series):
+        return "categorical"
+    if types.is_numeric_dtype(series):
+        return "numerical"
+    if types.is_datetime64_any_dtype(series):
+        return "datetime"
+    return "categorical"
+
+
+def fingerprint(df: "pd.DataFrame") -> str:
+    """sha256 over column names, dtypes and the row hashes of the values (row order matters)."""
+    import pandas as pd
+
+    digest = hashlib.sha256()
+    for name, dtype in df.dtypes.items():
+        digest.update(f"{name}\x1f{dtype}\x1e".encode())
+    try:
+        digest.update(pd.util.hash_pandas_object(df, index=False).to_numpy().tobytes())
+    except TypeError:  # unhashable cells (lists, dicts): hash their text
+        digest.update(pd.util.hash_pandas_object(df.astype(str), index=False).to_numpy().tobytes())
+    return digest.hexdigest()
+
+
+def _clean(value: Any) -> Any:
+    """JSON-safe scalars: numpy to Python, NaN/inf to None (JSON has neither)."""
+    if hasattr(value, "item"):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def schema_and_profile(df: "pd.DataFrame") -> tuple[dict, dict]:
+    columns, profile = [], {}
+    for name in df.columns:
+        series = df[name]
+        kind = column_kind(series)
+        column: dict[str, Any] = {"name": name, "dtype": str(series.dtype), "kind": kind,
+                                  "nullable": bool(series.isna().any())}
+        nulls = int(series.isna().sum())
+        stats: dict[str, Any] = {"count": int(len(series) - nulls), "nulls": nulls,
+                                 "null_rate": nulls / len(series)}
+        if kind == "numerical":
+            values = series.dropna()
+            infinite = values.isin([float("inf"), float("-inf")])
+            if infinite.any():  # profiled on the finite values, the infinities counted apart
+                stats["infinite"] = int(infinite.sum())
+                values = values[~infinite]
+            if len(values):
+                q = values.quantile([0.05, 0.25, 0.5, 0.75, 0.95]).tolist()
+                stats.update(min=_clean(values.min()), max=_clean(values.max()), mean=_clean(values.mean()),
+                             std=_clean(values.std()) if len(values) > 1 else 0.0,
+                             quantiles=[_clean(v) for v in q])
+        elif kind == "categorical":
+            counts = series.astype("object").dropna().map(str).value_counts()
+            stats["unique"] = int(len(counts))
+            stats["top"] = {str(k): int(v) for k, v in counts.head(TOP_VALUES).items()}
+            if len(counts) <= MAX_CATEGORIES:
+                column["categories"] = sorted(counts.index.tolist())
+        columns.append(column)
+        profile[name] = stats
+    return {"columns": columns}, profile
+
+
+def _sample_bytes(df: "pd.DataFrame") -> bytes:
+    sample = (df if len(df) <= SAMPLE_ROWS else df.sample(SAMPLE_ROWS, random_state=0)).reset_index(drop=True)
+    buffer = io.BytesIO()
+    try:
+        sample.to_parquet(buffer, index=False)
+    except (ValueError, TypeError):  # pyarrow refuses object columns mixing types (1 and "x"): keep them as text
+        texts = {c: sample[c].where(sample[c].isna(), sample[c].astype(str))
+                 for c in sample.columns if sample[c].dtype == object}
+        buffer = io.BytesIO()
+        sample.assign(**texts).to_parquet(buffer, index=False)
+    return buffer.getvalue()
+
+
+def public(version: DatasetVersion, sample: Artifact | None = None) -> DatasetVersionPublic:
+    return DatasetVersionPublic(id=version.id, name=version.name, version=version.version,
+                                fingerprint=version.fingerprint, rows=version.rows, columns=version.columns,
+                                schema=version.schema_, profile=version.profile, created_by=version.created_by,
+                                created_at=version.created_at, sample_uri=sample.uri if sample else None,
+                                sample_sha256=sample.sha256 if sample else None)
+
+
+def _serialise_versions_of(session: Session, project_id: int, name: str) -> None:
+    """Two processes logging a new version of one dataset at once must not both take number N+1.
+    SQLite write transactions are already serialised (BEGIN IMMEDIATE); PostgreSQL takes an
+    advisory lock on the name until the transaction ends."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    from sqlalchemy import text
+
+    key = int.from_bytes(hashlib.sha256(f"dataset\x1f{project_id}\x1f{name}".encode()).digest()[:8], "big", signed=True)
+    session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+
+
+def log_dataset(*, session: Session, store: ArtifactStore, project_id: int, df: Any, name: str,
+                role: str = "train", run_id: str | None = None, user: str) -> DatasetVersionPublic:
+    """Record `df` as a version of dataset `name` (new only if its content is new) and link it to the run."""
+    check_name(name, "dataset name")
+    if role not in ROLES:
+        raise InvalidInput(f"dataset role {role!r} is not one of {', '.join(ROLES)}")
+    df = check_frame(df)
+    if run_id is not None:
+        require_running(session=session, run_id=run_id)
+    print_ = fingerprint(df)
+    _serialise_versions_of(session, project_id, name)
+    version = session.execute(select(DatasetVersion).where(
+        DatasetVersion.project_id == project_id, DatasetVersion.name == name,
+        DatasetVersion.fingerprint == print_)).scalars().first()
+    if version is None:
+        schema, profile = schema_and_profile(df)
+        number = (session.execute(select(func.max(DatasetVersion.version)).where(
+            DatasetVersion.project_id == project_id, DatasetVersion.name == name)).scalar() or 0) + 1
+        sample = store_bytes(session=session, store=store, data=_sample_bytes(df),
+                             name=f"datasets/{project_id}/{name}/{print_[:16]}/sample.parquet")
+        version = DatasetVersion(project_id=project_id, name=name, version=number, fingerprint=print_,
+                                 rows=len(df), columns=df.shape[1], schema_=schema, profile=profile,
+                                 sample_artifact_id=sample.id, created_by=user, created_at=time.time())
+        session.add(version)
+        session.flush()
+    else:
+        sample = session.get(Artifact, version.sample_artifact_id) if version.sample_artifact_id else None
+    if run_id is not None and session.get(RunInput, (run_id, version.id, role)) is None:
+        session.add(RunInput(run_id=run_id, dataset_version_id=version.id, role=role, created_at=time.time()))
+        session.flush()
+    return public(version, sample)
+
+
+def get_dataset(*, session: Session, project_id: int, name: str, version: int | None = None) -> DatasetVersionPublic:
+    """A dataset version by name (the newest when `version` is None)."""
+    query = select(DatasetVersion).where(DatasetVersion.project_id == project_id, DatasetVersion.name == name)
+    query = query.where(DatasetVersion.version == version) if version is not None else query.order_by(
+        DatasetVersion.version.desc())
+    found = session.execute(query.limit(1)).scalars().first()
+    if found is None:
+        versions = session.execute(select(DatasetVersion.version).where(
+            DatasetVersion.project_id == project_id, DatasetVersion.name == name)).scalars().all()
+        if versions:
+            raise NotFound(f"dataset {name!r} has no version {version}; versions: "
+                           f"{', '.join(map(str, sorted(versions)))}")
+        raise NotFound(f"dataset {name!r} does not exist in this project; log it with mlops.log_dataset(df, name=...)")
+    sample = session.get(Artifact, found.sample_artifact_id) if found.sample_artifact_id else None
+    return public(found, sample)
+
+
+def load_sample(*, session: Session, store: ArtifactStore, dataset_version_id: int) -> "pd.DataFrame":
+    """The stored sample of a dataset version, hash-checked, as a DataFrame."""
+    import pandas as pd
+
+    version = session.get(DatasetVersion, dataset_version_id)
+    if version is None or version.sample_artifact_id is None:
+        raise NotFound(f"dataset version {dataset_version_id} has no stored sample")
+    artifact = session.get(Artifact, version.sample_artifact_id)
+    return pd.read_parquet(io.BytesIO(read_verified(store=store, artifact=artifact)))

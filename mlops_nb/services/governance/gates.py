@@ -1,0 +1,321 @@
+"""Promotion gates: checks a model version must pass before a request for a stage can be approved.
+
+Each gate is a function returning a GateResult(name, passed, detail, data). `evaluate` runs the
+gates the policy turns on, at the request and again at every decision; services.promotion stores
+the results with the request (as JSON) and refuses approval while any gate fails.
+
+| gate                      | passes when                                                              |
+|---------------------------|--------------------------------------------------------------------------|
+| staging_before_production | (production only) the version is in staging now                          |
+| lineage_complete          | the version names a run and a training dataset version that exist       |
+| metric_thresholds         | each named metric of the version meets its rule (e.g. roc_auc >= 0.70)   |
+| no_regression             | the metric is no worse than the production version's, within tolerance   |
+| data_validated            | the training dataset's profile: enough rows, target present, nulls bound |
+| prediction_distribution   | mean positive-class probability on the training sample is within bounds |
+
+Gates read what is stored: a gate that cannot find its evidence fails and says what is missing.
+"""
+from __future__ import annotations
+
+import math
+import operator
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from mlops_nb.services.governance.policies import EffectivePolicy, parse_threshold
+from mlops_nb.store.models import DatasetVersion, LatestMetric, ModelVersion, Param, Run
+
+OPS: dict[str, Callable[[float, float], bool]] = {">=": operator.ge, ">": operator.gt, "<=": operator.le,
+                                                  "<": operator.lt, "==": operator.eq}
+Loader = Callable[[ModelVersion], Any]  # a model version row -> a fitted model with predict_proba
+
+
+@dataclass
+class GateResult:
+    name: str
+    passed: bool
+    detail: str
+    data: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        """JSON-safe (NaN and inf become None, as JSON has neither)."""
+        return _json_safe(asdict(self))
+
+
+def _json_safe(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    return value
+
+
+@dataclass
+class GateContext:
+    """What gates share during one evaluation: the session, and lazily the production version."""
+
+    session: Session
+    version: ModelVersion
+    target_stage: str
+    store: Any = None
+    load: Loader | None = None
+    _production: Any = field(default=False, repr=False)
+    _metrics: dict | None = field(default=None, repr=False)
+
+    @property
+    def production(self) -> ModelVersion | None:
+        if self._production is False:
+            from mlops_nb.services import registry
+
+            self._production = registry.production_version_row(session=self.session, model_id=self.version.model_id)
+        return self._production
+
+    def metrics(self, version: ModelVersion) -> dict[str, float]:
+        """A version's evaluation metrics, else its run's latest metric values."""
+        if version.metrics:
+            return {k: _float(v) for k, v in version.metrics.items()}
+        if not version.run_id:
+            return {}
+        rows = self.session.execute(select(LatestMetric.key, LatestMetric.value)
+                                    .where(LatestMetric.run_id == version.run_id)).all()
+        return {k: (math.nan if v is None else float(v)) for k, v in rows}
+
+
+def _float(value: Any) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def _label(version: ModelVersion) -> str:
+    return f"version {version.version}"
+
+
+# --- the gates ------------------------------------------------------------------------------------
+
+def staging_before_production(ctx: GateContext, enabled: bool) -> GateResult:
+    stage = ctx.version.stage
+    passed = stage == "staging"
+    detail = (f"{_label(ctx.version)} is in staging" if passed else
+              f"{_label(ctx.version)} is in {stage}, not staging: promote it to staging first")
+    return GateResult("staging_before_production", passed, detail, {"stage": stage})
+
+
+def lineage_complete(ctx: GateContext, enabled: bool) -> GateResult:
+    """A run and a training dataset version are required; code and params are reported."""
+    v, missing, data = ctx.version, [], {}
+    run = ctx.session.get(Run, v.run_id) if v.run_id else None
+    if run is None:
+        missing.append("run" if not v.run_id else f"run {v.run_id} in the store")
+    else:
+        data["run"] = run.id
+        data["code"] = ({k: val for k, val in v.code.items() if val} if v.code else
+                        {k: val for k, val in (("git_commit", run.git_commit), ("code_hash", run.code_hash),
+                                               ("notebook_path", run.notebook_path)) if val})
+        data["params"] = len(v.params) if v.params else len(ctx.session.execute(
+            select(Param.key).where(Param.run_id == run.id)).all())
+    dataset = ctx.session.get(DatasetVersion, v.dataset_version_id) if v.dataset_version_id else None
+    if dataset is None:
+        missing.append("training dataset version")
+    else:
+        data["dataset"] = f"{dataset.name} v{dataset.version}"
+    if missing:
+        return GateResult("lineage_complete", False, f"{_label(v)} has no {' and no '.join(missing)}; register it "
+                          "from a run that logged its training data (mlops.log_dataset(df, name=..., role='train'))",
+                          data)
+    code = ", ".join(f"{k} {str(val)[:12]}" for k, val in data["code"].items()) or "no code reference"
+    return GateResult("lineage_complete", True,
+                      f"run {data['run']}, dataset {data['dataset']}, {code}, {data['params']} params", data)
+
+
+def metric_thresholds(ctx: GateContext, thresholds: dict) -> GateResult:
+    metrics = ctx.metrics(ctx.version)
+    failures, checks = [], []
+    for metric, expression in sorted(thresholds.items()):
+        op, bound = parse_threshold(metric, expression)
+        value = metrics.get(metric)
+        if value is None:
+            failures.append(f"{metric} was not logged")
+            continue
+        ok = not math.isnan(value) and OPS[op](value, bound)
+        checks.append({"metric": metric, "value": value, "rule": f"{op} {bound:g}", "passed": ok})
+        if not ok:
+            failures.append(f"{metric} = {value:.4g}, needs {op} {bound:g}")
+    data = {"checks": checks}
+    if failures:
+        return GateResult("metric_thresholds", False, "; ".join(failures), data)
+    return GateResult("metric_thresholds", True,
+                      ", ".join(f"{c['metric']} = {c['value']:.4g} {c['rule']}" for c in checks) or "no thresholds set",
+                      data)
+
+
+def no_regression(ctx: GateContext, options: dict) -> GateResult:
+    metric, tolerance, higher = options["metric"], options["tolerance"], options["higher_is_better"]
+    production = ctx.production
+    if production is None or production.id == ctx.version.id:
+        return GateResult("no_regression", True, "no other version is in production to compare with",
+                          {"metric": metric})
+    value = ctx.metrics(ctx.version).get(metric, math.nan)
+    baseline = ctx.metrics(production).get(metric, math.nan)
+    data = {"metric": metric, "value": value, "production_version": production.version, "production_value": baseline,
+            "tolerance": tolerance}
+    if math.isnan(value):
+        return GateResult("no_regression", False, f"{metric} of {_label(ctx.version)} was not logged", data)
+    if math.isnan(baseline):
+        return GateResult("no_regression", True, f"production {_label(production)} has no {metric} to compare with",
+                          data)
+    drop = (baseline - value) if higher else (value - baseline)
+    passed = drop <= tolerance + 1e-12
+    word = "below" if higher else "above"
+    detail = (f"{metric} {value:.4g} vs production {_label(production)} {baseline:.4g} "
+              f"({'within' if passed else 'beyond'} tolerance {tolerance:g}"
+              f"{'' if passed else f': {drop:.4g} {word}'})")
+    return GateResult("no_regression", passed, detail, data)
+
+
+def data_validated(ctx: GateContext, options: dict) -> GateResult:
+    """Checks the training dataset version's stored profile: at least `min_rows` rows; the version's
+    target column present with no missing labels (when `target_required`); every column's null rate
+    at most `max_null_rate`."""
+    v = ctx.version
+    dataset = ctx.session.get(DatasetVersion, v.dataset_version_id) if v.dataset_version_id else None
+    if dataset is None:
+        return GateResult("data_validated", False, f"{_label(v)} names no training dataset version to validate")
+    problems = []
+    if dataset.rows < options["min_rows"]:
+        problems.append(f"{dataset.rows} rows, needs at least {options['min_rows']}")
+    columns = [c["name"] for c in dataset.schema_.get("columns", [])]
+    if options["target_required"]:
+        if not v.target:
+            problems.append("the version names no target column")
+        elif v.target not in columns:
+            problems.append(f"target column {v.target!r} is not in the dataset")
+        elif (dataset.profile.get(v.target) or {}).get("nulls", 0):
+            problems.append(f"target column {v.target!r} has {dataset.profile[v.target]['nulls']} missing labels")
+    bound = options["max_null_rate"]
+    noisy = {c: s.get("null_rate", 0.0) for c, s in dataset.profile.items() if s.get("null_rate", 0.0) > bound}
+    for column, rate in sorted(noisy.items()):
+        problems.append(f"column {column!r} is {rate:.0%} null (bound {bound:.0%})")
+    data = {"dataset": f"{dataset.name} v{dataset.version}", "rows": dataset.rows, "null_rates_over_bound": noisy}
+    if problems:
+        return GateResult("data_validated", False, f"dataset {data['dataset']}: " + "; ".join(problems), data)
+    return GateResult("data_validated", True, f"dataset {data['dataset']}: {dataset.rows} rows, target "
+                      f"{v.target or '-'} complete, every null rate <= {bound:g}", data)
+
+
+def _positive_probability(model: Any, frame: Any) -> tuple[float, Any, Any]:
+    proba = model.predict_proba(frame)
+    classes = getattr(model, "classes_", None)
+    if classes is None and hasattr(model, "estimator"):  # a registry ScoringModel
+        classes = getattr(model.estimator, "classes_", None)
+    column = proba[:, -1] if getattr(proba, "ndim", 1) == 2 else proba
+    return float(column.mean()), (list(classes)[-1] if classes is not None and len(classes) else None), column
+
+
+def _label_rate(target: Any, positive: Any, scores: Any) -> tuple[float, str]:
+    """The share of the positive class in the training labels. When the labels are not the model's
+    class values (e.g. 'bad'/'good' encoded as 1/0 before fitting), the positive label is the one
+    whose rows the candidate scores higher."""
+    values = target.dropna()
+    if positive is not None and (values == positive).any():
+        return float((values == positive).mean()), f"label {positive!r}"
+    labels = list(values.unique())
+    if len(labels) != 2:
+        raise ValueError(f"cannot tell the positive class among {len(labels)} target values")
+    means = {label: float(scores[(target == label).to_numpy()].mean()) for label in labels}
+    inferred = max(means, key=means.get)
+    return float((values == inferred).mean()), f"label {inferred!r} (inferred)"
+
+
+def prediction_distribution(ctx: GateContext, options: dict) -> GateResult:
+    """Predict on the training dataset's stored sample; the mean positive-class probability must be
+    within `max_shift` of the production version's on the same sample (else of the label rate)."""
+    from mlops_nb.services.data import datasets
+
+    v, bound = ctx.version, options["max_shift"]
+    if ctx.store is None or ctx.load is None:
+        return GateResult("prediction_distribution", False, "no artifact store to read the reference sample from")
+    if not v.dataset_version_id:
+        return GateResult("prediction_distribution", False, f"{_label(v)} names no training dataset to predict on")
+    try:
+        sample = datasets.load_sample(session=ctx.session, store=ctx.store, dataset_version_id=v.dataset_version_id)
+        features = sample.drop(columns=[v.target]) if v.target in sample.columns else sample
+        mean, positive, scores = _positive_probability(ctx.load(v), features)
+        production = ctx.production
+        if production is not None and production.id != v.id:
+            reference, _, _ = _positive_probability(ctx.load(production), features)
+            against = f"production {_label(production)}"
+        elif v.target in sample.columns:
+            reference, label = _label_rate(sample[v.target], positive, scores)
+            against = f"the training rate of {label}"
+        else:
+            return GateResult("prediction_distribution", False,
+                              "no production version and no target column in the sample to compare with")
+    except Exception as err:  # noqa: BLE001 - any failure to score is this gate failing, with the reason
+        return GateResult("prediction_distribution", False, f"could not score the reference sample: {err}")
+    shift = abs(mean - reference)
+    passed = shift <= bound + 1e-12
+    data = {"mean_probability": mean, "reference": reference, "against": against, "shift": shift,
+            "max_shift": bound, "rows": len(features)}
+    return GateResult("prediction_distribution", passed,
+                      f"mean positive-class probability {mean:.3f} vs {against} {reference:.3f}: shift {shift:.3f} "
+                      f"{'<=' if passed else '>'} {bound:g} on {len(features)} reference rows", data)
+
+
+GATE_FUNCTIONS: dict[str, Callable[[GateContext, Any], GateResult]] = {
+    "staging_before_production": staging_before_production,
+    "lineage_complete": lineage_complete,
+    "metric_thresholds": metric_thresholds,
+    "no_regression": no_regression,
+    "data_validated": data_validated,
+    "prediction_distribution": prediction_distribution,
+}
+
+
+def applies(name: str, setting: Any, target_stage: str) -> bool:
+    if name == "staging_before_production":
+        return bool(setting) and target_stage == "production"
+    if name == "metric_thresholds":
+        return bool(setting)
+    return setting not in (None, False)
+
+
+def registry_loader(*, session: Session, store: Any) -> Loader:
+    """Load versions through the registry: sha256 checked, skops types as recorded, signature applied."""
+    from mlops_nb.services import registry
+    from mlops_nb.store.models import Artifact
+
+    def load(row: ModelVersion) -> Any:
+        plan = registry.LoadPlan(version=registry.public(session=session, row=row),
+                                 artifact=session.get(Artifact, row.artifact_id),
+                                 trusted=list((row.env or {}).get("trusted_types") or []), env_policy="warn")
+        return registry.load(plan, store=store)
+
+    return load
+
+
+def evaluate(*, session: Session, version: ModelVersion, target_stage: str, policy: EffectivePolicy,
+             store: Any = None, load: Loader | None = None) -> list[GateResult]:
+    """Run every gate the policy turns on for `target_stage`, in the policy's order."""
+    if load is None and store is not None:
+        load = registry_loader(session=session, store=store)
+    ctx = GateContext(session=session, version=version, target_stage=target_stage, store=store, load=load)
+    results = []
+    for name, function in GATE_FUNCTIONS.items():
+        setting = policy.gate(name)
+        if applies(name, setting, target_stage):
+            results.append(function(ctx, setting))
+    return results
+
+
+def failing(results: list[GateResult] | list[dict]) -> list[dict]:
+    """The failing results, as dicts."""
+    rows = [r.to_dict() if isinstance(r, GateResult) else r for r in results]
+    return [r for r in rows if not r["passed"]]

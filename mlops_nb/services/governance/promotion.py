@@ -1,0 +1,282 @@
+"""Promotion requests: ask, approve, reject, cancel, with four eyes, policy quotas and gates.
+
+    req = request_promotion(session=s, actor=dana, project_id=1, model="credit-risk", version=3,
+                            to="staging", reason="beats v2 on AUC")
+    approve(session=s, actor=eve, request_id=req.id, comment="looks good")   # -> staging, audited
+
+Rules that never bend, checked here on every call whatever the interface:
+- nobody approves their own request (four eyes), and a user decides a request at most once;
+- only the roles the model's policy names for the target stage may approve or reject, with proof;
+- gates are evaluated at the request and again at each decision; a failing gate blocks approval;
+- a new request supersedes an older pending one for the same model and stage;
+- the approval that completes the policy's quotas approves the request and moves the version in
+  the same transaction (one production version per model: the previous one is archived).
+
+Concurrency: a decision locks the model row, then the request row (FOR UPDATE on PostgreSQL;
+SQLite serialises writers with BEGIN IMMEDIATE), and reads the request's status after the lock,
+so two reviewers approving at the same moment record exactly one decision.
+"""
+from __future__ import annotations
+
+import time
+from collections import Counter
+from typing import Any
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from mlops_nb.services.governance import audit
+from mlops_nb.services.governance import gates
+from mlops_nb.services.identity import permissions
+from mlops_nb.services.governance import policies
+from mlops_nb.services import registry
+from mlops_nb.services.governance import stages
+from mlops_nb.services.identity.auth import Identity
+from mlops_nb.services.errors import Conflict, GateFailed, InvalidInput, NotFound, PermissionDenied
+from mlops_nb.services.governance.results import PromotionRequestPublic, RequestTable
+from mlops_nb.store.models import Approval, ModelVersion, PromotionRequest, RegisteredModel
+from mlops_nb.store.models.registry import REQUEST_STATUSES
+
+MAX_REASON = 6_000
+
+
+def _text(value: Any, what: str, *, required: bool, example: str) -> str:
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        raise InvalidInput(f"{what} must be text, got {type(value).__name__}")
+    if required and not value.strip():
+        raise InvalidInput(f"{what} is required, e.g. {example}")
+    if len(value) > MAX_REASON:
+        raise InvalidInput(f"{what} is {len(value)} characters long; keep it under {MAX_REASON}")
+    return value.strip()
+
+
+def _gate_failure(request: PromotionRequest, failed: list[dict]) -> GateFailed:
+    names = "; ".join(f"{g['name']} ({g['detail']})" for g in failed)
+    return GateFailed(f"request {request.id} cannot be approved: {len(failed)} gate(s) failed: {names}")
+
+
+def _evaluate(session: Session, *, actor: str, request: PromotionRequest, version: ModelVersion,
+              policy: policies.EffectivePolicy, when: str, store: Any, load: Any) -> list[dict]:
+    results = [r.to_dict() for r in gates.evaluate(session=session, version=version, target_stage=request.target_stage,
+                                                    policy=policy, store=store, load=load)]
+    request.gates, request.policy = results, policy.rules
+    session.add(request)
+    session.flush()
+    audit.record(session=session, actor=actor, action="promotion.gates", entity="promotion_request",
+                 entity_id=request.id, after={"when": when, "gates": results})
+    return results
+
+
+def request_promotion(*, session: Session, actor: Identity, project_id: int, model: str, version: int, to: str,
+                      reason: str, store: Any = None, load: Any = None) -> PromotionRequest:
+    """Ask for `model` v`version` to enter stage `to`; the gates are evaluated and stored with it.
+
+    A request whose gates fail is still recorded (the requester and reviewers see why); it cannot be
+    approved until its gates pass at the decision.
+    """
+    actor = permissions.current(session=session, actor=actor)
+    permissions.require(actor, "request")
+    if to not in policies.TARGET_STAGES:
+        raise InvalidInput(f"promotion target {to!r} is not one of {', '.join(policies.TARGET_STAGES)}")
+    reason = _text(reason, "reason", required=True, example="reason='beats v2 on AUC'")
+    model_row = registry.get_model(session=session, project_id=project_id, name=model)
+    stages.lock_model(session=session, model_id=model_row.id)
+    version_row = registry.get_version_row(session=session, model_id=model_row.id, version=version)
+    if version_row.stage == to:
+        raise Conflict(f"model {model!r} version {version} is already in {to}; nothing to request")
+    now = time.time()
+    for older in session.execute(select(PromotionRequest).where(
+            PromotionRequest.model_id == model_row.id, PromotionRequest.target_stage == to,
+            PromotionRequest.status == "pending")).scalars().all():
+        older.status, older.decided_at, older.decided_by = "superseded", now, actor.name
+        session.add(older)
+        audit.record(session=session, actor=actor.name, action="promotion.supersede", entity="promotion_request",
+                     entity_id=older.id, before={"status": "pending"}, after={"status": "superseded"})
+    policy = policies.get_effective_policy(session=session, project_id=project_id, model_id=model_row.id)
+    request = PromotionRequest(model_id=model_row.id, model_version_id=version_row.id, target_stage=to,
+                               requester=actor.name, reason=reason, status="pending", created_at=now)
+    session.add(request)
+    session.flush()
+    audit.record(session=session, actor=actor.name, action="promotion.request", entity="promotion_request",
+                 entity_id=request.id, after={"model": model, "version": version, "target_stage": to,
+                                              "reason": reason, "status": "pending"})
+    _evaluate(session, actor=actor.name, request=request, version=version_row, policy=policy, when="request",
+              store=store, load=load)
+    return request
+
+
+def _locked_request(session: Session, request_id: Any, project_id: int | None) -> tuple[PromotionRequest, RegisteredModel]:
+    if isinstance(request_id, bool) or not isinstance(request_id, int):
+        raise InvalidInput(f"request id must be an integer, got {request_id!r}")
+    model_id = session.execute(select(PromotionRequest.model_id).where(PromotionRequest.id == request_id)).scalar()
+    if model_id is None:
+        raise NotFound(f"promotion request {request_id} does not exist; list them with mlops.requests()")
+    model = stages.lock_model(session=session, model_id=model_id)
+    if project_id is not None and model.project_id != project_id:
+        raise NotFound(f"promotion request {request_id} is not in this project")
+    request = session.execute(select(PromotionRequest).where(PromotionRequest.id == request_id).with_for_update()
+                              .execution_options(populate_existing=True)).scalars().one()
+    return request, model
+
+
+def _require_pending(request: PromotionRequest) -> None:
+    if request.status != "pending":
+        by = f" by {request.decided_by}" if request.decided_by else ""
+        raise Conflict(f"promotion request {request.id} is already {request.status}{by}; nothing was changed")
+
+
+def _approvals(session: Session, request_id: int) -> list[Approval]:
+    return list(session.execute(select(Approval).where(Approval.request_id == request_id)
+                                .order_by(Approval.id)).scalars().all())
+
+
+def _decide_checks(session: Session, actor: Identity, request: PromotionRequest, model: RegisteredModel,
+                   action: str) -> tuple[policies.EffectivePolicy, dict[str, int], list[Approval]]:
+    _require_pending(request)
+    verb = "approve" if action == "approve" else "reject"
+    if actor.name == request.requester:
+        hint = "ask another reviewer" if action == "approve" else "withdraw it with mlops.cancel(request_id)"
+        raise PermissionDenied(f"user {actor.name!r} requested promotion request {request.id} and may not {verb} it "
+                               f"(four eyes); {hint}")
+    policy = policies.get_effective_policy(session=session, project_id=model.project_id, model_id=model.id)
+    required = policy.approvals(request.target_stage)
+    try:
+        permissions.require(actor, action, allowed_roles=required)
+    except PermissionDenied as err:
+        raise PermissionDenied(f"{err} (the policy of model {model.name!r} for {request.target_stage})") from err
+    existing = _approvals(session, request.id)
+    if any(a.user == actor.name for a in existing):
+        raise Conflict(f"user {actor.name!r} has already decided promotion request {request.id}")
+    return policy, required, existing
+
+
+def approve(*, session: Session, actor: Identity, request_id: int, comment: str = "", project_id: int | None = None,
+            store: Any = None, load: Any = None) -> PromotionRequest:
+    """Approve a pending request; the approval that completes the policy's quotas promotes the version."""
+    actor = permissions.current(session=session, actor=actor)
+    comment = _text(comment, "comment", required=False, example="")
+    request, model = _locked_request(session, request_id, project_id)
+    policy, required, existing = _decide_checks(session, actor, request, model, "approve")
+    given = Counter(a.role for a in existing if a.decision == "approve")
+    if given[actor.role] >= required[actor.role]:
+        waiting = ", ".join(f"{n - given[r]} {r}" for r, n in required.items() if given[r] < n)
+        raise Conflict(f"promotion request {request.id} already has its {actor.role} approvals; "
+                       f"it waits for {waiting}")
+    version = session.get(ModelVersion, request.model_version_id)
+    results = _evaluate(session, actor=actor.name, request=request, version=version, policy=policy, when="decision",
+                        store=store, load=load)
+    failed = gates.failing(results)
+    if failed:
+        raise _gate_failure(request, failed)
+    now = time.time()
+    session.add(Approval(request_id=request.id, user=actor.name, role=actor.role, decision="approve",
+                         comment=comment, created_at=now))
+    session.flush()
+    audit.record(session=session, actor=actor.name, action="promotion.approve", entity="promotion_request",
+                 entity_id=request.id, after={"user": actor.name, "role": actor.role, "comment": comment})
+    given[actor.role] += 1
+    if all(given[role] >= n for role, n in required.items()):
+        request.status, request.decided_at, request.decided_by = "approved", now, actor.name
+        session.add(request)
+        session.flush()
+        audit.record(session=session, actor=actor.name, action="promotion.decide", entity="promotion_request",
+                     entity_id=request.id, before={"status": "pending"},
+                     after={"status": "approved", "approvals": dict(given)})
+        stages.set_stage(session=session, actor=actor.name, version=version, to_stage=request.target_stage,
+                         reason=request.reason, request_id=request.id)
+    return request
+
+
+def reject(*, session: Session, actor: Identity, request_id: int, comment: str,
+           project_id: int | None = None) -> PromotionRequest:
+    """Reject a pending request; the comment (required) says why."""
+    actor = permissions.current(session=session, actor=actor)
+    comment = _text(comment, "comment", required=True, example="comment='AUC below the production model'")
+    request, model = _locked_request(session, request_id, project_id)
+    _decide_checks(session, actor, request, model, "reject")
+    now = time.time()
+    session.add(Approval(request_id=request.id, user=actor.name, role=actor.role, decision="reject",
+                         comment=comment, created_at=now))
+    request.status, request.decided_at, request.decided_by = "rejected", now, actor.name
+    session.add(request)
+    session.flush()
+    audit.record(session=session, actor=actor.name, action="promotion.reject", entity="promotion_request",
+                 entity_id=request.id, before={"status": "pending"},
+                 after={"status": "rejected", "user": actor.name, "role": actor.role, "comment": comment})
+    return request
+
+
+def cancel(*, session: Session, actor: Identity, request_id: int, reason: str = "",
+           project_id: int | None = None) -> PromotionRequest:
+    """Withdraw a pending request: the requester may, as may a proven ml_engineer or admin."""
+    actor = permissions.current(session=session, actor=actor)
+    reason = _text(reason, "reason", required=False, example="")
+    request, _ = _locked_request(session, request_id, project_id)
+    _require_pending(request)
+    permissions.require(actor, "cancel_own" if actor.name == request.requester else "cancel")
+    request.status, request.decided_at, request.decided_by = "cancelled", time.time(), actor.name
+    session.add(request)
+    session.flush()
+    audit.record(session=session, actor=actor.name, action="promotion.cancel", entity="promotion_request",
+                 entity_id=request.id, before={"status": "pending"}, after={"status": "cancelled", "reason": reason})
+    return request
+
+
+# --- reading --------------------------------------------------------------------------------------
+
+def _publics(session: Session, rows: list[tuple[PromotionRequest, str, int]]) -> list[PromotionRequestPublic]:
+    ids = [r.id for r, _, _ in rows]
+    by_request: dict[int, list[dict]] = {i: [] for i in ids}
+    if ids:
+        for a in session.execute(select(Approval).where(Approval.request_id.in_(ids)).order_by(Approval.id)).scalars():
+            by_request[a.request_id].append({"user": a.user, "role": a.role, "decision": a.decision,
+                                             "comment": a.comment, "created_at": a.created_at})
+    policy_cache: dict[int, dict] = {}
+    out = []
+    for r, name, number in rows:
+        required = (r.policy or {}).get("approvals", {}).get(r.target_stage)
+        if required is None:
+            if r.model_id not in policy_cache:
+                project_id = session.get(RegisteredModel, r.model_id).project_id
+                policy_cache[r.model_id] = policies.get_effective_policy(session=session, project_id=project_id,
+                                                                         model_id=r.model_id).rules
+            required = policy_cache[r.model_id]["approvals"].get(r.target_stage, {})
+        out.append(PromotionRequestPublic(id=r.id, model=name, version=number, target_stage=r.target_stage,
+                                          requester=r.requester, reason=r.reason, status=r.status,
+                                          gates=list(r.gates or []), approvals=by_request[r.id], required=dict(required),
+                                          created_at=r.created_at, decided_at=r.decided_at, decided_by=r.decided_by))
+    return out
+
+
+def _query():
+    return (select(PromotionRequest, RegisteredModel.name, ModelVersion.version)
+            .join(RegisteredModel, RegisteredModel.id == PromotionRequest.model_id)
+            .join(ModelVersion, ModelVersion.id == PromotionRequest.model_version_id))
+
+
+def public(*, session: Session, request_id: int) -> PromotionRequestPublic:
+    """A request with its gates and approvals, as the API returns it."""
+    row = session.execute(_query().where(PromotionRequest.id == request_id)).first()
+    if row is None:
+        raise NotFound(f"promotion request {request_id} does not exist; list them with mlops.requests()")
+    return _publics(session, [tuple(row)])[0]
+
+
+def list_requests(*, session: Session, project_id: int, model: str | None = None, status: str | None = None,
+                  limit: int = 200, before_id: int | None = None) -> RequestTable:
+    """Requests of a project (optionally one model, one status), newest first, paged by id."""
+    query = _query().where(RegisteredModel.project_id == project_id)
+    if model is not None:
+        query = query.where(PromotionRequest.model_id == registry.get_model(session=session, project_id=project_id,
+                                                                            name=model).id)
+    if status is not None:
+        if status not in REQUEST_STATUSES:
+            raise InvalidInput(f"request status {status!r} is not one of {', '.join(REQUEST_STATUSES)}")
+        query = query.where(PromotionRequest.status == status)
+    if before_id is not None:
+        query = query.where(PromotionRequest.id < before_id)
+    rows = session.execute(query.order_by(PromotionRequest.id.desc()).limit(limit)).all()
+    title = f"Promotion requests{f' of {model}' if model else ''}{f' ({status})' if status else ''}"
+    return RequestTable(_publics(session, [tuple(r) for r in rows]), title=title)

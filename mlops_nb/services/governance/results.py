@@ -1,0 +1,97 @@
+"""What the governance services return: promotion requests with gates and approvals, policies, audit events.
+
+Plain data: `mlops_nb.display` renders these for the notebook, the console with Streamlit.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+
+@dataclass
+class PromotionRequestPublic:
+    """A promotion request: version, target stage, requester, reason, gate results, approvals, status."""
+
+    id: int
+    model: str
+    version: int
+    target_stage: str
+    requester: str
+    reason: str
+    status: str
+    gates: list[dict] = field(default_factory=list)
+    approvals: list[dict] = field(default_factory=list)
+    required: dict[str, int] = field(default_factory=dict)
+    created_at: float = 0.0
+    decided_at: float | None = None
+    decided_by: str | None = None
+
+    @property
+    def gates_passed(self) -> bool:
+        return all(g["passed"] for g in self.gates)
+
+    @property
+    def waiting_for(self) -> dict[str, int]:
+        """Approvals still needed per role (empty once the quotas are met)."""
+        given: dict[str, int] = {}
+        for a in self.approvals:
+            if a["decision"] == "approve":
+                given[a["role"]] = given.get(a["role"], 0) + 1
+        return {role: n - given.get(role, 0) for role, n in self.required.items() if given.get(role, 0) < n}
+
+
+REQUEST_COLUMNS = ["id", "model", "version", "target_stage", "status", "requester", "reason", "gates", "approvals",
+                   "created_at"]
+
+
+@dataclass
+class RequestTable:
+    """Promotion requests as rows, newest first."""
+
+    requests: list[PromotionRequestPublic]
+    title: str = "Promotion requests"
+
+    def _rows(self) -> list[list[Any]]:
+        return [[r.id, r.model, r.version, r.target_stage, r.status, r.requester, r.reason,
+                 f"{sum(g['passed'] for g in r.gates)}/{len(r.gates)} pass",
+                 ", ".join(f"{a['user']}:{a['decision']}" for a in r.approvals), r.created_at]
+                for r in self.requests]
+
+    def __len__(self) -> int:
+        return len(self.requests)
+
+    def __iter__(self) -> Iterator[PromotionRequestPublic]:
+        return iter(self.requests)
+
+    def __getitem__(self, index: int) -> PromotionRequestPublic:
+        return self.requests[index]
+
+
+@dataclass
+class PolicyPublic:
+    """The promotion policy in force for a model (or a project's default), and where it comes from."""
+
+    scope: str
+    source: str  # model, project or default
+    rules: dict
+
+
+@dataclass
+class AuditTable:
+    """Audit events, newest first; `.verified` says whether the whole chain checked out."""
+
+    events: list[dict[str, Any]] = field(default_factory=list)
+    verified: str = ""
+    title: str = "Audit trail"
+
+    def __len__(self) -> int:
+        return len(self.events)
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return iter(self.events)
+
+
+def audit_table(events, verified: str = "", title: str = "Audit trail") -> AuditTable:
+    return AuditTable(events=[{"id": e.id, "ts": e.ts, "actor": e.actor, "action": e.action, "entity": e.entity,
+                               "entity_id": e.entity_id, "before": e.before, "after": e.after, "hash": e.hash}
+                              for e in events], verified=verified, title=title)

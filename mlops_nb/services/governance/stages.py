@@ -1,0 +1,118 @@
+"""Stage changes and rollback: one production version per model, every move recorded and audited.
+
+Every stage a version enters is a StageChange row. Production's past is read from those rows as a
+stack: a promotion to production pushes its version, a rollback pops the top one. Rolling back
+returns production to the version below the top; with nothing below, it is NotFound.
+
+    v1 -> production, v2 -> production     stack [v1, v2]   production v2
+    rollback                              stack [v1]       production v1 (v2 archived)
+    rollback                              NotFound: no earlier production version is left
+
+The model row is locked (FOR UPDATE on PostgreSQL; SQLite serialises writers with BEGIN IMMEDIATE)
+so two decisions at the same moment can never leave two production versions.
+"""
+from __future__ import annotations
+
+import time
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from mlops_nb.services.governance import audit
+from mlops_nb.services.identity import permissions
+from mlops_nb.services.identity.auth import Identity
+from mlops_nb.services.errors import InvalidInput, NotFound
+from mlops_nb.store.models import ModelVersion, RegisteredModel, StageChange
+from mlops_nb.store.models.registry import STAGES
+
+
+def lock_model(*, session: Session, model_id: int) -> RegisteredModel:
+    """The model row, locked until the transaction ends: stage changes of one model go one at a time."""
+    model = session.execute(select(RegisteredModel).where(RegisteredModel.id == model_id)
+                            .with_for_update()).scalars().first()
+    if model is None:
+        raise NotFound(f"registered model {model_id} does not exist")
+    return model
+
+
+def _move(session: Session, *, actor: str, model: RegisteredModel, version: ModelVersion, to_stage: str,
+          reason: str, request_id: int | None, rollback: bool, now: float) -> StageChange:
+    change = StageChange(model_id=version.model_id, model_version_id=version.id, from_stage=version.stage,
+                         to_stage=to_stage, actor=actor, reason=reason, request_id=request_id, rollback=rollback,
+                         created_at=now)
+    before = version.stage
+    version.stage = to_stage
+    session.add(version)
+    session.add(change)
+    session.flush()
+    audit.record(session=session, actor=actor, action="model.rollback.stage" if rollback else "model.stage",
+                 entity="model_version", entity_id=f"{model.name}:{version.version}",
+                 before={"stage": before}, after={"stage": to_stage, "reason": reason, "request_id": request_id,
+                                                  "stage_change_id": change.id})
+    return change
+
+
+def set_stage(*, session: Session, actor: str, version: ModelVersion, to_stage: str, reason: str = "",
+              request_id: int | None = None) -> StageChange:
+    """Move `version` to `to_stage`; entering production archives the version that held it.
+
+    Called by the promotion service once a request is approved (who may decide is checked there),
+    inside the decision's transaction.
+    """
+    if to_stage not in STAGES:
+        raise InvalidInput(f"stage {to_stage!r} is not one of {', '.join(STAGES)}")
+    model = lock_model(session=session, model_id=version.model_id)
+    now = time.time()
+    if to_stage == "production":
+        for other in _production_rows(session, version.model_id):
+            if other.id != version.id:
+                _move(session, actor=actor, model=model, version=other, to_stage="archived",
+                      reason=f"replaced by version {version.version}", request_id=request_id, rollback=False, now=now)
+    return _move(session, actor=actor, model=model, version=version, to_stage=to_stage, reason=reason,
+                 request_id=request_id, rollback=False, now=now)
+
+
+def _production_rows(session: Session, model_id: int) -> list[ModelVersion]:
+    return list(session.execute(select(ModelVersion).where(ModelVersion.model_id == model_id,
+                                                          ModelVersion.stage == "production")).scalars().all())
+
+
+def production_stack(*, session: Session, model_id: int) -> list[int]:
+    """Model version ids that held production, oldest first, with rolled-back ones popped."""
+    rows = session.execute(select(StageChange.model_version_id, StageChange.rollback)
+                           .where(StageChange.model_id == model_id, StageChange.to_stage == "production")
+                           .order_by(StageChange.id)).all()
+    stack: list[int] = []
+    for version_id, rolled_back in rows:
+        if rolled_back:
+            if stack:
+                stack.pop()
+        else:
+            stack.append(version_id)
+    return stack
+
+
+def rollback(*, session: Session, actor: Identity, model_id: int, reason: str) -> ModelVersion:
+    """Return production to the version that held it before the current one; audited, with a reason."""
+    actor = permissions.current(session=session, actor=actor)
+    permissions.require(actor, "rollback")
+    if not isinstance(reason, str) or not reason.strip():
+        raise InvalidInput("rollback needs a reason, e.g. rollback('credit-risk', reason='AUC dropped in production')")
+    model = lock_model(session=session, model_id=model_id)
+    stack = production_stack(session=session, model_id=model_id)
+    current = _production_rows(session, model_id)
+    if len(stack) < 2:
+        held = "no version has been in production" if not stack else "only one version has been in production"
+        raise NotFound(f"model {model.name!r} has no earlier production version to roll back to ({held})")
+    target = session.get(ModelVersion, stack[-2])
+    now = time.time()
+    for row in current:
+        _move(session, actor=actor.name, model=model, version=row, to_stage="archived",
+              reason=f"rolled back: {reason}", request_id=None, rollback=True, now=now)
+    # the rollback entry into production pops the stack's top; the restored version stays below it
+    _move(session, actor=actor.name, model=model, version=target, to_stage="production", reason=reason,
+          request_id=None, rollback=True, now=now)
+    audit.record(session=session, actor=actor.name, action="model.rollback", entity="registered_model",
+                 entity_id=model.name, before={"production": [r.version for r in current]},
+                 after={"production": target.version, "reason": reason})
+    return target

@@ -1,0 +1,96 @@
+"""Who may do what: the permission matrix every service checks on every call.
+
+A declared name (init(user=...), MLOPS_USER, the login name) may track, register and request
+promotion. Deciding (approve, reject, rollback, policies, users) needs a proven identity (the
+password or an API token, checked once by services.auth.identify) *and* a role allowed for the
+action. For approve and reject the promotion policy narrows the roles further: only the roles it
+names for the target stage count (services.promotion passes them as `allowed_roles`).
+
+    actor = auth.Identity(name="rita", role="reviewer", proven=True)
+    permissions.require(actor, "rollback")   # PermissionDenied: needs ml_engineer or admin
+
+The console and the notebook may hide a button; this module is the guard.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from mlops_nb.services.identity.auth import Identity
+from mlops_nb.services.errors import InvalidInput, PermissionDenied
+from mlops_nb.store.models import User
+from mlops_nb.store.models.identity import ROLES
+
+PROOF_HINT = "log in with a password or token (mlops.init(user=..., password=...) or MLOPS_TOKEN)"
+
+
+@dataclass(frozen=True)
+class Rule:
+    roles: tuple[str, ...]  # roles allowed when proven; a declared name has no role
+    proof: bool  # True: only a proven identity with one of `roles`; False: any name at all
+    what: str  # the action in words, for messages and the docs
+
+
+DECIDERS = ("ml_engineer", "reviewer", "manager", "admin")
+
+MATRIX: dict[str, Rule] = {
+    "track": Rule(ROLES, False, "track runs and log datasets"),
+    "register": Rule(ROLES, False, "register a model version"),
+    "request": Rule(ROLES, False, "request a promotion"),
+    "view": Rule(ROLES, False, "read runs, models, requests, policies and the audit trail"),
+    "cancel_own": Rule(ROLES, False, "cancel one's own pending request"),
+    "cancel": Rule(("ml_engineer", "admin"), True, "cancel another user's request"),
+    "approve": Rule(DECIDERS, True, "approve a promotion request"),
+    "reject": Rule(DECIDERS, True, "reject a promotion request"),
+    "rollback": Rule(("ml_engineer", "admin"), True, "roll back production"),
+    "set_policy": Rule(("ml_engineer", "admin"), True, "set a promotion policy"),
+    "manage_users": Rule(("admin",), True, "add users, change roles, issue tokens"),
+}
+ACTIONS = tuple(MATRIX)
+
+
+def allowed(actor: Identity, action: str, *, allowed_roles: Iterable[str] | None = None) -> bool:
+    """True when `actor` may do `action` (with `allowed_roles` narrowing the matrix's roles)."""
+    try:
+        require(actor, action, allowed_roles=allowed_roles)
+    except PermissionDenied:
+        return False
+    return True
+
+
+def require(actor: Identity, action: str, *, allowed_roles: Iterable[str] | None = None) -> None:
+    """Raise PermissionDenied unless `actor` may do `action`.
+
+    `allowed_roles` (e.g. the roles a policy names for production) replaces the matrix's roles for
+    this call; it can never lift the need for proof.
+    """
+    rule = MATRIX.get(action)
+    if rule is None:
+        raise InvalidInput(f"unknown action {action!r}; actions are {', '.join(ACTIONS)}")
+    roles = tuple(allowed_roles) if allowed_roles is not None else rule.roles
+    if not rule.proof:
+        return
+    needed = " or ".join(roles) if roles else "a role the policy names (it names none)"
+    if not actor.proven or actor.role is None:
+        raise PermissionDenied(
+            f"user {actor.name!r} may not {rule.what} with a declared name: it needs the role {needed}; "
+            f"{PROOF_HINT}")
+    if actor.role not in roles:
+        raise PermissionDenied(
+            f"user {actor.name!r} ({actor.role}) may not {rule.what}: it needs the role {needed}")
+
+
+def current(*, session: Session, actor: Identity) -> Identity:
+    """The actor as the store sees them now: a role changed or a user deactivated since `init` counts.
+
+    A declared (unproven) identity is returned unchanged: it has no role to lose.
+    """
+    if not actor.proven:
+        return actor
+    row = session.execute(select(User.role, User.active).where(User.name == actor.name)).first()
+    if row is None or not row.active:
+        return Identity(name=actor.name)
+    return Identity(name=actor.name, role=row.role, proven=True)

@@ -1,0 +1,82 @@
+"""What the tracking services return: plain typed records of runs, metric points and artifacts.
+
+No rendering here: `mlops_nb.display` gives these their text, HTML and DataFrame forms for the
+notebook, and the console renders them with Streamlit.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+
+@dataclass
+class MetricPoint:
+    """One point of a metric's history: `value` (NaN and +-inf as such) at integer `step`, logged at
+    `timestamp` (epoch seconds)."""
+
+    key: str
+    value: float
+    step: int
+    timestamp: float
+
+
+@dataclass
+class ArtifactPublic:
+    """A stored file: `uri` where it lives, its `sha256` (hex) and `size` (bytes), the run it belongs to."""
+
+    name: str
+    uri: str
+    sha256: str
+    size: int
+    run_id: str | None = None
+
+
+@dataclass
+class RunPublic:
+    """A run with everything logged to it. Times are epoch seconds (`end_time` None while running);
+    `params` and `tags` are text, `metrics` each key's value at its highest step; `context` is the
+    captured environment (host, pid, git commit, notebook path, code hashes, Python and packages);
+    `datasets` the linked dataset versions as dicts (`name`, `version`, `role`, `fingerprint`, `id`)."""
+
+    id: str
+    name: str
+    status: str
+    experiment: str
+    project: str
+    user: str
+    start_time: float
+    end_time: float | None
+    params: dict[str, str] = field(default_factory=dict)
+    metrics: dict[str, float] = field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict)
+    context: dict[str, Any] = field(default_factory=dict)
+    datasets: list[dict[str, Any]] = field(default_factory=list)
+    artifacts: list[ArtifactPublic] = field(default_factory=list)
+
+
+RUN_TABLE_FIXED = ["run_id", "name", "status", "experiment", "user", "start_time", "end_time"]
+
+
+@dataclass
+class RunTable:
+    """Runs found by a search, newest first: one dict per run with the keys of `RUN_TABLE_FIXED` (times in
+    epoch seconds) plus MLflow-style `params.K`, `metrics.K` and `tags.K`; `title` says what was asked."""
+
+    rows: list[dict[str, Any]]
+    title: str = "Runs"
+
+    def columns(self) -> list[str]:
+        """The fixed columns, then metrics, params and tags, each sorted by name."""
+        extra: dict[str, None] = {}
+        for row in self.rows:
+            for key in row:
+                if key not in RUN_TABLE_FIXED:
+                    extra.setdefault(key, None)
+        ordered = sorted(extra, key=lambda k: (not k.startswith("metrics."), not k.startswith("params."), k))
+        return RUN_TABLE_FIXED + ordered
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return iter(self.rows)
