@@ -7,7 +7,7 @@ from sqlalchemy import select
 from mlops_nb.services import governance
 from mlops_nb.services.errors import InvalidInput, PermissionDenied
 from mlops_nb.store.models import AuditEvent
-from tests.services import _governance as g
+from tests import factories as g
 
 
 def test_default_policy_staging_one_engineer_production_engineer_and_reviewer(session):

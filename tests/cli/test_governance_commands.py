@@ -9,7 +9,7 @@ from mlops_nb.cli import main
 from mlops_nb.services import governance
 from mlops_nb.store.db import session_scope
 from mlops_nb.store.models import AuditEvent
-from tests.services import _governance as g
+from tests import factories as g
 
 
 def _store(engine) -> int:

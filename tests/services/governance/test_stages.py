@@ -7,7 +7,7 @@ from sqlalchemy import select
 from mlops_nb.services import governance
 from mlops_nb.services.errors import InvalidInput, NotFound, PermissionDenied
 from mlops_nb.store.models import AuditEvent, ModelVersion, StageChange
-from tests.services import _governance as g
+from tests import factories as g
 
 
 def _stage_of(session, model_id):

@@ -8,7 +8,7 @@ from mlops_nb.services import governance, identity
 from mlops_nb.services.identity.auth import Identity
 from mlops_nb.services.errors import InvalidInput, PermissionDenied
 from mlops_nb.store.models.identity import ROLES
-from tests.services import _governance as g
+from tests import factories as g
 
 IDENTITIES = list(ROLES) + ["declared"]
 EVERYONE = set(IDENTITIES)

@@ -13,7 +13,7 @@ from mlops_nb.services.identity.auth import Identity
 from mlops_nb.services.errors import Conflict, GateFailed, InvalidInput, NotFound, PermissionDenied
 from mlops_nb.store.db import session_scope
 from mlops_nb.store.models import Approval, AuditEvent, ModelVersion, PromotionRequest
-from tests.services import _governance as g
+from tests import factories as g
 
 DANA = Identity(name="dana")
 

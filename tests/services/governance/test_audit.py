@@ -7,7 +7,7 @@ from sqlalchemy import JSON, bindparam, select, text
 from mlops_nb.services import governance
 from mlops_nb.store.db import session_scope
 from mlops_nb.store.models import AuditEvent
-from tests.services import _governance as g
+from tests import factories as g
 
 
 def _history(engine) -> int:

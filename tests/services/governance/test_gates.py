@@ -7,7 +7,7 @@ import pytest
 
 from mlops_nb.services import governance
 from mlops_nb.services.governance.policies import EffectivePolicy
-from tests.services import _governance as g
+from tests import factories as g
 
 
 def _policy(**rules) -> EffectivePolicy:
