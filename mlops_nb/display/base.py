@@ -33,14 +33,14 @@ def present(value: T) -> T:
     cls = _DISPLAY.get(type(value))
     if cls is None:
         return value
-    shown = cls.__new__(cls)
+    shown: Any = object.__new__(cls)
     for key, item in vars(value).items():
         if type(item) in _DISPLAY:
             item = present(item)
         elif type(item) is list and item and type(item[0]) in _DISPLAY:
             item = [present(x) for x in item]
         shown.__dict__[key] = item
-    return shown  # type: ignore[no-any-return]
+    return shown  # type: ignore[no-any-return]  # cls subclasses type(value): a T
 
 
 class Displayable:

@@ -16,6 +16,8 @@ FLEX_CELL = "flex:1 1 auto;min-width:16em;max-width:100%;overflow-wrap:anywhere"
 
 
 def format_value(value: Any) -> str:
+    """A cell's text: floats to 6 significant digits (nan, inf, -inf by name), None as empty, anything
+    else `str()` cut to `MAX_CELL` characters with an ellipsis."""
     if value is None:
         return ""
     if isinstance(value, float):
@@ -29,12 +31,14 @@ def format_value(value: Any) -> str:
 
 
 def format_time(ts: float | None) -> str:
+    """Epoch seconds as `YYYY-MM-DD HH:MM:SS` in UTC; None as empty."""
     if ts is None:
         return ""
     return datetime.fromtimestamp(ts, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def text_table(columns: Sequence[str], rows: Sequence[Sequence[Any]], title: str = "") -> str:
+    """A plain-text table: the title, a header, a rule, one padded line per row; "(none)" when empty."""
     cells = [[format_value(v) for v in row] for row in rows]
     widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(columns)]
     lines = [title] if title else []
@@ -47,6 +51,8 @@ def text_table(columns: Sequence[str], rows: Sequence[Sequence[Any]], title: str
 
 
 def html_table(columns: Sequence[str], rows: Sequence[Sequence[Any]], title: str = "") -> str:
+    """An HTML `<table class='mlops-table'>` with the title as caption; every header and cell is
+    HTML-escaped, so names and values users typed show as text."""
     esc = html.escape
     head = "".join(f"<th>{esc(c)}</th>" for c in columns)
     body = "".join("<tr>" + "".join(f"<td>{esc(format_value(v))}</td>" for v in row) + "</tr>"
@@ -57,9 +63,11 @@ def html_table(columns: Sequence[str], rows: Sequence[Sequence[Any]], title: str
 
 
 def key_value_html(title: str, pairs: Sequence[tuple[str, Any]]) -> str:
+    """One record as a two-column (field, value) HTML table, escaped like `html_table`."""
     return html_table(["field", "value"], [(k, v) for k, v in pairs], title)
 
 
 def key_value_text(title: str, pairs: Sequence[tuple[str, Any]]) -> str:
+    """One record as text: the title, then one indented `field  value` line per pair."""
     width = max((len(k) for k, _ in pairs), default=0)
     return "\n".join([title] + [f"  {k.ljust(width)}  {format_value(v)}" for k, v in pairs])
