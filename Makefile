@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 CONTRACT := $(wildcard ../shared/contract)
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: install lab test bench
+.PHONY: install lab test lint bench
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,7 +21,11 @@ install: $(STAMP)
 lab: $(STAMP)
 	$(BIN)/jupyter lab $(ROOT_FLAG) notebooks/quickstart.ipynb
 
-test: $(STAMP)
+lint: $(STAMP)
+	$(BIN)/ruff check mlops_nb tests benchmarks
+	$(BIN)/mypy
+
+test: lint
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests $(CONTRACT)
 
 bench: $(STAMP)
