@@ -290,13 +290,9 @@ def applies(name: str, setting: Any, target_stage: str) -> bool:
 def registry_loader(*, session: Session, store: Any) -> Loader:
     """Load versions through the registry: sha256 checked, skops types as recorded, signature applied."""
     from mlops_nb.services import registry
-    from mlops_nb.store.models import Artifact
 
     def load(row: ModelVersion) -> Any:
-        plan = registry.LoadPlan(version=registry.public(session=session, row=row),
-                                 artifact=session.get(Artifact, row.artifact_id),
-                                 trusted=list((row.env or {}).get("trusted_types") or []), env_policy="warn")
-        return registry.load(plan, store=store)
+        return registry.load(registry.plan_for_row(session=session, row=row), store=store)
 
     return load
 

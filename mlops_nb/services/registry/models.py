@@ -28,7 +28,6 @@ from sqlalchemy import (
     insert,
     literal,
     null,
-    or_,
     select,
     union_all,
 )
@@ -36,6 +35,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from mlops_nb.services.governance import audit
+from mlops_nb.services.governance.policies import get_effective_policy
 from mlops_nb.services.data import datasets
 from mlops_nb.services.tracking import environment
 from mlops_nb.services.registry import model_files
@@ -53,7 +53,6 @@ from mlops_nb.store.models import (
     LatestMetric,
     ModelVersion,
     Param,
-    Policy,
     RegisteredModel,
     Run,
     RunInput,
@@ -440,13 +439,10 @@ def register_model(*, session: Session, store: ArtifactStore, project_id: int, u
 # --- environment policy ----------------------------------------------------------------------------
 
 def env_policy(*, session: Session, project_id: int, model_id: int) -> str:
-    """'refuse' or 'warn': the model's policy, else the project default (no policy: warn)."""
-    rows = session.execute(select(Policy.model_id, Policy.rules).where(
-        Policy.project_id == project_id, or_(Policy.model_id == model_id, Policy.model_id.is_(None)))).all()
-    for _, rules in sorted(rows, key=lambda r: r[0] is None):  # the model's own row first
-        if isinstance(rules, dict) and "env_mismatch" in rules:
-            return "refuse" if rules["env_mismatch"] == "refuse" else "warn"
-    return "warn"
+    """'refuse' or 'warn': the `env_mismatch` rule of the model's effective policy (its own, else the
+    project default, else the default rules: warn), as services.governance.policies reads it."""
+    policy = get_effective_policy(session=session, project_id=project_id, model_id=model_id)
+    return "refuse" if policy.rules["env_mismatch"] == "refuse" else "warn"
 
 
 # --- loading ---------------------------------------------------------------------------------------
