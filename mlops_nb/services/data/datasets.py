@@ -9,6 +9,7 @@ import hashlib
 import io
 import math
 import time
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
@@ -130,12 +131,27 @@ def _sample_bytes(df: "pd.DataFrame") -> bytes:
     return buffer.getvalue()
 
 
+# The columns `public_row` maps, in its order: a query selecting them (joined to the sample's
+# artifact) reads a dataset version in one round trip, without building ORM objects.
+PUBLIC_COLUMNS = (DatasetVersion.id, DatasetVersion.name, DatasetVersion.version, DatasetVersion.fingerprint,
+                  DatasetVersion.rows, DatasetVersion.columns, DatasetVersion.schema_, DatasetVersion.profile,
+                  DatasetVersion.created_by, DatasetVersion.created_at, Artifact.uri, Artifact.sha256)
+
+
+def public_row(row: Sequence[Any]) -> DatasetVersionPublic:
+    """The read model of a dataset version from the values of `PUBLIC_COLUMNS`, in that order (the
+    sample's uri and sha256 None when it has no stored sample)."""
+    (id_, name, version, fingerprint, rows, columns, schema, profile, created_by, created_at, uri, sha) = row
+    return DatasetVersionPublic(id=id_, name=name, version=version, fingerprint=fingerprint, rows=rows,
+                                columns=columns, schema=schema, profile=profile, created_by=created_by,
+                                created_at=created_at, sample_uri=uri, sample_sha256=sha)
+
+
 def public(version: DatasetVersion, sample: Artifact | None = None) -> DatasetVersionPublic:
-    return DatasetVersionPublic(id=version.id, name=version.name, version=version.version,
-                                fingerprint=version.fingerprint, rows=version.rows, columns=version.columns,
-                                schema=version.schema_, profile=version.profile, created_by=version.created_by,
-                                created_at=version.created_at, sample_uri=sample.uri if sample else None,
-                                sample_sha256=sample.sha256 if sample else None)
+    """The read model of dataset version row `version`, with its stored sample's artifact if it has one."""
+    return public_row((version.id, version.name, version.version, version.fingerprint, version.rows, version.columns,
+                       version.schema_, version.profile, version.created_by, version.created_at,
+                       sample.uri if sample else None, sample.sha256 if sample else None))
 
 
 def _serialise_versions_of(session: Session, project_id: int, name: str) -> None:
