@@ -65,7 +65,7 @@ def run_in_project(session: Session, *, run_id: str, project_id: int) -> Any:
     found = session.connection().execute(_RUN_FOR_MODEL, {"run_id": run_id}).first() \
         if isinstance(run_id, str) else None
     if found is None:
-        raise NotFound(f"run {run_id!r} does not exist; list runs with mlops.runs() or %mlops runs")
+        raise NotFound(f"run {run_id!r} does not exist; list runs with mlops.runs()")
     if found.project_id != project_id:
         raise InvalidInput(f"run {found.name!r} ({run_id}) belongs to another project; register from a run of this one")
     return found

@@ -43,7 +43,7 @@ def test_versions_increment_per_model(ctx, trained, register):
 
 def test_unknown_run_is_not_found(ctx, trained, register):
     _, model, _ = trained
-    with pytest.raises(NotFound, match="run 'nope' does not exist"):
+    with pytest.raises(NotFound, match=r"^run 'nope' does not exist; list runs with mlops\.runs\(\)$"):
         register("nope", model)
 
 
