@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from mlops_nb.services.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from mlops_nb.services.values import check_name
@@ -58,8 +58,20 @@ def check_role(role: str) -> str:
     return role
 
 
+def _find_user(session: Session, name: str) -> User | None:
+    """The user row named exactly `name`, or None."""
+    user: User | None = session.execute(select(User).where(col(User.name) == name)).scalars().first()
+    return user
+
+
+def _check_password(name: str, password: str) -> None:
+    """Nothing when `password` is long enough; InvalidInput otherwise."""
+    if len(password) < MIN_PASSWORD:
+        raise InvalidInput(f"password for {name!r} is too short; use at least {MIN_PASSWORD} characters")
+
+
 def get_user(*, session: Session, name: str) -> User:
-    user = session.execute(select(User).where(User.name == name)).scalars().first()
+    user = _find_user(session, name)
     if user is None:
         raise NotFound(f"user {name!r} does not exist; add it with `mlops user add {name} --role ROLE`")
     return user
@@ -69,9 +81,9 @@ def add_user(*, session: Session, name: str, role: str, password: str | None = N
     """Create a user; the password (if any) is stored only as an argon2 hash."""
     check_name(name, "user name")
     check_role(role)
-    if password is not None and len(password) < MIN_PASSWORD:
-        raise InvalidInput(f"password for {name!r} is too short; use at least {MIN_PASSWORD} characters")
-    if session.execute(select(User).where(User.name == name)).scalars().first() is not None:
+    if password is not None:
+        _check_password(name, password)
+    if _find_user(session, name) is not None:
         raise Conflict(f"user {name!r} already exists")
     user = User(name=name, role=role, password_hash=hash_secret(password) if password else None,
                 created_at=time.time())
@@ -81,8 +93,7 @@ def add_user(*, session: Session, name: str, role: str, password: str | None = N
 
 
 def set_password(*, session: Session, name: str, password: str) -> User:
-    if len(password) < MIN_PASSWORD:
-        raise InvalidInput(f"password for {name!r} is too short; use at least {MIN_PASSWORD} characters")
+    _check_password(name, password)
     user = get_user(session=session, name=name)
     user.password_hash = hash_secret(password)
     session.add(user)
@@ -123,7 +134,7 @@ def identify(*, session: Session, declared: str | None, fallback: str, password:
         return Identity(name=user.name, role=user.role, proven=True)
     name = check_name(declared or fallback, "user name")
     if password is not None:
-        user = session.execute(select(User).where(User.name == name)).scalars().first()
+        user = _find_user(session, name)
         if user is None or not user.active or not verify_secret(user.password_hash, password):
             raise PermissionDenied(f"wrong user name or password for {name!r}")
         return Identity(name=user.name, role=user.role, proven=True)

@@ -34,7 +34,8 @@ class Rule:
     what: str  # the action in words, for messages and the docs
 
 
-DECIDERS = ("ml_engineer", "reviewer", "manager", "admin")
+DECIDERS = ("ml_engineer", "reviewer", "manager", "admin")  # may decide a request, when a policy names them
+STEWARDS = ("ml_engineer", "admin")  # run production: roll back, set policies, cancel others' requests
 
 MATRIX: dict[str, Rule] = {
     "track": Rule(ROLES, False, "track runs and log datasets"),
@@ -42,11 +43,11 @@ MATRIX: dict[str, Rule] = {
     "request": Rule(ROLES, False, "request a promotion"),
     "view": Rule(ROLES, False, "read runs, models, requests, policies and the audit trail"),
     "cancel_own": Rule(ROLES, False, "cancel one's own pending request"),
-    "cancel": Rule(("ml_engineer", "admin"), True, "cancel another user's request"),
+    "cancel": Rule(STEWARDS, True, "cancel another user's request"),
     "approve": Rule(DECIDERS, True, "approve a promotion request"),
     "reject": Rule(DECIDERS, True, "reject a promotion request"),
-    "rollback": Rule(("ml_engineer", "admin"), True, "roll back production"),
-    "set_policy": Rule(("ml_engineer", "admin"), True, "set a promotion policy"),
+    "rollback": Rule(STEWARDS, True, "roll back production"),
+    "set_policy": Rule(STEWARDS, True, "set a promotion policy"),
     "manage_users": Rule(("admin",), True, "add users, change roles, issue tokens"),
 }
 ACTIONS = tuple(MATRIX)
