@@ -19,12 +19,7 @@ def audit_trail(*, entity: str | None = None, entity_id: str | None = None, acti
     in the title (a broken chain is reported there, not raised: the trail is what you inspect then).
     """
     from mlops_nb.services import governance
-    from mlops_nb.services.governance.results import audit_table
-    from mlops_nb.services.errors import InvalidInput
 
-    if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
-        raise InvalidInput(f"limit must be a positive whole number, got {limit!r}")
     with session_scope(get_context().engine) as session:
-        events = governance.events(session=session, entity=entity, entity_id=entity_id, action=action, limit=limit)
-        verified = str(governance.verify(session=session)) if verify else ""
-        return present(audit_table(events, verified=verified))
+        return present(governance.trail(session=session, entity=entity, entity_id=entity_id, action=action,
+                                        limit=limit, verify_chain=verify))

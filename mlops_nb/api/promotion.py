@@ -112,14 +112,6 @@ def rollback(name: str, *, reason: str) -> ModelVersionPublic:
         return present(registry.public(session=session, row=row, model_name=model.name))
 
 
-def _policy_scope(session, context: Context, name: str | None) -> tuple[int | None, str]:
-    from mlops_nb.services import registry
-
-    if name is None:
-        return None, f"project {context.project!r} (default)"
-    return registry.get_model(session=session, project_id=context.project_id, name=name).id, f"model {name!r}"
-
-
 def set_policy(name: str | None = None, **rules: Any) -> PolicyPublic:
     """Change the promotion policy of a model, or the project default when `name` is None.
 
@@ -135,10 +127,8 @@ def set_policy(name: str | None = None, **rules: Any) -> PolicyPublic:
 
     context = get_context()
     with session_scope(context.engine) as session:
-        model_id, scope = _policy_scope(session, context, name)
-        policy = governance.set_policy(session=session, actor=_actor(context), project_id=context.project_id,
-                                     model_id=model_id, rules=rules, entity_name=name or f"project:{context.project}")
-        return present(PolicyPublic(scope=scope, source=policy.source, rules=policy.rules))
+        return present(governance.change_policy(session=session, actor=_actor(context), project_id=context.project_id,
+                                                model=name, rules=rules))
 
 
 def get_policy(name: str | None = None) -> PolicyPublic:
@@ -150,9 +140,7 @@ def get_policy(name: str | None = None) -> PolicyPublic:
 
     context = get_context()
     with session_scope(context.engine) as session:
-        model_id, scope = _policy_scope(session, context, name)
-        policy = governance.get_effective_policy(session=session, project_id=context.project_id, model_id=model_id)
-        return present(PolicyPublic(scope=scope, source=policy.source, rules=policy.rules))
+        return present(governance.read_policy(session=session, project_id=context.project_id, model=name))
 
 
 def preview_gates(name: str, *, version: int, to: str) -> list[dict]:
@@ -164,14 +152,9 @@ def preview_gates(name: str, *, version: int, to: str) -> list[dict]:
     The promotion service records gate results only with a request; this runs the same policy and
     gate functions in a transaction that writes nothing.
     """
-    from mlops_nb.services import governance, registry
-    from mlops_nb.store.db import session_scope
+    from mlops_nb.services import governance
 
     context = get_context()
     with session_scope(context.engine) as session:
-        model = registry.get_model(session=session, project_id=context.project_id, name=name)
-        row = registry.get_version_row(session=session, model_id=model.id, version=version)
-        policy = governance.get_effective_policy(session=session, project_id=context.project_id, model_id=model.id)
-        results = governance.evaluate(session=session, version=row, target_stage=to, policy=policy,
-                                 store=context.artifacts)
-        return [r.to_dict() for r in results]
+        return governance.preview_gates(session=session, project_id=context.project_id, model=name, version=version,
+                                        to=to, store=context.artifacts)

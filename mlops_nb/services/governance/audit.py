@@ -18,6 +18,8 @@ from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm.util import identity_key
 from sqlmodel import Session
 
+from mlops_nb.services.errors import InvalidInput
+from mlops_nb.services.governance.results import AuditTable, audit_table
 from mlops_nb.store.models import AuditEvent, AuditHead
 from mlops_nb.store.models.audit import GENESIS_HASH
 
@@ -156,6 +158,21 @@ def events(*, session: Session, entity: str | None = None, entity_id: Any = None
     if before_id is not None:
         query = query.where(AuditEvent.id < before_id)
     return list(session.execute(query).scalars().all())
+
+
+def trail(*, session: Session, entity: str | None = None, entity_id: Any = None, action: str | None = None,
+          limit: int = 200, verify_chain: bool = True) -> AuditTable:
+    """The newest `limit` events (optionally one entity's or one action's), newest first, with the
+    verdict of `verify` on the whole chain in `.verified` ("" when `verify_chain` is False). A broken
+    chain is reported there, not raised: the trail is what one inspects then.
+
+    Raises:
+        InvalidInput: `limit` is not a positive whole number.
+    """
+    if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
+        raise InvalidInput(f"limit must be a positive whole number, got {limit!r}")
+    found = events(session=session, entity=entity, entity_id=entity_id, action=action, limit=limit)
+    return audit_table(found, verified=str(verify(session=session)) if verify_chain else "")
 
 
 def head_hash(*, session: Session) -> str | None:

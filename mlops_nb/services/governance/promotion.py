@@ -224,6 +224,23 @@ def cancel(*, session: Session, actor: Identity, request_id: int, reason: str = 
     return request
 
 
+def preview_gates(*, session: Session, project_id: int, model: str, version: int, to: str, store: Any = None,
+                  load: Any = None) -> list[dict[str, Any]]:
+    """The gates model `model` v`version` would face entering stage `to` now, under its effective
+    policy, as JSON-ready dicts (name, passed, detail, data); nothing is recorded.
+
+    Raises:
+        NotFound: no such model or version.
+        InvalidInput: `version` is not an integer, or the stored policy is not valid.
+    """
+    model_row = registry.get_model(session=session, project_id=project_id, name=model)
+    assert model_row.id is not None  # a row read from the store
+    row = registry.get_version_row(session=session, model_id=model_row.id, version=version)
+    policy = policies.get_effective_policy(session=session, project_id=project_id, model_id=model_row.id)
+    return [r.to_dict() for r in gates.evaluate(session=session, version=row, target_stage=to, policy=policy,
+                                                store=store, load=load)]
+
+
 # --- reading --------------------------------------------------------------------------------------
 
 def _publics(session: Session, rows: list[tuple[PromotionRequest, str, int]]) -> list[PromotionRequestPublic]:

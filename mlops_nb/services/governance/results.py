@@ -51,12 +51,6 @@ class RequestTable:
     requests: list[PromotionRequestPublic]
     title: str = "Promotion requests"
 
-    def _rows(self) -> list[list[Any]]:
-        return [[r.id, r.model, r.version, r.target_stage, r.status, r.requester, r.reason,
-                 f"{sum(g['passed'] for g in r.gates)}/{len(r.gates)} pass",
-                 ", ".join(f"{a['user']}:{a['decision']}" for a in r.approvals), r.created_at]
-                for r in self.requests]
-
     def __len__(self) -> int:
         return len(self.requests)
 
