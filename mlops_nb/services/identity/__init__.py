@@ -1,15 +1,16 @@
 """Identity: who acts, proven by password or token, and what each role may do.
 
-Each module below is one job; this package names what the domain offers, so callers write
-`from mlops_nb.services import identity` and `identity.<function>(session=..., ...)`.
+This package names what the domain offers, so callers write `from mlops_nb.services import
+identity` and `identity.<function>(session=..., ...)`: auth holds users, passwords, tokens and
+`identify` (the one place proof is made); permissions the matrix every service checks.
 """
 from __future__ import annotations
 
 from mlops_nb.services.identity.auth import (
-    ROLES,
-    Identity,
     MIN_PASSWORD,
+    ROLES,
     TOKEN_PREFIX,
+    Identity,
     add_user,
     check_role,
     get_user,

@@ -16,7 +16,7 @@ import math
 from typing import Any
 
 from sqlalchemy import Float, Text, bindparam, literal, null, select, union_all
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from mlops_nb.services.data import datasets
 from mlops_nb.services.data.results import DatasetVersionPublic
@@ -26,32 +26,33 @@ from mlops_nb.store.models import Artifact, DatasetVersion, Experiment, LatestMe
 
 EXAMPLE_ROWS = 5  # rows of `input_example` the output signature is computed on
 
-_RUN_FOR_MODEL = (select(Run.id, Run.name, Run.git_commit, Run.git_dirty, Run.code_hash, Run.cell_source,
-                         Run.notebook_path, Experiment.project_id)
-                  .join(Experiment, Experiment.id == Run.experiment_id).where(Run.id == bindparam("run_id")))
+_RUN_FOR_MODEL = (select(col(Run.id), col(Run.name), col(Run.git_commit), col(Run.git_dirty), col(Run.code_hash),
+                         col(Run.cell_source), col(Run.notebook_path), col(Experiment.project_id))
+                  .join(Experiment, col(Experiment.id) == Run.experiment_id).where(col(Run.id) == bindparam("run_id")))
 # The run's params (text) and latest metrics (float) in one round trip, each kind in its own column.
 _RUN_PARAMS_AND_METRICS = union_all(
-    select(literal("param").label("kind"), Param.key, Param.value.label("text"), null().cast(Float).label("number"))
-    .where(Param.run_id == bindparam("run_id")),
-    select(literal("metric"), LatestMetric.key, null().cast(Text), LatestMetric.value)
-    .where(LatestMetric.run_id == bindparam("run_id")))
+    select(literal("param").label("kind"), col(Param.key), col(Param.value).label("text"),
+           null().cast(Float).label("number"))
+    .where(col(Param.run_id) == bindparam("run_id")),
+    select(literal("metric"), col(LatestMetric.key), null().cast(Text), col(LatestMetric.value))
+    .where(col(LatestMetric.run_id) == bindparam("run_id")))
 # A dataset by name: the version the run used (its train input first, then the newest input), else the
 # newest version (the order of training_dataset's two queries, in one).
-_RUN_INPUT_OF = RunInput.__table__.alias("used")
+_RUN_INPUT_OF = RunInput.__table__.alias("used")  # type: ignore[attr-defined]  # SQLModel's stubs omit __table__
 _DATASET_BY_NAME = (select(*datasets.PUBLIC_COLUMNS)
-                    .outerjoin(Artifact, Artifact.id == DatasetVersion.sample_artifact_id)
+                    .outerjoin(Artifact, col(Artifact.id) == DatasetVersion.sample_artifact_id)
                     .outerjoin(_RUN_INPUT_OF, (_RUN_INPUT_OF.c.dataset_version_id == DatasetVersion.id)
                                & (_RUN_INPUT_OF.c.run_id == bindparam("run_id")))
-                    .where(DatasetVersion.project_id == bindparam("project_id"),
-                           DatasetVersion.name == bindparam("name"))
+                    .where(col(DatasetVersion.project_id) == bindparam("project_id"),
+                           col(DatasetVersion.name) == bindparam("name"))
                     .order_by(_RUN_INPUT_OF.c.run_id.is_not(None).desc(), (_RUN_INPUT_OF.c.role == "train").desc(),
-                              _RUN_INPUT_OF.c.created_at.desc(), DatasetVersion.version.desc())
+                              _RUN_INPUT_OF.c.created_at.desc(), col(DatasetVersion.version).desc())
                     .limit(1))
 _RUN_TRAINING_DATASET = (select(*datasets.PUBLIC_COLUMNS)
-                         .join(RunInput, RunInput.dataset_version_id == DatasetVersion.id)
-                         .outerjoin(Artifact, Artifact.id == DatasetVersion.sample_artifact_id)
-                         .where(RunInput.run_id == bindparam("run_id"), RunInput.role == "train")
-                         .order_by(RunInput.created_at.desc()).limit(1))
+                         .join(RunInput, col(RunInput.dataset_version_id) == DatasetVersion.id)
+                         .outerjoin(Artifact, col(Artifact.id) == DatasetVersion.sample_artifact_id)
+                         .where(col(RunInput.run_id) == bindparam("run_id"), col(RunInput.role) == "train")
+                         .order_by(col(RunInput.created_at).desc()).limit(1))
 
 
 def run_in_project(session: Session, *, run_id: str, project_id: int) -> Any:

@@ -31,11 +31,11 @@ def get_model(*, session: Session, project_id: int, name: str) -> RegisteredMode
     Raises:
         NotFound: no such model in the project; the message lists up to 20 models there are.
     """
-    model = session.execute(select(RegisteredModel).where(
+    model: RegisteredModel | None = session.execute(select(RegisteredModel).where(
         col(RegisteredModel.project_id) == project_id, col(RegisteredModel.name) == name)).scalars().first()
     if model is None:
-        known = session.execute(select(RegisteredModel.name).where(col(RegisteredModel.project_id) == project_id)
-                                .order_by(RegisteredModel.name).limit(20)).scalars().all()
+        known = session.execute(select(col(RegisteredModel.name)).where(col(RegisteredModel.project_id) == project_id)
+                                .order_by(col(RegisteredModel.name)).limit(20)).scalars().all()
         raise NotFound(f"model {name!r} is not registered in this project; models: {', '.join(known) or 'none yet'}"
                        " (register one with mlops.register_model(model, name=...))")
     return model
@@ -73,10 +73,10 @@ def get_version_row(*, session: Session, model_id: int, version: int) -> ModelVe
     """
     if isinstance(version, bool) or not isinstance(version, int):
         raise InvalidInput(f"model version must be an integer, got {type(version).__name__} {version!r}")
-    row = session.execute(select(ModelVersion).where(col(ModelVersion.model_id) == model_id,
-                                                     col(ModelVersion.version) == version)).scalars().first()
+    row: ModelVersion | None = session.execute(select(ModelVersion).where(
+        col(ModelVersion.model_id) == model_id, col(ModelVersion.version) == version)).scalars().first()
     if row is None:
-        numbers = session.execute(select(ModelVersion.version).where(col(ModelVersion.model_id) == model_id)
+        numbers = session.execute(select(col(ModelVersion.version)).where(col(ModelVersion.model_id) == model_id)
                                   ).scalars().all()
         known = f"versions are {_ranges(list(numbers))}" if numbers else "it has no versions yet"
         raise NotFound(f"model {_model_name(session, model_id)!r} has no version {version}; {known}")
@@ -85,9 +85,10 @@ def get_version_row(*, session: Session, model_id: int, version: int) -> ModelVe
 
 def production_version_row(*, session: Session, model_id: int) -> ModelVersion | None:
     """The version of model `model_id` in production, or None (there is at most one)."""
-    return session.execute(select(ModelVersion).where(col(ModelVersion.model_id) == model_id,
-                                                      col(ModelVersion.stage) == "production")
-                           .order_by(col(ModelVersion.version).desc()).limit(1)).scalars().first()
+    row: ModelVersion | None = session.execute(
+        select(ModelVersion).where(col(ModelVersion.model_id) == model_id, col(ModelVersion.stage) == "production")
+        .order_by(col(ModelVersion.version).desc()).limit(1)).scalars().first()
+    return row
 
 
 def find_version_row(*, session: Session, model: RegisteredModel, version: int | None = None,
@@ -109,12 +110,12 @@ def find_version_row(*, session: Session, model: RegisteredModel, version: int |
         if stage not in STAGES:
             raise InvalidInput(f"stage {stage!r} is not one of {', '.join(STAGES)}")
         query = query.where(col(ModelVersion.stage) == stage)
-    row = session.execute(query.order_by(col(ModelVersion.version).desc()).limit(1)).scalars().first()
+    row: ModelVersion | None = session.execute(query.order_by(col(ModelVersion.version).desc()).limit(1)).scalars().first()
     if row is None:
         if stage is None:
             raise NotFound(f"model {model.name!r} has no versions yet")
-        held = session.execute(select(ModelVersion.version, ModelVersion.stage).where(
-            col(ModelVersion.model_id) == model.id).order_by(ModelVersion.version)).all()
+        held = session.execute(select(col(ModelVersion.version), col(ModelVersion.stage)).where(
+            col(ModelVersion.model_id) == model.id).order_by(col(ModelVersion.version))).all()
         listed = ", ".join(f"v{v} {s}" for v, s in held[-10:]) or "none"
         raise NotFound(f"model {model.name!r} has no version in {stage}; versions: {listed}"
                        + (" (promote one with mlops.request_promotion(...))" if stage != "none" else ""))
@@ -177,7 +178,7 @@ def list_models(*, session: Session, project_id: int, name: str | None = None, l
         model = get_model(session=session, project_id=project_id, name=name)
         rows = []
         for mv, sha, dname, dversion in session.execute(
-                select(ModelVersion, Artifact.sha256, DatasetVersion.name, DatasetVersion.version)
+                select(ModelVersion, col(Artifact.sha256), col(DatasetVersion.name), col(DatasetVersion.version))
                 .join(Artifact, col(Artifact.id) == ModelVersion.artifact_id)
                 .outerjoin(DatasetVersion, col(DatasetVersion.id) == ModelVersion.dataset_version_id)
                 .where(col(ModelVersion.model_id) == model.id).order_by(col(ModelVersion.version).desc())
@@ -188,19 +189,20 @@ def list_models(*, session: Session, project_id: int, name: str | None = None, l
             row.update({f"metrics.{k}": _metric_value(v) for k, v in (mv.metrics or {}).items()})
             rows.append(row)
         return ModelTable(rows=rows, title=f"Versions of {model.name}", kind="versions")
-    stats = (select(ModelVersion.model_id, func.count().label("n"), func.max(ModelVersion.version).label("latest"),
-                    func.max(ModelVersion.created_at).label("updated"))
-             .group_by(ModelVersion.model_id).subquery())
+    stats = (select(col(ModelVersion.model_id), func.count().label("n"),
+                    func.max(col(ModelVersion.version)).label("latest"),
+                    func.max(col(ModelVersion.created_at)).label("updated"))
+             .group_by(col(ModelVersion.model_id)).subquery())
     query = (select(RegisteredModel, stats.c.n, stats.c.latest, stats.c.updated)
              .outerjoin(stats, stats.c.model_id == RegisteredModel.id)
-             .where(col(RegisteredModel.project_id) == project_id).order_by(RegisteredModel.name).limit(limit))
+             .where(col(RegisteredModel.project_id) == project_id).order_by(col(RegisteredModel.name)).limit(limit))
     found = session.execute(query).all()
     staged: dict[tuple[int, str], int] = {}
     for model_id, stage, version in session.execute(
-            select(ModelVersion.model_id, ModelVersion.stage, func.max(ModelVersion.version))
+            select(col(ModelVersion.model_id), col(ModelVersion.stage), func.max(col(ModelVersion.version)))
             .where(col(ModelVersion.model_id).in_([m.id for m, *_ in found]),
                    col(ModelVersion.stage).in_(("production", "staging")))
-            .group_by(ModelVersion.model_id, ModelVersion.stage)).all():
+            .group_by(col(ModelVersion.model_id), col(ModelVersion.stage))).all():
         staged[(model_id, stage)] = version
     table = [{"name": m.name, "versions": n or 0, "latest": latest, "production": staged.get((m.id, "production")),
               "staging": staged.get((m.id, "staging")), "created_by": m.created_by,

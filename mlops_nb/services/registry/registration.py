@@ -38,11 +38,11 @@ PARAM_TEXT_LIMIT = 250  # characters of an estimator param's text kept with the 
 # The model's row, locked (FOR UPDATE on PostgreSQL); its highest version is read by a second
 # statement, after the lock is held: in one statement, PostgreSQL would evaluate the max in the
 # snapshot taken before waiting for a concurrent registrant's lock, and number a duplicate.
-_MODEL_FOR_UPDATE = (select(RegisteredModel.id).where(col(RegisteredModel.project_id) == bindparam("project_id"),
+_MODEL_FOR_UPDATE = (select(col(RegisteredModel.id)).where(col(RegisteredModel.project_id) == bindparam("project_id"),
                                                       col(RegisteredModel.name) == bindparam("name"))
                      .with_for_update())
-_MAX_VERSION = select(func.max(ModelVersion.version)).where(col(ModelVersion.model_id) == bindparam("model_id"))
-_INSERT_VERSION = insert(ModelVersion.__table__)
+_MAX_VERSION = select(func.max(col(ModelVersion.version))).where(col(ModelVersion.model_id) == bindparam("model_id"))
+_INSERT_VERSION = insert(ModelVersion.__table__)  # type: ignore[attr-defined]  # SQLModel's stubs omit __table__
 
 
 def _lock_model(session: Session, *, project_id: int, name: str, user: str) -> RegisteredModel:
@@ -55,9 +55,9 @@ def _lock_model(session: Session, *, project_id: int, name: str, user: str) -> R
                                            col(RegisteredModel.name) == name)
              .with_for_update())
     for _ in range(5):
-        model = session.execute(query).scalars().first()
-        if model is not None:
-            return model
+        found: RegisteredModel | None = session.execute(query).scalars().first()
+        if found is not None:
+            return found
         model = RegisteredModel(project_id=project_id, name=name, created_by=user, created_at=time.time())
         try:
             with session.begin_nested():  # a savepoint: losing the race leaves the transaction usable
