@@ -1,4 +1,4 @@
-"""Reading the audit trail from the Python API."""
+"""Reading the audit trail from the Python API: services.governance.trail in one transaction."""
 from __future__ import annotations
 
 from mlops_nb.api.connect import get_context
@@ -17,6 +17,9 @@ def audit_trail(*, entity: str | None = None, entity_id: str | None = None, acti
     Every state change writes an event (registration, requests, gate results, decisions, stage
     changes, rollbacks, users, policies); `verify=True` also checks the whole hash chain and says so
     in the title (a broken chain is reported there, not raised: the trail is what you inspect then).
+
+    Raises:
+        InvalidInput: `limit` is not a positive whole number.
     """
     from mlops_nb.services import governance
 

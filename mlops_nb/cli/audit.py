@@ -15,6 +15,9 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
     """Recompute the audit chain; exit 1 naming the first broken event.
 
     Example: mlops audit verify --db postgresql://mlops@db/mlops
+
+    Raises:
+        IntegrityFailure: the chain is broken (main prints the message and exits with status 1).
     """
     from mlops_nb.services import governance
     from mlops_nb.store.db import session_scope
@@ -39,6 +42,9 @@ def cmd_audit_log(args: argparse.Namespace) -> int:
     """Print the newest audit events (optionally one entity's or one action's), chain verified.
 
     Example: mlops audit log --entity model_version --id credit-risk:3 --limit 20
+
+    Raises:
+        InvalidInput: --limit below 1.
     """
     from mlops_nb.display import present
     from mlops_nb.services import governance

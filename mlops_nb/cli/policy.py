@@ -19,14 +19,18 @@ def cmd_policy_show(args: argparse.Namespace) -> int:
     """Show the promotion policy in force for a model, or the project default.
 
     Example: mlops policy show --project credit --model credit-risk
+
+    Raises:
+        NotFound: no such project or model.
     """
     from mlops_nb.display import present
     from mlops_nb.services import governance, tracking
     from mlops_nb.store.db import session_scope
 
     with session_scope(open_engine(args)) as session:
-        project = tracking.get_project(session=session, name=args.project)
-        policy = governance.read_policy(session=session, project_id=project.id, model=args.model)
+        project_id = tracking.get_project(session=session, name=args.project).id
+        assert project_id is not None  # a row read from the store
+        policy = governance.read_policy(session=session, project_id=project_id, model=args.model)
     print(repr(present(policy)))
     return 0
 
@@ -35,6 +39,11 @@ def cmd_policy_set(args: argparse.Namespace) -> int:
     """Change settings of a model's policy (or the project default) from a JSON object.
 
     Example: mlops policy set --model credit-risk --json '{"approvals": {"production": {"reviewer": 2}}}'
+
+    Raises:
+        InvalidInput: --json is not valid JSON, or a setting is not valid.
+        NotFound: no such project or model.
+        Conflict: the policy was changed by someone else at the same moment.
     """
     from mlops_nb.display import present
     from mlops_nb.services import governance, tracking
@@ -47,8 +56,9 @@ def cmd_policy_set(args: argparse.Namespace) -> int:
         raise InvalidInput(f"--json is not valid JSON: {err}") from err
     operator = Identity(name=CLI_ACTOR, role="admin", proven=True)  # the store's operator, as with psql
     with session_scope(open_engine(args)) as session:
-        project = tracking.get_project(session=session, name=args.project)
-        policy = governance.change_policy(session=session, actor=operator, project_id=project.id, model=args.model,
+        project_id = tracking.get_project(session=session, name=args.project).id
+        assert project_id is not None  # a row read from the store
+        policy = governance.change_policy(session=session, actor=operator, project_id=project_id, model=args.model,
                                           rules=rules, operator=True)
     print(repr(present(policy)))
     return 0
