@@ -7,10 +7,10 @@ import threading
 import pytest
 from sqlalchemy import func, select
 
-from mlops_nb.services import governance
 from mlops_nb.display import present
-from mlops_nb.services.identity.auth import Identity
+from mlops_nb.services import governance
 from mlops_nb.services.errors import Conflict, GateFailed, InvalidInput, NotFound, PermissionDenied
+from mlops_nb.services.identity.auth import Identity
 from mlops_nb.store.db import session_scope
 from mlops_nb.store.models import Approval, AuditEvent, ModelVersion, PromotionRequest
 from tests import factories as g
