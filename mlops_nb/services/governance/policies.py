@@ -234,8 +234,8 @@ def merge(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
 
 def _row(session: Session, project_id: int, model_id: int | None, *, lock: bool = False) -> Policy | None:
     """The stored policy row of the model (or the project default), locked FOR UPDATE when `lock`."""
-    query = select(Policy).where(col(Policy.project_id) == project_id,
-                                 col(Policy.model_id).is_(None) if model_id is None else col(Policy.model_id) == model_id)
+    scope = col(Policy.model_id).is_(None) if model_id is None else col(Policy.model_id) == model_id
+    query = select(Policy).where(col(Policy.project_id) == project_id, scope)
     if lock:
         query = query.with_for_update()
     row: Policy | None = session.execute(query).scalars().first()

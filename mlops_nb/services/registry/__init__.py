@@ -35,13 +35,13 @@ from mlops_nb.services.registry.lookups import (
 )
 from mlops_nb.services.registry.model_files import (
     FLAVOR,
+    PARAM_TEXT_LIMIT,
     check_estimator,
     dump,
     estimator_params,
     output_signature,
 )
 from mlops_nb.services.registry.registration import (
-    PARAM_TEXT_LIMIT,
     register_model,
 )
 from mlops_nb.services.registry.results import (

@@ -110,7 +110,8 @@ def find_version_row(*, session: Session, model: RegisteredModel, version: int |
         if stage not in STAGES:
             raise InvalidInput(f"stage {stage!r} is not one of {', '.join(STAGES)}")
         query = query.where(col(ModelVersion.stage) == stage)
-    row: ModelVersion | None = session.execute(query.order_by(col(ModelVersion.version).desc()).limit(1)).scalars().first()
+    newest = query.order_by(col(ModelVersion.version).desc()).limit(1)
+    row: ModelVersion | None = session.execute(newest).scalars().first()
     if row is None:
         if stage is None:
             raise NotFound(f"model {model.name!r} has no versions yet")

@@ -17,8 +17,10 @@ import re
 from typing import Any
 
 from mlops_nb.services.errors import IntegrityFailure, InvalidInput
+from mlops_nb.services.values import MAX_NAME
 
 FLAVOR = "sklearn-skops"
+PARAM_TEXT_LIMIT = 250  # characters of an estimator param's text kept with a version
 _UNTRUSTED_BY_SCHEMA: dict[bytes, tuple[str, ...]] = {}
 _UNTRUSTED_CACHE_MAX = 256
 
@@ -169,7 +171,7 @@ def _plain(value: Any) -> Any:
     return value.item() if hasattr(value, "item") else value
 
 
-def estimator_params(model: Any, *, limit: int = 250) -> dict[str, str]:
+def estimator_params(model: Any, *, limit: int = PARAM_TEXT_LIMIT) -> dict[str, str]:
     """The estimator's get_params(deep=True) as {name: text}, each text at most `limit` characters
     (longer ones end in "…"); nested estimators are left out (their own params are listed), and an
     object whose get_params fails gives {}."""
@@ -184,5 +186,5 @@ def estimator_params(model: Any, *, limit: int = 250) -> dict[str, str]:
                 for v in value)):
             continue
         text = value.__name__ if callable(value) and hasattr(value, "__name__") else str(value)
-        found[str(key)[:250]] = text if len(text) <= limit else text[: limit - 1] + "…"
+        found[str(key)[:MAX_NAME]] = text if len(text) <= limit else text[: limit - 1] + "…"
     return found

@@ -33,13 +33,12 @@ from mlops_nb.services.values import check_name
 from mlops_nb.store.artifacts import ArtifactStore
 from mlops_nb.store.models import ModelVersion, RegisteredModel
 
-PARAM_TEXT_LIMIT = 250  # characters of an estimator param's text kept with the version
-
 # The model's row, locked (FOR UPDATE on PostgreSQL); its highest version is read by a second
 # statement, after the lock is held: in one statement, PostgreSQL would evaluate the max in the
 # snapshot taken before waiting for a concurrent registrant's lock, and number a duplicate.
-_MODEL_FOR_UPDATE = (select(col(RegisteredModel.id)).where(col(RegisteredModel.project_id) == bindparam("project_id"),
-                                                      col(RegisteredModel.name) == bindparam("name"))
+_MODEL_FOR_UPDATE = (select(col(RegisteredModel.id))
+                     .where(col(RegisteredModel.project_id) == bindparam("project_id"),
+                            col(RegisteredModel.name) == bindparam("name"))
                      .with_for_update())
 _MAX_VERSION = select(func.max(col(ModelVersion.version))).where(col(ModelVersion.model_id) == bindparam("model_id"))
 _INSERT_VERSION = insert(ModelVersion.__table__)  # type: ignore[attr-defined]  # SQLModel's stubs omit __table__
@@ -106,7 +105,7 @@ def register_model(*, session: Session, store: ArtifactStore, project_id: int, u
                                                    input_example=input_example),
                  "outputs": outputs}
     run_params, metrics = lineage.run_params_and_metrics(session, run_id=run.id)
-    params = {**model_files.estimator_params(model, limit=PARAM_TEXT_LIMIT), **run_params}
+    params = {**model_files.estimator_params(model), **run_params}
 
     conn = session.connection()
     model_id = conn.execute(_MODEL_FOR_UPDATE, {"project_id": project_id, "name": name}).scalar()
