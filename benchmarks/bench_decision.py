@@ -80,14 +80,14 @@ def ask(version: int, to: str) -> int:
 staging, production_first, production_final = [], [], []
 for version in range(1, ROUNDS + 1):
     rid = ask(version, "staging")
-    dt, req = timed(lambda s: governance.approve(session=s, actor=eve, request_id=rid, comment="ok"))
+    dt, req = timed(lambda s, rid=rid: governance.approve(session=s, actor=eve, request_id=rid, comment="ok"))
     assert req.status == "approved"
     staging.append(dt)
     rid = ask(version, "production")
-    dt, req = timed(lambda s: governance.approve(session=s, actor=eve, request_id=rid, comment="ok"))
+    dt, req = timed(lambda s, rid=rid: governance.approve(session=s, actor=eve, request_id=rid, comment="ok"))
     assert req.status == "pending"
     production_first.append(dt)
-    dt, req = timed(lambda s: governance.approve(session=s, actor=rita, request_id=rid, comment="ok"))
+    dt, req = timed(lambda s, rid=rid: governance.approve(session=s, actor=rita, request_id=rid, comment="ok"))
     assert req.status == "approved"
     production_final.append(dt)
 

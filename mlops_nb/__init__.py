@@ -8,22 +8,59 @@
     mlops.runs("baseline")
 
 In IPython: `%load_ext mlops_nb`, then `%mlops --help`. The API functions live in mlops_nb.api.*
-and are loaded on first use (PEP 562), so importing this package costs almost nothing.
+and are loaded on first use (PEP 562), so importing this package costs almost nothing; the
+TYPE_CHECKING imports below name the same functions for type checkers and editors
+(tests/test_init.py keeps the two lists equal).
 """
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from mlops_nb.services.errors import (
-    Conflict,
-    GateFailed,
-    IntegrityFailure,
-    InvalidInput,
-    MlopsError,
-    NotFound,
-    PermissionDenied,
-)
+from mlops_nb.services.errors import Conflict as Conflict
+from mlops_nb.services.errors import GateFailed as GateFailed
+from mlops_nb.services.errors import IntegrityFailure as IntegrityFailure
+from mlops_nb.services.errors import InvalidInput as InvalidInput
+from mlops_nb.services.errors import MlopsError as MlopsError
+from mlops_nb.services.errors import NotFound as NotFound
+from mlops_nb.services.errors import PermissionDenied as PermissionDenied
+
+if TYPE_CHECKING:
+    from IPython.core.interactiveshell import InteractiveShell
+
+    from mlops_nb.api.audit import audit_trail as audit_trail
+    from mlops_nb.api.autolog import autolog as autolog
+    from mlops_nb.api.connect import get_context as get_context
+    from mlops_nb.api.connect import init as init
+    from mlops_nb.api.promotion import approve as approve
+    from mlops_nb.api.promotion import cancel as cancel
+    from mlops_nb.api.promotion import get_policy as get_policy
+    from mlops_nb.api.promotion import preview_gates as preview_gates
+    from mlops_nb.api.promotion import reject as reject
+    from mlops_nb.api.promotion import request_promotion as request_promotion
+    from mlops_nb.api.promotion import requests as requests
+    from mlops_nb.api.promotion import rollback as rollback
+    from mlops_nb.api.promotion import set_policy as set_policy
+    from mlops_nb.api.registry import get_model_version as get_model_version
+    from mlops_nb.api.registry import load_model as load_model
+    from mlops_nb.api.registry import models as models
+    from mlops_nb.api.registry import register_model as register_model
+    from mlops_nb.api.tracking import active_run as active_run
+    from mlops_nb.api.tracking import end_run as end_run
+    from mlops_nb.api.tracking import get_dataset as get_dataset
+    from mlops_nb.api.tracking import get_metric_history as get_metric_history
+    from mlops_nb.api.tracking import get_run as get_run
+    from mlops_nb.api.tracking import log_artifact as log_artifact
+    from mlops_nb.api.tracking import log_dataset as log_dataset
+    from mlops_nb.api.tracking import log_metric as log_metric
+    from mlops_nb.api.tracking import log_metric_history as log_metric_history
+    from mlops_nb.api.tracking import log_metrics as log_metrics
+    from mlops_nb.api.tracking import log_param as log_param
+    from mlops_nb.api.tracking import log_params as log_params
+    from mlops_nb.api.tracking import runs as runs
+    from mlops_nb.api.tracking import set_tag as set_tag
+    from mlops_nb.api.tracking import set_tags as set_tags
+    from mlops_nb.api.tracking import start_run as start_run
 
 __version__ = "0.1.0"
 
@@ -45,6 +82,11 @@ __all__ = sorted(_LOCATION) + ["Conflict", "GateFailed", "IntegrityFailure", "In
 
 
 def __getattr__(name: str) -> Any:
+    """The API function `name`, imported from its mlops_nb.api module on first use (PEP 562).
+
+    Raises:
+        AttributeError: `name` is not part of the API.
+    """
     module = _LOCATION.get(name)
     if module is None:
         raise AttributeError(f"module 'mlops_nb' has no attribute {name!r}")
@@ -54,17 +96,19 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
+    """The package's names, including the API functions not loaded yet."""
     return sorted(set(globals()) | set(__all__))
 
 
-def load_ipython_extension(ipython) -> None:
+def load_ipython_extension(ipython: InteractiveShell) -> None:
     """`%load_ext mlops_nb`: registers the %mlops line and cell magics."""
     from mlops_nb.magics import load_ipython_extension as load
 
     load(ipython)
 
 
-def unload_ipython_extension(ipython) -> None:
+def unload_ipython_extension(ipython: InteractiveShell) -> None:
+    """`%unload_ext mlops_nb`: removes the %mlops magics and stops recording cells."""
     from mlops_nb.magics import unload_ipython_extension as unload
 
     unload(ipython)

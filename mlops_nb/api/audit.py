@@ -1,4 +1,4 @@
-"""Reading the audit trail from the Python API."""
+"""Reading the audit trail from the Python API: services.governance.trail in one transaction."""
 from __future__ import annotations
 
 from mlops_nb.api.connect import get_context
@@ -17,14 +17,12 @@ def audit_trail(*, entity: str | None = None, entity_id: str | None = None, acti
     Every state change writes an event (registration, requests, gate results, decisions, stage
     changes, rollbacks, users, policies); `verify=True` also checks the whole hash chain and says so
     in the title (a broken chain is reported there, not raised: the trail is what you inspect then).
+
+    Raises:
+        InvalidInput: `limit` is not a positive whole number.
     """
     from mlops_nb.services import governance
-    from mlops_nb.services.governance.results import audit_table
-    from mlops_nb.services.errors import InvalidInput
 
-    if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
-        raise InvalidInput(f"limit must be a positive whole number, got {limit!r}")
     with session_scope(get_context().engine) as session:
-        events = governance.events(session=session, entity=entity, entity_id=entity_id, action=action, limit=limit)
-        verified = str(governance.verify(session=session)) if verify else ""
-        return present(audit_table(events, verified=verified))
+        return present(governance.trail(session=session, entity=entity, entity_id=entity_id, action=action,
+                                        limit=limit, verify_chain=verify))

@@ -5,19 +5,33 @@ services check the role and proof on every call, so these functions only open th
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mlops_nb.api.connect import get_context
-from mlops_nb.display import present
 from mlops_nb.api.context import Context
-from mlops_nb.services.identity.auth import Identity
+from mlops_nb.display import present
 from mlops_nb.services.governance.results import PolicyPublic, PromotionRequestPublic, RequestTable
+from mlops_nb.services.identity.auth import Identity
 from mlops_nb.services.registry.results import ModelVersionPublic
 from mlops_nb.store.db import session_scope
 
+if TYPE_CHECKING:
+    from sqlmodel import Session
+
+    from mlops_nb.store.models import PromotionRequest
+
 
 def _actor(context: Context) -> Identity:
+    """Who the context acts as: its user, with the role only when `init` proved it."""
     return Identity(name=context.user, role=context.role, proven=context.proven)
+
+
+def _shown(session: Session, request: PromotionRequest) -> PromotionRequestPublic:
+    """A request row a service just wrote, as the API returns it: its read model, displayable."""
+    from mlops_nb.services import governance
+
+    assert request.id is not None  # flushed by the service
+    return present(governance.public(session=session, request_id=request.id))
 
 
 def request_promotion(name: str, *, version: int, to: str, reason: str) -> PromotionRequestPublic:
@@ -27,6 +41,11 @@ def request_promotion(name: str, *, version: int, to: str, reason: str) -> Promo
     >>> req.status, [(g["name"], g["passed"]) for g in req.gates]
 
     Any declared name may ask. A newer request for the same model and stage supersedes this one.
+
+    Raises:
+        InvalidInput: `to` is not staging or production; no reason.
+        NotFound: no such model or version.
+        Conflict: the version is already in `to`.
     """
     from mlops_nb.services import governance
 
@@ -35,7 +54,7 @@ def request_promotion(name: str, *, version: int, to: str, reason: str) -> Promo
         row = governance.request_promotion(session=session, actor=_actor(context), project_id=context.project_id,
                                           model=name, version=version, to=to, reason=reason,
                                           store=context.artifacts)
-        return present(governance.public(session=session, request_id=row.id))
+        return _shown(session, row)
 
 
 def approve(request_id: int, *, comment: str = "") -> PromotionRequestPublic:
@@ -44,7 +63,13 @@ def approve(request_id: int, *, comment: str = "") -> PromotionRequestPublic:
     >>> mlops.init(project="credit", user="ed", password="...")
     >>> mlops.approve(12, comment="validated on the Q3 holdout").status   # 'approved' once quotas are met
 
-    The gates are evaluated again; a failing gate raises GateFailed naming it.
+    The gates are evaluated again; the approval that completes the policy's quotas moves the version.
+
+    Raises:
+        NotFound: no such request in this project.
+        PermissionDenied: your own request (four eyes), or no proven role the policy names.
+        Conflict: the request is already decided, or you decided it already.
+        GateFailed: a gate fails now (the message names each).
     """
     from mlops_nb.services import governance
 
@@ -52,13 +77,19 @@ def approve(request_id: int, *, comment: str = "") -> PromotionRequestPublic:
     with session_scope(context.engine) as session:
         row = governance.approve(session=session, actor=_actor(context), request_id=request_id, comment=comment,
                                 project_id=context.project_id, store=context.artifacts)
-        return present(governance.public(session=session, request_id=row.id))
+        return _shown(session, row)
 
 
 def reject(request_id: int, *, comment: str) -> PromotionRequestPublic:
     """Reject a pending request, saying why.
 
     >>> mlops.reject(12, comment="AUC on the 2024 cohort is below production")
+
+    Raises:
+        InvalidInput: no comment.
+        NotFound: no such request in this project.
+        PermissionDenied: your own request (four eyes), or no proven role the policy names.
+        Conflict: the request is already decided, or you decided it already.
     """
     from mlops_nb.services import governance
 
@@ -66,13 +97,18 @@ def reject(request_id: int, *, comment: str) -> PromotionRequestPublic:
     with session_scope(context.engine) as session:
         row = governance.reject(session=session, actor=_actor(context), request_id=request_id, comment=comment,
                                project_id=context.project_id)
-        return present(governance.public(session=session, request_id=row.id))
+        return _shown(session, row)
 
 
 def cancel(request_id: int, *, reason: str = "") -> PromotionRequestPublic:
     """Withdraw a pending request (your own, or any as a proven ml_engineer or admin).
 
     >>> mlops.cancel(12, reason="retraining with more data")
+
+    Raises:
+        NotFound: no such request in this project.
+        Conflict: the request is already decided.
+        PermissionDenied: another user's request, and you are not a proven ml_engineer or admin.
     """
     from mlops_nb.services import governance
 
@@ -80,7 +116,7 @@ def cancel(request_id: int, *, reason: str = "") -> PromotionRequestPublic:
     with session_scope(context.engine) as session:
         row = governance.cancel(session=session, actor=_actor(context), request_id=request_id, reason=reason,
                                project_id=context.project_id)
-        return present(governance.public(session=session, request_id=row.id))
+        return _shown(session, row)
 
 
 def requests(name: str | None = None, *, status: str | None = None) -> RequestTable:
@@ -88,6 +124,10 @@ def requests(name: str | None = None, *, status: str | None = None) -> RequestTa
 
     >>> mlops.requests(status="pending")
     >>> mlops.requests("credit-risk").to_frame()
+
+    Raises:
+        NotFound: `name` is not a registered model of the project.
+        InvalidInput: `status` is not pending, approved, rejected, cancelled or superseded.
     """
     from mlops_nb.services import governance
 
@@ -101,23 +141,21 @@ def rollback(name: str, *, reason: str) -> ModelVersionPublic:
 
     >>> mlops.rollback("credit-risk", reason="default rate doubled since Monday").version
 
-    Needs a proven ml_engineer or admin. With no earlier production version it raises NotFound.
+    Needs a proven ml_engineer or admin.
+
+    Raises:
+        PermissionDenied: you are not a proven ml_engineer or admin.
+        InvalidInput: no reason.
+        NotFound: no such model, or no earlier production version to return to.
     """
     from mlops_nb.services import governance, registry
 
     context = get_context()
     with session_scope(context.engine) as session:
         model = registry.get_model(session=session, project_id=context.project_id, name=name)
+        assert model.id is not None  # a row read from the store
         row = governance.rollback(session=session, actor=_actor(context), model_id=model.id, reason=reason)
         return present(registry.public(session=session, row=row, model_name=model.name))
-
-
-def _policy_scope(session, context: Context, name: str | None) -> tuple[int | None, str]:
-    from mlops_nb.services import registry
-
-    if name is None:
-        return None, f"project {context.project!r} (default)"
-    return registry.get_model(session=session, project_id=context.project_id, name=name).id, f"model {name!r}"
 
 
 def set_policy(name: str | None = None, **rules: Any) -> PolicyPublic:
@@ -130,32 +168,37 @@ def set_policy(name: str | None = None, **rules: Any) -> PolicyPublic:
     Settings: approvals, staging_before_production, lineage_complete, metric_thresholds,
     no_regression, data_validated, prediction_distribution, env_mismatch. Unnamed settings keep
     their value. Needs a proven ml_engineer or admin; audited.
+
+    Raises:
+        PermissionDenied: you are not a proven ml_engineer or admin.
+        InvalidInput: no setting, or one that is not valid (the message names it).
+        NotFound: `name` is not a registered model of the project.
+        Conflict: someone else created the same policy at the same moment.
     """
     from mlops_nb.services import governance
 
     context = get_context()
     with session_scope(context.engine) as session:
-        model_id, scope = _policy_scope(session, context, name)
-        policy = governance.set_policy(session=session, actor=_actor(context), project_id=context.project_id,
-                                     model_id=model_id, rules=rules, entity_name=name or f"project:{context.project}")
-        return present(PolicyPublic(scope=scope, source=policy.source, rules=policy.rules))
+        return present(governance.change_policy(session=session, actor=_actor(context), project_id=context.project_id,
+                                                model=name, rules=rules))
 
 
 def get_policy(name: str | None = None) -> PolicyPublic:
     """The promotion policy in force for a model (its own, else the project's, else the default).
 
     >>> mlops.get_policy("credit-risk")
+
+    Raises:
+        NotFound: `name` is not a registered model of the project.
     """
     from mlops_nb.services import governance
 
     context = get_context()
     with session_scope(context.engine) as session:
-        model_id, scope = _policy_scope(session, context, name)
-        policy = governance.get_effective_policy(session=session, project_id=context.project_id, model_id=model_id)
-        return present(PolicyPublic(scope=scope, source=policy.source, rules=policy.rules))
+        return present(governance.read_policy(session=session, project_id=context.project_id, model=name))
 
 
-def preview_gates(name: str, *, version: int, to: str) -> list[dict]:
+def preview_gates(name: str, *, version: int, to: str) -> list[dict[str, Any]]:
     """The gates the policy would run now for `name` v`version` entering `to`, recording nothing.
 
     >>> mlops.preview_gates("credit-risk", version=3, to="production")
@@ -163,15 +206,13 @@ def preview_gates(name: str, *, version: int, to: str) -> list[dict]:
 
     The promotion service records gate results only with a request; this runs the same policy and
     gate functions in a transaction that writes nothing.
+
+    Raises:
+        NotFound: no such model or version.
     """
-    from mlops_nb.services import governance, registry
-    from mlops_nb.store.db import session_scope
+    from mlops_nb.services import governance
 
     context = get_context()
     with session_scope(context.engine) as session:
-        model = registry.get_model(session=session, project_id=context.project_id, name=name)
-        row = registry.get_version_row(session=session, model_id=model.id, version=version)
-        policy = governance.get_effective_policy(session=session, project_id=context.project_id, model_id=model.id)
-        results = governance.evaluate(session=session, version=row, target_stage=to, policy=policy,
-                                 store=context.artifacts)
-        return [r.to_dict() for r in results]
+        return governance.preview_gates(session=session, project_id=context.project_id, model=name, version=version,
+                                        to=to, store=context.artifacts)

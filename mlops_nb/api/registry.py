@@ -1,4 +1,7 @@
-"""The registry verbs of the Python API: register, list, look up and load model versions."""
+"""The registry verbs of the Python API: register, list, look up and load model versions.
+
+Each opens one transaction on the context's store and calls services.registry (SPEC §4, Registry).
+"""
 from __future__ import annotations
 
 from typing import Any
@@ -23,6 +26,11 @@ def register_model(model: Any, *, name: str, dataset: Any = None, target: str | 
 
     Saved in skops format (not pickle) with its sha256, the run's params and metrics, the training
     dataset version, the code and the environment. Needs an active run or `run_id`.
+
+    Raises:
+        InvalidInput: no active run and no `run_id`; a bad name, target, dataset or input example;
+            `model` is not a fitted scikit-learn estimator.
+        NotFound: no such run or dataset.
     """
     from mlops_nb.services import registry
 
@@ -44,6 +52,9 @@ def models(name: str | None = None) -> ModelTable:
 
     >>> mlops.models()                      # name, versions, latest, production, staging
     >>> mlops.models("credit-risk").to_frame()
+
+    Raises:
+        NotFound: `name` is not a registered model of the project.
     """
     from mlops_nb.services import registry
 
@@ -56,6 +67,10 @@ def get_model_version(name: str, version: int | None = None, stage: str | None =
     """A model version by number or stage (the newest version when neither is given).
 
     >>> mlops.get_model_version("credit-risk", stage="production").metrics
+
+    Raises:
+        InvalidInput: both `version` and `stage`, or an unknown stage.
+        NotFound: no such model, version, or version in `stage` (the message lists what there is).
     """
     from mlops_nb.services import registry
 
@@ -71,8 +86,13 @@ def load_model(name: str, *, version: int | None = None, stage: str | None = Non
     >>> live = mlops.load_model("credit-risk", stage="production")
     >>> live.predict_proba(applicants)[:, 1]
 
-    The file's sha256 is checked before it is deserialised (IntegrityFailure if it changed); a
-    training environment other than this one is named in a warning, or refused by policy.
+    The file's sha256 is checked before it is deserialised; a training environment other than this
+    one is named in an EnvironmentMismatchWarning, or refused by policy.
+
+    Raises:
+        InvalidInput, NotFound: as get_model_version.
+        IntegrityFailure: the file changed since registration, or holds types not recorded then.
+        Conflict: the environment differs and the model's policy says `env_mismatch: refuse`.
     """
     from mlops_nb.services import registry
 

@@ -16,7 +16,7 @@ import sys
 from collections.abc import Sequence
 
 from mlops_nb.cli import audit, db, policy, runs, users  # noqa: F401  (each registers its commands)
-from mlops_nb.cli.base import COMMANDS, Parser
+from mlops_nb.cli.base import COMMANDS, Handler, Parser
 from mlops_nb.services.errors import MlopsError
 
 
@@ -24,7 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
     """The argparse tree of every registered command, each leaf taking `--db` too."""
     parser = Parser(prog="mlops", description="MLOps from the notebook: the operator's command line.")
     parser.add_argument("--db", help="store URL (default: MLOPS_DB_URL, else $MLOPS_HOME/mlops.db)")
-    groups: dict[tuple[str, ...], argparse._SubParsersAction] = {}
+    groups: dict[tuple[str, ...], argparse._SubParsersAction[Parser]] = {}
     top = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     groups[()] = top
     seen: set[tuple[str, ...]] = set()
@@ -52,7 +52,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not hasattr(args, "db"):
         args.db = None
-    handler = getattr(args, "_handler", None)
+    handler: Handler | None = getattr(args, "_handler", None)
     if handler is None:
         (getattr(args, "_group", None) or parser).print_help(sys.stderr)
         return 1

@@ -15,6 +15,9 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
     """Recompute the audit chain; exit 1 naming the first broken event.
 
     Example: mlops audit verify --db postgresql://mlops@db/mlops
+
+    Raises:
+        IntegrityFailure: the chain is broken (main prints the message and exits with status 1).
     """
     from mlops_nb.services import governance
     from mlops_nb.store.db import session_scope
@@ -39,18 +42,19 @@ def cmd_audit_log(args: argparse.Namespace) -> int:
     """Print the newest audit events (optionally one entity's or one action's), chain verified.
 
     Example: mlops audit log --entity model_version --id credit-risk:3 --limit 20
+
+    Raises:
+        InvalidInput: --limit below 1.
     """
-    from mlops_nb.services import governance
     from mlops_nb.display import present
-    from mlops_nb.services.governance.results import audit_table
+    from mlops_nb.services import governance
     from mlops_nb.store.db import session_scope
 
-    if args.limit < 1:
+    if args.limit < 1:  # named as the flag; the service's own check would name `limit`
         raise InvalidInput(f"--limit must be at least 1, got {args.limit}")
     with session_scope(open_engine(args)) as session:
-        events = governance.events(session=session, entity=args.entity, entity_id=args.entity_id,
-                              action=args.action, limit=args.limit)
-        table = audit_table(events, verified=str(governance.verify(session=session)))
+        table = governance.trail(session=session, entity=args.entity, entity_id=args.entity_id, action=args.action,
+                                 limit=args.limit)
     print(repr(present(table)))
     return 0
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 from mlops_nb.services.errors import MlopsError
 
@@ -41,7 +41,8 @@ def open_engine(args: argparse.Namespace, *, migrate: bool = True) -> Any:
 class Parser(argparse.ArgumentParser):
     """argparse that reports errors in one line and exit status 1, as every command does."""
 
-    def error(self, message: str):  # type: ignore[override]
+    def error(self, message: str) -> NoReturn:
+        """Print `mlops: MESSAGE (see `PROG --help`)` on stderr and exit with status 1."""
         self.exit(1, f"mlops: {message} (see `{self.prog} --help`)\n")
 
 

@@ -10,36 +10,28 @@ from __future__ import annotations
 
 import argparse
 import json
-from typing import Any
 
 from mlops_nb.cli.base import CLI_ACTOR, command, open_engine
 from mlops_nb.services.errors import InvalidInput
-
-
-def _scope(session: Any, args: argparse.Namespace) -> tuple[int, int | None, str]:
-    from mlops_nb.services import registry, tracking
-
-    project = tracking.get_project(session=session, name=args.project)
-    if args.model is None:
-        return project.id, None, f"project {args.project!r} (default)"
-    return project.id, registry.get_model(session=session, project_id=project.id, name=args.model).id, \
-        f"model {args.model!r}"
 
 
 def cmd_policy_show(args: argparse.Namespace) -> int:
     """Show the promotion policy in force for a model, or the project default.
 
     Example: mlops policy show --project credit --model credit-risk
+
+    Raises:
+        NotFound: no such project or model.
     """
-    from mlops_nb.services import governance
     from mlops_nb.display import present
-    from mlops_nb.services.governance.results import PolicyPublic
+    from mlops_nb.services import governance, tracking
     from mlops_nb.store.db import session_scope
 
     with session_scope(open_engine(args)) as session:
-        project_id, model_id, scope = _scope(session, args)
-        policy = governance.get_effective_policy(session=session, project_id=project_id, model_id=model_id)
-    print(repr(present(PolicyPublic(scope=scope, source=policy.source, rules=policy.rules))))
+        project_id = tracking.get_project(session=session, name=args.project).id
+        assert project_id is not None  # a row read from the store
+        policy = governance.read_policy(session=session, project_id=project_id, model=args.model)
+    print(repr(present(policy)))
     return 0
 
 
@@ -47,11 +39,15 @@ def cmd_policy_set(args: argparse.Namespace) -> int:
     """Change settings of a model's policy (or the project default) from a JSON object.
 
     Example: mlops policy set --model credit-risk --json '{"approvals": {"production": {"reviewer": 2}}}'
+
+    Raises:
+        InvalidInput: --json is not valid JSON, or a setting is not valid.
+        NotFound: no such project or model.
+        Conflict: the policy was changed by someone else at the same moment.
     """
-    from mlops_nb.services import governance
-    from mlops_nb.services.identity.auth import Identity
     from mlops_nb.display import present
-    from mlops_nb.services.governance.results import PolicyPublic
+    from mlops_nb.services import governance, tracking
+    from mlops_nb.services.identity import Identity
     from mlops_nb.store.db import session_scope
 
     try:
@@ -60,11 +56,11 @@ def cmd_policy_set(args: argparse.Namespace) -> int:
         raise InvalidInput(f"--json is not valid JSON: {err}") from err
     operator = Identity(name=CLI_ACTOR, role="admin", proven=True)  # the store's operator, as with psql
     with session_scope(open_engine(args)) as session:
-        project_id, model_id, scope = _scope(session, args)
-        policy = governance.set_policy(session=session, actor=operator, project_id=project_id, model_id=model_id,
-                                     rules=rules, entity_name=args.model or f"project:{args.project}",
-                                     operator=True)
-    print(repr(present(PolicyPublic(scope=scope, source=policy.source, rules=policy.rules))))
+        project_id = tracking.get_project(session=session, name=args.project).id
+        assert project_id is not None  # a row read from the store
+        policy = governance.change_policy(session=session, actor=operator, project_id=project_id, model=args.model,
+                                          rules=rules, operator=True)
+    print(repr(present(policy)))
     return 0
 
 

@@ -10,7 +10,17 @@ from mlops_nb.services.errors import MlopsError
 
 
 def cmd_user_add(args: argparse.Namespace) -> int:
-    """Add a user with a role; asks for the password when --password is not given."""
+    """Add a user with a role; asks for the password when --password is not given.
+
+    Audited as the operator (`cli`).
+
+    Example: mlops user add rita --role reviewer
+
+    Raises:
+        MlopsError: no terminal to ask for the password on, or the two entries differ.
+        InvalidInput: a bad name or role, or a password shorter than 8 characters.
+        Conflict: the user exists.
+    """
     from mlops_nb.services import governance, identity
     from mlops_nb.store.db import session_scope
 
@@ -30,7 +40,15 @@ def cmd_user_add(args: argparse.Namespace) -> int:
 
 
 def cmd_user_token(args: argparse.Namespace) -> int:
-    """Print a new API token for NAME, alone on the last line (stored hashed: shown once)."""
+    """Print a new API token for NAME, alone on the last line (stored hashed: shown once).
+
+    Audited as the operator (`cli`).
+
+    Example: mlops user token rita
+
+    Raises:
+        NotFound: no such user.
+    """
     from mlops_nb.services import governance, identity
     from mlops_nb.store.db import session_scope
 
@@ -42,7 +60,7 @@ def cmd_user_token(args: argparse.Namespace) -> int:
     return 0
 
 
-def _user_add_args(p):
+def _user_add_args(p: argparse.ArgumentParser) -> None:
     from mlops_nb.services.identity import ROLES
 
     p.add_argument("name")
@@ -51,7 +69,7 @@ def _user_add_args(p):
     p.add_argument("--no-password", action="store_true", help="create the user without a password")
 
 
-def _user_token_args(p):
+def _user_token_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("name")
 
 

@@ -7,6 +7,7 @@ from typing import Any
 from mlops_nb.display.base import Displayable, DisplayTable, displays
 from mlops_nb.display.format import format_time
 from mlops_nb.services.governance.results import (
+    REQUEST_COLUMNS,
     AuditTable,
     PolicyPublic,
     PromotionRequestPublic,
@@ -36,15 +37,12 @@ class PromotionRequestView(Displayable, PromotionRequestPublic):
         return f"Promotion request {self.id} · {self.status}"
 
 
-REQUEST_COLUMNS = ["id", "model", "version", "target_stage", "status", "requester", "reason", "gates", "approvals",
-                   "created_at"]
-
-
 @displays(RequestTable)
 class RequestTableView(DisplayTable, RequestTable):
     """Promotion requests as rows, newest first; `.to_frame()` a DataFrame."""
 
     def _rows(self) -> list[list[Any]]:
+        """One row per request in `REQUEST_COLUMNS` order: gates as "3/4 pass", approvals as "user:decision"."""
         return [[r.id, r.model, r.version, r.target_stage, r.status, r.requester, r.reason,
                  f"{sum(g['passed'] for g in r.gates)}/{len(r.gates)} pass",
                  ", ".join(f"{a['user']}:{a['decision']}" for a in r.approvals), r.created_at]

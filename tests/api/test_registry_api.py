@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 import mlops_nb as mlops
 from mlops_nb.services import registry
-from mlops_nb.services.registry.models import EnvironmentMismatchWarning
+from mlops_nb.services.registry import EnvironmentMismatchWarning
 from mlops_nb.store.db import session_scope
 from mlops_nb.store.models import ModelVersion, Policy
 from tests.factories import fit_credit_model

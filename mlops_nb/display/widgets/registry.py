@@ -9,15 +9,17 @@ HTML-escaped. ipywidgets is imported on first use.
 from __future__ import annotations
 
 import html
-import time
+from collections.abc import Callable
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
-from mlops_nb.services.errors import InvalidInput, MlopsError
 from mlops_nb.display.format import FLEX_CELL, format_time, html_table
+from mlops_nb.services.errors import InvalidInput, MlopsError
+from mlops_nb.services.governance import TARGET_STAGES, PromotionRequestPublic
+from mlops_nb.services.registry import ModelVersionPublic
 
-MAX_PARAMS = 100
-from mlops_nb.services.governance.policies import TARGET_STAGES  # noqa: E402
+MAX_PARAMS = 100  # params listed beside the lineage; the rest are counted
+T = TypeVar("T")
 
 
 def registry_panel(model: str | None = None) -> Any:
@@ -40,16 +42,17 @@ def _registry_class() -> type:
     """The widget class, defined on first use (see _panel_class)."""
     import ipywidgets as widgets
 
-    class RegistryPanel(widgets.VBox):
+    class RegistryPanel(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no type hints
         """Model and version pickers, the version's lineage and gates, and a promotion request form."""
 
         def __init__(self, model: str | None = None) -> None:
-            self.version = None          # the ModelVersionPublic shown
+            """Build the panel showing `model` (else the first model); NotFound for an unknown one."""
+            self.version: ModelVersionPublic | None = None  # the version shown
             self.run_name: str | None = None
-            self.latest_request = None   # the newest PromotionRequestPublic of that version, if any
-            self.preview: list[dict] = []
+            self.latest_request: PromotionRequestPublic | None = None  # the version's newest request
+            self.preview: list[dict[str, Any]] = []
             self.preview_error: str | None = None
-            self.result = None           # what the last click returned
+            self.result: PromotionRequestPublic | None = None  # what the last click returned
             self.error: str | None = None
             self._quiet = False          # True while the panel itself changes the pickers
             self.model_picker = widgets.Dropdown(description="Model")
@@ -86,25 +89,32 @@ def _registry_class() -> type:
             self.select_model(self.model_picker.value, raise_errors=True)
 
         @property
-        def model(self) -> str | None:
-            return self.model_picker.value
+        def model(self) -> str:
+            """The name of the model shown ("" before there is one)."""
+            return str(self.model_picker.value or "")
 
-        def _on_model(self, change: dict) -> None:
+        def _on_model(self, change: dict[str, Any]) -> None:
             if not self._quiet and change["new"] is not None:
                 self.select_model(change["new"])
 
-        def _on_version(self, change: dict) -> None:
+        def _on_version(self, change: dict[str, Any]) -> None:
             if not self._quiet and change["new"] is not None:
                 self.select_version(change["new"])
 
-        def select_model(self, name: str, raise_errors: bool = False, version: int | None = None) -> None:
-            """Show model `name`: its versions in the picker, the newest (or `version`) selected."""
+        def _attempt(self, read: Callable[[], T], raise_errors: bool) -> T | None:
+            """`read()`, or None after showing its refusal in the panel (raised instead when `raise_errors`)."""
             try:
-                choices = _version_choices(name)
+                return read()
             except MlopsError as err:
                 if raise_errors:
                     raise
                 self._fail(err)
+                return None
+
+        def select_model(self, name: str, raise_errors: bool = False, version: int | None = None) -> None:
+            """Show model `name`: its versions in the picker, the newest (or `version`) selected."""
+            choices = self._attempt(lambda: _version_choices(name), raise_errors)
+            if choices is None:
                 return
             self._quiet = True
             self.model_picker.value = name
@@ -117,30 +127,32 @@ def _registry_class() -> type:
 
         def select_version(self, number: int, raise_errors: bool = False) -> None:
             """Load version `number` of the current model, its run, latest request and gate preview."""
-            try:
-                self.version, self.run_name, self.latest_request = _load_version(self.model, number)
-            except MlopsError as err:
-                if raise_errors:
-                    raise
-                self._fail(err)
+            loaded = self._attempt(lambda: _load_version(self.model, number), raise_errors)
+            if loaded is None:
                 return
+            version, self.run_name, self.latest_request = loaded
+            self.version = version
             self._quiet = True
-            self.target.value = "production" if self.version.stage == "staging" else "staging"
+            self.target.value = "production" if version.stage == "staging" else "staging"
             self._quiet = False
-            self.lineage.value = lineage_html(self.version, self.run_name)
+            self.lineage.value = lineage_html(version, self.run_name)
             self._show_gates()
 
         def _show_gates(self) -> None:
             if self._quiet or self.version is None:
                 return
+            import mlops_nb as mlops
+
             try:
-                self.preview, self.preview_error = preview_gates(self.model, self.version.version, self.target.value), None
+                self.preview = mlops.preview_gates(self.model, version=self.version.version, to=self.target.value)
+                self.preview_error = None
             except MlopsError as err:
                 self.preview, self.preview_error = [], str(err)
             self.gates.value = gates_html(self.latest_request, self.preview, self.target.value, self.preview_error)
 
-        def request_promotion(self):
-            """The click: request the shown version for the chosen stage; the outcome shows in the panel."""
+        def request_promotion(self) -> PromotionRequestPublic | None:
+            """The click: request the shown version for the chosen stage; the request (None when refused)
+            and its outcome show in the panel."""
             import mlops_nb as mlops
 
             if self.version is None:
@@ -159,6 +171,7 @@ def _registry_class() -> type:
             return result
 
         def _fail(self, err: Exception) -> None:
+            """Show the refusal, escaped, and keep its text as `error`."""
             self.error = str(err)
             self.status.value = f"<span style='color:#b00'>{html.escape(self.error)}</span>"
 
@@ -166,6 +179,7 @@ def _registry_class() -> type:
 
 
 def _model_names() -> list[str]:
+    """The project's registered model names, as the model picker offers them."""
     import mlops_nb as mlops
 
     return [row["name"] for row in mlops.models()]
@@ -178,7 +192,7 @@ def _version_choices(name: str) -> list[tuple[str, int]]:
     return [(f"v{row['version']} · {row['stage']}", row["version"]) for row in mlops.models(name)]
 
 
-def _load_version(name: str, number: int):
+def _load_version(name: str, number: int) -> tuple[ModelVersionPublic, str | None, PromotionRequestPublic | None]:
     """The version, its run's name (None if the run is gone) and its newest promotion request."""
     import mlops_nb as mlops
 
@@ -193,14 +207,7 @@ def _load_version(name: str, number: int):
     return version, run_name, latest
 
 
-def preview_gates(name: str, version: int, to: str) -> list[dict]:
-    """The gates `name` v`version` would face entering `to` now (nothing recorded)."""
-    from mlops_nb.api.promotion import preview_gates as preview
-
-    return preview(name, version=version, to=to)
-
-
-def lineage_html(version, run_name: str | None) -> str:
+def lineage_html(version: ModelVersionPublic, run_name: str | None) -> str:
     """Where the version comes from (run, training data, code, environment), beside its params and metrics."""
     dataset = version.dataset
     code = version.code or {}
@@ -219,7 +226,7 @@ def lineage_html(version, run_name: str | None) -> str:
     title = f"Model {version.name} v{version.version} · {version.stage}"
     params = sorted(version.params.items())
     more = f" (first {MAX_PARAMS} of {len(params)})" if len(params) > MAX_PARAMS else ""
-    values = [("metric", k, v) for k, v in sorted(version.metrics.items())]
+    values: list[tuple[str, str, Any]] = [("metric", k, v) for k, v in sorted(version.metrics.items())]
     values += [("param", k, v) for k, v in params[:MAX_PARAMS]]
     cell = f"<div style='{FLEX_CELL}'>{{}}</div>"
     return ("<div style='display:flex;gap:2em;flex-wrap:wrap'>"
@@ -228,7 +235,7 @@ def lineage_html(version, run_name: str | None) -> str:
             + "</div>")
 
 
-def _gates_table(results: list[dict], title: str) -> str:
+def _gates_table(results: list[dict[str, Any]], title: str) -> str:
     """Gate results in full (html_table would shorten the details, which say what to do)."""
     esc = html.escape
     rows = "".join(f"<tr><td>{esc(str(g['name']))}</td><td>{'PASS' if g['passed'] else '<b>FAIL</b>'}</td>"
@@ -238,7 +245,8 @@ def _gates_table(results: list[dict], title: str) -> str:
             f"<th>detail</th></tr></thead><tbody>{rows}</tbody></table>")
 
 
-def gates_html(latest, preview: list[dict], target: str, preview_error: str | None = None) -> str:
+def gates_html(latest: PromotionRequestPublic | None, preview: list[dict[str, Any]], target: str,
+               preview_error: str | None = None) -> str:
     """The gates of the version's latest request (as stored) and those it would face now for `target`."""
     parts = []
     if latest is not None:
@@ -255,7 +263,7 @@ def gates_html(latest, preview: list[dict], target: str, preview_error: str | No
     return "<div style='display:flex;gap:2em;flex-wrap:wrap'>" + "".join(cell.format(p) for p in parts) + "</div>"
 
 
-def request_status_html(request) -> str:
+def request_status_html(request: PromotionRequestPublic) -> str:
     """One line after a request: its id, status, gates and who it waits for."""
     esc = html.escape
     failed = [g["name"] for g in request.gates if not g["passed"]]

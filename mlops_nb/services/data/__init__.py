@@ -1,13 +1,12 @@
 """Data: dataset versions with their fingerprint, schema, profile and sample.
 
-Each module below is one job; this package names what the domain offers, so callers write
-`from mlops_nb.services import data` and `data.<function>(session=..., ...)`.
+This package names what the domain offers, so callers write `from mlops_nb.services import data`
+and `data.<function>(session=..., ...)`: datasets logs and reads dataset versions (the training
+data the registry links versions to, the reference drift is measured against); results holds the
+plain record it returns.
 """
 from __future__ import annotations
 
-from mlops_nb.services.data.results import (
-    DatasetVersionPublic,
-)
 from mlops_nb.services.data.datasets import (
     MAX_CATEGORIES,
     ROLES,
@@ -21,6 +20,9 @@ from mlops_nb.services.data.datasets import (
     log_dataset,
     public,
     schema_and_profile,
+)
+from mlops_nb.services.data.results import (
+    DatasetVersionPublic,
 )
 
 __all__ = [

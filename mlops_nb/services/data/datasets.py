@@ -1,7 +1,16 @@
 """Dataset versions: a content fingerprint, schema, profile and a stored sample for drift reference.
 
-The same data logged twice (another copy, another file name) is one version: the fingerprint hashes
-the values, column names and dtypes, never where the data came from.
+SPEC §3: a dataset version is known by what it holds, not by its file. The same data logged twice
+(another copy, another file name) is one version: the fingerprint hashes the values, column names
+and dtypes, never where the data came from. The schema and profile are what validation, the
+`data_validated` gate and drift reports compare against later; the sample (at most SAMPLE_ROWS
+rows, Parquet, sha256-checked when read) is the reference drift is measured on.
+
+Version numbers never collide: SQLite serialises writers (BEGIN IMMEDIATE), PostgreSQL takes an
+advisory lock on the dataset's name until the transaction ends.
+
+    v = log_dataset(session=s, store=store, project_id=1, df=train, name="german", run_id=run.id, user="dana")
+    v.version, v.fingerprint[:12], v.rows
 """
 from __future__ import annotations
 
@@ -9,14 +18,15 @@ import hashlib
 import io
 import math
 import time
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
-from mlops_nb.services.tracking.artifacts import read_verified, store_bytes
-from mlops_nb.services.errors import InvalidInput, NotFound
 from mlops_nb.services.data.results import DatasetVersionPublic
+from mlops_nb.services.errors import InvalidInput, NotFound
+from mlops_nb.services.tracking.artifacts import read_verified, store_bytes
 from mlops_nb.services.tracking.runs import require_running
 from mlops_nb.services.values import check_name
 from mlops_nb.store.artifacts import ArtifactStore
@@ -25,14 +35,18 @@ from mlops_nb.store.models import Artifact, DatasetVersion, RunInput
 if TYPE_CHECKING:
     import pandas as pd
 
-ROLES = ("train", "validation", "test", "serving", "reference")
-SAMPLE_ROWS = 10_000
-MAX_CATEGORIES = 1_000
-TOP_VALUES = 50
+ROLES = ("train", "validation", "test", "serving", "reference")  # how a run used a dataset version
+SAMPLE_ROWS = 10_000  # rows kept as the drift reference (a seeded random sample of larger frames)
+MAX_CATEGORIES = 1_000  # a categorical column with more distinct values keeps no category list
+TOP_VALUES = 50  # most frequent values kept in a categorical column's profile
 
 
-def check_frame(df: Any, what: str = "df") -> "pd.DataFrame":
-    """A non-empty DataFrame with unique column names; columns named by strings."""
+def check_frame(df: Any, what: str = "df") -> pd.DataFrame:
+    """`df` itself, or a copy whose column labels are strings: a non-empty DataFrame, unique names.
+
+    Raises:
+        InvalidInput: not a DataFrame, no columns, no rows, or duplicate column names (`what` names it).
+    """
     import pandas as pd
 
     if not isinstance(df, pd.DataFrame):
@@ -45,12 +59,12 @@ def check_frame(df: Any, what: str = "df") -> "pd.DataFrame":
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
         raise InvalidInput(f"{what} has duplicate column names: {', '.join(duplicates)}; rename them first")
-    if names != list(df.columns):
-        df = df.set_axis(names, axis=1)
-    return df
+    frame: pd.DataFrame = df if names == list(df.columns) else df.set_axis(names, axis=1)
+    return frame
 
 
-def column_kind(series: "pd.Series") -> str:
+def column_kind(series: pd.Series) -> str:
+    """'numerical', 'categorical' (also booleans) or 'datetime': how validation and drift treat the column."""
     from pandas.api import types
 
     if types.is_bool_dtype(series):
@@ -62,8 +76,9 @@ def column_kind(series: "pd.Series") -> str:
     return "categorical"
 
 
-def fingerprint(df: "pd.DataFrame") -> str:
-    """sha256 over column names, dtypes and the row hashes of the values (row order matters)."""
+def fingerprint(df: pd.DataFrame) -> str:
+    """The content's sha256 (64 hex characters) over column names, dtypes and the row hashes of the
+    values (row order matters; the index and where the data came from do not)."""
     import pandas as pd
 
     digest = hashlib.sha256()
@@ -85,8 +100,16 @@ def _clean(value: Any) -> Any:
     return value
 
 
-def schema_and_profile(df: "pd.DataFrame") -> tuple[dict, dict]:
-    columns, profile = [], {}
+def schema_and_profile(df: pd.DataFrame) -> tuple[dict[str, Any], dict[str, Any]]:
+    """({"columns": [{name, dtype, kind, nullable, categories?}]}, {column: statistics}).
+
+    Every column's statistics hold count, nulls and null_rate (a share, 0-1); numerical ones min, max,
+    mean, std and the 5/25/50/75/95% quantiles of the finite values (and `infinite`, a count, when
+    any); categorical ones `unique` and the TOP_VALUES most frequent values with their counts. A
+    categorical column with at most MAX_CATEGORIES values lists them, sorted, in the schema.
+    """
+    columns: list[dict[str, Any]] = []
+    profile: dict[str, Any] = {}
     for name in df.columns:
         series = df[name]
         kind = column_kind(series)
@@ -117,7 +140,7 @@ def schema_and_profile(df: "pd.DataFrame") -> tuple[dict, dict]:
     return {"columns": columns}, profile
 
 
-def _sample_bytes(df: "pd.DataFrame") -> bytes:
+def _sample_bytes(df: pd.DataFrame) -> bytes:
     sample = (df if len(df) <= SAMPLE_ROWS else df.sample(SAMPLE_ROWS, random_state=0)).reset_index(drop=True)
     buffer = io.BytesIO()
     try:
@@ -130,12 +153,28 @@ def _sample_bytes(df: "pd.DataFrame") -> bytes:
     return buffer.getvalue()
 
 
+# The columns `public_row` maps, in its order: a query selecting them (joined to the sample's
+# artifact) reads a dataset version in one round trip, without building ORM objects.
+PUBLIC_COLUMNS = (col(DatasetVersion.id), col(DatasetVersion.name), col(DatasetVersion.version),
+                  col(DatasetVersion.fingerprint), col(DatasetVersion.rows), col(DatasetVersion.columns),
+                  col(DatasetVersion.schema_), col(DatasetVersion.profile), col(DatasetVersion.created_by),
+                  col(DatasetVersion.created_at), col(Artifact.uri), col(Artifact.sha256))
+
+
+def public_row(row: Sequence[Any]) -> DatasetVersionPublic:
+    """The read model of a dataset version from the values of `PUBLIC_COLUMNS`, in that order (the
+    sample's uri and sha256 None when it has no stored sample)."""
+    (id_, name, version, fingerprint, rows, columns, schema, profile, created_by, created_at, uri, sha) = row
+    return DatasetVersionPublic(id=id_, name=name, version=version, fingerprint=fingerprint, rows=rows,
+                                columns=columns, schema=schema, profile=profile, created_by=created_by,
+                                created_at=created_at, sample_uri=uri, sample_sha256=sha)
+
+
 def public(version: DatasetVersion, sample: Artifact | None = None) -> DatasetVersionPublic:
-    return DatasetVersionPublic(id=version.id, name=version.name, version=version.version,
-                                fingerprint=version.fingerprint, rows=version.rows, columns=version.columns,
-                                schema=version.schema_, profile=version.profile, created_by=version.created_by,
-                                created_at=version.created_at, sample_uri=sample.uri if sample else None,
-                                sample_sha256=sample.sha256 if sample else None)
+    """The read model of dataset version row `version`, with its stored sample's artifact if it has one."""
+    return public_row((version.id, version.name, version.version, version.fingerprint, version.rows, version.columns,
+                       version.schema_, version.profile, version.created_by, version.created_at,
+                       sample.uri if sample else None, sample.sha256 if sample else None))
 
 
 def _serialise_versions_of(session: Session, project_id: int, name: str) -> None:
@@ -152,7 +191,16 @@ def _serialise_versions_of(session: Session, project_id: int, name: str) -> None
 
 def log_dataset(*, session: Session, store: ArtifactStore, project_id: int, df: Any, name: str,
                 role: str = "train", run_id: str | None = None, user: str) -> DatasetVersionPublic:
-    """Record `df` as a version of dataset `name` (new only if its content is new) and link it to the run."""
+    """Record `df` as a version of dataset `name` (new only if its content is new) and link it to run
+    `run_id` with `role` (one of ROLES).
+
+    A new version stores its schema, profile and a sample (at most SAMPLE_ROWS rows, Parquet) in the
+    artifact store; the same content logged again returns the version that holds it.
+
+    Raises:
+        InvalidInput: a bad name or role, or `df` is not a non-empty DataFrame with unique columns.
+        NotFound, InvalidInput: `run_id` is not a running run (services.tracking.require_running).
+    """
     check_name(name, "dataset name")
     if role not in ROLES:
         raise InvalidInput(f"dataset role {role!r} is not one of {', '.join(ROLES)}")
@@ -161,13 +209,14 @@ def log_dataset(*, session: Session, store: ArtifactStore, project_id: int, df: 
         require_running(session=session, run_id=run_id)
     print_ = fingerprint(df)
     _serialise_versions_of(session, project_id, name)
-    version = session.execute(select(DatasetVersion).where(
-        DatasetVersion.project_id == project_id, DatasetVersion.name == name,
-        DatasetVersion.fingerprint == print_)).scalars().first()
+    version: DatasetVersion | None = session.execute(select(DatasetVersion).where(
+        col(DatasetVersion.project_id) == project_id, col(DatasetVersion.name) == name,
+        col(DatasetVersion.fingerprint) == print_)).scalars().first()
+    sample: Artifact | None
     if version is None:
         schema, profile = schema_and_profile(df)
-        number = (session.execute(select(func.max(DatasetVersion.version)).where(
-            DatasetVersion.project_id == project_id, DatasetVersion.name == name)).scalar() or 0) + 1
+        number = (session.execute(select(func.max(col(DatasetVersion.version))).where(
+            col(DatasetVersion.project_id) == project_id, col(DatasetVersion.name) == name)).scalar() or 0) + 1
         sample = store_bytes(session=session, store=store, data=_sample_bytes(df),
                              name=f"datasets/{project_id}/{name}/{print_[:16]}/sample.parquet")
         version = DatasetVersion(project_id=project_id, name=name, version=number, fingerprint=print_,
@@ -184,14 +233,19 @@ def log_dataset(*, session: Session, store: ArtifactStore, project_id: int, df: 
 
 
 def get_dataset(*, session: Session, project_id: int, name: str, version: int | None = None) -> DatasetVersionPublic:
-    """A dataset version by name (the newest when `version` is None)."""
-    query = select(DatasetVersion).where(DatasetVersion.project_id == project_id, DatasetVersion.name == name)
-    query = query.where(DatasetVersion.version == version) if version is not None else query.order_by(
-        DatasetVersion.version.desc())
-    found = session.execute(query.limit(1)).scalars().first()
+    """Version `version` of dataset `name` in the project (the newest when `version` is None).
+
+    Raises:
+        NotFound: no such dataset (log it first), or no such version (the message lists them).
+    """
+    query = select(DatasetVersion).where(col(DatasetVersion.project_id) == project_id,
+                                         col(DatasetVersion.name) == name)
+    query = query.where(col(DatasetVersion.version) == version) if version is not None else query.order_by(
+        col(DatasetVersion.version).desc())
+    found: DatasetVersion | None = session.execute(query.limit(1)).scalars().first()
     if found is None:
-        versions = session.execute(select(DatasetVersion.version).where(
-            DatasetVersion.project_id == project_id, DatasetVersion.name == name)).scalars().all()
+        versions = session.execute(select(col(DatasetVersion.version)).where(
+            col(DatasetVersion.project_id) == project_id, col(DatasetVersion.name) == name)).scalars().all()
         if versions:
             raise NotFound(f"dataset {name!r} has no version {version}; versions: "
                            f"{', '.join(map(str, sorted(versions)))}")
@@ -200,12 +254,19 @@ def get_dataset(*, session: Session, project_id: int, name: str, version: int | 
     return public(found, sample)
 
 
-def load_sample(*, session: Session, store: ArtifactStore, dataset_version_id: int) -> "pd.DataFrame":
-    """The stored sample of a dataset version, hash-checked, as a DataFrame."""
+def load_sample(*, session: Session, store: ArtifactStore, dataset_version_id: int) -> pd.DataFrame:
+    """The stored sample of dataset version `dataset_version_id` (at most SAMPLE_ROWS rows), its
+    sha256 checked before it is read, as a DataFrame.
+
+    Raises:
+        NotFound: no such version, or it has no stored sample.
+        IntegrityFailure: the sample's bytes do not hash to the recorded sha256.
+    """
     import pandas as pd
 
     version = session.get(DatasetVersion, dataset_version_id)
-    if version is None or version.sample_artifact_id is None:
+    artifact = session.get(Artifact, version.sample_artifact_id) if version and version.sample_artifact_id else None
+    if artifact is None:
         raise NotFound(f"dataset version {dataset_version_id} has no stored sample")
-    artifact = session.get(Artifact, version.sample_artifact_id)
-    return pd.read_parquet(io.BytesIO(read_verified(store=store, artifact=artifact)))
+    frame: pd.DataFrame = pd.read_parquet(io.BytesIO(read_verified(store=store, artifact=artifact)))
+    return frame

@@ -1,7 +1,7 @@
 """Promotion gates: checks a model version must pass before a request for a stage can be approved.
 
 Each gate is a function returning a GateResult(name, passed, detail, data). `evaluate` runs the
-gates the policy turns on, at the request and again at every decision; services.promotion stores
+gates the policy turns on, at the request and again at every decision; governance.promotion stores
 the results with the request (as JSON) and refuses approval while any gate fails.
 
 | gate                      | passes when                                                              |
@@ -14,17 +14,22 @@ the results with the request (as JSON) and refuses approval while any gate fails
 | prediction_distribution   | mean positive-class probability on the training sample is within bounds |
 
 Gates read what is stored: a gate that cannot find its evidence fails and says what is missing.
+The gates and their defaults are SPEC §3 and §4's; which gates run, with which options, is the
+model's effective policy (services.governance.policies).
+
+    results = evaluate(session=s, version=row, target_stage="production", policy=policy, store=store)
+    failing(results)            # [] when the request may be approved
 """
 from __future__ import annotations
 
 import math
 import operator
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from mlops_nb.services.governance.policies import EffectivePolicy, parse_threshold
 from mlops_nb.store.models import DatasetVersion, LatestMetric, ModelVersion, Param, Run
@@ -36,17 +41,21 @@ Loader = Callable[[ModelVersion], Any]  # a model version row -> a fitted model 
 
 @dataclass
 class GateResult:
+    """One gate's verdict: `detail` says why in words (what to do when it failed), `data` the evidence."""
+
     name: str
     passed: bool
     detail: str
-    data: dict = field(default_factory=dict)
+    data: dict[str, Any] = field(default_factory=dict)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """JSON-safe (NaN and inf become None, as JSON has neither)."""
-        return _json_safe(asdict(self))
+        safe: dict[str, Any] = _json_safe(asdict(self))
+        return safe
 
 
 def _json_safe(value: Any) -> Any:
+    """`value` with NaN and +-inf replaced by None, in nested dicts, lists and tuples too."""
     if isinstance(value, float) and not math.isfinite(value):
         return None
     if isinstance(value, dict):
@@ -66,28 +75,30 @@ class GateContext:
     store: Any = None
     load: Loader | None = None
     _production: Any = field(default=False, repr=False)
-    _metrics: dict | None = field(default=None, repr=False)
 
     @property
     def production(self) -> ModelVersion | None:
+        """The model's version in production now (None if none), read once per evaluation."""
         if self._production is False:
             from mlops_nb.services import registry
 
             self._production = registry.production_version_row(session=self.session, model_id=self.version.model_id)
-        return self._production
+        production: ModelVersion | None = self._production
+        return production
 
     def metrics(self, version: ModelVersion) -> dict[str, float]:
-        """A version's evaluation metrics, else its run's latest metric values."""
+        """A version's evaluation metrics, else its run's latest metric values (NaN for a missing value)."""
         if version.metrics:
             return {k: _float(v) for k, v in version.metrics.items()}
         if not version.run_id:
             return {}
-        rows = self.session.execute(select(LatestMetric.key, LatestMetric.value)
-                                    .where(LatestMetric.run_id == version.run_id)).all()
+        rows = self.session.execute(select(col(LatestMetric.key), col(LatestMetric.value))
+                                    .where(col(LatestMetric.run_id) == version.run_id)).all()
         return {k: (math.nan if v is None else float(v)) for k, v in rows}
 
 
 def _float(value: Any) -> float:
+    """`value` as a float; NaN when it is not a number (a stored metric may be text such as 'nan')."""
     try:
         return float(value)
     except (TypeError, ValueError):
@@ -95,12 +106,14 @@ def _float(value: Any) -> float:
 
 
 def _label(version: ModelVersion) -> str:
+    """'version N', as gate details name a version."""
     return f"version {version.version}"
 
 
 # --- the gates ------------------------------------------------------------------------------------
 
 def staging_before_production(ctx: GateContext, enabled: bool) -> GateResult:
+    """Passes when the version is in staging now (applies to production requests only)."""
     stage = ctx.version.stage
     passed = stage == "staging"
     detail = (f"{_label(ctx.version)} is in staging" if passed else
@@ -109,8 +122,11 @@ def staging_before_production(ctx: GateContext, enabled: bool) -> GateResult:
 
 
 def lineage_complete(ctx: GateContext, enabled: bool) -> GateResult:
-    """A run and a training dataset version are required; code and params are reported."""
-    v, missing, data = ctx.version, [], {}
+    """Passes when the version names a run and a training dataset version that exist; its code
+    reference and the number of params are reported in `data`."""
+    v = ctx.version
+    missing: list[str] = []
+    data: dict[str, Any] = {}
     run = ctx.session.get(Run, v.run_id) if v.run_id else None
     if run is None:
         missing.append("run" if not v.run_id else f"run {v.run_id} in the store")
@@ -120,7 +136,7 @@ def lineage_complete(ctx: GateContext, enabled: bool) -> GateResult:
                         {k: val for k, val in (("git_commit", run.git_commit), ("code_hash", run.code_hash),
                                                ("notebook_path", run.notebook_path)) if val})
         data["params"] = len(v.params) if v.params else len(ctx.session.execute(
-            select(Param.key).where(Param.run_id == run.id)).all())
+            select(col(Param.key)).where(col(Param.run_id) == run.id)).all())
     dataset = ctx.session.get(DatasetVersion, v.dataset_version_id) if v.dataset_version_id else None
     if dataset is None:
         missing.append("training dataset version")
@@ -135,9 +151,11 @@ def lineage_complete(ctx: GateContext, enabled: bool) -> GateResult:
                       f"run {data['run']}, dataset {data['dataset']}, {code}, {data['params']} params", data)
 
 
-def metric_thresholds(ctx: GateContext, thresholds: dict) -> GateResult:
+def metric_thresholds(ctx: GateContext, thresholds: dict[str, Any]) -> GateResult:
+    """Passes when each metric named in `thresholds` ({metric: ">= 0.70"}) was logged and meets its rule."""
     metrics = ctx.metrics(ctx.version)
-    failures, checks = [], []
+    failures: list[str] = []
+    checks: list[dict[str, Any]] = []
     for metric, expression in sorted(thresholds.items()):
         op, bound = parse_threshold(metric, expression)
         value = metrics.get(metric)
@@ -156,7 +174,10 @@ def metric_thresholds(ctx: GateContext, thresholds: dict) -> GateResult:
                       data)
 
 
-def no_regression(ctx: GateContext, options: dict) -> GateResult:
+def no_regression(ctx: GateContext, options: dict[str, Any]) -> GateResult:
+    """Passes when `options["metric"]` is no worse than the production version's by more than
+    `tolerance` (in the metric's units; `higher_is_better` says which way is worse). Passes when no
+    other version is in production, or it has no value to compare with."""
     metric, tolerance, higher = options["metric"], options["tolerance"], options["higher_is_better"]
     production = ctx.production
     if production is None or production.id == ctx.version.id:
@@ -180,7 +201,7 @@ def no_regression(ctx: GateContext, options: dict) -> GateResult:
     return GateResult("no_regression", passed, detail, data)
 
 
-def data_validated(ctx: GateContext, options: dict) -> GateResult:
+def data_validated(ctx: GateContext, options: dict[str, Any]) -> GateResult:
     """Checks the training dataset version's stored profile: at least `min_rows` rows; the version's
     target column present with no missing labels (when `target_required`); every column's null rate
     at most `max_null_rate`."""
@@ -211,6 +232,7 @@ def data_validated(ctx: GateContext, options: dict) -> GateResult:
 
 
 def _positive_probability(model: Any, frame: Any) -> tuple[float, Any, Any]:
+    """(mean probability of the last class on `frame`, that class or None, the probabilities per row)."""
     proba = model.predict_proba(frame)
     classes = getattr(model, "classes_", None)
     if classes is None and hasattr(model, "estimator"):  # a registry ScoringModel
@@ -230,11 +252,11 @@ def _label_rate(target: Any, positive: Any, scores: Any) -> tuple[float, str]:
     if len(labels) != 2:
         raise ValueError(f"cannot tell the positive class among {len(labels)} target values")
     means = {label: float(scores[(target == label).to_numpy()].mean()) for label in labels}
-    inferred = max(means, key=means.get)
+    inferred = max(means, key=lambda label: means[label])
     return float((values == inferred).mean()), f"label {inferred!r} (inferred)"
 
 
-def prediction_distribution(ctx: GateContext, options: dict) -> GateResult:
+def prediction_distribution(ctx: GateContext, options: dict[str, Any]) -> GateResult:
     """Predict on the training dataset's stored sample; the mean positive-class probability must be
     within `max_shift` of the production version's on the same sample (else of the label rate)."""
     from mlops_nb.services.data import datasets
@@ -280,6 +302,7 @@ GATE_FUNCTIONS: dict[str, Callable[[GateContext, Any], GateResult]] = {
 
 
 def applies(name: str, setting: Any, target_stage: str) -> bool:
+    """Whether gate `name`, set to `setting` in the policy, runs for a request to `target_stage`."""
     if name == "staging_before_production":
         return bool(setting) and target_stage == "production"
     if name == "metric_thresholds":
@@ -290,20 +313,21 @@ def applies(name: str, setting: Any, target_stage: str) -> bool:
 def registry_loader(*, session: Session, store: Any) -> Loader:
     """Load versions through the registry: sha256 checked, skops types as recorded, signature applied."""
     from mlops_nb.services import registry
-    from mlops_nb.store.models import Artifact
 
     def load(row: ModelVersion) -> Any:
-        plan = registry.LoadPlan(version=registry.public(session=session, row=row),
-                                 artifact=session.get(Artifact, row.artifact_id),
-                                 trusted=list((row.env or {}).get("trusted_types") or []), env_policy="warn")
-        return registry.load(plan, store=store)
+        return registry.load(registry.plan_for_row(session=session, row=row), store=store)
 
     return load
 
 
 def evaluate(*, session: Session, version: ModelVersion, target_stage: str, policy: EffectivePolicy,
              store: Any = None, load: Loader | None = None) -> list[GateResult]:
-    """Run every gate the policy turns on for `target_stage`, in the policy's order."""
+    """Run every gate the policy turns on for `target_stage`, in GATE_FUNCTIONS order.
+
+    `store` (an ArtifactStore) and `load` are what prediction_distribution scores with; without a
+    `load`, versions are loaded through the registry (registry_loader). A gate that cannot find its
+    evidence fails with the reason; nothing is raised for a failing gate and nothing is recorded.
+    """
     if load is None and store is not None:
         load = registry_loader(session=session, store=store)
     ctx = GateContext(session=session, version=version, target_stage=target_stage, store=store, load=load)
@@ -315,7 +339,7 @@ def evaluate(*, session: Session, version: ModelVersion, target_stage: str, poli
     return results
 
 
-def failing(results: list[GateResult] | list[dict]) -> list[dict]:
-    """The failing results, as dicts."""
+def failing(results: Sequence[GateResult | dict[str, Any]]) -> list[dict[str, Any]]:
+    """The failing results, as dicts (GateResult.to_dict), in their order."""
     rows = [r.to_dict() if isinstance(r, GateResult) else r for r in results]
     return [r for r in rows if not r["passed"]]

@@ -11,7 +11,9 @@ policy of a model is its own, else the project's, else DEFAULT_RULES:
      "env_mismatch": "warn"}
 
 `env_mismatch` ("warn" or "refuse") is read by services.registry when a version is loaded in an
-environment other than its training one.
+environment other than its training one. DEFAULT_RULES is SPEC §4's default policy: staging needs
+one ml_engineer, production one ml_engineer and one reviewer; production only from staging and
+complete lineage are on; the other gates are set per policy.
 
 `set_policy` takes the parts to change (every other part is kept), validates all of it, and writes
 an audit event with the policy before and after.
@@ -31,16 +33,16 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session
+from sqlmodel import Session, col
 
+from mlops_nb.services.errors import Conflict, InvalidInput
 from mlops_nb.services.governance import audit
 from mlops_nb.services.identity import permissions
 from mlops_nb.services.identity.auth import Identity
-from mlops_nb.services.errors import Conflict, InvalidInput
 from mlops_nb.store.models import Policy
 from mlops_nb.store.models.identity import ROLES
 
-TARGET_STAGES = ("staging", "production")
+TARGET_STAGES = ("staging", "production")  # the stages a promotion request may ask for
 GATES = ("staging_before_production", "lineage_complete", "metric_thresholds", "no_regression",
          "data_validated", "prediction_distribution")
 
@@ -61,18 +63,24 @@ _THRESHOLD = re.compile(r"^\s*(>=|<=|==|>|<)\s*([-+]?(\d+(\.\d*)?|\.\d+)([eE][-+
 class EffectivePolicy:
     """The rules in force for one model, and where they come from (model, project or default)."""
 
-    rules: dict
+    rules: dict[str, Any]
     source: str
 
     def approvals(self, stage: str) -> dict[str, int]:
+        """The approvals `stage` needs, {role: count} (empty for a stage that takes none)."""
         return dict(self.rules["approvals"].get(stage, {}))
 
     def gate(self, name: str) -> Any:
+        """Gate `name`'s setting: True/False, a dict of options or of thresholds, or None when off."""
         return self.rules["gates"].get(name)
 
 
 def parse_threshold(metric: str, expression: Any) -> tuple[str, float]:
-    """`">= 0.70"` -> (">=", 0.7); a bare number means `>=` that number."""
+    """`">= 0.70"` -> (">=", 0.7); a bare number means `>=` that number.
+
+    Raises:
+        InvalidInput: not a finite number nor a rule with one of >= > <= < == (the message names `metric`).
+    """
     if isinstance(expression, (int, float)) and not isinstance(expression, bool):
         if not math.isfinite(expression):
             raise InvalidInput(f"threshold for metric {metric!r} must be a finite number, got {expression!r}")
@@ -85,6 +93,7 @@ def parse_threshold(metric: str, expression: Any) -> tuple[str, float]:
 
 
 def _number(value: Any, what: str, *, minimum: float = 0.0, integer: bool = False) -> float:
+    """`value` as a float (an int when `integer`), when it is a finite number >= `minimum`; else InvalidInput."""
     ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
     if not ok or value < minimum or (integer and int(value) != value):
         kind = "a whole number" if integer else "a number"
@@ -92,7 +101,9 @@ def _number(value: Any, what: str, *, minimum: float = 0.0, integer: bool = Fals
     return int(value) if integer else float(value)
 
 
-def _options(value: Any, gate: str, defaults: dict, required: tuple[str, ...] = ()) -> dict | None:
+def _options(value: Any, gate: str, defaults: dict[str, Any],
+             required: tuple[str, ...] = ()) -> dict[str, Any] | None:
+    """A gate's options over its defaults (None when off); InvalidInput for unknown or missing options."""
     if value is None or value is False:
         return None
     if value is True:
@@ -111,7 +122,8 @@ def _options(value: Any, gate: str, defaults: dict, required: tuple[str, ...] = 
     return {**defaults, **value}
 
 
-def _validate_gates(gates: dict) -> dict:
+def _validate_gates(gates: dict[str, Any]) -> dict[str, Any]:
+    """Every gate's setting checked and normalised (options filled from their defaults)."""
     unknown = sorted(set(gates) - set(GATES))
     if unknown:
         raise InvalidInput(f"unknown gate {', '.join(map(repr, unknown))}; gates are {', '.join(GATES)}")
@@ -150,10 +162,11 @@ def _validate_gates(gates: dict) -> dict:
     return out
 
 
-def _validate_approvals(approvals: dict) -> dict:
+def _validate_approvals(approvals: Any) -> dict[str, dict[str, int]]:
+    """{stage: {role: count}} for both target stages, each naming known roles with whole counts >= 1."""
     if not isinstance(approvals, dict):
         raise InvalidInput(f"approvals must map a stage to {{role: count}}, got {approvals!r}")
-    out = {}
+    out: dict[str, dict[str, int]] = {}
     for stage in TARGET_STAGES:
         needed = approvals.get(stage)
         if not isinstance(needed, dict) or not needed:
@@ -171,8 +184,13 @@ def _validate_approvals(approvals: dict) -> dict:
     return out
 
 
-def validate(rules: Any) -> dict:
-    """A complete, normalised policy document, or InvalidInput naming the first bad part."""
+def validate(rules: Any) -> dict[str, Any]:
+    """A complete, normalised policy document from `rules` (missing parts from DEFAULT_RULES).
+
+    Raises:
+        InvalidInput: naming the first bad part (an unknown key, gate, option, role or stage; a bad
+            threshold, count, share or env_mismatch value).
+    """
     if not isinstance(rules, dict):
         raise InvalidInput(f"a policy is a dict with 'approvals' and 'gates', got {type(rules).__name__}")
     unknown = sorted(set(rules) - {"approvals", "gates", "env_mismatch"})
@@ -187,8 +205,13 @@ def validate(rules: Any) -> dict:
             "gates": _validate_gates(gates), "env_mismatch": env}
 
 
-def merge(base: dict, changes: dict) -> dict:
-    """`changes` over `base`: `approvals` per stage, gates by name (`gates=` or the gate names directly)."""
+def merge(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    """`changes` over `base`, validated: `approvals` per stage, gates by name (`gates=` or the gate
+    names directly), `env_mismatch`; `base` is not modified.
+
+    Raises:
+        InvalidInput: an unknown setting, or a merged document `validate` refuses.
+    """
     merged = copy.deepcopy(base)
     for key, value in changes.items():
         if key == "approvals":
@@ -210,20 +233,27 @@ def merge(base: dict, changes: dict) -> dict:
 
 
 def _row(session: Session, project_id: int, model_id: int | None, *, lock: bool = False) -> Policy | None:
-    query = select(Policy).where(Policy.project_id == project_id,
-                                 Policy.model_id.is_(None) if model_id is None else Policy.model_id == model_id)
+    """The stored policy row of the model (or the project default), locked FOR UPDATE when `lock`."""
+    scope = col(Policy.model_id).is_(None) if model_id is None else col(Policy.model_id) == model_id
+    query = select(Policy).where(col(Policy.project_id) == project_id, scope)
     if lock:
         query = query.with_for_update()
-    return session.execute(query).scalars().first()
+    row: Policy | None = session.execute(query).scalars().first()
+    return row
 
 
 def get_effective_policy(*, session: Session, project_id: int, model_id: int | None = None) -> EffectivePolicy:
-    """The model's policy, else the project default, else DEFAULT_RULES."""
-    query = select(Policy).where(Policy.project_id == project_id)
+    """The rules in force for model `model_id`: its own policy, else the project default, else
+    DEFAULT_RULES (with `model_id` None: the project default, else DEFAULT_RULES), validated.
+
+    Raises:
+        InvalidInput: a stored policy is not a valid policy document.
+    """
+    query = select(Policy).where(col(Policy.project_id) == project_id)
     if model_id is None:
-        query = query.where(Policy.model_id.is_(None))
+        query = query.where(col(Policy.model_id).is_(None))
     else:
-        query = query.where((Policy.model_id == model_id) | Policy.model_id.is_(None))
+        query = query.where((col(Policy.model_id) == model_id) | col(Policy.model_id).is_(None))
     rows = session.execute(query).scalars().all()
     own = next((r for r in rows if model_id is not None and r.model_id == model_id), None)
     project = next((r for r in rows if r.model_id is None), None)
@@ -235,11 +265,18 @@ def get_effective_policy(*, session: Session, project_id: int, model_id: int | N
 
 
 def set_policy(*, session: Session, actor: Identity, project_id: int, model_id: int | None,
-               rules: dict, entity_name: str = "", operator: bool = False) -> EffectivePolicy:
-    """Change the model's policy (or the project default when model_id is None), audited.
+               rules: dict[str, Any], entity_name: str = "", operator: bool = False) -> EffectivePolicy:
+    """Change the model's policy (or the project default when model_id is None), audited as
+    `policy.set` on entity `entity_name` (default "model:ID" or "project:ID") with before and after.
 
     Only the parts named in `rules` change; the rest is taken from the policy in force.
-    `operator=True` is the CLI acting as whoever can open the database (as with psql): no user row.
+    `operator=True` is the CLI acting as whoever can open the database (as with psql; SPEC §4): no
+    user row, no role check.
+
+    Raises:
+        PermissionDenied: the actor is not a proven ml_engineer or admin (unless `operator`).
+        InvalidInput: `rules` is empty, or names a setting that is not valid.
+        Conflict: another writer created the same policy row at the same moment; nothing changed.
     """
     if not operator:
         actor = permissions.current(session=session, actor=actor)

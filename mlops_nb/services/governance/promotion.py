@@ -23,24 +23,23 @@ from collections import Counter
 from typing import Any
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
-from mlops_nb.services.governance import audit
-from mlops_nb.services.governance import gates
-from mlops_nb.services.identity import permissions
-from mlops_nb.services.governance import policies
 from mlops_nb.services import registry
-from mlops_nb.services.governance import stages
-from mlops_nb.services.identity.auth import Identity
 from mlops_nb.services.errors import Conflict, GateFailed, InvalidInput, NotFound, PermissionDenied
+from mlops_nb.services.governance import audit, gates, policies, stages
 from mlops_nb.services.governance.results import PromotionRequestPublic, RequestTable
+from mlops_nb.services.identity import permissions
+from mlops_nb.services.identity.auth import Identity
 from mlops_nb.store.models import Approval, ModelVersion, PromotionRequest, RegisteredModel
 from mlops_nb.store.models.registry import REQUEST_STATUSES
 
-MAX_REASON = 6_000
+MAX_REASON = 6_000  # characters of a reason or comment (SPEC §4's limit for param values)
 
 
 def _text(value: Any, what: str, *, required: bool, example: str) -> str:
+    """`value` stripped, when it is text (None counts as "") of at most MAX_REASON characters, and not
+    blank when `required`; InvalidInput naming `what` otherwise."""
     if value is None:
         value = ""
     if not isinstance(value, str):
@@ -52,13 +51,15 @@ def _text(value: Any, what: str, *, required: bool, example: str) -> str:
     return value.strip()
 
 
-def _gate_failure(request: PromotionRequest, failed: list[dict]) -> GateFailed:
+def _gate_failure(request: PromotionRequest, failed: list[dict[str, Any]]) -> GateFailed:
+    """The GateFailed naming each failing gate and its detail."""
     names = "; ".join(f"{g['name']} ({g['detail']})" for g in failed)
     return GateFailed(f"request {request.id} cannot be approved: {len(failed)} gate(s) failed: {names}")
 
 
 def _evaluate(session: Session, *, actor: str, request: PromotionRequest, version: ModelVersion,
-              policy: policies.EffectivePolicy, when: str, store: Any, load: Any) -> list[dict]:
+              policy: policies.EffectivePolicy, when: str, store: Any, load: Any) -> list[dict[str, Any]]:
+    """Evaluate the gates for the request, store the results and the policy on it, audit them."""
     results = [r.to_dict() for r in gates.evaluate(session=session, version=version, target_stage=request.target_stage,
                                                     policy=policy, store=store, load=load)]
     request.gates, request.policy = results, policy.rules
@@ -71,10 +72,17 @@ def _evaluate(session: Session, *, actor: str, request: PromotionRequest, versio
 
 def request_promotion(*, session: Session, actor: Identity, project_id: int, model: str, version: int, to: str,
                       reason: str, store: Any = None, load: Any = None) -> PromotionRequest:
-    """Ask for `model` v`version` to enter stage `to`; the gates are evaluated and stored with it.
+    """Ask for `model` v`version` to enter stage `to` (staging or production), saying why; the gates
+    are evaluated and stored with it, and a pending request for the same model and stage is
+    superseded. Any declared name may ask.
 
     A request whose gates fail is still recorded (the requester and reviewers see why); it cannot be
     approved until its gates pass at the decision.
+
+    Raises:
+        InvalidInput: `to` is not a target stage; no reason, or one longer than MAX_REASON.
+        NotFound: no such model or version.
+        Conflict: the version is already in `to`.
     """
     actor = permissions.current(session=session, actor=actor)
     permissions.require(actor, "request")
@@ -82,20 +90,22 @@ def request_promotion(*, session: Session, actor: Identity, project_id: int, mod
         raise InvalidInput(f"promotion target {to!r} is not one of {', '.join(policies.TARGET_STAGES)}")
     reason = _text(reason, "reason", required=True, example="reason='beats v2 on AUC'")
     model_row = registry.get_model(session=session, project_id=project_id, name=model)
-    stages.lock_model(session=session, model_id=model_row.id)
-    version_row = registry.get_version_row(session=session, model_id=model_row.id, version=version)
+    model_id = model_row.id
+    assert model_id is not None  # a row read from the store
+    stages.lock_model(session=session, model_id=model_id)
+    version_row = registry.get_version_row(session=session, model_id=model_id, version=version)
     if version_row.stage == to:
         raise Conflict(f"model {model!r} version {version} is already in {to}; nothing to request")
     now = time.time()
     for older in session.execute(select(PromotionRequest).where(
-            PromotionRequest.model_id == model_row.id, PromotionRequest.target_stage == to,
-            PromotionRequest.status == "pending")).scalars().all():
+            col(PromotionRequest.model_id) == model_id, col(PromotionRequest.target_stage) == to,
+            col(PromotionRequest.status) == "pending")).scalars().all():
         older.status, older.decided_at, older.decided_by = "superseded", now, actor.name
         session.add(older)
         audit.record(session=session, actor=actor.name, action="promotion.supersede", entity="promotion_request",
                      entity_id=older.id, before={"status": "pending"}, after={"status": "superseded"})
-    policy = policies.get_effective_policy(session=session, project_id=project_id, model_id=model_row.id)
-    request = PromotionRequest(model_id=model_row.id, model_version_id=version_row.id, target_stage=to,
+    policy = policies.get_effective_policy(session=session, project_id=project_id, model_id=model_id)
+    request = PromotionRequest(model_id=model_id, model_version_id=version_row.id, target_stage=to,
                                requester=actor.name, reason=reason, status="pending", created_at=now)
     session.add(request)
     session.flush()
@@ -108,32 +118,41 @@ def request_promotion(*, session: Session, actor: Identity, project_id: int, mod
 
 
 def _locked_request(session: Session, request_id: Any, project_id: int | None) -> tuple[PromotionRequest, RegisteredModel]:
+    """The request and its model, both locked (model first, as every decision does), the request
+    read again after the lock; InvalidInput for a non-integer id, NotFound for an unknown one."""
     if isinstance(request_id, bool) or not isinstance(request_id, int):
         raise InvalidInput(f"request id must be an integer, got {request_id!r}")
-    model_id = session.execute(select(PromotionRequest.model_id).where(PromotionRequest.id == request_id)).scalar()
+    model_id = session.execute(select(col(PromotionRequest.model_id))
+                               .where(col(PromotionRequest.id) == request_id)).scalar()
     if model_id is None:
         raise NotFound(f"promotion request {request_id} does not exist; list them with mlops.requests()")
     model = stages.lock_model(session=session, model_id=model_id)
     if project_id is not None and model.project_id != project_id:
         raise NotFound(f"promotion request {request_id} is not in this project")
-    request = session.execute(select(PromotionRequest).where(PromotionRequest.id == request_id).with_for_update()
-                              .execution_options(populate_existing=True)).scalars().one()
+    request: PromotionRequest = session.execute(
+        select(PromotionRequest).where(col(PromotionRequest.id) == request_id).with_for_update()
+        .execution_options(populate_existing=True)).scalars().one()
     return request, model
 
 
 def _require_pending(request: PromotionRequest) -> None:
+    """Nothing while the request is pending; Conflict naming its status (and who decided) otherwise."""
     if request.status != "pending":
         by = f" by {request.decided_by}" if request.decided_by else ""
         raise Conflict(f"promotion request {request.id} is already {request.status}{by}; nothing was changed")
 
 
-def _approvals(session: Session, request_id: int) -> list[Approval]:
-    return list(session.execute(select(Approval).where(Approval.request_id == request_id)
-                                .order_by(Approval.id)).scalars().all())
+def _approvals(session: Session, request_id: int | None) -> list[Approval]:
+    """The decisions on the request so far, oldest first."""
+    found: list[Approval] = list(session.execute(select(Approval).where(col(Approval.request_id) == request_id)
+                                                 .order_by(col(Approval.id))).scalars().all())
+    return found
 
 
 def _decide_checks(session: Session, actor: Identity, request: PromotionRequest, model: RegisteredModel,
                    action: str) -> tuple[policies.EffectivePolicy, dict[str, int], list[Approval]]:
+    """The checks of every decision: pending, four eyes, a role the policy names for the stage (with
+    proof), one decision per user; (the policy, the approvals it requires, the decisions so far)."""
     _require_pending(request)
     verb = "approve" if action == "approve" else "reject"
     if actor.name == request.requester:
@@ -154,29 +173,44 @@ def _decide_checks(session: Session, actor: Identity, request: PromotionRequest,
 
 def approve(*, session: Session, actor: Identity, request_id: int, comment: str = "", project_id: int | None = None,
             store: Any = None, load: Any = None) -> PromotionRequest:
-    """Approve a pending request; the approval that completes the policy's quotas promotes the version."""
+    """Approve a pending request as `actor`, with an optional comment; the gates are evaluated again.
+    The approval that completes the policy's quotas approves the request and moves the version to
+    its target stage in the same transaction (entering production archives the previous version).
+
+    Raises:
+        InvalidInput: a non-integer request id, or a comment longer than MAX_REASON.
+        NotFound: no such request (in this project, when `project_id` is given).
+        PermissionDenied: the actor requested it (four eyes), or is not proven with a role the
+            model's policy names for the target stage.
+        Conflict: the request is no longer pending, the actor decided it already, or the quota of
+            the actor's role is already met.
+        GateFailed: a gate fails at the decision (the message names each); nothing is approved.
+    """
     actor = permissions.current(session=session, actor=actor)
     comment = _text(comment, "comment", required=False, example="")
     request, model = _locked_request(session, request_id, project_id)
     policy, required, existing = _decide_checks(session, actor, request, model, "approve")
+    role = actor.role
+    assert role is not None  # _decide_checks passed: a proven identity with a role
     given = Counter(a.role for a in existing if a.decision == "approve")
-    if given[actor.role] >= required[actor.role]:
+    if given[role] >= required[role]:
         waiting = ", ".join(f"{n - given[r]} {r}" for r, n in required.items() if given[r] < n)
-        raise Conflict(f"promotion request {request.id} already has its {actor.role} approvals; "
+        raise Conflict(f"promotion request {request.id} already has its {role} approvals; "
                        f"it waits for {waiting}")
     version = session.get(ModelVersion, request.model_version_id)
+    assert version is not None  # promotion_request.model_version_id is a foreign key
     results = _evaluate(session, actor=actor.name, request=request, version=version, policy=policy, when="decision",
                         store=store, load=load)
     failed = gates.failing(results)
     if failed:
         raise _gate_failure(request, failed)
     now = time.time()
-    session.add(Approval(request_id=request.id, user=actor.name, role=actor.role, decision="approve",
+    session.add(Approval(request_id=request.id, user=actor.name, role=role, decision="approve",
                          comment=comment, created_at=now))
     session.flush()
     audit.record(session=session, actor=actor.name, action="promotion.approve", entity="promotion_request",
-                 entity_id=request.id, after={"user": actor.name, "role": actor.role, "comment": comment})
-    given[actor.role] += 1
+                 entity_id=request.id, after={"user": actor.name, "role": role, "comment": comment})
+    given[role] += 1
     if all(given[role] >= n for role, n in required.items()):
         request.status, request.decided_at, request.decided_by = "approved", now, actor.name
         session.add(request)
@@ -191,13 +225,24 @@ def approve(*, session: Session, actor: Identity, request_id: int, comment: str 
 
 def reject(*, session: Session, actor: Identity, request_id: int, comment: str,
            project_id: int | None = None) -> PromotionRequest:
-    """Reject a pending request; the comment (required) says why."""
+    """Reject a pending request as `actor`; the comment (required) says why. Rejecting ends the
+    request: one rejection by a role the policy names is enough.
+
+    Raises:
+        InvalidInput: a non-integer request id; no comment, or one longer than MAX_REASON.
+        NotFound: no such request (in this project, when `project_id` is given).
+        PermissionDenied: the actor requested it (four eyes), or is not proven with a role the
+            model's policy names for the target stage.
+        Conflict: the request is no longer pending, or the actor decided it already.
+    """
     actor = permissions.current(session=session, actor=actor)
     comment = _text(comment, "comment", required=True, example="comment='AUC below the production model'")
     request, model = _locked_request(session, request_id, project_id)
     _decide_checks(session, actor, request, model, "reject")
+    role = actor.role
+    assert role is not None  # _decide_checks passed: a proven identity with a role
     now = time.time()
-    session.add(Approval(request_id=request.id, user=actor.name, role=actor.role, decision="reject",
+    session.add(Approval(request_id=request.id, user=actor.name, role=role, decision="reject",
                          comment=comment, created_at=now))
     request.status, request.decided_at, request.decided_by = "rejected", now, actor.name
     session.add(request)
@@ -210,7 +255,15 @@ def reject(*, session: Session, actor: Identity, request_id: int, comment: str,
 
 def cancel(*, session: Session, actor: Identity, request_id: int, reason: str = "",
            project_id: int | None = None) -> PromotionRequest:
-    """Withdraw a pending request: the requester may, as may a proven ml_engineer or admin."""
+    """Withdraw a pending request, with an optional reason: the requester may, as may a proven
+    ml_engineer or admin.
+
+    Raises:
+        InvalidInput: a non-integer request id, or a reason longer than MAX_REASON.
+        NotFound: no such request (in this project, when `project_id` is given).
+        Conflict: the request is no longer pending.
+        PermissionDenied: another user's request, and the actor is not a proven ml_engineer or admin.
+    """
     actor = permissions.current(session=session, actor=actor)
     reason = _text(reason, "reason", required=False, example="")
     request, _ = _locked_request(session, request_id, project_id)
@@ -224,25 +277,47 @@ def cancel(*, session: Session, actor: Identity, request_id: int, reason: str = 
     return request
 
 
+def preview_gates(*, session: Session, project_id: int, model: str, version: int, to: str, store: Any = None,
+                  load: Any = None) -> list[dict[str, Any]]:
+    """The gates model `model` v`version` would face entering stage `to` now, under its effective
+    policy, as JSON-ready dicts (name, passed, detail, data); nothing is recorded.
+
+    Raises:
+        NotFound: no such model or version.
+        InvalidInput: `version` is not an integer, or the stored policy is not valid.
+    """
+    model_row = registry.get_model(session=session, project_id=project_id, name=model)
+    assert model_row.id is not None  # a row read from the store
+    row = registry.get_version_row(session=session, model_id=model_row.id, version=version)
+    policy = policies.get_effective_policy(session=session, project_id=project_id, model_id=model_row.id)
+    return [r.to_dict() for r in gates.evaluate(session=session, version=row, target_stage=to, policy=policy,
+                                                store=store, load=load)]
+
+
 # --- reading --------------------------------------------------------------------------------------
 
 def _publics(session: Session, rows: list[tuple[PromotionRequest, str, int]]) -> list[PromotionRequestPublic]:
+    """The read models of request rows (with their model's name and version number), their approvals
+    read in one query; `required` is the policy stored with the request, else the one in force."""
     ids = [r.id for r, _, _ in rows]
-    by_request: dict[int, list[dict]] = {i: [] for i in ids}
+    by_request: dict[int | None, list[dict[str, Any]]] = {i: [] for i in ids}
     if ids:
-        for a in session.execute(select(Approval).where(Approval.request_id.in_(ids)).order_by(Approval.id)).scalars():
+        for a in session.execute(select(Approval).where(col(Approval.request_id).in_(ids))
+                                 .order_by(col(Approval.id))).scalars():
             by_request[a.request_id].append({"user": a.user, "role": a.role, "decision": a.decision,
                                              "comment": a.comment, "created_at": a.created_at})
-    policy_cache: dict[int, dict] = {}
+    policy_cache: dict[int, dict[str, Any]] = {}
     out = []
     for r, name, number in rows:
         required = (r.policy or {}).get("approvals", {}).get(r.target_stage)
         if required is None:
             if r.model_id not in policy_cache:
-                project_id = session.get(RegisteredModel, r.model_id).project_id
-                policy_cache[r.model_id] = policies.get_effective_policy(session=session, project_id=project_id,
-                                                                         model_id=r.model_id).rules
+                registered = session.get(RegisteredModel, r.model_id)
+                assert registered is not None  # promotion_request.model_id is a foreign key
+                policy_cache[r.model_id] = policies.get_effective_policy(
+                    session=session, project_id=registered.project_id, model_id=r.model_id).rules
             required = policy_cache[r.model_id]["approvals"].get(r.target_stage, {})
+        assert r.id is not None  # a row read from the store
         out.append(PromotionRequestPublic(id=r.id, model=name, version=number, target_stage=r.target_stage,
                                           requester=r.requester, reason=r.reason, status=r.status,
                                           gates=list(r.gates or []), approvals=by_request[r.id], required=dict(required),
@@ -250,15 +325,19 @@ def _publics(session: Session, rows: list[tuple[PromotionRequest, str, int]]) ->
     return out
 
 
-def _query():
-    return (select(PromotionRequest, RegisteredModel.name, ModelVersion.version)
-            .join(RegisteredModel, RegisteredModel.id == PromotionRequest.model_id)
-            .join(ModelVersion, ModelVersion.id == PromotionRequest.model_version_id))
+_REQUESTS = (select(PromotionRequest, col(RegisteredModel.name), col(ModelVersion.version))
+             .join(RegisteredModel, col(RegisteredModel.id) == PromotionRequest.model_id)
+             .join(ModelVersion, col(ModelVersion.id) == PromotionRequest.model_version_id))
 
 
 def public(*, session: Session, request_id: int) -> PromotionRequestPublic:
-    """A request with its gates and approvals, as the API returns it."""
-    row = session.execute(_query().where(PromotionRequest.id == request_id)).first()
+    """Request `request_id` with its model name, version number, gates and approvals, as the API
+    returns it.
+
+    Raises:
+        NotFound: no such request.
+    """
+    row = session.execute(_REQUESTS.where(col(PromotionRequest.id) == request_id)).first()
     if row is None:
         raise NotFound(f"promotion request {request_id} does not exist; list them with mlops.requests()")
     return _publics(session, [tuple(row)])[0]
@@ -266,17 +345,23 @@ def public(*, session: Session, request_id: int) -> PromotionRequestPublic:
 
 def list_requests(*, session: Session, project_id: int, model: str | None = None, status: str | None = None,
                   limit: int = 200, before_id: int | None = None) -> RequestTable:
-    """Requests of a project (optionally one model, one status), newest first, paged by id."""
-    query = _query().where(RegisteredModel.project_id == project_id)
+    """At most `limit` requests of a project (optionally of one model, one status), newest first;
+    the next page starts `before_id` (the smallest id of this one).
+
+    Raises:
+        NotFound: `model` is not registered in the project.
+        InvalidInput: `status` is not pending, approved, rejected, cancelled or superseded.
+    """
+    query = _REQUESTS.where(col(RegisteredModel.project_id) == project_id)
     if model is not None:
-        query = query.where(PromotionRequest.model_id == registry.get_model(session=session, project_id=project_id,
-                                                                            name=model).id)
+        query = query.where(col(PromotionRequest.model_id) == registry.get_model(
+            session=session, project_id=project_id, name=model).id)
     if status is not None:
         if status not in REQUEST_STATUSES:
             raise InvalidInput(f"request status {status!r} is not one of {', '.join(REQUEST_STATUSES)}")
-        query = query.where(PromotionRequest.status == status)
+        query = query.where(col(PromotionRequest.status) == status)
     if before_id is not None:
-        query = query.where(PromotionRequest.id < before_id)
-    rows = session.execute(query.order_by(PromotionRequest.id.desc()).limit(limit)).all()
+        query = query.where(col(PromotionRequest.id) < before_id)
+    rows = session.execute(query.order_by(col(PromotionRequest.id).desc()).limit(limit)).all()
     title = f"Promotion requests{f' of {model}' if model else ''}{f' ({status})' if status else ''}"
     return RequestTable(_publics(session, [tuple(r) for r in rows]), title=title)

@@ -4,13 +4,23 @@ Plain data: `mlops_nb.display` renders these for the notebook, the console with 
 """
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from mlops_nb.store.models import AuditEvent
 
 
 @dataclass
 class PromotionRequestPublic:
-    """A promotion request: version, target stage, requester, reason, gate results, approvals, status."""
+    """A promotion request: version, target stage, requester, reason, gate results, approvals, status.
+
+    `status` is pending, approved, rejected, cancelled or superseded; `gates` the results of the last
+    evaluation ({name, passed, detail, data}); `approvals` each decision ({user, role, decision,
+    comment, created_at}); `required` the approvals per role the policy asks for the target stage;
+    times are epoch seconds.
+    """
 
     id: int
     model: str
@@ -19,8 +29,8 @@ class PromotionRequestPublic:
     requester: str
     reason: str
     status: str
-    gates: list[dict] = field(default_factory=list)
-    approvals: list[dict] = field(default_factory=list)
+    gates: list[dict[str, Any]] = field(default_factory=list)
+    approvals: list[dict[str, Any]] = field(default_factory=list)
     required: dict[str, int] = field(default_factory=dict)
     created_at: float = 0.0
     decided_at: float | None = None
@@ -28,6 +38,7 @@ class PromotionRequestPublic:
 
     @property
     def gates_passed(self) -> bool:
+        """True when every gate of the last evaluation passed (also when no gate applied)."""
         return all(g["passed"] for g in self.gates)
 
     @property
@@ -51,12 +62,6 @@ class RequestTable:
     requests: list[PromotionRequestPublic]
     title: str = "Promotion requests"
 
-    def _rows(self) -> list[list[Any]]:
-        return [[r.id, r.model, r.version, r.target_stage, r.status, r.requester, r.reason,
-                 f"{sum(g['passed'] for g in r.gates)}/{len(r.gates)} pass",
-                 ", ".join(f"{a['user']}:{a['decision']}" for a in r.approvals), r.created_at]
-                for r in self.requests]
-
     def __len__(self) -> int:
         return len(self.requests)
 
@@ -73,7 +78,7 @@ class PolicyPublic:
 
     scope: str
     source: str  # model, project or default
-    rules: dict
+    rules: dict[str, Any]
 
 
 @dataclass
@@ -91,7 +96,9 @@ class AuditTable:
         return iter(self.events)
 
 
-def audit_table(events, verified: str = "", title: str = "Audit trail") -> AuditTable:
+def audit_table(events: Iterable[AuditEvent], verified: str = "", title: str = "Audit trail") -> AuditTable:
+    """An AuditTable of `events` (rows of id, ts in epoch seconds, actor, action, entity, entity_id,
+    before, after, hash), with `verified` the chain's verdict."""
     return AuditTable(events=[{"id": e.id, "ts": e.ts, "actor": e.actor, "action": e.action, "entity": e.entity,
                                "entity_id": e.entity_id, "before": e.before, "after": e.after, "hash": e.hash}
                               for e in events], verified=verified, title=title)

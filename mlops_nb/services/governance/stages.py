@@ -9,27 +9,35 @@ returns production to the version below the top; with nothing below, it is NotFo
     rollback                              NotFound: no earlier production version is left
 
 The model row is locked (FOR UPDATE on PostgreSQL; SQLite serialises writers with BEGIN IMMEDIATE)
-so two decisions at the same moment can never leave two production versions.
+so two decisions at the same moment can never leave two production versions. The rollback rules
+are SPEC §3 and §4's: ml_engineer or admin, with a reason, audited; none left is NotFound.
+
+    set_stage(session=s, actor="eve", version=row, to_stage="production", request_id=12)
+    rollback(session=s, actor=eve, model_id=3, reason="default rate doubled")   # -> the restored version
 """
 from __future__ import annotations
 
 import time
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
+from mlops_nb.services.errors import InvalidInput, NotFound
 from mlops_nb.services.governance import audit
 from mlops_nb.services.identity import permissions
 from mlops_nb.services.identity.auth import Identity
-from mlops_nb.services.errors import InvalidInput, NotFound
 from mlops_nb.store.models import ModelVersion, RegisteredModel, StageChange
 from mlops_nb.store.models.registry import STAGES
 
 
 def lock_model(*, session: Session, model_id: int) -> RegisteredModel:
-    """The model row, locked until the transaction ends: stage changes of one model go one at a time."""
-    model = session.execute(select(RegisteredModel).where(RegisteredModel.id == model_id)
-                            .with_for_update()).scalars().first()
+    """The model row, locked until the transaction ends: stage changes of one model go one at a time.
+
+    Raises:
+        NotFound: no registered model `model_id`.
+    """
+    model: RegisteredModel | None = session.execute(select(RegisteredModel).where(col(RegisteredModel.id) == model_id)
+                                                    .with_for_update()).scalars().first()
     if model is None:
         raise NotFound(f"registered model {model_id} does not exist")
     return model
@@ -37,6 +45,7 @@ def lock_model(*, session: Session, model_id: int) -> RegisteredModel:
 
 def _move(session: Session, *, actor: str, model: RegisteredModel, version: ModelVersion, to_stage: str,
           reason: str, request_id: int | None, rollback: bool, now: float) -> StageChange:
+    """Move `version` to `to_stage`: the row, a StageChange and an audit event (no checks)."""
     change = StageChange(model_id=version.model_id, model_version_id=version.id, from_stage=version.stage,
                          to_stage=to_stage, actor=actor, reason=reason, request_id=request_id, rollback=rollback,
                          created_at=now)
@@ -57,7 +66,12 @@ def set_stage(*, session: Session, actor: str, version: ModelVersion, to_stage: 
     """Move `version` to `to_stage`; entering production archives the version that held it.
 
     Called by the promotion service once a request is approved (who may decide is checked there),
-    inside the decision's transaction.
+    inside the decision's transaction. `actor` is a user name; each move is a StageChange row and an
+    audit event `model.stage`.
+
+    Raises:
+        InvalidInput: `to_stage` is not one of none, staging, production, archived.
+        NotFound: the version's model does not exist.
     """
     if to_stage not in STAGES:
         raise InvalidInput(f"stage {to_stage!r} is not one of {', '.join(STAGES)}")
@@ -73,15 +87,17 @@ def set_stage(*, session: Session, actor: str, version: ModelVersion, to_stage: 
 
 
 def _production_rows(session: Session, model_id: int) -> list[ModelVersion]:
-    return list(session.execute(select(ModelVersion).where(ModelVersion.model_id == model_id,
-                                                          ModelVersion.stage == "production")).scalars().all())
+    """The model's versions in production now (one, or none; more only in a store written by hand)."""
+    rows: list[ModelVersion] = list(session.execute(select(ModelVersion).where(
+        col(ModelVersion.model_id) == model_id, col(ModelVersion.stage) == "production")).scalars().all())
+    return rows
 
 
 def production_stack(*, session: Session, model_id: int) -> list[int]:
     """Model version ids that held production, oldest first, with rolled-back ones popped."""
-    rows = session.execute(select(StageChange.model_version_id, StageChange.rollback)
-                           .where(StageChange.model_id == model_id, StageChange.to_stage == "production")
-                           .order_by(StageChange.id)).all()
+    rows = session.execute(select(col(StageChange.model_version_id), col(StageChange.rollback))
+                           .where(col(StageChange.model_id) == model_id, col(StageChange.to_stage) == "production")
+                           .order_by(col(StageChange.id))).all()
     stack: list[int] = []
     for version_id, rolled_back in rows:
         if rolled_back:
@@ -93,7 +109,16 @@ def production_stack(*, session: Session, model_id: int) -> list[int]:
 
 
 def rollback(*, session: Session, actor: Identity, model_id: int, reason: str) -> ModelVersion:
-    """Return production to the version that held it before the current one; audited, with a reason."""
+    """Return production to the version that held it before the current one; audited, with a reason.
+
+    The current production version is archived, the restored one enters production (StageChange
+    rows marked rollback), and `model.rollback` is audited; the restored version is returned.
+
+    Raises:
+        PermissionDenied: the actor is not a proven ml_engineer or admin.
+        InvalidInput: no reason.
+        NotFound: no such model, or no earlier production version to return to.
+    """
     actor = permissions.current(session=session, actor=actor)
     permissions.require(actor, "rollback")
     if not isinstance(reason, str) or not reason.strip():
@@ -105,6 +130,8 @@ def rollback(*, session: Session, actor: Identity, model_id: int, reason: str) -
         held = "no version has been in production" if not stack else "only one version has been in production"
         raise NotFound(f"model {model.name!r} has no earlier production version to roll back to ({held})")
     target = session.get(ModelVersion, stack[-2])
+    if target is None:  # stage_change.model_version_id is a foreign key: only a store edited by hand
+        raise NotFound(f"model {model.name!r}: the version that held production before is gone")
     now = time.time()
     for row in current:
         _move(session, actor=actor.name, model=model, version=row, to_stage="archived",

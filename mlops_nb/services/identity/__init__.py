@@ -1,15 +1,16 @@
 """Identity: who acts, proven by password or token, and what each role may do.
 
-Each module below is one job; this package names what the domain offers, so callers write
-`from mlops_nb.services import identity` and `identity.<function>(session=..., ...)`.
+This package names what the domain offers, so callers write `from mlops_nb.services import
+identity` and `identity.<function>(session=..., ...)`: auth holds users, passwords, tokens and
+`identify` (the one place proof is made); permissions the matrix every service checks.
 """
 from __future__ import annotations
 
 from mlops_nb.services.identity.auth import (
-    ROLES,
-    Identity,
     MIN_PASSWORD,
+    ROLES,
     TOKEN_PREFIX,
+    Identity,
     add_user,
     check_role,
     get_user,
@@ -25,6 +26,7 @@ from mlops_nb.services.identity.permissions import (
     DECIDERS,
     MATRIX,
     PROOF_HINT,
+    STEWARDS,
     Rule,
     allowed,
     current,
@@ -40,6 +42,7 @@ __all__ = [
     "MIN_PASSWORD",
     "PROOF_HINT",
     "Rule",
+    "STEWARDS",
     "TOKEN_PREFIX",
     "add_user",
     "allowed",

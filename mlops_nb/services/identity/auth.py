@@ -1,25 +1,31 @@
 """Users, roles and proof of identity: argon2-hashed passwords and API tokens.
 
-A declared name may track, register and request promotion. Deciding (approve, reject, rollback,
-policies, users) needs a proven identity: `identify` checks the password or token once, at init,
-and services check the proven role on every call (see services.permissions).
+SPEC §4 (Identity): a declared name may track, register and request promotion. Deciding (approve,
+reject, rollback, policies, users) needs a proven identity: `identify` checks the password or token
+once, at init, and services check the proven role on every call (see identity.permissions). Only
+a successful check creates proof: an Identity with `proven=True` is made here and nowhere else.
+Passwords and tokens are stored only as argon2 hashes; a token is shown once, when issued.
+
+    who = identify(session=s, declared="rita", fallback="rita", password="...")   # proven, role reviewer
+    token = issue_token(session=s, name="rita")     # "mlops_<prefix>_<secret>"
 """
 from __future__ import annotations
 
 import secrets
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from mlops_nb.services.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from mlops_nb.services.values import check_name
 from mlops_nb.store.models import ApiToken, User
-from mlops_nb.store.models.identity import ROLES
+from mlops_nb.store.models.identity import ROLES as ROLES  # re-exported: identity.ROLES
 
-TOKEN_PREFIX = "mlops"
-MIN_PASSWORD = 8
+TOKEN_PREFIX = "mlops"  # tokens read "mlops_<8 hex>_<secret>"
+MIN_PASSWORD = 8  # characters
 
 
 @dataclass(frozen=True)
@@ -31,47 +37,75 @@ class Identity:
     proven: bool = False
 
 
-def _hasher():
+def _hasher() -> Any:
+    """argon2's PasswordHasher with its default parameters (imported on first use)."""
     from argon2 import PasswordHasher
 
     return PasswordHasher()
 
 
 def hash_secret(secret: str) -> str:
-    return _hasher().hash(secret)
+    """The argon2 hash of a password or token secret (a "$argon2id$..." string): what the store keeps."""
+    hashed: str = _hasher().hash(secret)
+    return hashed
 
 
 def verify_secret(stored_hash: str | None, secret: str) -> bool:
+    """True when `secret` matches the argon2 hash `stored_hash`; False for no hash or a malformed one."""
     if not stored_hash:
         return False
     from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
     try:
-        return _hasher().verify(stored_hash, secret)
+        return bool(_hasher().verify(stored_hash, secret))
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
 
 
 def check_role(role: str) -> str:
+    """`role`, when it is one of ROLES (store.models.identity); InvalidInput otherwise."""
     if role not in ROLES:
         raise InvalidInput(f"role {role!r} is not one of {', '.join(ROLES)}")
     return role
 
 
+def _find_user(session: Session, name: str) -> User | None:
+    """The user row named exactly `name`, or None."""
+    user: User | None = session.execute(select(User).where(col(User.name) == name)).scalars().first()
+    return user
+
+
+def _check_password(name: str, password: str) -> None:
+    """Nothing when `password` is long enough; InvalidInput otherwise."""
+    if len(password) < MIN_PASSWORD:
+        raise InvalidInput(f"password for {name!r} is too short; use at least {MIN_PASSWORD} characters")
+
+
 def get_user(*, session: Session, name: str) -> User:
-    user = session.execute(select(User).where(User.name == name)).scalars().first()
+    """The user row named `name`.
+
+    Raises:
+        NotFound: no such user (the message says how to add one).
+    """
+    user = _find_user(session, name)
     if user is None:
         raise NotFound(f"user {name!r} does not exist; add it with `mlops user add {name} --role ROLE`")
     return user
 
 
 def add_user(*, session: Session, name: str, role: str, password: str | None = None) -> User:
-    """Create a user; the password (if any) is stored only as an argon2 hash."""
+    """Create a user with `role`; the password (if any) is stored only as an argon2 hash. Not audited
+    here: the caller records who added the user (the CLI as its operator).
+
+    Raises:
+        InvalidInput: a bad name or role, or a password shorter than MIN_PASSWORD characters.
+        Conflict: a user of that name exists.
+    """
     check_name(name, "user name")
     check_role(role)
-    if password is not None and len(password) < MIN_PASSWORD:
-        raise InvalidInput(f"password for {name!r} is too short; use at least {MIN_PASSWORD} characters")
-    if session.execute(select(User).where(User.name == name)).scalars().first() is not None:
+    if password is not None:
+        _check_password(name, password)
+    if _find_user(session, name) is not None:
         raise Conflict(f"user {name!r} already exists")
     user = User(name=name, role=role, password_hash=hash_secret(password) if password else None,
                 created_at=time.time())
@@ -81,8 +115,13 @@ def add_user(*, session: Session, name: str, role: str, password: str | None = N
 
 
 def set_password(*, session: Session, name: str, password: str) -> User:
-    if len(password) < MIN_PASSWORD:
-        raise InvalidInput(f"password for {name!r} is too short; use at least {MIN_PASSWORD} characters")
+    """Replace user `name`'s password (stored as an argon2 hash).
+
+    Raises:
+        InvalidInput: the password is shorter than MIN_PASSWORD characters.
+        NotFound: no such user.
+    """
+    _check_password(name, password)
     user = get_user(session=session, name=name)
     user.password_hash = hash_secret(password)
     session.add(user)
@@ -91,7 +130,12 @@ def set_password(*, session: Session, name: str, password: str) -> User:
 
 
 def issue_token(*, session: Session, name: str) -> str:
-    """A new API token for `name`; only its hash is stored, so it is shown this once."""
+    """A new API token for user `name` ("mlops_<8 hex>_<secret>"); only its hash is stored, so it
+    is shown this once. It does not expire until revoked.
+
+    Raises:
+        NotFound: no such user.
+    """
     user = get_user(session=session, name=name)
     prefix = secrets.token_hex(4)
     secret = secrets.token_urlsafe(32)
@@ -101,21 +145,33 @@ def issue_token(*, session: Session, name: str) -> str:
 
 
 def user_for_token(*, session: Session, token: str) -> User:
+    """The active user an API token belongs to.
+
+    Raises:
+        PermissionDenied: the token is malformed, wrong, revoked, or of a removed user.
+    """
     parts = token.split("_", 2) if isinstance(token, str) else []
     if len(parts) != 3 or parts[0] != TOKEN_PREFIX:
         raise PermissionDenied("the API token is malformed; get a new one with `mlops user token NAME`")
-    rows = session.execute(select(ApiToken).where(ApiToken.prefix == parts[1], ApiToken.revoked.is_(False))).scalars().all()
+    rows = session.execute(select(ApiToken).where(col(ApiToken.prefix) == parts[1],
+                                                  col(ApiToken.revoked).is_(False))).scalars().all()
     for row in rows:
         if verify_secret(row.token_hash, parts[2]):
-            user = session.get(User, row.user_id)
-            if user is not None and user.active:
-                return user
+            owner = session.get(User, row.user_id)
+            if owner is not None and owner.active:
+                return owner
     raise PermissionDenied("the API token is not valid (wrong, revoked or of a removed user)")
 
 
 def identify(*, session: Session, declared: str | None, fallback: str, password: str | None = None,
              token: str | None = None) -> Identity:
-    """Who acts: a token names its user, a password proves the declared one, else a declared name."""
+    """Who acts: a token names its user, a password proves the declared name (else `fallback`), and
+    without either the name is only declared (no role, not proven).
+
+    Raises:
+        PermissionDenied: a wrong token or password, or a token of another user than `declared`.
+        InvalidInput: the name is not a valid name.
+    """
     if token:
         user = user_for_token(session=session, token=token)
         if declared and declared != user.name:
@@ -123,8 +179,8 @@ def identify(*, session: Session, declared: str | None, fallback: str, password:
         return Identity(name=user.name, role=user.role, proven=True)
     name = check_name(declared or fallback, "user name")
     if password is not None:
-        user = session.execute(select(User).where(User.name == name)).scalars().first()
-        if user is None or not user.active or not verify_secret(user.password_hash, password):
+        found = _find_user(session, name)
+        if found is None or not found.active or not verify_secret(found.password_hash, password):
             raise PermissionDenied(f"wrong user name or password for {name!r}")
-        return Identity(name=user.name, role=user.role, proven=True)
+        return Identity(name=found.name, role=found.role, proven=True)
     return Identity(name=name)

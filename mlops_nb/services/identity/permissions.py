@@ -1,10 +1,11 @@
 """Who may do what: the permission matrix every service checks on every call.
 
-A declared name (init(user=...), MLOPS_USER, the login name) may track, register and request
-promotion. Deciding (approve, reject, rollback, policies, users) needs a proven identity (the
-password or an API token, checked once by services.auth.identify) *and* a role allowed for the
-action. For approve and reject the promotion policy narrows the roles further: only the roles it
-names for the target stage count (services.promotion passes them as `allowed_roles`).
+SPEC §2: permissions are enforced in the services, not in the UI. A declared name (init(user=...),
+MLOPS_USER, the login name) may track, register and request promotion. Deciding (approve, reject,
+rollback, policies, users) needs a proven identity (the password or an API token, checked once by
+identity.auth.identify) *and* a role allowed for the action. For approve and reject the promotion
+policy narrows the roles further: only the roles it names for the target stage count
+(governance.promotion passes them as `allowed_roles`).
 
     actor = auth.Identity(name="rita", role="reviewer", proven=True)
     permissions.require(actor, "rollback")   # PermissionDenied: needs ml_engineer or admin
@@ -17,10 +18,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
-from mlops_nb.services.identity.auth import Identity
 from mlops_nb.services.errors import InvalidInput, PermissionDenied
+from mlops_nb.services.identity.auth import Identity
 from mlops_nb.store.models import User
 from mlops_nb.store.models.identity import ROLES
 
@@ -29,12 +30,15 @@ PROOF_HINT = "log in with a password or token (mlops.init(user=..., password=...
 
 @dataclass(frozen=True)
 class Rule:
+    """Who may do one action: any name at all, or only a proven identity with one of `roles`."""
+
     roles: tuple[str, ...]  # roles allowed when proven; a declared name has no role
     proof: bool  # True: only a proven identity with one of `roles`; False: any name at all
     what: str  # the action in words, for messages and the docs
 
 
-DECIDERS = ("ml_engineer", "reviewer", "manager", "admin")
+DECIDERS = ("ml_engineer", "reviewer", "manager", "admin")  # may decide a request, when a policy names them
+STEWARDS = ("ml_engineer", "admin")  # run production: roll back, set policies, cancel others' requests
 
 MATRIX: dict[str, Rule] = {
     "track": Rule(ROLES, False, "track runs and log datasets"),
@@ -42,18 +46,19 @@ MATRIX: dict[str, Rule] = {
     "request": Rule(ROLES, False, "request a promotion"),
     "view": Rule(ROLES, False, "read runs, models, requests, policies and the audit trail"),
     "cancel_own": Rule(ROLES, False, "cancel one's own pending request"),
-    "cancel": Rule(("ml_engineer", "admin"), True, "cancel another user's request"),
+    "cancel": Rule(STEWARDS, True, "cancel another user's request"),
     "approve": Rule(DECIDERS, True, "approve a promotion request"),
     "reject": Rule(DECIDERS, True, "reject a promotion request"),
-    "rollback": Rule(("ml_engineer", "admin"), True, "roll back production"),
-    "set_policy": Rule(("ml_engineer", "admin"), True, "set a promotion policy"),
+    "rollback": Rule(STEWARDS, True, "roll back production"),
+    "set_policy": Rule(STEWARDS, True, "set a promotion policy"),
     "manage_users": Rule(("admin",), True, "add users, change roles, issue tokens"),
 }
 ACTIONS = tuple(MATRIX)
 
 
 def allowed(actor: Identity, action: str, *, allowed_roles: Iterable[str] | None = None) -> bool:
-    """True when `actor` may do `action` (with `allowed_roles` narrowing the matrix's roles)."""
+    """True when `actor` may do `action` (with `allowed_roles` narrowing the matrix's roles); for
+    interfaces that hide what the services would refuse. Unknown actions raise InvalidInput."""
     try:
         require(actor, action, allowed_roles=allowed_roles)
     except PermissionDenied:
@@ -66,6 +71,10 @@ def require(actor: Identity, action: str, *, allowed_roles: Iterable[str] | None
 
     `allowed_roles` (e.g. the roles a policy names for production) replaces the matrix's roles for
     this call; it can never lift the need for proof.
+
+    Raises:
+        InvalidInput: `action` is not one of ACTIONS.
+        PermissionDenied: the action needs proof and the actor is only declared, or its role is not allowed.
     """
     rule = MATRIX.get(action)
     if rule is None:
@@ -90,7 +99,7 @@ def current(*, session: Session, actor: Identity) -> Identity:
     """
     if not actor.proven:
         return actor
-    row = session.execute(select(User.role, User.active).where(User.name == actor.name)).first()
+    row = session.execute(select(col(User.role), col(User.active)).where(col(User.name) == actor.name)).first()
     if row is None or not row.active:
         return Identity(name=actor.name)
     return Identity(name=actor.name, role=row.role, proven=True)

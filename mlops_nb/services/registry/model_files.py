@@ -1,8 +1,10 @@
 """Model files in skops format: a safe alternative to pickle that names every type it would create.
 
-At registration we record the types skops does not trust by default (`get_untrusted_types`); at
-load we trust exactly those and nothing more. That is safe because the registry checks the file's
-sha256 before this module sees a byte, and a file holding any other type is refused.
+SPEC §4: model files load only types the loader trusts; a file's own list of types is never
+trusted. At registration we record the types skops does not trust by default
+(`get_untrusted_types`); at load we trust exactly those and nothing more. That is safe because the
+registry checks the file's sha256 before this module sees a byte, and a file holding any other
+type is refused.
 
 scikit-learn and skops are imported here, inside functions, so `import mlops_nb` stays light.
 """
@@ -15,13 +17,15 @@ import re
 from typing import Any
 
 from mlops_nb.services.errors import IntegrityFailure, InvalidInput
+from mlops_nb.services.values import MAX_NAME
 
 FLAVOR = "sklearn-skops"
+PARAM_TEXT_LIMIT = 250  # characters of an estimator param's text kept with a version
 _UNTRUSTED_BY_SCHEMA: dict[bytes, tuple[str, ...]] = {}
 _UNTRUSTED_CACHE_MAX = 256
 
 
-def _skops_io():
+def _skops_io() -> Any:
     """`skops.io`, imported on first use (it imports scikit-learn's estimator modules: ~0.2-0.45 s).
 
     A faster import that hands skops a cached list of estimator names was tried and left out: it
@@ -34,7 +38,11 @@ def _skops_io():
 
 
 def check_estimator(model: Any) -> None:
-    """A fitted scikit-learn estimator or pipeline (or an object following its API), else InvalidInput."""
+    """Nothing when `model` is a fitted scikit-learn estimator or pipeline (or follows its API).
+
+    Raises:
+        InvalidInput: `model` has no get_params/predict (or transform), or is not fitted.
+    """
     kind = f"{type(model).__module__}.{type(model).__qualname__}"
     if not (hasattr(model, "get_params") and (hasattr(model, "predict") or hasattr(model, "transform"))):
         raise InvalidInput(f"register_model takes a scikit-learn estimator or pipeline; got {kind}, which has "
@@ -53,7 +61,12 @@ def check_estimator(model: Any) -> None:
 
 
 def dump(model: Any) -> tuple[bytes, list[str]]:
-    """(skops bytes, the types in them that skops does not trust by default)."""
+    """(the skops file of `model` as bytes, the types in it that skops does not trust by default,
+    sorted): what registration stores, and the types it records as trusted for this file.
+
+    Raises:
+        InvalidInput: `model` is not a fitted estimator, or skops cannot represent it safely.
+    """
     sio = _skops_io()
     check_estimator(model)
     try:
@@ -81,7 +94,7 @@ def _renumbered_ids(schema: bytes) -> bytes:
     """`schema` with each distinct "__id__" number replaced by its order of first appearance."""
     seen: dict[bytes, int] = {}
 
-    def label(match: re.Match) -> bytes:
+    def label(match: re.Match[bytes]) -> bytes:
         return b'"__id__": %d' % seen.setdefault(match.group(1), len(seen))
 
     return _ID_LABEL.sub(label, schema)
@@ -114,9 +127,13 @@ def _dumps(sio: Any, model: Any) -> tuple[bytes, bytes]:
 
 
 def load(data: bytes, *, trusted: list[str]) -> Any:
-    """The estimator in `data`, which must hold no type beyond skops' defaults and `trusted`.
+    """The estimator in the skops bytes `data`, which must hold no type beyond skops' defaults and
+    `trusted` (the types recorded at registration).
 
     Call only with bytes whose sha256 was checked against the registry.
+
+    Raises:
+        IntegrityFailure: the file holds a type that was not recorded; nothing is deserialised.
     """
     sio = _skops_io()
     unexpected = sorted(set(sio.get_untrusted_types(data=data)) - set(trusted))
@@ -127,7 +144,9 @@ def load(data: bytes, *, trusted: list[str]) -> Any:
 
 
 def output_signature(model: Any, example: Any = None) -> dict[str, Any]:
-    """What predict (and predict_proba, for a classifier) return: dtype, shape and the classes."""
+    """What `model.predict` (and `predict_proba`, for a classifier) return: {"predict": {"dtype",
+    "shape"}, "predict_proba": {...}, "classes": [...]}, shapes with -1 for the rows. Computed on
+    `example` rows when given (predicting on them), else read from the fitted classes."""
     out: dict[str, Any] = {}
     classes = getattr(model, "classes_", None)
     if example is not None:
@@ -148,21 +167,24 @@ def output_signature(model: Any, example: Any = None) -> dict[str, Any]:
 
 
 def _plain(value: Any) -> Any:
+    """A numpy scalar as the Python value (JSON can hold it); anything else as it is."""
     return value.item() if hasattr(value, "item") else value
 
 
-def estimator_params(model: Any, *, limit: int = 250) -> dict[str, str]:
-    """The estimator's get_params as text (nested estimators left out: their own params are listed)."""
+def estimator_params(model: Any, *, limit: int = PARAM_TEXT_LIMIT) -> dict[str, str]:
+    """The estimator's get_params(deep=True) as {name: text}, each text at most `limit` characters
+    (longer ones end in "…"); nested estimators are left out (their own params are listed), and an
+    object whose get_params fails gives {}."""
     try:
         params = model.get_params(deep=True)
     except Exception:  # an estimator-like object whose get_params needs arguments or fails
         return {}
-    found = {}
+    found: dict[str, str] = {}
     for key, value in params.items():
         if hasattr(value, "get_params") or (isinstance(value, (list, tuple)) and any(
                 hasattr(v, "get_params") or (isinstance(v, tuple) and any(hasattr(x, "get_params") for x in v))
                 for v in value)):
             continue
         text = value.__name__ if callable(value) and hasattr(value, "__name__") else str(value)
-        found[str(key)[:250]] = text if len(text) <= limit else text[: limit - 1] + "…"
+        found[str(key)[:MAX_NAME]] = text if len(text) <= limit else text[: limit - 1] + "…"
     return found

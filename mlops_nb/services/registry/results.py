@@ -4,15 +4,23 @@ Plain data: `mlops_nb.display` renders these for the notebook, the console with 
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any
 
 from mlops_nb.services.data.results import DatasetVersionPublic
 
 
 @dataclass
 class ModelVersionPublic:
-    """One registered version with its lineage: run, training data, code, params, metrics, environment."""
+    """One registered version with its lineage: run, training data, code, params, metrics, environment.
+
+    `stage` is none, staging, production or archived; `artifact_uri` and `sha256` (64 hex
+    characters) locate and check its skops file of `size` bytes; `signature` holds "inputs" (see
+    registry.input_signature) and "outputs"; `env` the Python and package versions at training
+    (and "trusted_types"), `requirements` the same as pip requirement lines; `code` the run's
+    git_commit, git_dirty, code_hash and notebook_path; `created_at` epoch seconds.
+    """
 
     id: int
     model_id: int
@@ -26,13 +34,13 @@ class ModelVersionPublic:
     size: int
     flavor: str
     target: str | None
-    signature: dict = field(default_factory=dict)
-    env: dict = field(default_factory=dict)
+    signature: dict[str, Any] = field(default_factory=dict)
+    env: dict[str, Any] = field(default_factory=dict)
     requirements: str = ""
-    params: dict = field(default_factory=dict)
-    metrics: dict = field(default_factory=dict)
-    code: dict = field(default_factory=dict)
-    features: list = field(default_factory=list)
+    params: dict[str, str] = field(default_factory=dict)
+    metrics: dict[str, float] = field(default_factory=dict)
+    code: dict[str, Any] = field(default_factory=dict)
+    features: list[str] = field(default_factory=list)
     created_by: str = ""
     created_at: float = 0.0
 
@@ -57,6 +65,7 @@ class ModelTable:
     kind: str = "models"
 
     def columns(self) -> list[str]:
+        """The table's column names: the fixed ones of its kind, then any others (metrics.*), sorted."""
         fixed = MODEL_COLUMNS if self.kind == "models" else VERSION_COLUMNS
         extra = sorted({k for row in self.rows for k in row if k not in fixed})
         return fixed + extra

@@ -1,4 +1,9 @@
-"""A loaded model version ready to score: the estimator behind a check of its input against the signature."""
+"""A loaded model version ready to score: the estimator behind a check of its input against the signature.
+
+Scoring a frame that lacks a training column would fail inside scikit-learn with a message about
+feature names, or silently misalign columns given in another order; the signature recorded at
+registration lets us name the missing columns and put the others in order first.
+"""
 from __future__ import annotations
 
 from typing import Any
@@ -10,21 +15,25 @@ from mlops_nb.services.registry.results import ModelVersionPublic
 class ScoringModel:
     """A loaded model version: `predict` and `predict_proba` check the input against the signature."""
 
-    def __init__(self, version: ModelVersionPublic, estimator: Any, env_mismatches: list[str] | None = None):
+    def __init__(self, version: ModelVersionPublic, estimator: Any, env_mismatches: list[str] | None = None) -> None:
+        """Wrap `estimator`, loaded from `version`; `env_mismatches` name how this environment differs."""
         self.info = version
         self.estimator = estimator
         self.env_mismatches = list(env_mismatches or [])
 
     @property
     def name(self) -> str:
+        """The registered model's name."""
         return self.info.name
 
     @property
     def version(self) -> int:
+        """The version number."""
         return self.info.version
 
     @property
     def stage(self) -> str:
+        """The version's stage when it was loaded (none, staging, production or archived)."""
         return self.info.stage
 
     def _checked(self, X: Any) -> Any:
@@ -45,12 +54,21 @@ class ScoringModel:
                                f"{len(columns)}: {', '.join(columns)}")
         return X
 
-    def predict(self, X: Any):
-        """The estimator's predictions for the rows of X (a DataFrame with the training columns)."""
+    def predict(self, X: Any) -> Any:
+        """The estimator's predictions (an array, one per row) for X: a DataFrame holding the training
+        columns (others are ignored, the order does not matter) or an array as wide as the signature.
+
+        Raises:
+            InvalidInput: X lacks columns the model was trained on, or has another width.
+        """
         return self.estimator.predict(self._checked(X))
 
-    def predict_proba(self, X: Any):
-        """Class probabilities, one column per class in `signature["outputs"]["classes"]` order."""
+    def predict_proba(self, X: Any) -> Any:
+        """Class probabilities (rows x classes, in `signature["outputs"]["classes"]` order) for X, as `predict`.
+
+        Raises:
+            InvalidInput: the estimator has no predict_proba, or X lacks training columns.
+        """
         if not hasattr(self.estimator, "predict_proba"):
             raise InvalidInput(f"model {self.name!r} v{self.version} ({type(self.estimator).__name__}) has no "
                                "predict_proba; use predict")

@@ -136,3 +136,22 @@ def test_panel_without_models_says_how_to_register_one(store):
     panel = registry_panel()
     assert "No registered models yet" in panel.lineage.value and panel.request_button.disabled
     assert panel.version is None
+
+
+def test_a_version_that_cannot_be_read_is_raised_when_opening_and_shown_once_open(registered, monkeypatch):
+    read = mlops.get_model_version
+
+    def gone(name, version=None, stage=None):
+        if version == 1:
+            raise mlops.NotFound("model 'credit' has no version 1; versions are 2")
+        return read(name, version, stage)
+
+    monkeypatch.setattr(mlops, "get_model_version", gone)
+    panel = registry_panel("credit")
+    panel.version_picker.value = 1
+    assert panel.version.version == 2  # the panel keeps what it showed
+    assert panel.error == "model 'credit' has no version 1; versions are 2"
+    assert "has no version 1" in panel.status.value
+    monkeypatch.setattr(mlops, "get_model_version", lambda *a, **k: (_ for _ in ()).throw(mlops.NotFound("gone")))
+    with pytest.raises(mlops.NotFound, match="gone"):
+        registry_panel("credit")

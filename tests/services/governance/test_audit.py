@@ -5,6 +5,7 @@ import pytest
 from sqlalchemy import JSON, bindparam, select, text
 
 from mlops_nb.services import governance
+from mlops_nb.services.errors import InvalidInput
 from mlops_nb.store.db import session_scope
 from mlops_nb.store.models import AuditEvent
 from tests import factories as g
@@ -90,3 +91,27 @@ def test_a_refused_decision_leaves_no_event(engine):
             governance.approve(session=session, actor=people["reviewer"], request_id=req.id)
     with session_scope(engine) as session:
         assert governance.verify(session=session).events == after_request > before
+
+
+def test_trail_lists_the_newest_events_first_with_the_chains_verdict(engine):
+    count = _history(engine)
+    with session_scope(engine) as session:
+        trail = governance.trail(session=session, limit=3)
+        policy_changes = governance.trail(session=session, action="policy.set", verify_chain=False)
+    assert [e["id"] for e in trail] == [count, count - 1, count - 2]
+    assert trail.verified == f"audit chain intact: {count} events"
+    assert [e["action"] for e in policy_changes] == ["policy.set"] and policy_changes.verified == ""
+
+
+def test_trail_reports_a_broken_chain_instead_of_raising(engine):
+    _history(engine)
+    _forge(engine, 5)
+    with session_scope(engine) as session:
+        trail = governance.trail(session=session)
+    assert trail.verified.startswith("audit chain broken at event 5") and len(trail) > 5
+
+
+@pytest.mark.parametrize("limit", [0, -1, 2.5, True, "10"])
+def test_trail_refuses_a_limit_that_is_not_a_positive_whole_number(session, limit):
+    with pytest.raises(InvalidInput, match=f"limit must be a positive whole number, got {limit!r}"):
+        governance.trail(session=session, limit=limit)

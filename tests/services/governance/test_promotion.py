@@ -7,10 +7,10 @@ import threading
 import pytest
 from sqlalchemy import func, select
 
-from mlops_nb.services import governance
 from mlops_nb.display import present
-from mlops_nb.services.identity.auth import Identity
+from mlops_nb.services import governance
 from mlops_nb.services.errors import Conflict, GateFailed, InvalidInput, NotFound, PermissionDenied
+from mlops_nb.services.identity.auth import Identity
 from mlops_nb.store.db import session_scope
 from mlops_nb.store.models import Approval, AuditEvent, ModelVersion, PromotionRequest
 from tests import factories as g
@@ -228,6 +228,25 @@ def test_listing_and_display(session):
 
 
 # --- concurrency ----------------------------------------------------------------------------------
+
+def test_preview_gates_runs_the_policy_now_and_records_nothing(session):
+    people, pid, m, v = _setup(session)
+    governance.set_policy(session=session, actor=people["admin"], project_id=pid, model_id=m.id,
+                          rules={"metric_thresholds": {"auc": ">= 0.9"}})
+    events = session.execute(select(func.count()).select_from(AuditEvent)).scalar()
+    gates = governance.preview_gates(session=session, project_id=pid, model=m.name, version=v.version,
+                                     to="production")
+    assert [(r["name"], r["passed"]) for r in gates] == [
+        ("staging_before_production", False), ("lineage_complete", True), ("metric_thresholds", False)]
+    assert gates[2]["detail"] == "auc = 0.8, needs >= 0.9"
+    assert [r["name"] for r in governance.preview_gates(session=session, project_id=pid, model=m.name,
+                                                         version=v.version, to="staging")] == [
+        "lineage_complete", "metric_thresholds"]
+    assert session.execute(select(func.count()).select_from(AuditEvent)).scalar() == events
+    assert session.execute(select(PromotionRequest)).first() is None
+    with pytest.raises(NotFound, match=f"model {m.name!r} has no version 9; versions are 1"):
+        governance.preview_gates(session=session, project_id=pid, model=m.name, version=9, to="staging")
+
 
 def _race(engine, request_id: int, actors: list[Identity]) -> list[str]:
     barrier = threading.Barrier(len(actors))

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from mlops_nb.services import governance, identity
-from mlops_nb.services.identity.auth import Identity
 from mlops_nb.services.errors import InvalidInput, PermissionDenied
+from mlops_nb.services.identity.auth import Identity
 from mlops_nb.store.models.identity import ROLES
 from tests import factories as g
 
@@ -114,40 +114,45 @@ def test_service_matrix_every_role_every_action(session):
         actor = _identity(who) if who != "declared" else people["declared"]
         m = g.model(session, pid)
 
-        def request(to, by=requester):
+        def request(to, by=requester, m=m):
             v = g.version(session, m, stage="staging" if to == "production" else "none")
             return governance.request_promotion(session=session, actor=by, project_id=pid, model=m.name,
                                                version=v.version, to=to, reason="matrix")
 
         with session.begin_nested():
-            if _try(lambda: request("staging", actor)):
+            if _try(lambda actor=actor: request("staging", actor)):
                 outcome["request"].add(who)
         for stage in ("staging", "production"):
             req = request(stage)
             with session.begin_nested():
-                if _try(lambda: governance.approve(session=session, actor=actor, request_id=req.id, comment="ok")):
+                if _try(lambda actor=actor, req=req: governance.approve(session=session, actor=actor, request_id=req.id,
+                                                                    comment="ok")):
                     outcome[f"approve_{stage}"].add(who)
             req = request(stage)
             with session.begin_nested():
-                if _try(lambda: governance.reject(session=session, actor=actor, request_id=req.id, comment="no")):
+                if _try(lambda actor=actor, req=req: governance.reject(session=session, actor=actor, request_id=req.id,
+                                                                   comment="no")):
                     outcome[f"reject_{stage}"].add(who)
         own = request("staging", actor)
         with session.begin_nested():
-            if _try(lambda: governance.cancel(session=session, actor=actor, request_id=own.id)):
+            if _try(lambda actor=actor, own=own: governance.cancel(session=session, actor=actor, request_id=own.id)):
                 outcome["cancel_own"].add(who)
         other = request("staging")
         with session.begin_nested():
-            if _try(lambda: governance.cancel(session=session, actor=actor, request_id=other.id)):
+            if _try(lambda actor=actor, other=other: governance.cancel(session=session, actor=actor,
+                                                                       request_id=other.id)):
                 outcome["cancel_other"].add(who)
         live = g.model(session, pid)
         g.version(session, live, stage="production")
         g.version(session, live, stage="production")
         with session.begin_nested():
-            if _try(lambda: governance.rollback(session=session, actor=actor, model_id=live.id, reason="matrix")):
+            if _try(lambda actor=actor, live=live: governance.rollback(session=session, actor=actor, model_id=live.id,
+                                                                       reason="matrix")):
                 outcome["rollback"].add(who)
         with session.begin_nested():
-            if _try(lambda: governance.set_policy(session=session, actor=actor, project_id=pid, model_id=m.id,
-                                                rules={"metric_thresholds": {"auc": ">= 0.5"}})):
+            if _try(lambda actor=actor, m=m: governance.set_policy(
+                    session=session, actor=actor, project_id=pid, model_id=m.id,
+                    rules={"metric_thresholds": {"auc": ">= 0.5"}})):
                 outcome["set_policy"].add(who)
     assert outcome == SERVICE_EXPECTED
 

@@ -1,0 +1,130 @@
+"""Registering a model: its skops file and the next version number, with lineage and environment.
+
+Version numbers never collide: registration locks the registered model's row (SELECT ... FOR
+UPDATE on PostgreSQL; SQLite transactions are serialised by BEGIN IMMEDIATE) before it numbers, and
+reads the highest number only after the lock is held. A model registered for the first time by two
+writers at once is created by one of them; the other locks the row the winner made.
+
+The model is serialised before the first query, so the store's write lock is held only for the few
+inserts (file, version, audit event) that need the new number. Every registration writes an audit
+event (`model.register`, and `model.create` for a new model) in the same transaction.
+
+    v = register_model(session=s, store=store, project_id=1, user="dana", model=pipe,
+                       name="credit-risk", run_id=run.id, dataset="german", target="creditability")
+"""
+from __future__ import annotations
+
+import time
+from types import SimpleNamespace
+from typing import Any
+
+from sqlalchemy import bindparam, func, insert, select
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col
+
+from mlops_nb.services.errors import Conflict, InvalidInput
+from mlops_nb.services.governance import audit
+from mlops_nb.services.registry import lineage, model_files
+from mlops_nb.services.registry.lookups import public
+from mlops_nb.services.registry.results import ModelVersionPublic
+from mlops_nb.services.tracking import environment
+from mlops_nb.services.tracking.artifacts import store_bytes
+from mlops_nb.services.values import check_name
+from mlops_nb.store.artifacts import ArtifactStore
+from mlops_nb.store.models import ModelVersion, RegisteredModel
+
+# The model's row, locked (FOR UPDATE on PostgreSQL); its highest version is read by a second
+# statement, after the lock is held: in one statement, PostgreSQL would evaluate the max in the
+# snapshot taken before waiting for a concurrent registrant's lock, and number a duplicate.
+_MODEL_FOR_UPDATE = (select(col(RegisteredModel.id))
+                     .where(col(RegisteredModel.project_id) == bindparam("project_id"),
+                            col(RegisteredModel.name) == bindparam("name"))
+                     .with_for_update())
+_MAX_VERSION = select(func.max(col(ModelVersion.version))).where(col(ModelVersion.model_id) == bindparam("model_id"))
+_INSERT_VERSION = insert(ModelVersion.__table__)  # type: ignore[attr-defined]  # SQLModel's stubs omit __table__
+
+
+def _lock_model(session: Session, *, project_id: int, name: str, user: str) -> RegisteredModel:
+    """The model's row, locked for this transaction (created first if needed; two creators may race).
+
+    Raises:
+        Conflict: the row could be neither created nor locked in five tries.
+    """
+    query = (select(RegisteredModel).where(col(RegisteredModel.project_id) == project_id,
+                                           col(RegisteredModel.name) == name)
+             .with_for_update())
+    for _ in range(5):
+        found: RegisteredModel | None = session.execute(query).scalars().first()
+        if found is not None:
+            return found
+        model = RegisteredModel(project_id=project_id, name=name, created_by=user, created_at=time.time())
+        try:
+            with session.begin_nested():  # a savepoint: losing the race leaves the transaction usable
+                session.add(model)
+        except IntegrityError:
+            continue  # another writer created it first; lock theirs
+        audit.record(session=session, actor=user, action="model.create", entity="registered_model",
+                     entity_id=name, after={"project_id": project_id})
+        return model
+    raise Conflict(f"model {name!r} could not be created or locked; try again")
+
+
+def register_model(*, session: Session, store: ArtifactStore, project_id: int, user: str, model: Any, name: str,
+                   run_id: str, dataset: Any = None, target: str | None = None, features: Any = None,
+                   input_example: Any = None) -> ModelVersionPublic:
+    """Save `model` in skops format as the next version of `name`, with its lineage and environment.
+
+    `run_id` names the run that trained it (of this project); `dataset` is a dataset name, a
+    DatasetVersionPublic or None (the run's training dataset, see lineage.training_dataset);
+    `target` is left out of the input signature; `features` names feature definitions;
+    `input_example` (a DataFrame or array) gives the signature instead of the dataset. The version
+    starts in stage "none"; the audit event `model.register` records its run, sha256 and dataset.
+
+    Raises:
+        InvalidInput: a bad name, target, features or input example; `model` is not a fitted
+            scikit-learn estimator or cannot be saved in skops format; the run is of another project.
+        NotFound: no run `run_id`, or no dataset by that name.
+        Conflict: the model's row could not be locked (retry).
+    """
+    check_name(name, "model name")
+    if target is not None:
+        check_name(target, "target")
+    features = lineage.check_features(features)
+    data, trusted = model_files.dump(model)
+    example = lineage.example_rows(input_example, target)
+    try:
+        outputs = model_files.output_signature(model, example)
+    except Exception as err:
+        raise InvalidInput(f"input_example does not fit the {type(model).__name__}: {err}") from err
+    env, requirements = environment.training_env(trusted)
+
+    run = lineage.run_in_project(session, run_id=run_id, project_id=project_id)
+    trained_on = lineage.training_dataset(session=session, project_id=project_id, run_id=run.id, dataset=dataset)
+    lineage.check_target(target, trained_on)
+    signature = {"inputs": lineage.input_signature(model, dataset=trained_on, target=target,
+                                                   input_example=input_example),
+                 "outputs": outputs}
+    run_params, metrics = lineage.run_params_and_metrics(session, run_id=run.id)
+    params = {**model_files.estimator_params(model), **run_params}
+
+    conn = session.connection()
+    model_id = conn.execute(_MODEL_FOR_UPDATE, {"project_id": project_id, "name": name}).scalar()
+    if model_id is None:  # a new model: created (or, losing a race, locked) the ORM way
+        model_id = _lock_model(session, project_id=project_id, name=name, user=user).id
+    number = (conn.execute(_MAX_VERSION, {"model_id": model_id}).scalar() or 0) + 1
+    artifact = store_bytes(session=session, store=store, data=data, run_id=run.id,
+                           name=f"models/{project_id}/{name}/v{number}/model.skops")
+    values = {"model_id": model_id, "version": number, "stage": "none", "run_id": run.id,
+              "dataset_version_id": trained_on.id if trained_on else None, "artifact_id": artifact.id,
+              "flavor": model_files.FLAVOR, "target": target, "signature": signature, "env": env,
+              "requirements": requirements, "params": params, "metrics": metrics,
+              "code": lineage.code_reference(run), "features": features, "created_by": user,
+              "created_at": time.time()}
+    inserted = conn.execute(_INSERT_VERSION, values).inserted_primary_key
+    assert inserted is not None  # an INSERT of one row
+    row = SimpleNamespace(id=inserted[0], **values)  # the fields `public` reads, without an ORM object
+    audit.record(session=session, actor=user, action="model.register", entity="model_version",
+                 entity_id=f"{name}:{number}",
+                 after={"run_id": run.id, "sha256": artifact.sha256, "stage": "none",
+                        "dataset_version_id": row.dataset_version_id})
+    return public(session=session, row=row, model_name=name, artifact=artifact, dataset=trained_on)
