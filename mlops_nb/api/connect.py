@@ -1,7 +1,6 @@
 """`init()`: open (and if needed create or migrate) a store, pick a project, say who acts."""
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -44,7 +43,7 @@ def init(project: str = "default", *, db_url: str | None = None, user: str | Non
     engine = _open_store(url)
     root = artifact_root or settings.artifact_root
     token = token if token is not None else (settings.token if password is None else None)
-    declared = user or os.environ.get("MLOPS_USER") or None
+    declared = user or settings.declared_user
     with session_scope(engine) as session:
         who = identity.identify(session=session, declared=declared, fallback=settings.user,
                                 password=password, token=token)

@@ -18,6 +18,8 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.pool import NullPool
 from sqlmodel import Session, create_engine
 
+from mlops_nb.config import use_nullpool
+
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 RAW_CACHE_KIB = 32_768  # page cache of the hot path's own sqlite3 connections
 
@@ -148,7 +150,7 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url, json_serializer=canonical_json, **kwargs)
         _configure_sqlite(engine)
         return engine
-    pool = {"poolclass": NullPool} if os.environ.get("MLOPS_NULLPOOL") else {"pool_pre_ping": True}
+    pool = {"poolclass": NullPool} if use_nullpool() else {"pool_pre_ping": True}
     return create_engine(url, json_serializer=canonical_json, **pool)
 
 

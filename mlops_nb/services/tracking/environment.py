@@ -17,6 +17,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from mlops_nb.config import notebook_path_from_env
+
 KEY_PACKAGES = ("mlops-nb", "numpy", "pandas", "scikit-learn", "scipy", "evidently", "sqlmodel",
                 "sqlalchemy", "skops", "xgboost", "lightgbm", "torch", "ipython", "ipykernel")
 
@@ -72,11 +74,12 @@ def _git_state(cwd: str) -> tuple[str | None, bool | None]:
 
 
 def notebook_path() -> str | None:
-    """The running notebook's path where the front end tells it (VS Code, JupyterLab's env)."""
-    for var in ("MLOPS_NOTEBOOK_PATH", "JPY_SESSION_NAME", "__vsc_ipynb_file__"):
-        value = os.environ.get(var)
-        if value:
-            return value
+    """The running notebook's path where the front end tells it: the environment (config's
+    NOTEBOOK_PATH_VARIABLES: ours, JupyterLab's, VS Code's), else VS Code's variable in the kernel's
+    namespace; None outside a notebook."""
+    value = notebook_path_from_env()
+    if value:
+        return value
     try:
         from IPython import get_ipython  # only present inside a kernel; already imported there
 
