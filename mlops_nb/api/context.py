@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from mlops_nb.config import Settings
 from mlops_nb.services.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from mlops_nb.store.runs import RunStore
 
 
 @dataclass
@@ -46,6 +49,7 @@ class Context:
     active_run: ActiveRun | None = None
     _engine: Any = field(default=None, repr=False)
     _store: Any = field(default=None, repr=False)
+    _runs: Any = field(default=None, repr=False)
 
     @property
     def engine(self):
@@ -54,6 +58,15 @@ class Context:
     @property
     def artifacts(self):
         return self._store
+
+    @property
+    def runs(self) -> RunStore:
+        """The run store of this context's engine (store.runs.run_store), chosen on first use."""
+        if self._runs is None:
+            from mlops_nb.store.runs import run_store
+
+            self._runs = run_store(self._engine)
+        return cast("RunStore", self._runs)
 
     def require_run(self) -> ActiveRun:
         if self.active_run is None:

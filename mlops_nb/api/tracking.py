@@ -13,28 +13,23 @@ from typing import Any
 from mlops_nb.api.connect import get_context
 from mlops_nb.api.context import ActiveRun, Context
 from mlops_nb.api.heartbeat import Heartbeats
-from mlops_nb.services.errors import InvalidInput
+from mlops_nb.config import run_stale_seconds
 from mlops_nb.display import present
 from mlops_nb.display.tracking import RunView
 from mlops_nb.services.data.results import DatasetVersionPublic
+from mlops_nb.services.errors import InvalidInput
 from mlops_nb.services.tracking.results import ArtifactPublic, MetricPoint, RunPublic, RunTable
 from mlops_nb.store.db import session_scope
-
 
 _heartbeats = Heartbeats()
 
 
 def _mark_stale(context: Context) -> None:
-    """SPEC §4: a reader marks running runs with a stale heartbeat killed. One indexed read when none
-    is stale (the usual case); the UPDATE, in a write transaction, only when one is."""
-    from mlops_nb.config import run_stale_seconds
+    """SPEC §4: a reader marks running runs whose heartbeat is older than MLOPS_RUN_STALE_S killed.
+    One indexed read when none is stale (the usual case); a write transaction only when one is."""
     from mlops_nb.services import tracking
 
-    stale_s = run_stale_seconds()
-    if not tracking.any_stale_run(context.engine, stale_s=stale_s):
-        return
-    with session_scope(context.engine) as session:
-        tracking.mark_stale_runs_killed(session=session, stale_s=stale_s)
+    tracking.mark_stale_runs(store=context.runs, stale_s=run_stale_seconds())
 
 
 def start_run(experiment: str = "default", *, name: str | None = None, tags: Mapping[str, Any] | None = None) -> RunPublic:
@@ -52,36 +47,21 @@ def start_run(experiment: str = "default", *, name: str | None = None, tags: Map
     if context.active_run is not None:
         end_run()
     captured = tracking.capture()
-    created = tracking.insert_run(context.engine, project_id=context.project_id, experiment=experiment,
-                                  name=name, user=context.user, context=captured, tags=tags)
-    if created is None:  # not a SQLite file, or a new experiment: the ORM path
-        with session_scope(context.engine) as session:
-            exp = tracking.get_or_create_experiment(session=session, project_id=context.project_id,
-                                                    name=experiment)
-            row = tracking.create_run(session=session, experiment_id=exp.id, name=name, user=context.user,
-                                      context=captured)
-            tag_values = tracking.tag_values(tags) if tags else {}
-            if tag_values:
-                tracking.set_tags(session=session, run_id=row.id, tags=tag_values)
-            created = {"id": row.id, "name": row.name, "start_time": row.start_time,
-                       "heartbeat_at": row.heartbeat_at, "tags": tag_values}
-    run_id = created["id"]
-    active = ActiveRun(id=run_id, name=created["name"], experiment=experiment, start_time=created["start_time"])
+    started = tracking.start_run(store=context.runs, project_id=context.project_id, experiment=experiment,
+                                 name=name, user=context.user, context=captured, tags=tags)
+    active = ActiveRun(id=started.id, name=started.name, experiment=experiment, start_time=started.start_time)
     context.active_run = active
     _heartbeats.add(context, active)
     # the Run as just written (no read back): running, no params or metrics yet
-    run = RunView(id=run_id, name=created["name"], status="running", experiment=experiment,
-                  project=context.project, user=context.user, start_time=created["start_time"],
-                  end_time=None, params={}, metrics={}, tags=dict(created["tags"]),
-                  context={**{k: captured.get(k) for k in _CAPTURED}, "code_hash": None, "cell_hashes": [],
-                           "cell_source": None, "heartbeat_at": created["heartbeat_at"]},
+    run = RunView(id=started.id, name=started.name, status="running", experiment=experiment,
+                  project=context.project, user=context.user, start_time=started.start_time,
+                  end_time=None, params={}, metrics={}, tags=dict(started.tags),
+                  context={**{k: captured.get(k) for k in tracking.CONTEXT_COLUMNS}, "code_hash": None,
+                           "cell_hashes": [], "cell_source": None, "heartbeat_at": started.heartbeat_at},
                   datasets=[], artifacts=[])
     run.context["packages"] = run.context["packages"] or {}
     run._on_exit = _exit_run
     return run
-
-
-_CAPTURED = ("host", "pid", "git_commit", "git_dirty", "notebook_path", "python_version", "packages")
 
 
 def _exit_run(run: RunPublic, exc_type) -> None:
@@ -91,16 +71,16 @@ def _exit_run(run: RunPublic, exc_type) -> None:
 
 
 def end_run(status: str = "finished") -> RunPublic:
-    """End the active run with `status` (finished, failed or killed) and return it."""
+    """End the active run with `status` (finished, failed or killed) and return it.
+
+    >>> mlops.end_run("failed").status
+    'failed'
+    """
     from mlops_nb.services import tracking
 
     context = get_context()
     active = context.require_run()
-    end_time = tracking.finish_run(context.engine, run_id=active.id, status=status)
-    if end_time is None:  # not a SQLite file, or the run was no longer running: what the store has
-        with session_scope(context.engine) as session:
-            row = tracking.end_run(session=session, run_id=active.id, status=status)
-            status, end_time = row.status, row.end_time
+    ended = tracking.end_run(store=context.runs, run_id=active.id, status=status)
     _heartbeats.remove(active)
     context.active_run = None
     engine, run_id = context.engine, active.id
@@ -110,9 +90,9 @@ def end_run(status: str = "finished") -> RunPublic:
             return tracking.get_run(session=session, run_id=run_id)
 
     # params, metrics, tags and the rest are read when first looked at (most loops never do)
-    return RunView.deferred(load, id=run_id, name=active.name, status=status, experiment=active.experiment,
+    return RunView.deferred(load, id=run_id, name=active.name, status=ended.status, experiment=active.experiment,
                             project=context.project, user=context.user, start_time=active.start_time,
-                            end_time=end_time)
+                            end_time=ended.end_time)
 
 
 def active_run() -> RunPublic | None:
@@ -132,10 +112,7 @@ def log_params(params: Mapping[str, Any]) -> None:
 
     context = get_context()
     active = context.require_run()
-    if tracking.write_params(context.engine, run_id=active.id, params=params):
-        return
-    with session_scope(context.engine) as session:
-        tracking.log_params(session=session, run_id=active.id, params=params)
+    tracking.log_params(store=context.runs, run_id=active.id, params=params)
 
 
 def log_metric(key: str, value: float, *, step: int | None = None) -> None:
@@ -161,12 +138,12 @@ def log_metrics(metrics: Mapping[str, Any], *, step: int | None = None) -> None:
     if step is None:
         missing = [k for k in metrics if k not in next_step]
         if missing:
-            next_step.update(tracking.read_next_steps(context.engine, active.id, missing))
+            next_step.update(tracking.read_next_steps(store=context.runs, run_id=active.id, keys=missing))
         steps = {k: next_step[k] for k in metrics}
     else:
         steps = dict.fromkeys(metrics, step)
     points = tracking.metric_points(active.id, metrics, steps)
-    tracking.write_metric_points(context.engine, points)
+    tracking.write_metric_points(store=context.runs, points=points)
     for point in points:
         key, used = point[1], point[3]
         if used >= next_step.get(key, 0):
@@ -189,12 +166,12 @@ def log_metric_history(key: str, values: Iterable[float], *, start_step: int | N
         raise InvalidInput(f"values must be a sequence of numbers, got {type(values).__name__}")
     if start_step is None:
         if key not in active.next_step:
-            active.next_step.update(tracking.read_next_steps(context.engine, active.id, [key]))
+            active.next_step.update(tracking.read_next_steps(store=context.runs, run_id=active.id, keys=[key]))
         start_step = active.next_step[key]
     points = tracking.history_points(active.id, key, values, start_step)
     if not points:
         return
-    tracking.write_metric_points(context.engine, points)
+    tracking.write_metric_points(store=context.runs, points=points)
     active.next_step[key] = max(active.next_step.get(key, 0), points[-1][3] + 1)
 
 
@@ -263,23 +240,16 @@ def runs(experiment: str | None = None, *, filter: str | None = None) -> RunTabl
 
     >>> mlops.runs("credit", filter="metrics.auc > 0.7 and params.penalty = 'l2'").to_frame()
     """
-    from mlops_nb.config import run_stale_seconds
     from mlops_nb.services import tracking
 
     context = get_context()
-    table = tracking.search_runs_sqlite(context.engine, project_id=context.project_id, experiment=experiment,
-                                        filter=filter, stale_s=run_stale_seconds())
-    if table is not None:
-        if not table.rows and experiment is not None:  # none found: say so if the experiment is unknown
-            with session_scope(context.engine) as session:
-                tracking.get_experiment(session=session, project_id=context.project_id, name=experiment)
-        return present(table)
     _mark_stale(context)
-    with session_scope(context.engine) as session:
-        if experiment is not None:
+    table = tracking.search_runs(store=context.runs, project_id=context.project_id, experiment=experiment,
+                                 filter=filter)
+    if not table.rows and experiment is not None:  # none found: say so if the experiment is unknown
+        with session_scope(context.engine) as session:
             tracking.get_experiment(session=session, project_id=context.project_id, name=experiment)
-        return present(tracking.search_runs(session=session, project_id=context.project_id,
-                                            experiment=experiment, filter=filter))
+    return present(table)
 
 
 def get_run(run_id: str) -> RunPublic:

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import math
 import numbers
 from typing import Any
 
@@ -59,12 +58,3 @@ def metric_step(key: str, step: Any) -> int:
     if not MIN_STEP <= step <= MAX_STEP:
         raise InvalidInput(f"metric {key!r}: step {step} is outside {MIN_STEP}..{MAX_STEP}")
     return int(step)
-
-
-def stored_float(value: float) -> float | None:
-    """NaN is stored as NULL: SQLite cannot hold NaN, and PostgreSQL would sort it above every number."""
-    return None if math.isnan(value) else value
-
-
-def loaded_float(value: float | None) -> float:
-    return math.nan if value is None else float(value)
