@@ -1,4 +1,9 @@
-"""`init()`: open (and if needed create or migrate) a store, pick a project, say who acts."""
+"""`init()`: open (and if needed create or migrate) a store, pick a project, say who acts; and the
+helpers every other API module uses to reach it: `get_context()` and `transaction()`.
+
+Imports go one way: the verbs (tracking, registry, promotion, ...) import this module, and this
+module imports only api/context.py beneath it, never a verb.
+"""
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -51,9 +56,7 @@ def init(project: str = "default", *, db_url: str | None = None, user: str | Non
         project_id = project_row.id
     previous = current()
     if previous is not None and previous.active_run is not None:
-        from mlops_nb.api.tracking import end_run
-
-        end_run()
+        previous.end_active_run("finished")
     context = Context(project=project, project_id=project_id, db_url=url, artifact_root=root,
                       user=who.name, role=who.role, proven=who.proven, settings=settings,
                       _engine=engine, _store=artifact_store(root))

@@ -2,7 +2,9 @@
 
 `init()` sets it; every API call reads it (creating a default one from the environment when
 `init()` was never called, as MLflow users expect). Holding the engine here means every call
-reuses one pooled connection instead of reopening the store.
+reuses one pooled connection instead of reopening the store. This module imports no other API
+module but heartbeat.py (which needs none of the others): connect.py and tracking.py build on it,
+and nothing here builds on them.
 """
 from __future__ import annotations
 
@@ -10,10 +12,12 @@ import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
+from mlops_nb.api.heartbeat import HEARTBEATS
 from mlops_nb.config import Settings
 from mlops_nb.services.errors import InvalidInput
 
 if TYPE_CHECKING:
+    from mlops_nb.services.tracking.results import RunEnded
     from mlops_nb.store.runs import RunStore
 
 
@@ -76,6 +80,23 @@ class Context:
                                "store (marked killed after its heartbeat went stale, or ended elsewhere); "
                                "start a new run to log more")
         return self.active_run
+
+    def end_active_run(self, status: str = "finished") -> tuple[ActiveRun, RunEnded]:
+        """End the active run in the store with `status` (finished, failed or killed), stop its
+        heartbeat and forget it; returns it and how it ended (what the store has when it had
+        ended already).
+
+        Raises:
+            InvalidInput: no active run (see `require_run`), or an unknown status (nothing changes).
+            NotFound: the store no longer has the run.
+        """
+        from mlops_nb.services import tracking
+
+        active = self.require_run()
+        ended = tracking.end_run(store=self.runs, run_id=active.id, status=status)
+        HEARTBEATS.remove(active)
+        self.active_run = None
+        return active, ended
 
     def __repr__(self) -> str:
         who = f"{self.user} ({self.role}, proven)" if self.proven else f"{self.user} (declared)"

@@ -12,7 +12,7 @@ from typing import Any
 
 from mlops_nb.api.connect import get_context
 from mlops_nb.api.context import ActiveRun, Context
-from mlops_nb.api.heartbeat import Heartbeats
+from mlops_nb.api.heartbeat import HEARTBEATS
 from mlops_nb.config import run_stale_seconds
 from mlops_nb.display import present
 from mlops_nb.display.tracking import RunView
@@ -20,8 +20,6 @@ from mlops_nb.services.data.results import DatasetVersionPublic
 from mlops_nb.services.errors import InvalidInput
 from mlops_nb.services.tracking.results import ArtifactPublic, MetricPoint, RunPublic, RunTable
 from mlops_nb.store.db import session_scope
-
-_heartbeats = Heartbeats()
 
 
 def _mark_stale(context: Context) -> None:
@@ -51,7 +49,7 @@ def start_run(experiment: str = "default", *, name: str | None = None, tags: Map
                                  name=name, user=context.user, context=captured, tags=tags)
     active = ActiveRun(id=started.id, name=started.name, experiment=experiment, start_time=started.start_time)
     context.active_run = active
-    _heartbeats.add(context, active)
+    HEARTBEATS.add(context, active)
     # the Run as just written (no read back): running, no params or metrics yet
     run = RunView(id=started.id, name=started.name, status="running", experiment=experiment,
                   project=context.project, user=context.user, start_time=started.start_time,
@@ -79,10 +77,7 @@ def end_run(status: str = "finished") -> RunPublic:
     from mlops_nb.services import tracking
 
     context = get_context()
-    active = context.require_run()
-    ended = tracking.end_run(store=context.runs, run_id=active.id, status=status)
-    _heartbeats.remove(active)
-    context.active_run = None
+    active, ended = context.end_active_run(status)
     engine, run_id = context.engine, active.id
 
     def load() -> RunPublic:
