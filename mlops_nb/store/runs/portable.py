@@ -22,7 +22,11 @@ from mlops_nb.store.runs.types import POINT_COLUMNS, MetricRow, ParamCheck, RunQ
 
 
 class PortableRunStore:
-    """The RunStore (see store.runs.types) on an engine, or on one open connection (`connection=`)."""
+    """The RunStore (see store.runs.types) on an engine, or on one open connection (`connection=`).
+
+    Raises:
+        TypeError: given both an engine and a connection, or neither.
+    """
 
     def __init__(self, engine: Engine | None = None, *, connection: Connection | None = None) -> None:
         bind: Engine | Connection

@@ -12,6 +12,7 @@ what they hold. The `ON CONFLICT` statements differ by dialect (SQLite and Postg
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import cache
 from typing import Any
 
@@ -30,10 +31,11 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql.elements import ColumnClause
 from sqlmodel import SQLModel
 
 from mlops_nb.store import models as _models  # noqa: F401  (defines the tables below)
-from mlops_nb.store.runs.types import NEW_RUN_COLUMNS, POINT_COLUMNS
+from mlops_nb.store.runs.types import NEW_RUN_COLUMNS, POINT_COLUMNS, MetricRow
 
 _TABLES = SQLModel.metadata.tables
 RUN: Table = _TABLES["run"]
@@ -78,7 +80,7 @@ def add_experiment(dialect: str) -> Insert:
     return stmt.on_conflict_do_nothing(index_elements=[EXPERIMENT.c.project_id, EXPERIMENT.c.name])
 
 
-_RUNNING = literal_column("'running'")  # written into the SQL: the statements below take only their named binds
+_RUNNING: ColumnClause[str] = literal_column("'running'")  # written into the SQL: the statements below take only their named binds
 
 
 @cache
@@ -165,12 +167,12 @@ def keyed_values(kind: str) -> Select[Any]:
     return select(table.c.run_id, table.c.key, table.c.value).where(table.c.run_id.in_(bindparam("ids", expanding=True)))
 
 
-def latest_points(points: list[Any]) -> list[Any]:
+def latest_points(points: Sequence[MetricRow]) -> Sequence[MetricRow]:
     """One point per key of a batch of MetricRow tuples: the highest step, the last given among
     equals (what `upsert_latest` would keep; PostgreSQL refuses one statement touching a row twice)."""
     if len(points) == 1:
         return points
-    latest: dict[str, Any] = {}
+    latest: dict[str, MetricRow] = {}
     for point in points:
         current = latest.get(point[1])
         if current is None or point[3] >= current[3]:

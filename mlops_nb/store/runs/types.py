@@ -76,6 +76,8 @@ class RunStore(Protocol):
 
     On an engine each write method is one committed transaction of its own (once it returns, a
     killed process loses nothing of it); on a caller's connection it joins the caller's transaction.
+    A write that breaks a constraint (a point of a run that does not exist) raises the driver's
+    IntegrityError (sqlite3's or SQLAlchemy's) and writes nothing.
     """
 
     def insert_run(self, *, project_id: int, experiment: str, values: Mapping[str, Any],

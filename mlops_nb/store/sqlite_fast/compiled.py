@@ -11,20 +11,26 @@ processing anything per call beyond what a statement's typed binds need.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql import ClauseElement
+from sqlalchemy.sql.compiler import SQLCompiler
 
 
 class SqliteStatement:
     """`statement` compiled for `dialect` (a SQLite one): `sql`, the bind `names` in placeholder order,
-    the values of the statement's own literals, and the conversions its typed binds need."""
+    the values of the statement's own literals, and the conversions its typed binds need.
+
+    Raises:
+        RuntimeError: a list bind this class cannot expand (not rendered as SQLAlchemy renders one
+            before execution, or needing a conversion per element).
+    """
 
     __slots__ = ("sql", "names", "_fixed", "_convert", "_expanding", "_plan", "_expansions")
 
     def __init__(self, statement: ClauseElement, dialect: Dialect) -> None:
-        compiled = statement.compile(dialect=dialect)
+        compiled = cast(SQLCompiler, statement.compile(dialect=dialect))
         binds = compiled.binds
         self.sql: str = compiled.string
         self.names: tuple[str, ...] = tuple(compiled.positiontup or ())

@@ -48,7 +48,12 @@ def connection_for(engine: Engine, path: Path) -> sqlite3.Connection:
 
 def immediate_transaction(conn: sqlite3.Connection, work: Callable[[], T]) -> T:
     """Run `work()` between BEGIN IMMEDIATE and COMMIT on `conn` and return what it returns; on any
-    exception roll back and re-raise it, so nothing of `work` is kept."""
+    exception roll back and re-raise it, so nothing of `work` is kept. BEGIN IMMEDIATE takes the
+    write lock up front, waiting up to the busy timeout (30 s) for another writer.
+
+    Raises:
+        sqlite3.OperationalError: the database stayed locked beyond the busy timeout.
+    """
     conn.execute("BEGIN IMMEDIATE")
     try:
         result = work()

@@ -38,7 +38,12 @@ _KEYED_COLUMNS = ("run_id", "key", "value")  # a param's or tag's binds
 
 
 class FastRunStore:
-    """The RunStore (see store.runs.types) of the SQLite file at `path`, the database of `engine`."""
+    """The RunStore (see store.runs.types) of the SQLite file at `path`, the database of `engine`.
+
+    Raises:
+        RuntimeError: when built, if a statement no longer takes its values as the hot path passes
+            them (a SQLAlchemy upgrade changed how it compiles): caught by the test suite, never at a user.
+    """
 
     def __init__(self, engine: Engine, path: Path) -> None:
         self._engine = engine
