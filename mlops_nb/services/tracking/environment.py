@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
@@ -39,7 +40,7 @@ GIT_CACHE_S = 2.0  # a notebook starting many runs in a loop asks git once per t
 _git_cache: dict[str, tuple[float, tuple[str | None, bool | None]]] = {}
 
 
-def git_state(path: str | os.PathLike | None = None) -> tuple[str | None, bool | None]:
+def git_state(path: str | os.PathLike[str] | None = None) -> tuple[str | None, bool | None]:
     """(commit, dirty) of the repository holding `path` (default: the working directory).
 
     Remembered for GIT_CACHE_S seconds per folder: `git status` is a subprocess (~3 ms), and a
@@ -100,7 +101,7 @@ def _python_version() -> str:
     return platform.python_version()
 
 
-def capture(cwd: str | os.PathLike | None = None) -> dict[str, Any]:
+def capture(cwd: str | os.PathLike[str] | None = None) -> dict[str, Any]:
     """The run context columns (see store.models.Run)."""
     commit, dirty = git_state(cwd)
     path = notebook_path()
@@ -121,14 +122,15 @@ def capture(cwd: str | os.PathLike | None = None) -> dict[str, Any]:
 
 ENV_PACKAGES = ("scikit-learn", "numpy", "pandas", "scipy", "skops")
 KNOWN_ROOTS = {"builtins", "numpy", "scipy", "sklearn", "collections", "functools", "operator"}
-_distributions: dict[str, list[str]] | None = None
+_distributions: Mapping[str, list[str]] | None = None
 
 
 def _distribution_of(module_root: str) -> str | None:
     global _distributions
-    if _distributions is None:
-        _distributions = metadata.packages_distributions()
-    names = _distributions.get(module_root)
+    distributions = _distributions
+    if distributions is None:
+        distributions = _distributions = metadata.packages_distributions()
+    names = distributions.get(module_root)
     return names[0] if names else None
 
 

@@ -27,6 +27,8 @@ _TOKEN = re.compile(r"""
     | (?P<and>\bAND\b)
     )""", re.VERBOSE | re.IGNORECASE)
 
+__all__ = ["Condition", "parse_filter"]
+
 _KINDS = {"metric": "metrics", "param": "params", "tag": "tags", "attribute": "attributes", "attr": "attributes",
           "run": "attributes"}
 
@@ -40,6 +42,7 @@ def _tokens(text: str) -> list[tuple[str, str]]:
             raise InvalidInput(f"filter {text!r}: cannot read {text[pos:pos + 30]!r}; expected e.g. "
                                "\"metrics.auc > 0.7 and params.model = 'rf'\"")
         kind = match.lastgroup
+        assert kind is not None  # every alternative of _TOKEN is a named group
         out.append((kind, match.group(kind)))
         pos = match.end()
         while pos < len(text) and text[pos].isspace():

@@ -9,7 +9,6 @@ at once (a new store on PostgreSQL) all end with the one row.
 from __future__ import annotations
 
 import time
-from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
@@ -33,7 +32,7 @@ def get_or_create_project(*, session: Session, name: str) -> Project:
     """
     check_name(name, "project name")
     query = select(Project).where(Project.name == name)
-    project = session.exec(query).first()
+    project: Project | None = session.exec(query).first()
     if project is not None:
         return project
     try:
@@ -53,7 +52,7 @@ def get_project(*, session: Session, name: str) -> Project:
     Raises:
         NotFound: no such project; the message lists (up to 20 of) those that exist.
     """
-    project = session.exec(select(Project).where(Project.name == name)).first()
+    project: Project | None = session.exec(select(Project).where(Project.name == name)).first()
     if project is None:
         known = session.exec(select(Project.name).order_by(col(Project.name)).limit(_KNOWN_SHOWN)).all()
         raise NotFound(f"project {name!r} does not exist; projects: {', '.join(known) or 'none yet'}")
@@ -69,7 +68,7 @@ def get_or_create_experiment(*, session: Session, project_id: int, name: str) ->
     """
     check_name(name, "experiment name")
     query = select(Experiment).where(Experiment.project_id == project_id, Experiment.name == name)
-    experiment = session.exec(query).first()
+    experiment: Experiment | None = session.exec(query).first()
     if experiment is None:
         run_store(session).add_experiment(project_id=project_id, name=name, created_at=time.time())
         experiment = session.exec(query).one()
@@ -82,10 +81,10 @@ def get_experiment(*, session: Session, project_id: int, name: str) -> Experimen
     Raises:
         NotFound: no such experiment; the message lists (up to 20 of) the project's experiments.
     """
-    experiment = session.exec(select(Experiment).where(
+    experiment: Experiment | None = session.exec(select(Experiment).where(
         Experiment.project_id == project_id, Experiment.name == name)).first()
     if experiment is None:
-        known: Any = session.exec(select(Experiment.name).where(Experiment.project_id == project_id)
+        known = session.exec(select(Experiment.name).where(Experiment.project_id == project_id)
                                   .order_by(col(Experiment.name)).limit(_KNOWN_SHOWN)).all()
         raise NotFound(f"experiment {name!r} does not exist in this project; experiments: "
                        f"{', '.join(known) or 'none yet'} (start a run to create one)")

@@ -34,6 +34,7 @@ def search_runs(*, store: RunStore, project_id: int, experiment: str | None = No
 
 def count_runs(*, session: Session, project_id: int) -> int:
     """How many runs project `project_id` has, in every experiment."""
-    return session.exec(select(func.count()).select_from(Run)
-                        .join(Experiment, col(Experiment.id) == col(Run.experiment_id))
-                        .where(Experiment.project_id == project_id)).one()
+    count: int = session.exec(select(func.count()).select_from(Run)
+                              .join(Experiment, col(Experiment.id) == col(Run.experiment_id))
+                              .where(Experiment.project_id == project_id)).one()
+    return count
