@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from mlops_nb.api.context import Context, current, set_current
 from mlops_nb.config import Settings
 from mlops_nb.services.errors import Conflict, InvalidInput
 
 
-def _open_store(db_url: str):
+def _open_store(db_url: str) -> Any:
     from mlops_nb.store.db import get_engine
     from mlops_nb.store.migrate import SchemaMismatch, ensure_schema
 
@@ -35,7 +36,13 @@ def init(project: str = "default", *, db_url: str | None = None, user: str | Non
     >>> ctx = mlops.init(project="credit", db_url="postgresql://...", user="rita", password="...")
 
     A declared name may track, register and request promotion; approving, rejecting and rolling
-    back need proof (the user's password or an API token).
+    back need proof (the user's password or an API token). A run still active in the previous
+    context is ended (finished) first.
+
+    Raises:
+        InvalidInput: `project` is not a valid name.
+        PermissionDenied: a wrong password or token, or a token of another user than the one declared.
+        Conflict: the store's schema is newer than this code, or not one this code made.
     """
     from mlops_nb.services import identity, tracking
     from mlops_nb.store.artifacts import artifact_store
@@ -52,8 +59,8 @@ def init(project: str = "default", *, db_url: str | None = None, user: str | Non
     with session_scope(engine) as session:
         who = identity.identify(session=session, declared=declared, fallback=settings.user,
                                 password=password, token=token)
-        project_row = tracking.get_or_create_project(session=session, name=project)
-        project_id = project_row.id
+        project_id = tracking.get_or_create_project(session=session, name=project).id
+        assert project_id is not None  # a stored row has its id
     previous = current()
     if previous is not None and previous.active_run is not None:
         previous.end_active_run("finished")
@@ -65,7 +72,11 @@ def init(project: str = "default", *, db_url: str | None = None, user: str | Non
 
 
 def get_context() -> Context:
-    """The current context, created from the environment on first use."""
+    """The current context, created from the environment (as `init()` with no arguments) on first use.
+
+    >>> mlops.get_context().project
+    'default'
+    """
     context = current()
     if context is None:
         context = init()
@@ -73,8 +84,13 @@ def get_context() -> Context:
 
 
 @contextmanager
-def transaction() -> Iterator:
-    """A session on the current store: one transaction, committed when the block ends."""
+def transaction() -> Iterator[Any]:
+    """A session on the current store: one transaction, committed when the block ends (rolled back
+    when it raises).
+
+    >>> with transaction() as session:
+    ...     tracking.get_run(session=session, run_id=run_id)
+    """
     from mlops_nb.store.db import session_scope
 
     with session_scope(get_context().engine) as session:

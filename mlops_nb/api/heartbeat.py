@@ -31,6 +31,8 @@ class Heartbeats:
         self.wake_at: float | None = None  # when the sleeping thread wakes next (None: when told)
 
     def add(self, context: Context, run: ActiveRun) -> None:
+        """Beat for `run` every `context.settings.heartbeat_s` seconds (5 without settings) from now
+        on, starting the thread if needed."""
         if self.pid != os.getpid():  # after a fork: the parent's thread and lock are not ours
             self._reset()
         interval = context.settings.heartbeat_s if context.settings else 5.0
@@ -45,6 +47,7 @@ class Heartbeats:
         run.heartbeat_thread = self.thread
 
     def remove(self, run: ActiveRun) -> None:
+        """Stop beating for `run` (also signalled to anyone waiting on its `stop_heartbeat`)."""
         run.stop_heartbeat.set()
         if self.pid == os.getpid():
             with self.cond:

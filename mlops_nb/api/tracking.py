@@ -38,6 +38,9 @@ def start_run(experiment: str = "default", *, name: str | None = None, tags: Map
     ...     mlops.log_metric("auc", 0.78)
 
     Used as a context manager, an exception inside the block marks the run failed.
+
+    Raises:
+        InvalidInput: a bad experiment, run or tag name, or a tag value over 6,000 characters.
     """
     from mlops_nb.services import tracking
 
@@ -62,17 +65,21 @@ def start_run(experiment: str = "default", *, name: str | None = None, tags: Map
     return run
 
 
-def _exit_run(run: RunPublic, exc_type) -> None:
+def _exit_run(run: RunPublic, exc_type: type[BaseException] | None) -> None:
     context = get_context()
     if context.active_run is not None and context.active_run.id == run.id:
         end_run("failed" if exc_type is not None else "finished")
 
 
 def end_run(status: str = "finished") -> RunPublic:
-    """End the active run with `status` (finished, failed or killed) and return it.
+    """End the active run with `status` (finished, failed or killed) and return it; a run that had
+    ended elsewhere (or was marked killed) keeps, and returns, how it ended.
 
     >>> mlops.end_run("failed").status
     'failed'
+
+    Raises:
+        InvalidInput: no active run, or an unknown status (the run stays active).
     """
     from mlops_nb.services import tracking
 
@@ -91,18 +98,36 @@ def end_run(status: str = "finished") -> RunPublic:
 
 
 def active_run() -> RunPublic | None:
-    """The active run, or None."""
+    """The active run as the store has it now, or None.
+
+    >>> mlops.active_run().params
+    {'C': '0.5'}
+    """
     context = get_context()
     return get_run(context.active_run.id) if context.active_run else None
 
 
 def log_param(key: str, value: Any) -> None:
-    """Log one param (stored as text; lists and dicts as JSON)."""
+    """Log one param (stored as text; lists and dicts as JSON).
+
+    >>> mlops.log_param("C", 0.5)
+
+    Raises:
+        InvalidInput: no active run, a bad name, or a value over 6,000 characters.
+        Conflict: `key` was logged before with another value.
+    """
     log_params({key: value})
 
 
 def log_params(params: Mapping[str, Any]) -> None:
-    """Log several params at once; a key logged before with another value raises Conflict."""
+    """Log several params at once, all or none.
+
+    >>> mlops.log_params({"C": 0.5, "penalty": "l2", "layers": [64, 32]})
+
+    Raises:
+        InvalidInput: no active run, not a mapping, a bad name, or a value over 6,000 characters.
+        Conflict: a key was logged before with another value (nothing is stored).
+    """
     from mlops_nb.services import tracking
 
     context = get_context()
@@ -111,7 +136,14 @@ def log_params(params: Mapping[str, Any]) -> None:
 
 
 def log_metric(key: str, value: float, *, step: int | None = None) -> None:
-    """Log one metric point; without `step` it takes the key's next step (0 first)."""
+    """Log one metric point; without `step` it takes the key's next step (0 first).
+
+    >>> mlops.log_metric("roc_auc", 0.78)
+    >>> mlops.log_metric("loss", 0.41, step=3)
+
+    Raises:
+        InvalidInput: no active run, a bad name, a value that is not a number, or a bad step.
+    """
     log_metrics({key: value}, step=step)
 
 
@@ -120,6 +152,11 @@ def log_metrics(metrics: Mapping[str, Any], *, step: int | None = None) -> None:
 
     One committed transaction per call (the history rows and each key's latest value): once it
     returns, a killed kernel loses none of it.
+
+    >>> mlops.log_metrics({"roc_auc": 0.78, "loss": 0.41})
+
+    Raises:
+        InvalidInput: no active run, not a mapping, a bad name, a value that is not a number, or a bad step.
     """
     from mlops_nb.services import tracking
 
@@ -152,6 +189,10 @@ def log_metric_history(key: str, values: Iterable[float], *, start_step: int | N
     `log_metric` calls do.
 
     >>> mlops.log_metric_history("loss", losses)              # steps continue after the last one
+
+    Raises:
+        InvalidInput: no active run, `values` not a sequence of numbers, a bad name, or a step
+            beyond the 64-bit range (nothing is stored).
     """
     from mlops_nb.services import tracking
 
@@ -171,7 +212,14 @@ def log_metric_history(key: str, values: Iterable[float], *, start_step: int | N
 
 
 def get_metric_history(run_id: str, key: str) -> list[MetricPoint]:
-    """Every point of a metric, ordered by step then time."""
+    """Every point of a run's metric, ordered by step then time.
+
+    >>> [(p.step, p.value) for p in mlops.get_metric_history(run.id, "loss")]
+    [(0, 0.9), (1, 0.7)]
+
+    Raises:
+        NotFound: no such run.
+    """
     from mlops_nb.services import tracking
 
     with session_scope(get_context().engine) as session:
@@ -179,11 +227,24 @@ def get_metric_history(run_id: str, key: str) -> list[MetricPoint]:
 
 
 def set_tag(key: str, value: Any) -> None:
-    """Set a tag on the active run (tags may change; params may not)."""
+    """Set a tag on the active run (tags may change; params may not).
+
+    >>> mlops.set_tag("stage", "final")
+
+    Raises:
+        InvalidInput: no active run, a bad name, or a value over 6,000 characters.
+    """
     set_tags({key: value})
 
 
 def set_tags(tags: Mapping[str, Any]) -> None:
+    """Set several tags on the active run; a tag set again takes the new value.
+
+    >>> mlops.set_tags({"team": "risk", "stage": "draft"})
+
+    Raises:
+        InvalidInput: no active run, not a mapping, a bad name, or a value over 6,000 characters.
+    """
     from mlops_nb.services import tracking
 
     context = get_context()
@@ -192,10 +253,14 @@ def set_tags(tags: Mapping[str, Any]) -> None:
         tracking.set_tags(session=session, run_id=active.id, tags=tags)
 
 
-def log_artifact(path: str | os.PathLike, *, name: str | None = None) -> ArtifactPublic:
+def log_artifact(path: str | os.PathLike[str], *, name: str | None = None) -> ArtifactPublic:
     """Copy a file into the active run's artifacts; its sha256 and size are recorded.
 
-    >>> mlops.log_artifact("confusion.png")
+    >>> mlops.log_artifact("confusion.png").sha256[:12]
+
+    Raises:
+        InvalidInput: no active run, a name leaving the artifact root, or `path` not a readable file.
+        Conflict: the run has an artifact of that name with other contents.
     """
     from mlops_nb.services import tracking
 
@@ -206,11 +271,15 @@ def log_artifact(path: str | os.PathLike, *, name: str | None = None) -> Artifac
                                              path=path, name=name))
 
 
-def log_dataset(df, *, name: str, role: str = "train") -> DatasetVersionPublic:
+def log_dataset(df: Any, *, name: str, role: str = "train") -> DatasetVersionPublic:
     """Version a DataFrame (content fingerprint, schema, profile, sample) and link it to the active run.
 
     >>> ds = mlops.log_dataset(train_df, name="german-credit", role="train")
     >>> ds.version, ds.fingerprint[:12]
+
+    Raises:
+        InvalidInput: no active run, `df` not a non-empty DataFrame with unique columns, a bad name,
+            or an unknown role.
     """
     from mlops_nb.services import data
 
@@ -222,7 +291,13 @@ def log_dataset(df, *, name: str, role: str = "train") -> DatasetVersionPublic:
 
 
 def get_dataset(name: str, *, version: int | None = None) -> DatasetVersionPublic:
-    """A dataset version of the current project (the newest when `version` is None)."""
+    """A dataset version of the current project (the newest when `version` is None).
+
+    >>> mlops.get_dataset("german-credit", version=2).rows
+
+    Raises:
+        NotFound: no such dataset, or no such version (the message lists the versions).
+    """
     from mlops_nb.services import data
 
     context = get_context()
@@ -234,6 +309,12 @@ def runs(experiment: str | None = None, *, filter: str | None = None) -> RunTabl
     """Runs of the current project, newest first, filtered with MLflow's search syntax.
 
     >>> mlops.runs("credit", filter="metrics.auc > 0.7 and params.penalty = 'l2'").to_frame()
+
+    Running runs whose heartbeat is older than MLOPS_RUN_STALE_S are first marked killed (SPEC §4).
+
+    Raises:
+        InvalidInput: the filter cannot be read (the message names the part).
+        NotFound: `experiment` does not exist in the project (the message lists those that do).
     """
     from mlops_nb.services import tracking
 
@@ -248,7 +329,15 @@ def runs(experiment: str | None = None, *, filter: str | None = None) -> RunTabl
 
 
 def get_run(run_id: str) -> RunPublic:
-    """A run with its params, latest metrics, tags, datasets, artifacts and captured context."""
+    """A run with its params, latest metrics, tags, datasets, artifacts and captured context.
+
+    >>> mlops.get_run(run_id).metrics["roc_auc"]
+
+    Running runs whose heartbeat is older than MLOPS_RUN_STALE_S are first marked killed (SPEC §4).
+
+    Raises:
+        NotFound: no such run.
+    """
     from mlops_nb.services import tracking
 
     context = get_context()
@@ -258,7 +347,9 @@ def get_run(run_id: str) -> RunPublic:
 
 
 def record_cell(source: str) -> None:
-    """Called after each executed notebook cell: keeps a hash of its source on the active run."""
+    """Called after each executed notebook cell (the magics' post_run_cell hook): adds the sha256 of
+    its source to the active run's cell hashes and updates the run's code hash; nothing without an
+    active run or for a blank cell."""
     from mlops_nb.services import tracking
 
     context = get_context()
@@ -273,7 +364,11 @@ def record_cell(source: str) -> None:
 
 
 def record_cell_source(source: str) -> None:
-    """Keep the full source of a `%%mlops run` cell on the active run."""
+    """Keep the full source of a `%%mlops run` cell on the active run (appended to what it has).
+
+    Raises:
+        InvalidInput: no active run.
+    """
     from mlops_nb.services import tracking
 
     context = get_context()

@@ -18,6 +18,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
 
     with session_scope(open_engine(args)) as session:
         project = tracking.get_project(session=session, name=args.project)
+        assert project.id is not None  # a stored row has its id
         table = tracking.search_runs(store=run_store(session), project_id=project.id, experiment=args.experiment,
                                      filter=args.filter)
     print(repr(present(table)))

@@ -14,9 +14,8 @@ def _reads_the_environment(path: Path) -> list[int]:
     """Lines of `path` that touch os.environ or call getenv."""
     found = []
     for node in ast.walk(ast.parse(path.read_text(), str(path))):
-        if isinstance(node, ast.Attribute) and node.attr in ("environ", "getenv"):
-            found.append(node.lineno)
-        elif isinstance(node, ast.Name) and node.id in ("environ", "getenv"):
+        if (isinstance(node, ast.Attribute) and node.attr in ("environ", "getenv")) or (
+                isinstance(node, ast.Name) and node.id in ("environ", "getenv")):
             found.append(node.lineno)
     return found
 
