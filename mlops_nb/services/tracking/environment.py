@@ -81,10 +81,11 @@ def notebook_path() -> str | None:
     value = notebook_path_from_env()
     if value:
         return value
+    ipython = sys.modules.get("IPython")  # a kernel has imported it; without it there is no notebook
+    if ipython is None:
+        return None
     try:
-        from IPython import get_ipython  # only present inside a kernel; already imported there
-
-        shell = get_ipython() if "IPython" in sys.modules else None
+        shell = ipython.get_ipython()
         value = shell.user_ns.get("__vsc_ipynb_file__") if shell is not None else None
         return str(value) if value else None
     except Exception:
