@@ -66,8 +66,9 @@ def start_run(*, store: RunStore, project_id: int, experiment: str, name: str | 
         unknown = ", ".join(sorted(map(str, given.keys() - _CONTEXT_KEYS)))
         raise InvalidInput(f"run context has unknown entries {unknown}; it may hold {', '.join(CONTEXT_COLUMNS)}")
     now = time.time()
-    values = {"id": run_id, "name": name, "user": user, "start_time": now, "heartbeat_at": now,
-              **{column: given.get(column) for column in CONTEXT_COLUMNS}}
+    values: dict[str, Any] = dict.fromkeys(CONTEXT_COLUMNS)
+    values.update(given)
+    values.update(id=run_id, name=name, user=user, start_time=now, heartbeat_at=now)
     if not store.insert_run(project_id=project_id, experiment=experiment, values=values, tags=tag_text):
         store.add_experiment(project_id=project_id, name=experiment, created_at=now)  # a new experiment
         if not store.insert_run(project_id=project_id, experiment=experiment, values=values, tags=tag_text):

@@ -73,13 +73,13 @@ class SqliteStatement:
                 self._expansions[length] = sql
         return sql
 
-    def bind(self, values: Mapping[str, Any]) -> tuple[str, list[Any]]:
-        """The SQL text and its positional parameters for the bind `values` (by name; for a list bind
-        a non-empty list, whose elements are passed as they are). Raises KeyError naming a bind
-        `values` lacks."""
+    def bind(self, values: Mapping[str, Any], more: Mapping[str, Any] | None = None) -> tuple[str, list[Any]]:
+        """The SQL text and its positional parameters for the bind `values` and `more` (by name; for a
+        list bind a non-empty list, whose elements are passed as they are). Raises KeyError naming a
+        bind that neither gives."""
         sql = self.sql
         params: list[Any] = []
-        fixed = self._fixed
+        fixed = self._fixed if more is None else {**self._fixed, **more}
         for name, convert, expanding in self._plan:
             value = values[name] if name in values else fixed[name]
             if expanding:

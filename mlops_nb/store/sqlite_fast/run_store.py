@@ -93,7 +93,7 @@ class FastRunStore:
         """See RunStore.insert_run."""
         conn = self._connection()
         sql, params = self._statement(statements.insert_run()).bind(
-            {**values, "project_id": project_id, "experiment": experiment})
+            values, {"project_id": project_id, "experiment": experiment})
         if not tags:  # the INSERT is the whole transaction (autocommit: one statement is atomic)
             return bool(conn.execute(sql, params).rowcount == 1)
         rows = [(values["id"], k, v) for k, v in tags.items()]
