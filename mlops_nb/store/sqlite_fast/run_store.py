@@ -136,7 +136,8 @@ class FastRunStore:
 
         def work() -> None:
             row = conn.execute(self._run_state, (run_id,)).fetchone()
-            new = check(None if row is None else RunState(*row), dict(conn.execute(stored, (run_id, *values)).fetchall()))
+            existing = dict(conn.execute(stored, (run_id, *values)).fetchall())
+            new = check(None if row is None else RunState(*row), existing)
             if new:
                 conn.executemany(self._insert_param, [(run_id, k, v) for k, v in new])
 
