@@ -1,15 +1,33 @@
-"""Configuration in one place: the environment variables the toolkit reads, with their defaults.
+"""Configuration in one place: the only module that reads the environment.
 
 `MLOPS_HOME` (default `~/.mlops`) holds the default SQLite store and artifact root; `MLOPS_DB_URL`
 and `MLOPS_ARTIFACT_ROOT` override them; `MLOPS_USER` and `MLOPS_TOKEN` name who acts;
-`MLOPS_RUN_STALE_S` is how old a running run's heartbeat may be before a reader marks it killed.
+`MLOPS_RUN_STALE_S` is how old a running run's heartbeat may be before a reader marks it killed;
+`MLOPS_HEARTBEAT_S` how often a live run writes its heartbeat; `MLOPS_NULLPOOL` (any non-empty
+value) makes PostgreSQL engines open a connection per use instead of pooling them;
+`MLOPS_NOTEBOOK_PATH` names the notebook recorded on runs where the front end does not.
+
+Everything else asks this module: `Settings.from_env()` for a snapshot, or the small functions below
+for the values that must be read at the moment they are used. Secrets (the token, a password in a
+URL) never appear in a repr.
+
+    >>> from mlops_nb.config import Settings
+    >>> Settings.from_env().db_url          # 'sqlite:////home/dana/.mlops/mlops.db'
+
+This module imports nothing from the package, so every layer may use it.
 """
 from __future__ import annotations
 
 import getpass
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
+
+DEFAULT_RUN_STALE_S = 60.0
+DEFAULT_HEARTBEAT_S = 5.0
+# where front ends say which notebook runs: ours, JupyterLab's, VS Code's
+NOTEBOOK_PATH_VARIABLES = ("MLOPS_NOTEBOOK_PATH", "JPY_SESSION_NAME", "__vsc_ipynb_file__")
 
 
 def _default_user() -> str:
@@ -19,34 +37,84 @@ def _default_user() -> str:
         return "unknown"
 
 
+def _redacted(url: str) -> str:
+    """`url` with the password of its user part replaced by ***; other text as given."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url
+    userinfo, at, _host = parts.netloc.rpartition("@")
+    if not at or ":" not in userinfo:
+        return url
+    user = userinfo.split(":", 1)[0]
+    return url.replace(f"{userinfo}@", f"{user}:***@", 1)
+
+
 @dataclass(frozen=True)
 class Settings:
-    """A snapshot of the environment; read it again with `Settings.from_env()` when it may change."""
+    """A snapshot of the environment; read it again with `Settings.from_env()` when it may change.
+
+    `home` is a folder; `db_url` a SQLAlchemy URL; `artifact_root` a folder or fsspec URL; `user` who
+    acts when nobody says (`MLOPS_USER`, else the login name) and `declared_user` `MLOPS_USER` alone
+    (None when unset); `token` an API token (never shown); `run_stale_s` and `heartbeat_s` seconds.
+    """
 
     home: Path
     db_url: str
     artifact_root: str
     user: str
-    token: str | None
+    token: str | None = field(repr=False)
     run_stale_s: float
     heartbeat_s: float
+    declared_user: str | None = None
 
     @classmethod
-    def from_env(cls) -> "Settings":
+    def from_env(cls) -> Settings:
+        """Read every variable now; unset or empty ones take their defaults."""
         home = Path(os.environ.get("MLOPS_HOME") or Path.home() / ".mlops").expanduser()
         db_url = os.environ.get("MLOPS_DB_URL") or f"sqlite:///{home / 'mlops.db'}"
         artifact_root = os.environ.get("MLOPS_ARTIFACT_ROOT") or str(home / "artifacts")
+        declared = declared_user()
         return cls(
             home=home,
             db_url=db_url,
             artifact_root=artifact_root,
-            user=os.environ.get("MLOPS_USER") or _default_user(),
+            user=declared or _default_user(),
             token=os.environ.get("MLOPS_TOKEN") or None,
-            run_stale_s=float(os.environ.get("MLOPS_RUN_STALE_S") or 60),
-            heartbeat_s=float(os.environ.get("MLOPS_HEARTBEAT_S") or 5),
+            run_stale_s=run_stale_seconds(),
+            heartbeat_s=float(os.environ.get("MLOPS_HEARTBEAT_S") or DEFAULT_HEARTBEAT_S),
+            declared_user=declared,
         )
+
+    def __repr__(self) -> str:
+        return (f"Settings(home={str(self.home)!r}, db_url={_redacted(self.db_url)!r}, "
+                f"artifact_root={_redacted(self.artifact_root)!r}, user={self.user!r}, "
+                f"token={'***' if self.token else None}, run_stale_s={self.run_stale_s}, "
+                f"heartbeat_s={self.heartbeat_s}, declared_user={self.declared_user!r})")
 
 
 def run_stale_seconds() -> float:
-    """Read when a reader looks, as SPEC §4 says, so a test or operator can change it at any time."""
-    return float(os.environ.get("MLOPS_RUN_STALE_S") or 60)
+    """`MLOPS_RUN_STALE_S` (default 60), in seconds. Read when a reader looks, as SPEC §4 says, so a
+    test or an operator can change it at any time."""
+    return float(os.environ.get("MLOPS_RUN_STALE_S") or DEFAULT_RUN_STALE_S)
+
+
+def declared_user() -> str | None:
+    """`MLOPS_USER` as set, or None when it is unset or empty."""
+    return os.environ.get("MLOPS_USER") or None
+
+
+def use_nullpool() -> bool:
+    """Whether `MLOPS_NULLPOOL` is set: PostgreSQL engines then open a connection per use (for
+    servers behind a pooler such as PgBouncer) instead of keeping a pool."""
+    return bool(os.environ.get("MLOPS_NULLPOOL"))
+
+
+def notebook_path_from_env() -> str | None:
+    """The notebook path a front end put in the environment (the first of NOTEBOOK_PATH_VARIABLES
+    that is set), or None. Read at each call: a kernel may be told later."""
+    for var in NOTEBOOK_PATH_VARIABLES:
+        value = os.environ.get(var)
+        if value:
+            return value
+    return None

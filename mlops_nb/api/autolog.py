@@ -30,7 +30,6 @@ class _RunSink:
     def record(self, *, estimator: Any, params: dict[str, str], metrics: dict[str, float],
                tags: dict[str, str]) -> None:
         from mlops_nb.api import tracking
-
         from mlops_nb.services.errors import Conflict
 
         tracking.set_tags(tags)

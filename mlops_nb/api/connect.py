@@ -1,16 +1,21 @@
-"""`init()`: open (and if needed create or migrate) a store, pick a project, say who acts."""
+"""`init()`: open (and if needed create or migrate) a store, pick a project, say who acts; and the
+helpers every other API module uses to reach it: `get_context()` and `transaction()`.
+
+Imports go one way: the verbs (tracking, registry, promotion, ...) import this module, and this
+module imports only api/context.py beneath it, never a verb.
+"""
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from mlops_nb.api.context import Context, current, set_current
 from mlops_nb.config import Settings
 from mlops_nb.services.errors import Conflict, InvalidInput
 
 
-def _open_store(db_url: str):
+def _open_store(db_url: str) -> Any:
     from mlops_nb.store.db import get_engine
     from mlops_nb.store.migrate import SchemaMismatch, ensure_schema
 
@@ -31,7 +36,13 @@ def init(project: str = "default", *, db_url: str | None = None, user: str | Non
     >>> ctx = mlops.init(project="credit", db_url="postgresql://...", user="rita", password="...")
 
     A declared name may track, register and request promotion; approving, rejecting and rolling
-    back need proof (the user's password or an API token).
+    back need proof (the user's password or an API token). A run still active in the previous
+    context is ended (finished) first.
+
+    Raises:
+        InvalidInput: `project` is not a valid name.
+        PermissionDenied: a wrong password or token, or a token of another user than the one declared.
+        Conflict: the store's schema is newer than this code, or not one this code made.
     """
     from mlops_nb.services import identity, tracking
     from mlops_nb.store.artifacts import artifact_store
@@ -44,17 +55,15 @@ def init(project: str = "default", *, db_url: str | None = None, user: str | Non
     engine = _open_store(url)
     root = artifact_root or settings.artifact_root
     token = token if token is not None else (settings.token if password is None else None)
-    declared = user or os.environ.get("MLOPS_USER") or None
+    declared = user or settings.declared_user
     with session_scope(engine) as session:
         who = identity.identify(session=session, declared=declared, fallback=settings.user,
                                 password=password, token=token)
-        project_row = tracking.get_or_create_project(session=session, name=project)
-        project_id = project_row.id
+        project_id = tracking.get_or_create_project(session=session, name=project).id
+        assert project_id is not None  # a stored row has its id
     previous = current()
     if previous is not None and previous.active_run is not None:
-        from mlops_nb.api.tracking import end_run
-
-        end_run()
+        previous.end_active_run("finished")
     context = Context(project=project, project_id=project_id, db_url=url, artifact_root=root,
                       user=who.name, role=who.role, proven=who.proven, settings=settings,
                       _engine=engine, _store=artifact_store(root))
@@ -63,7 +72,11 @@ def init(project: str = "default", *, db_url: str | None = None, user: str | Non
 
 
 def get_context() -> Context:
-    """The current context, created from the environment on first use."""
+    """The current context, created from the environment (as `init()` with no arguments) on first use.
+
+    >>> mlops.get_context().project
+    'default'
+    """
     context = current()
     if context is None:
         context = init()
@@ -71,8 +84,13 @@ def get_context() -> Context:
 
 
 @contextmanager
-def transaction() -> Iterator:
-    """A session on the current store: one transaction, committed when the block ends."""
+def transaction() -> Iterator[Any]:
+    """A session on the current store: one transaction, committed when the block ends (rolled back
+    when it raises).
+
+    >>> with transaction() as session:
+    ...     tracking.get_run(session=session, run_id=run_id)
+    """
     from mlops_nb.store.db import session_scope
 
     with session_scope(get_context().engine) as session:

@@ -1,22 +1,36 @@
 """The notebook's current context: which store, project and user, and the active run.
 
-`init()` sets it; every API call reads it (creating a default one from the environment when
-`init()` was never called, as MLflow users expect). Holding the engine here means every call
-reuses one pooled connection instead of reopening the store.
+`init()` (api/connect.py) sets it; every API call reads it (creating a default one from the
+environment when `init()` was never called, as MLflow users expect). Holding the engine and its run
+store here means every call reuses one pooled connection (or, on a SQLite file, the fast path's own
+connection) instead of reopening the store. This module imports no other API module but
+heartbeat.py (which needs none of the others): connect.py and tracking.py build on it, and nothing
+here builds on them.
 """
 from __future__ import annotations
 
+import html
 import threading
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
+from mlops_nb.api.heartbeat import HEARTBEATS
 from mlops_nb.config import Settings
 from mlops_nb.services.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+    from mlops_nb.services.tracking.results import RunEnded
+    from mlops_nb.store.artifacts import ArtifactStore
+    from mlops_nb.store.runs import RunStore
 
 
 @dataclass
 class ActiveRun:
-    """The run this process is logging to, with what the hot path needs without a query."""
+    """The run this process is logging to, with what the hot path needs without a query: its id,
+    name and experiment, `start_time` (epoch seconds), each metric key's next step, the hashes of the
+    cells executed while it runs, and its heartbeat's stop signal."""
 
     id: str
     name: str
@@ -46,16 +60,34 @@ class Context:
     active_run: ActiveRun | None = None
     _engine: Any = field(default=None, repr=False)
     _store: Any = field(default=None, repr=False)
+    _runs: Any = field(default=None, repr=False)
 
     @property
-    def engine(self):
-        return self._engine
+    def engine(self) -> Engine:
+        """The store's SQLAlchemy engine (one per URL per process)."""
+        return cast("Engine", self._engine)
 
     @property
-    def artifacts(self):
-        return self._store
+    def artifacts(self) -> ArtifactStore:
+        """Where this context's artifacts are kept (a folder or an fsspec URL)."""
+        return cast("ArtifactStore", self._store)
+
+    @property
+    def runs(self) -> RunStore:
+        """The run store of this context's engine (store.runs.run_store), chosen on first use."""
+        if self._runs is None:
+            from mlops_nb.store.runs import run_store
+
+            self._runs = run_store(self._engine)
+        return cast("RunStore", self._runs)
 
     def require_run(self) -> ActiveRun:
+        """The active run.
+
+        Raises:
+            InvalidInput: there is none, or the store no longer has it running (a reader marked it
+                killed, or another process ended it).
+        """
         if self.active_run is None:
             raise InvalidInput("no active run: start one with mlops.start_run(...) or %mlops start first")
         if self.active_run.lost:
@@ -64,14 +96,29 @@ class Context:
                                "start a new run to log more")
         return self.active_run
 
+    def end_active_run(self, status: str = "finished") -> tuple[ActiveRun, RunEnded]:
+        """End the active run in the store with `status` (finished, failed or killed), stop its
+        heartbeat and forget it; returns it and how it ended (what the store has when it had
+        ended already).
+
+        Raises:
+            InvalidInput: no active run (see `require_run`), or an unknown status (nothing changes).
+            NotFound: the store no longer has the run.
+        """
+        from mlops_nb.services import tracking
+
+        active = self.require_run()
+        ended = tracking.end_run(store=self.runs, run_id=active.id, status=status)
+        HEARTBEATS.remove(active)
+        self.active_run = None
+        return active, ended
+
     def __repr__(self) -> str:
         who = f"{self.user} ({self.role}, proven)" if self.proven else f"{self.user} (declared)"
         run = f", run {self.active_run.name} ({self.active_run.id})" if self.active_run else ""
         return f"mlops context: project {self.project!r}, store {_redact(self.db_url)}, user {who}{run}"
 
-    def _repr_mimebundle_(self, include=None, exclude=None) -> dict[str, str]:
-        import html
-
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
         return {"text/plain": repr(self), "text/html": f"<code>{html.escape(repr(self))}</code>"}
 
 
@@ -90,10 +137,12 @@ _current: Context | None = None
 
 
 def current() -> Context | None:
+    """The current context, or None before `init()` (never creates one)."""
     return _current
 
 
 def set_current(context: Context | None) -> None:
+    """Make `context` the current one (None: forget it)."""
     global _current
     with _lock:
         _current = context

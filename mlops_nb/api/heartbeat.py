@@ -8,9 +8,10 @@ from __future__ import annotations
 import os
 import threading
 import time
+from typing import TYPE_CHECKING, Any
 
-from mlops_nb.api.context import ActiveRun, Context
-from mlops_nb.store.db import session_scope
+if TYPE_CHECKING:  # only for annotations: api/context.py imports this module
+    from mlops_nb.api.context import ActiveRun, Context
 
 
 class Heartbeats:
@@ -25,11 +26,13 @@ class Heartbeats:
     def _reset(self) -> None:
         self.pid = os.getpid()
         self.cond = threading.Condition()
-        self.runs: dict[int, list] = {}  # id(ActiveRun) -> [context, run, interval, next due]
+        self.runs: dict[int, list[Any]] = {}  # id(ActiveRun) -> [context, run, interval, next due]
         self.thread: threading.Thread | None = None
         self.wake_at: float | None = None  # when the sleeping thread wakes next (None: when told)
 
     def add(self, context: Context, run: ActiveRun) -> None:
+        """Beat for `run` every `context.settings.heartbeat_s` seconds (5 without settings) from now
+        on, starting the thread if needed."""
         if self.pid != os.getpid():  # after a fork: the parent's thread and lock are not ours
             self._reset()
         interval = context.settings.heartbeat_s if context.settings else 5.0
@@ -44,6 +47,7 @@ class Heartbeats:
         run.heartbeat_thread = self.thread
 
     def remove(self, run: ActiveRun) -> None:
+        """Stop beating for `run` (also signalled to anyone waiting on its `stop_heartbeat`)."""
         run.stop_heartbeat.set()
         if self.pid == os.getpid():
             with self.cond:
@@ -67,6 +71,7 @@ class Heartbeats:
 
     def _loop(self) -> None:
         from mlops_nb.services import tracking
+        from mlops_nb.store.db import session_scope
 
         while True:
             for context, run in self._due():
@@ -78,3 +83,7 @@ class Heartbeats:
                 if not alive and not run.stop_heartbeat.is_set():
                     run.lost = True
                     self.remove(run)
+
+
+# the process's one registry: api.tracking adds the run it starts, Context.end_active_run removes it
+HEARTBEATS = Heartbeats()

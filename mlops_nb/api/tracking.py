@@ -12,29 +12,22 @@ from typing import Any
 
 from mlops_nb.api.connect import get_context
 from mlops_nb.api.context import ActiveRun, Context
-from mlops_nb.api.heartbeat import Heartbeats
-from mlops_nb.services.errors import InvalidInput
+from mlops_nb.api.heartbeat import HEARTBEATS
+from mlops_nb.config import run_stale_seconds
 from mlops_nb.display import present
 from mlops_nb.display.tracking import RunView
 from mlops_nb.services.data.results import DatasetVersionPublic
+from mlops_nb.services.errors import InvalidInput
 from mlops_nb.services.tracking.results import ArtifactPublic, MetricPoint, RunPublic, RunTable
 from mlops_nb.store.db import session_scope
 
 
-_heartbeats = Heartbeats()
-
-
 def _mark_stale(context: Context) -> None:
-    """SPEC §4: a reader marks running runs with a stale heartbeat killed. One indexed read when none
-    is stale (the usual case); the UPDATE, in a write transaction, only when one is."""
-    from mlops_nb.config import run_stale_seconds
+    """SPEC §4: a reader marks running runs whose heartbeat is older than MLOPS_RUN_STALE_S killed.
+    One indexed read when none is stale (the usual case); a write transaction only when one is."""
     from mlops_nb.services import tracking
 
-    stale_s = run_stale_seconds()
-    if not tracking.any_stale_run(context.engine, stale_s=stale_s):
-        return
-    with session_scope(context.engine) as session:
-        tracking.mark_stale_runs_killed(session=session, stale_s=stale_s)
+    tracking.mark_stale_runs(store=context.runs, stale_s=run_stale_seconds())
 
 
 def start_run(experiment: str = "default", *, name: str | None = None, tags: Mapping[str, Any] | None = None) -> RunPublic:
@@ -45,6 +38,9 @@ def start_run(experiment: str = "default", *, name: str | None = None, tags: Map
     ...     mlops.log_metric("auc", 0.78)
 
     Used as a context manager, an exception inside the block marks the run failed.
+
+    Raises:
+        InvalidInput: a bad experiment, run or tag name, or a tag value over 6,000 characters.
     """
     from mlops_nb.services import tracking
 
@@ -52,57 +48,43 @@ def start_run(experiment: str = "default", *, name: str | None = None, tags: Map
     if context.active_run is not None:
         end_run()
     captured = tracking.capture()
-    created = tracking.insert_run(context.engine, project_id=context.project_id, experiment=experiment,
-                                  name=name, user=context.user, context=captured, tags=tags)
-    if created is None:  # not a SQLite file, or a new experiment: the ORM path
-        with session_scope(context.engine) as session:
-            exp = tracking.get_or_create_experiment(session=session, project_id=context.project_id,
-                                                    name=experiment)
-            row = tracking.create_run(session=session, experiment_id=exp.id, name=name, user=context.user,
-                                      context=captured)
-            tag_values = tracking.tag_values(tags) if tags else {}
-            if tag_values:
-                tracking.set_tags(session=session, run_id=row.id, tags=tag_values)
-            created = {"id": row.id, "name": row.name, "start_time": row.start_time,
-                       "heartbeat_at": row.heartbeat_at, "tags": tag_values}
-    run_id = created["id"]
-    active = ActiveRun(id=run_id, name=created["name"], experiment=experiment, start_time=created["start_time"])
+    started = tracking.start_run(store=context.runs, project_id=context.project_id, experiment=experiment,
+                                 name=name, user=context.user, context=captured, tags=tags)
+    active = ActiveRun(id=started.id, name=started.name, experiment=experiment, start_time=started.start_time)
     context.active_run = active
-    _heartbeats.add(context, active)
+    HEARTBEATS.add(context, active)
     # the Run as just written (no read back): running, no params or metrics yet
-    run = RunView(id=run_id, name=created["name"], status="running", experiment=experiment,
-                  project=context.project, user=context.user, start_time=created["start_time"],
-                  end_time=None, params={}, metrics={}, tags=dict(created["tags"]),
-                  context={**{k: captured.get(k) for k in _CAPTURED}, "code_hash": None, "cell_hashes": [],
-                           "cell_source": None, "heartbeat_at": created["heartbeat_at"]},
+    run = RunView(id=started.id, name=started.name, status="running", experiment=experiment,
+                  project=context.project, user=context.user, start_time=started.start_time,
+                  end_time=None, params={}, metrics={}, tags=dict(started.tags),
+                  context={**{k: captured.get(k) for k in tracking.CONTEXT_COLUMNS}, "code_hash": None,
+                           "cell_hashes": [], "cell_source": None, "heartbeat_at": started.heartbeat_at},
                   datasets=[], artifacts=[])
     run.context["packages"] = run.context["packages"] or {}
     run._on_exit = _exit_run
     return run
 
 
-_CAPTURED = ("host", "pid", "git_commit", "git_dirty", "notebook_path", "python_version", "packages")
-
-
-def _exit_run(run: RunPublic, exc_type) -> None:
+def _exit_run(run: RunPublic, exc_type: type[BaseException] | None) -> None:
     context = get_context()
     if context.active_run is not None and context.active_run.id == run.id:
         end_run("failed" if exc_type is not None else "finished")
 
 
 def end_run(status: str = "finished") -> RunPublic:
-    """End the active run with `status` (finished, failed or killed) and return it."""
+    """End the active run with `status` (finished, failed or killed) and return it; a run that had
+    ended elsewhere (or was marked killed) keeps, and returns, how it ended.
+
+    >>> mlops.end_run("failed").status
+    'failed'
+
+    Raises:
+        InvalidInput: no active run, or an unknown status (the run stays active).
+    """
     from mlops_nb.services import tracking
 
     context = get_context()
-    active = context.require_run()
-    end_time = tracking.finish_run(context.engine, run_id=active.id, status=status)
-    if end_time is None:  # not a SQLite file, or the run was no longer running: what the store has
-        with session_scope(context.engine) as session:
-            row = tracking.end_run(session=session, run_id=active.id, status=status)
-            status, end_time = row.status, row.end_time
-    _heartbeats.remove(active)
-    context.active_run = None
+    active, ended = context.end_active_run(status)
     engine, run_id = context.engine, active.id
 
     def load() -> RunPublic:
@@ -110,36 +92,58 @@ def end_run(status: str = "finished") -> RunPublic:
             return tracking.get_run(session=session, run_id=run_id)
 
     # params, metrics, tags and the rest are read when first looked at (most loops never do)
-    return RunView.deferred(load, id=run_id, name=active.name, status=status, experiment=active.experiment,
+    return RunView.deferred(load, id=run_id, name=active.name, status=ended.status, experiment=active.experiment,
                             project=context.project, user=context.user, start_time=active.start_time,
-                            end_time=end_time)
+                            end_time=ended.end_time)
 
 
 def active_run() -> RunPublic | None:
-    """The active run, or None."""
+    """The active run as the store has it now, or None.
+
+    >>> mlops.active_run().params
+    {'C': '0.5'}
+    """
     context = get_context()
     return get_run(context.active_run.id) if context.active_run else None
 
 
 def log_param(key: str, value: Any) -> None:
-    """Log one param (stored as text; lists and dicts as JSON)."""
+    """Log one param (stored as text; lists and dicts as JSON).
+
+    >>> mlops.log_param("C", 0.5)
+
+    Raises:
+        InvalidInput: no active run, a bad name, or a value over 6,000 characters.
+        Conflict: `key` was logged before with another value.
+    """
     log_params({key: value})
 
 
 def log_params(params: Mapping[str, Any]) -> None:
-    """Log several params at once; a key logged before with another value raises Conflict."""
+    """Log several params at once, all or none.
+
+    >>> mlops.log_params({"C": 0.5, "penalty": "l2", "layers": [64, 32]})
+
+    Raises:
+        InvalidInput: no active run, not a mapping, a bad name, or a value over 6,000 characters.
+        Conflict: a key was logged before with another value (nothing is stored).
+    """
     from mlops_nb.services import tracking
 
     context = get_context()
     active = context.require_run()
-    if tracking.write_params(context.engine, run_id=active.id, params=params):
-        return
-    with session_scope(context.engine) as session:
-        tracking.log_params(session=session, run_id=active.id, params=params)
+    tracking.log_params(store=context.runs, run_id=active.id, params=params)
 
 
 def log_metric(key: str, value: float, *, step: int | None = None) -> None:
-    """Log one metric point; without `step` it takes the key's next step (0 first)."""
+    """Log one metric point; without `step` it takes the key's next step (0 first).
+
+    >>> mlops.log_metric("roc_auc", 0.78)
+    >>> mlops.log_metric("loss", 0.41, step=3)
+
+    Raises:
+        InvalidInput: no active run, a bad name, a value that is not a number, or a bad step.
+    """
     log_metrics({key: value}, step=step)
 
 
@@ -148,6 +152,11 @@ def log_metrics(metrics: Mapping[str, Any], *, step: int | None = None) -> None:
 
     One committed transaction per call (the history rows and each key's latest value): once it
     returns, a killed kernel loses none of it.
+
+    >>> mlops.log_metrics({"roc_auc": 0.78, "loss": 0.41})
+
+    Raises:
+        InvalidInput: no active run, not a mapping, a bad name, a value that is not a number, or a bad step.
     """
     from mlops_nb.services import tracking
 
@@ -161,12 +170,12 @@ def log_metrics(metrics: Mapping[str, Any], *, step: int | None = None) -> None:
     if step is None:
         missing = [k for k in metrics if k not in next_step]
         if missing:
-            next_step.update(tracking.read_next_steps(context.engine, active.id, missing))
+            next_step.update(tracking.read_next_steps(store=context.runs, run_id=active.id, keys=missing))
         steps = {k: next_step[k] for k in metrics}
     else:
         steps = dict.fromkeys(metrics, step)
     points = tracking.metric_points(active.id, metrics, steps)
-    tracking.write_metric_points(context.engine, points)
+    tracking.write_metric_points(store=context.runs, points=points)
     for point in points:
         key, used = point[1], point[3]
         if used >= next_step.get(key, 0):
@@ -180,6 +189,10 @@ def log_metric_history(key: str, values: Iterable[float], *, start_step: int | N
     `log_metric` calls do.
 
     >>> mlops.log_metric_history("loss", losses)              # steps continue after the last one
+
+    Raises:
+        InvalidInput: no active run, `values` not a sequence of numbers, a bad name, or a step
+            beyond the 64-bit range (nothing is stored).
     """
     from mlops_nb.services import tracking
 
@@ -189,17 +202,24 @@ def log_metric_history(key: str, values: Iterable[float], *, start_step: int | N
         raise InvalidInput(f"values must be a sequence of numbers, got {type(values).__name__}")
     if start_step is None:
         if key not in active.next_step:
-            active.next_step.update(tracking.read_next_steps(context.engine, active.id, [key]))
+            active.next_step.update(tracking.read_next_steps(store=context.runs, run_id=active.id, keys=[key]))
         start_step = active.next_step[key]
     points = tracking.history_points(active.id, key, values, start_step)
     if not points:
         return
-    tracking.write_metric_points(context.engine, points)
+    tracking.write_metric_points(store=context.runs, points=points)
     active.next_step[key] = max(active.next_step.get(key, 0), points[-1][3] + 1)
 
 
 def get_metric_history(run_id: str, key: str) -> list[MetricPoint]:
-    """Every point of a metric, ordered by step then time."""
+    """Every point of a run's metric, ordered by step then time.
+
+    >>> [(p.step, p.value) for p in mlops.get_metric_history(run.id, "loss")]
+    [(0, 0.9), (1, 0.7)]
+
+    Raises:
+        NotFound: no such run.
+    """
     from mlops_nb.services import tracking
 
     with session_scope(get_context().engine) as session:
@@ -207,11 +227,24 @@ def get_metric_history(run_id: str, key: str) -> list[MetricPoint]:
 
 
 def set_tag(key: str, value: Any) -> None:
-    """Set a tag on the active run (tags may change; params may not)."""
+    """Set a tag on the active run (tags may change; params may not).
+
+    >>> mlops.set_tag("stage", "final")
+
+    Raises:
+        InvalidInput: no active run, a bad name, or a value over 6,000 characters.
+    """
     set_tags({key: value})
 
 
 def set_tags(tags: Mapping[str, Any]) -> None:
+    """Set several tags on the active run; a tag set again takes the new value.
+
+    >>> mlops.set_tags({"team": "risk", "stage": "draft"})
+
+    Raises:
+        InvalidInput: no active run, not a mapping, a bad name, or a value over 6,000 characters.
+    """
     from mlops_nb.services import tracking
 
     context = get_context()
@@ -220,10 +253,14 @@ def set_tags(tags: Mapping[str, Any]) -> None:
         tracking.set_tags(session=session, run_id=active.id, tags=tags)
 
 
-def log_artifact(path: str | os.PathLike, *, name: str | None = None) -> ArtifactPublic:
+def log_artifact(path: str | os.PathLike[str], *, name: str | None = None) -> ArtifactPublic:
     """Copy a file into the active run's artifacts; its sha256 and size are recorded.
 
-    >>> mlops.log_artifact("confusion.png")
+    >>> mlops.log_artifact("confusion.png").sha256[:12]
+
+    Raises:
+        InvalidInput: no active run, a name leaving the artifact root, or `path` not a readable file.
+        Conflict: the run has an artifact of that name with other contents.
     """
     from mlops_nb.services import tracking
 
@@ -234,11 +271,15 @@ def log_artifact(path: str | os.PathLike, *, name: str | None = None) -> Artifac
                                              path=path, name=name))
 
 
-def log_dataset(df, *, name: str, role: str = "train") -> DatasetVersionPublic:
+def log_dataset(df: Any, *, name: str, role: str = "train") -> DatasetVersionPublic:
     """Version a DataFrame (content fingerprint, schema, profile, sample) and link it to the active run.
 
     >>> ds = mlops.log_dataset(train_df, name="german-credit", role="train")
     >>> ds.version, ds.fingerprint[:12]
+
+    Raises:
+        InvalidInput: no active run, `df` not a non-empty DataFrame with unique columns, a bad name,
+            or an unknown role.
     """
     from mlops_nb.services import data
 
@@ -250,7 +291,13 @@ def log_dataset(df, *, name: str, role: str = "train") -> DatasetVersionPublic:
 
 
 def get_dataset(name: str, *, version: int | None = None) -> DatasetVersionPublic:
-    """A dataset version of the current project (the newest when `version` is None)."""
+    """A dataset version of the current project (the newest when `version` is None).
+
+    >>> mlops.get_dataset("german-credit", version=2).rows
+
+    Raises:
+        NotFound: no such dataset, or no such version (the message lists the versions).
+    """
     from mlops_nb.services import data
 
     context = get_context()
@@ -262,28 +309,35 @@ def runs(experiment: str | None = None, *, filter: str | None = None) -> RunTabl
     """Runs of the current project, newest first, filtered with MLflow's search syntax.
 
     >>> mlops.runs("credit", filter="metrics.auc > 0.7 and params.penalty = 'l2'").to_frame()
+
+    Running runs whose heartbeat is older than MLOPS_RUN_STALE_S are first marked killed (SPEC §4).
+
+    Raises:
+        InvalidInput: the filter cannot be read (the message names the part).
+        NotFound: `experiment` does not exist in the project (the message lists those that do).
     """
-    from mlops_nb.config import run_stale_seconds
     from mlops_nb.services import tracking
 
     context = get_context()
-    table = tracking.search_runs_sqlite(context.engine, project_id=context.project_id, experiment=experiment,
-                                        filter=filter, stale_s=run_stale_seconds())
-    if table is not None:
-        if not table.rows and experiment is not None:  # none found: say so if the experiment is unknown
-            with session_scope(context.engine) as session:
-                tracking.get_experiment(session=session, project_id=context.project_id, name=experiment)
-        return present(table)
     _mark_stale(context)
-    with session_scope(context.engine) as session:
-        if experiment is not None:
+    table = tracking.search_runs(store=context.runs, project_id=context.project_id, experiment=experiment,
+                                 filter=filter)
+    if not table.rows and experiment is not None:  # none found: say so if the experiment is unknown
+        with session_scope(context.engine) as session:
             tracking.get_experiment(session=session, project_id=context.project_id, name=experiment)
-        return present(tracking.search_runs(session=session, project_id=context.project_id,
-                                            experiment=experiment, filter=filter))
+    return present(table)
 
 
 def get_run(run_id: str) -> RunPublic:
-    """A run with its params, latest metrics, tags, datasets, artifacts and captured context."""
+    """A run with its params, latest metrics, tags, datasets, artifacts and captured context.
+
+    >>> mlops.get_run(run_id).metrics["roc_auc"]
+
+    Running runs whose heartbeat is older than MLOPS_RUN_STALE_S are first marked killed (SPEC §4).
+
+    Raises:
+        NotFound: no such run.
+    """
     from mlops_nb.services import tracking
 
     context = get_context()
@@ -293,7 +347,9 @@ def get_run(run_id: str) -> RunPublic:
 
 
 def record_cell(source: str) -> None:
-    """Called after each executed notebook cell: keeps a hash of its source on the active run."""
+    """Called after each executed notebook cell (the magics' post_run_cell hook): adds the sha256 of
+    its source to the active run's cell hashes and updates the run's code hash; nothing without an
+    active run or for a blank cell."""
     from mlops_nb.services import tracking
 
     context = get_context()
@@ -308,7 +364,11 @@ def record_cell(source: str) -> None:
 
 
 def record_cell_source(source: str) -> None:
-    """Keep the full source of a `%%mlops run` cell on the active run."""
+    """Keep the full source of a `%%mlops run` cell on the active run (appended to what it has).
+
+    Raises:
+        InvalidInput: no active run.
+    """
     from mlops_nb.services import tracking
 
     context = get_context()

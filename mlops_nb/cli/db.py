@@ -7,7 +7,10 @@ from mlops_nb.cli.base import command, open_engine
 
 
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
-    """Migrate the store to the current schema (creating it when new)."""
+    """Migrate the store to the current schema (creating it when new).
+
+    Example: `mlops db upgrade --db postgresql://db.example/mlops` (or `--revision 0001` to stop there).
+    """
     from mlops_nb.store.migrate import HEAD, current_revision, upgrade
 
     engine = open_engine(args, migrate=False)
@@ -18,7 +21,7 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
     return 0
 
 
-def _db_upgrade_args(p):
+def _db_upgrade_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--revision", default="head", help="target revision (default: head)")
 
 

@@ -43,7 +43,10 @@ from mlops_nb.services.errors import MlopsError
 
 @magics_class
 class MlopsMagics(Magics):
-    """`%mlops` and `%%mlops`; settings through `%config MlopsMagics.<name> = value`."""
+    """`%mlops` and `%%mlops`; settings through `%config MlopsMagics.<name> = value`.
+
+        %config MlopsMagics.default_project = "credit"
+    """
 
     default_project = Unicode("default", help="project `%mlops init` opens without --project").tag(config=True)
     default_experiment = Unicode("default", help="experiment of `%mlops start` and `%%mlops run` "
@@ -55,10 +58,15 @@ class MlopsMagics(Magics):
     plotlyjs = CaselessStrEnum(["cdn", "embed"], default_value="cdn",
                                help="how run panels get plotly.js: 'cdn' (needs internet) or 'embed' "
                                     "(~3.5 MB per chart, works offline)").tag(config=True)
+    cell_recorder: CellRecorder | None = None  # the post_run_cell hook, set by load_ipython_extension
 
     @line_cell_magic
     def mlops(self, line: str, cell: str | None = None) -> Any:
-        # the docstring is replaced by the generated usage() in load_ipython_extension
+        """`%mlops SUBCOMMAND ...` (replaced by the generated usage() in load_ipython_extension).
+
+        Raises:
+            UsageError: a line that cannot be parsed, or any error of the API (its message, no traceback).
+        """
         parser = build_parser()
         try:
             words = shlex.split(line)
@@ -87,7 +95,11 @@ class MlopsMagics(Magics):
             raise UsageError(str(err)) from err
 
     def user_variable(self, name: str) -> Any:
-        """A variable of the notebook, or a UsageError naming it."""
+        """The value of variable `name` in the notebook's namespace.
+
+        Raises:
+            UsageError: no such variable (the message says how to define it).
+        """
         namespace = self.shell.user_ns if self.shell is not None else {}
         if name not in namespace:
             raise UsageError(f"no variable {name!r} in the notebook; define it first, e.g. {name} = pd.read_csv(...)")
@@ -101,7 +113,8 @@ class MlopsMagics(Magics):
 
         from mlops_nb.display.widgets import run_panel
 
-        display(run_panel(run_id, plotlyjs=self.plotlyjs))
+        show: Any = display  # IPython's display() is not annotated
+        show(run_panel(run_id, plotlyjs=self.plotlyjs))
 
 
 class CellRecorder:
@@ -116,6 +129,7 @@ class CellRecorder:
         self.warned = False
 
     def __call__(self, result: Any) -> None:
+        """Record the source of the cell IPython just ran (`result.info.raw_cell`) on the active run."""
         try:
             if not self.magics.record_cells:
                 return
@@ -137,7 +151,7 @@ class CellRecorder:
                               f"{err}); later failures are silent", RuntimeWarning, stacklevel=2)
 
 
-def load_ipython_extension(ipython) -> None:
+def load_ipython_extension(ipython: Any) -> None:
     """`%load_ext mlops_nb`: register `%mlops`/`%%mlops` and the cell recorder."""
     MlopsMagics.mlops.__doc__ = usage()
     magics = MlopsMagics(shell=ipython)
@@ -146,7 +160,7 @@ def load_ipython_extension(ipython) -> None:
     ipython.events.register("post_run_cell", magics.cell_recorder)
 
 
-def unload_ipython_extension(ipython) -> None:
+def unload_ipython_extension(ipython: Any) -> None:
     """`%unload_ext mlops_nb`: remove the magics, their settings and the cell recorder."""
     magics = ipython.magics_manager.registry.pop(MlopsMagics.__name__, None)
     if magics is None:

@@ -11,7 +11,7 @@ import argparse
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from IPython.core.error import UsageError
 
@@ -28,12 +28,18 @@ class _HelpShown(Exception):
 
 
 class MagicArgumentParser(argparse.ArgumentParser):
-    """argparse for magics: a bad line is a one-line `UsageError`, `--help` prints and returns."""
+    """argparse for magics: a bad line is a one-line `UsageError`, `--help` prints and returns.
 
-    def error(self, message: str) -> None:  # type: ignore[override]
+    Raises:
+        UsageError: from `parse_args` and friends, for any line argparse would refuse.
+    """
+
+    def error(self, message: str) -> NoReturn:
+        """Raise UsageError with the message and where to get help (argparse would exit)."""
         raise UsageError(f"{self.prog}: {message} (see {self.prog} --help)")
 
-    def exit(self, status: int = 0, message: str | None = None) -> None:  # type: ignore[override]
+    def exit(self, status: int = 0, message: str | None = None) -> NoReturn:
+        """Raise UsageError for a failure, or _HelpShown after printing help (argparse would exit)."""
         if status:
             raise UsageError(f"{self.prog}: {(message or 'invalid arguments').strip()}")
         if message:
@@ -50,16 +56,23 @@ class Arg:
 
 
 def arg(*names: str, **options: Any) -> Arg:
+    """One argument of a subcommand, as `add_argument(*names, **options)` takes it, e.g. `arg("--step", type=int)`."""
     return Arg(names, options)
+
+
+# a subcommand's handler: (the magics object, the parsed line) -> what the magic returns
+Handler = Callable[["MlopsMagics", argparse.Namespace], Any]
 
 
 @dataclass(frozen=True)
 class Subcommand:
+    """One row of the subcommand table: its name, help texts, arguments and handler."""
+
     name: str                      # "init", or "log metric" for a nested one
     summary: str                   # one line, shown in the index
     example: str                   # shown under --help; may hold several lines
     args: tuple[Arg, ...]
-    handler: Callable[["MlopsMagics", argparse.Namespace], Any]
+    handler: Handler
     cell: bool = False             # True: only as `%%mlops NAME`; the body arrives as `args.cell`
 
 
@@ -67,10 +80,13 @@ SUBCOMMANDS: dict[str, Subcommand] = {}
 GROUP_SUMMARIES = {"log": "log params or metrics on the active run: log param ..., log metric ..."}
 
 
-def subcommand(name: str, summary: str, example: str, *args: Arg, cell: bool = False):
-    """Register a handler under `name` (see the module docstring)."""
+def subcommand(name: str, summary: str, example: str, *args: Arg, cell: bool = False) -> Callable[[Handler], Handler]:
+    """A decorator registering its handler under `name` (see the module docstring).
 
-    def register(handler: Callable[["MlopsMagics", argparse.Namespace], Any]):
+    Example: `@subcommand("end", "end the active run", "%mlops end", arg("--status"))`.
+    """
+
+    def register(handler: Handler) -> Handler:
         SUBCOMMANDS[name] = Subcommand(name, summary, example, args, handler, cell)
         return handler
 
@@ -91,7 +107,7 @@ def build_parser() -> MagicArgumentParser:
         epilog="examples:\n" + index + "\n\nsettings: %config MlopsMagics (default_project, "
                "default_experiment, default_db, show_widgets, record_cells)")
     commands = parser.add_subparsers(dest="command", metavar="SUBCOMMAND", title="subcommands", required=True)
-    groups: dict[str, argparse._SubParsersAction] = {}
+    groups: dict[str, argparse._SubParsersAction[MagicArgumentParser]] = {}
     for sub in SUBCOMMANDS.values():
         words = sub.name.split()
         target = commands
@@ -124,7 +140,11 @@ def usage() -> str:
 # --- values on the command line --------------------------------------------------------------------
 
 def split_pairs(pairs: list[str]) -> dict[str, str]:
-    """`["C=0.5", "penalty=l2"]` -> {"C": "0.5", "penalty": "l2"}; a malformed or repeated key is refused."""
+    """`["C=0.5", "penalty=l2"]` -> {"C": "0.5", "penalty": "l2"}.
+
+    Raises:
+        UsageError: a pair without `=` or with an empty key, or a key given twice.
+    """
     result: dict[str, str] = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
@@ -157,7 +177,11 @@ def param_value(text: str) -> Any:
 
 
 def metric_number(key: str, text: str) -> float:
-    """A metric value: any float literal, including nan, inf and -inf."""
+    """A metric value: any float literal, including nan, inf and -inf.
+
+    Raises:
+        UsageError: `text` is not a number.
+    """
     try:
         value = float(text)
     except ValueError:

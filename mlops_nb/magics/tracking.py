@@ -10,6 +10,7 @@ from mlops_nb.magics.parser import arg, metric_number, param_value, split_pairs,
 
 if TYPE_CHECKING:
     from mlops_nb.magics import MlopsMagics
+    from mlops_nb.services.tracking.results import RunPublic
 
 
 @subcommand(
@@ -22,8 +23,9 @@ if TYPE_CHECKING:
     arg("--user", metavar="NAME", help="who you are (default: MLOPS_USER, then your login name)"),
     arg("--login", action="store_true",
         help="ask for your password, to act with your role (approve, reject, rollback)"))
-def _init(magics: "MlopsMagics", args: argparse.Namespace) -> Any:
-    import mlops_nb as mlops
+def _init(magics: MlopsMagics, args: argparse.Namespace) -> Any:
+    """`%mlops init`: `mlops.init(...)`, asking for the password with --login."""
+    from mlops_nb.api.connect import init
 
     password = None
     if args.login:
@@ -35,7 +37,7 @@ def _init(magics: "MlopsMagics", args: argparse.Namespace) -> Any:
         password = getpass.getpass(f"password for {who}: ")
         if not password:
             raise UsageError("--login: no password given")
-    return mlops.init(args.project or magics.default_project, db_url=args.db or magics.default_db or None,
+    return init(args.project or magics.default_project, db_url=args.db or magics.default_db or None,
                       user=args.user, password=password)
 
 
@@ -48,10 +50,11 @@ _TAG = arg("--tag", metavar="KEY=VALUE", action="append", default=[], help="a ta
     arg("--experiment", metavar="NAME", help="experiment (default: MlopsMagics.default_experiment)"),
     arg("--name", metavar="RUN", help="run name (default: a generated one)"),
     _TAG)
-def _start(magics: "MlopsMagics", args: argparse.Namespace) -> Any:
-    import mlops_nb as mlops
+def _start(magics: MlopsMagics, args: argparse.Namespace) -> Any:
+    """`%mlops start`: `mlops.start_run(...)`."""
+    from mlops_nb.api.tracking import start_run
 
-    return mlops.start_run(args.experiment or magics.default_experiment, name=args.name,
+    return start_run(args.experiment or magics.default_experiment, name=args.name,
                            tags=split_pairs(args.tag) or None)
 
 
@@ -60,10 +63,11 @@ def _start(magics: "MlopsMagics", args: argparse.Namespace) -> Any:
     "%mlops end\n%mlops end --status failed",
     arg("--status", default="finished", choices=("finished", "failed", "killed"),
         help="how the run ended (default: finished)"))
-def _end(magics: "MlopsMagics", args: argparse.Namespace) -> Any:
-    import mlops_nb as mlops
+def _end(magics: MlopsMagics, args: argparse.Namespace) -> Any:
+    """`%mlops end`: `mlops.end_run(status)`, then the run panel when `show_widgets` is on."""
+    from mlops_nb.api.tracking import end_run
 
-    run = mlops.end_run(args.status)
+    run = end_run(args.status)
     magics.show_panel(run.id)
     return run
 
@@ -72,10 +76,11 @@ def _end(magics: "MlopsMagics", args: argparse.Namespace) -> Any:
     "log param", "log params on the active run: values are read as int, float or JSON, else text",
     "%mlops log param C=0.5 penalty=l2 layers=[64,32]",
     arg("pairs", nargs="+", metavar="KEY=VALUE"))
-def _log_param(magics: "MlopsMagics", args: argparse.Namespace) -> None:
-    import mlops_nb as mlops
+def _log_param(magics: MlopsMagics, args: argparse.Namespace) -> None:
+    """`%mlops log param`: `mlops.log_params(...)` with each value read as Python would write it."""
+    from mlops_nb.api.tracking import log_params
 
-    mlops.log_params({k: param_value(v) for k, v in split_pairs(args.pairs).items()})
+    log_params({k: param_value(v) for k, v in split_pairs(args.pairs).items()})
 
 
 @subcommand(
@@ -83,11 +88,12 @@ def _log_param(magics: "MlopsMagics", args: argparse.Namespace) -> None:
     "%mlops log metric roc_auc=0.78 loss=0.41 --step 3",
     arg("pairs", nargs="+", metavar="KEY=VALUE"),
     arg("--step", type=int, metavar="N", help="step of every value (default: each key's next step)"))
-def _log_metric(magics: "MlopsMagics", args: argparse.Namespace) -> None:
-    import mlops_nb as mlops
+def _log_metric(magics: MlopsMagics, args: argparse.Namespace) -> None:
+    """`%mlops log metric`: `mlops.log_metrics(...)` at --step or each key's next step."""
+    from mlops_nb.api.tracking import log_metrics
 
     metrics = {k: metric_number(k, v) for k, v in split_pairs(args.pairs).items()}
-    mlops.log_metrics(metrics, step=args.step)
+    log_metrics(metrics, step=args.step)
 
 
 @subcommand(
@@ -97,10 +103,11 @@ def _log_metric(magics: "MlopsMagics", args: argparse.Namespace) -> None:
     arg("--name", required=True, metavar="NAME", help="dataset name"),
     arg("--role", default="train", metavar="ROLE",
         help="train, validation, test, serving or reference (default: train)"))
-def _dataset(magics: "MlopsMagics", args: argparse.Namespace) -> Any:
-    import mlops_nb as mlops
+def _dataset(magics: MlopsMagics, args: argparse.Namespace) -> Any:
+    """`%mlops dataset`: `mlops.log_dataset(...)` of a DataFrame of the notebook."""
+    from mlops_nb.api.tracking import log_dataset
 
-    return mlops.log_dataset(magics.user_variable(args.var), name=args.name, role=args.role)
+    return log_dataset(magics.user_variable(args.var), name=args.name, role=args.role)
 
 
 @subcommand(
@@ -112,23 +119,26 @@ def _dataset(magics: "MlopsMagics", args: argparse.Namespace) -> Any:
     arg("--name", metavar="RUN", help="run name (default: a generated one)"),
     _TAG,
     cell=True)
-def _run(magics: "MlopsMagics", args: argparse.Namespace) -> Any:
-    import mlops_nb as mlops
+def _run(magics: MlopsMagics, args: argparse.Namespace) -> Any:
+    """`%%mlops run`: the cell inside a new run; an error in it fails the run and the magic."""
     from mlops_nb.api.context import current
-    from mlops_nb.api.tracking import record_cell_source
+    from mlops_nb.api.tracking import end_run, get_run, record_cell_source, start_run
 
-    run = mlops.start_run(args.experiment or magics.default_experiment, name=args.name,
+    shell: Any = magics.shell  # IPython's InteractiveShell is not annotated
+    if shell is None:
+        raise UsageError("%%mlops run needs an IPython shell")
+    run = start_run(args.experiment or magics.default_experiment, name=args.name,
                           tags=split_pairs(args.tag) or None)
 
-    def end(status: str):
+    def end(status: str) -> RunPublic:
         context = current()
         if context is not None and context.active_run is not None and context.active_run.id == run.id:
-            return mlops.end_run(status)
-        return mlops.get_run(run.id)  # the cell ended (or replaced) the run itself
+            return end_run(status)
+        return get_run(run.id)  # the cell ended (or replaced) the run itself
 
     try:
         record_cell_source(args.cell)
-        result = magics.shell.run_cell(args.cell, store_history=False)
+        result = shell.run_cell(args.cell, store_history=False)
     except BaseException:
         end("failed")
         raise
@@ -150,10 +160,11 @@ def _run(magics: "MlopsMagics", args: argparse.Namespace) -> Any:
     arg("--experiment", metavar="NAME", help="only this experiment"),
     arg("--filter", nargs="+", metavar="EXPR",
         help="e.g. \"metrics.auc > 0.7 and attributes.status = 'finished'\" (quote it)"))
-def _runs(magics: "MlopsMagics", args: argparse.Namespace) -> Any:
-    import mlops_nb as mlops
+def _runs(magics: MlopsMagics, args: argparse.Namespace) -> Any:
+    """`%mlops runs`: `mlops.runs(experiment, filter=...)`, a table that displays itself."""
+    from mlops_nb.api.tracking import runs
 
-    return mlops.runs(args.experiment, filter=" ".join(args.filter) if args.filter else None)
+    return runs(args.experiment, filter=" ".join(args.filter) if args.filter else None)
 
 
 @subcommand(
@@ -163,7 +174,8 @@ def _runs(magics: "MlopsMagics", args: argparse.Namespace) -> Any:
     arg("--embed-plotly", action="store_true",
         help="put plotly.js in the page (~3.5 MB) instead of loading it from its CDN; for offline machines "
              "(or set %%config MlopsMagics.plotlyjs = 'embed')"))
-def _panel(magics: "MlopsMagics", args: argparse.Namespace) -> Any:
+def _panel(magics: MlopsMagics, args: argparse.Namespace) -> Any:
+    """`%mlops panel`: the run panel widget of a run (default: the active one)."""
     from mlops_nb.display.widgets import run_panel
 
     return run_panel(args.run_id, plotlyjs="embed" if args.embed_plotly else magics.plotlyjs)

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import math
 import numbers
 from typing import Any
 
@@ -14,7 +13,11 @@ MIN_STEP, MAX_STEP = -2**63, 2**63 - 1  # the step column is a 64-bit BIGINT (as
 
 
 def check_name(value: Any, what: str) -> str:
-    """A key or name: a non-empty string of at most 250 characters."""
+    """A key or name as given, when it is a non-empty string of at most 250 characters without NUL.
+
+    Raises:
+        InvalidInput: naming `what` ("param name", "run name", ...) and the problem.
+    """
     if not isinstance(value, str):
         raise InvalidInput(f"{what} must be a string, got {type(value).__name__} {value!r}")
     if not value.strip():
@@ -27,7 +30,11 @@ def check_name(value: Any, what: str) -> str:
 
 
 def param_text(key: str, value: Any, what: str = "param") -> str:
-    """A param (or tag) value as stored: str(value), with lists, dicts and tuples as JSON."""
+    """A param (or tag) value as stored: str(value), with lists, dicts and tuples as JSON.
+
+    Raises:
+        InvalidInput: longer than 6,000 characters, or containing NUL.
+    """
     if isinstance(value, (list, dict, tuple)):
         try:
             text = json.dumps(value, default=str, ensure_ascii=False)
@@ -44,7 +51,11 @@ def param_text(key: str, value: Any, what: str = "param") -> str:
 
 
 def metric_value(key: str, value: Any) -> float:
-    """A metric value as a float; NaN and +-inf are kept as such. bool and text are refused."""
+    """A metric value as a float; NaN and +-inf are kept as such.
+
+    Raises:
+        InvalidInput: bool, text or anything else that is not a real number, or an int beyond float range.
+    """
     if isinstance(value, bool) or not isinstance(value, numbers.Real):  # numpy scalars are Real
         raise InvalidInput(f"metric {key!r} must be a number, got {type(value).__name__} {value!r}")
     try:
@@ -54,17 +65,14 @@ def metric_value(key: str, value: Any) -> float:
 
 
 def metric_step(key: str, step: Any) -> int:
+    """A step as stored: an integer (numpy's included; bool refused) within the 64-bit column.
+
+    Raises:
+        InvalidInput: not an integer, or outside -2**63..2**63-1.
+    """
     if isinstance(step, bool) or not isinstance(step, numbers.Integral):
         raise InvalidInput(f"metric {key!r}: step must be an integer, got {step!r}")
-    if not MIN_STEP <= step <= MAX_STEP:
-        raise InvalidInput(f"metric {key!r}: step {step} is outside {MIN_STEP}..{MAX_STEP}")
-    return int(step)
-
-
-def stored_float(value: float) -> float | None:
-    """NaN is stored as NULL: SQLite cannot hold NaN, and PostgreSQL would sort it above every number."""
-    return None if math.isnan(value) else value
-
-
-def loaded_float(value: float | None) -> float:
-    return math.nan if value is None else float(value)
+    value = int(step)
+    if not MIN_STEP <= value <= MAX_STEP:
+        raise InvalidInput(f"metric {key!r}: step {value} is outside {MIN_STEP}..{MAX_STEP}")
+    return value

@@ -2,8 +2,12 @@
 
 Every write goes to a temporary name and is renamed into place, so a reader never sees half a file
 and a process killed mid-write leaves no artifact behind. Writes are not fsync'ed: see
-`LocalArtifactStore._write_atomic` (a file torn by a power cut fails its sha256 check). Names are relative paths that must stay
-inside the root; anything else is refused before a byte is written.
+`LocalArtifactStore._write_atomic` (a file torn by a power cut fails its sha256 check). Names are
+relative paths that must stay inside the root; anything else is refused before a byte is written.
+
+    >>> store = artifact_store("~/.mlops/artifacts")           # or "s3://bucket/prefix"
+    >>> stored = store.put_bytes(b"...", "runs/3f2a/model.skops")
+    >>> store.read_verified(stored.uri, stored.sha256)
 """
 from __future__ import annotations
 
@@ -12,9 +16,10 @@ import os
 import posixpath
 import tempfile
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO, cast
 
 CHUNK = 1 << 20
 
@@ -25,13 +30,19 @@ class UnsafeArtifactName(ValueError):
 
 @dataclass(frozen=True)
 class StoredArtifact:
+    """A file as written: where (`uri`), its sha256 (hex) and its size (bytes)."""
+
     uri: str
     sha256: str
     size: int
 
 
 def safe_relative_name(name: str) -> str:
-    """Normalise `name` to a relative POSIX path inside the root, or raise UnsafeArtifactName."""
+    """`name` normalised to a relative POSIX path inside the root ("a\\b" -> "a/b", "./x" -> "x").
+
+    Raises:
+        UnsafeArtifactName: empty, absolute, with NUL, or leaving the root through `..`.
+    """
     if not isinstance(name, str) or not name.strip():
         raise UnsafeArtifactName(f"artifact name {name!r} is empty")
     if "\x00" in name:
@@ -48,7 +59,8 @@ def safe_relative_name(name: str) -> str:
     return normalised
 
 
-def sha256_of_file(path: str | os.PathLike) -> tuple[str, int]:
+def sha256_of_file(path: str | os.PathLike[str]) -> tuple[str, int]:
+    """(sha256 hex digest, size in bytes) of the file at `path`, read in 1 MiB chunks."""
     digest, size = hashlib.sha256(), 0
     with open(path, "rb") as handle:
         while chunk := handle.read(CHUNK):
@@ -62,17 +74,38 @@ class ArtifactStore:
 
     root: str
 
-    def put_file(self, source: str | os.PathLike, name: str) -> StoredArtifact:
+    def put_file(self, source: str | os.PathLike[str], name: str) -> StoredArtifact:
+        """Copy the file at `source` in as `name` (a relative path).
+
+        Raises:
+            UnsafeArtifactName: `name` would leave the root.
+            OSError: `source` cannot be read, or the store cannot be written.
+        """
         raise NotImplementedError
 
     def put_bytes(self, data: bytes, name: str) -> StoredArtifact:
+        """Store `data` as `name` (a relative path).
+
+        Raises:
+            UnsafeArtifactName: `name` would leave the root.
+        """
         raise NotImplementedError
 
     def open(self, uri: str) -> BinaryIO:
+        """The stored file at `uri`, opened for binary reading.
+
+        Raises:
+            FileNotFoundError: nothing is stored there.
+        """
         raise NotImplementedError
 
     def read_verified(self, uri: str, sha256: str) -> bytes:
-        """The artifact's bytes, only if they hash to `sha256`; raises ValueError otherwise."""
+        """The artifact's bytes, only if they hash to `sha256` (hex).
+
+        Raises:
+            FileNotFoundError: nothing is stored at `uri`.
+            ValueError: the bytes hash to something else (the message gives both digests' starts).
+        """
         with self.open(uri) as handle:
             data = handle.read()
         actual = hashlib.sha256(data).hexdigest()
@@ -82,7 +115,9 @@ class ArtifactStore:
 
 
 class LocalArtifactStore(ArtifactStore):
-    def __init__(self, root: str | os.PathLike) -> None:
+    """A folder on this machine; artifact URIs are `file://` and an absolute path."""
+
+    def __init__(self, root: str | os.PathLike[str]) -> None:
         self.root_path = Path(root).expanduser().resolve()
         self.root = str(self.root_path)
 
@@ -93,7 +128,7 @@ class LocalArtifactStore(ArtifactStore):
             raise UnsafeArtifactName(f"artifact name {name!r} resolves outside the artifact root")
         return target
 
-    def _write_atomic(self, target: Path, chunks) -> StoredArtifact:
+    def _write_atomic(self, target: Path, chunks: Iterable[bytes]) -> StoredArtifact:
         target.parent.mkdir(parents=True, exist_ok=True)
         digest, size = hashlib.sha256(), 0
         fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=target.parent)
@@ -114,15 +149,18 @@ class LocalArtifactStore(ArtifactStore):
             raise
         return StoredArtifact(uri=f"file://{target}", sha256=digest.hexdigest(), size=size)
 
-    def put_file(self, source, name):
+    def put_file(self, source: str | os.PathLike[str], name: str) -> StoredArtifact:
+        """See ArtifactStore.put_file; the copy is streamed in 1 MiB chunks."""
         target = self._target(name)
         with open(source, "rb") as handle:
             return self._write_atomic(target, iter(lambda: handle.read(CHUNK), b""))
 
-    def put_bytes(self, data, name):
+    def put_bytes(self, data: bytes, name: str) -> StoredArtifact:
+        """See ArtifactStore.put_bytes."""
         return self._write_atomic(self._target(name), [data])
 
-    def open(self, uri):
+    def open(self, uri: str) -> BinaryIO:
+        """See ArtifactStore.open."""
         return open(uri_to_path(uri), "rb")
 
 
@@ -132,6 +170,7 @@ class FsspecArtifactStore(ArtifactStore):
     def __init__(self, root: str) -> None:
         import fsspec
 
+        self.fs: Any
         self.fs, path = fsspec.core.url_to_fs(root)
         self.root = root.rstrip("/")
         self.base = path.rstrip("/")
@@ -139,7 +178,8 @@ class FsspecArtifactStore(ArtifactStore):
     def _key(self, name: str) -> str:
         return f"{self.base}/{safe_relative_name(name)}"
 
-    def put_bytes(self, data, name):
+    def put_bytes(self, data: bytes, name: str) -> StoredArtifact:
+        """See ArtifactStore.put_bytes."""
         key = self._key(name)
         tmp = f"{posixpath.dirname(key)}/.tmp-{uuid.uuid4().hex}"
         self.fs.pipe_file(tmp, data)
@@ -151,13 +191,15 @@ class FsspecArtifactStore(ArtifactStore):
         return StoredArtifact(uri=f"{self.root}/{safe_relative_name(name)}",
                               sha256=hashlib.sha256(data).hexdigest(), size=len(data))
 
-    def put_file(self, source, name):
+    def put_file(self, source: str | os.PathLike[str], name: str) -> StoredArtifact:
+        """See ArtifactStore.put_file (read whole, then written as one object)."""
         return self.put_bytes(Path(source).read_bytes(), name)
 
-    def open(self, uri):
+    def open(self, uri: str) -> BinaryIO:
+        """See ArtifactStore.open."""
         import fsspec
 
-        return fsspec.open(uri, "rb").open()
+        return cast(BinaryIO, fsspec.open(uri, "rb").open())
 
 
 def uri_to_path(uri: str) -> Path:
@@ -180,4 +222,4 @@ def open_artifact(uri: str) -> BinaryIO:
         return open(uri_to_path(uri), "rb")
     import fsspec
 
-    return fsspec.open(uri, "rb").open()
+    return cast(BinaryIO, fsspec.open(uri, "rb").open())

@@ -6,15 +6,22 @@ database, an advisory lock on PostgreSQL.
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection, Engine
 
 from mlops_nb.store.db import sqlite_path
 from mlops_nb.store.migrations import HEAD
+
+if TYPE_CHECKING:
+    from alembic.config import Config
+
+__all__ = ["HEAD", "MIGRATIONS_DIR", "SchemaMismatch", "alembic_config", "current_revision", "downgrade",
+           "ensure_schema", "upgrade"]
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 _PG_LOCK_KEY = 0x6D6C6F7073  # "mlops"
@@ -31,7 +38,8 @@ def current_revision(engine: Engine) -> str | None:
         return row[0] if row else None
 
 
-def alembic_config(connection: Connection):
+def alembic_config(connection: Connection) -> Config:
+    """An alembic configuration running our migrations on `connection` (no alembic.ini needed)."""
     from alembic.config import Config
 
     config = Config()
@@ -68,6 +76,9 @@ def upgrade(engine: Engine, revision: str = "head", *, refuse_unversioned: bool 
 
     `refuse_unversioned` checks, under the same lock, that the database is not someone else's: a
     check made before taking the lock could see the tables of a process migrating at that moment.
+
+    Raises:
+        SchemaMismatch: with `refuse_unversioned`, the database holds our tables but no alembic version.
     """
     from alembic import command
 
@@ -95,6 +106,7 @@ def upgrade(engine: Engine, revision: str = "head", *, refuse_unversioned: bool 
 
 
 def downgrade(engine: Engine, revision: str) -> None:
+    """Migrate the store down to `revision` (tests and operators undoing an upgrade)."""
     from alembic import command
 
     with engine.connect() as conn:
@@ -110,6 +122,9 @@ def ensure_schema(engine: Engine) -> None:
     """Called by every front end when it opens a store: fast when at head, migrates otherwise.
 
     A database holding our tables without an alembic version is refused rather than guessed at.
+
+    Raises:
+        SchemaMismatch: such a database, or one at a revision this code does not know.
     """
     if current_revision(engine) == HEAD:
         return

@@ -92,7 +92,7 @@ def test_a_run_whose_block_raises_is_failed(ctx):
     with pytest.raises(ZeroDivisionError):
         with mlops.start_run(experiment="e", name="boom") as run:
             mlops.log_metric("before", 1.0)
-            1 / 0
+            raise ZeroDivisionError("division by zero")
     got = mlops.get_run(run.id)
     assert got.status == "failed" and got.end_time is not None and got.metrics == {"before": 1.0}
     assert mlops.active_run() is None

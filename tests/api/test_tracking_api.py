@@ -235,12 +235,11 @@ def test_tags_can_be_overwritten(ctx):
 
 def test_logging_to_an_ended_run_is_refused(ctx):
     from mlops_nb.services import tracking
-    from mlops_nb.store.db import session_scope
+    from mlops_nb.store.runs import run_store
 
     run = finished_run()
-    with session_scope(ctx.engine) as session:
-        with pytest.raises(mlops.InvalidInput, match="is finished; start a new run"):
-            tracking.log_params(session=session, run_id=run.id, params={"a": 1})
+    with pytest.raises(mlops.InvalidInput, match="is finished; start a new run"):
+        tracking.log_params(store=run_store(ctx.engine), run_id=run.id, params={"a": 1})
 
 
 def test_starting_a_run_ends_the_active_one(ctx):
@@ -321,14 +320,14 @@ def test_logging_to_a_run_marked_killed_elsewhere_is_refused(db_url, tmp_path, m
     import time
 
     from mlops_nb.services import tracking
-    from mlops_nb.store.db import session_scope
+    from mlops_nb.store.runs import run_store
 
     monkeypatch.setenv("MLOPS_HEARTBEAT_S", "0.05")
     ctx = mlops.init(project="test", db_url=db_url, user="dana", artifact_root=str(tmp_path / "a"))
     run = mlops.start_run(experiment="e")
     mlops.log_metric("m", 1.0)
-    with session_scope(ctx.engine) as session:  # a reader saw a stale heartbeat (laptop asleep)
-        tracking.mark_stale_runs_killed(session=session, stale_s=-1)
+    # a reader saw a stale heartbeat (laptop asleep)
+    assert tracking.mark_stale_runs(store=run_store(ctx.engine), stale_s=-1) == 1
     deadline = time.time() + 5
     while not ctx.active_run.lost and time.time() < deadline:
         time.sleep(0.02)

@@ -19,8 +19,9 @@ import time
 from functools import lru_cache
 from typing import Any
 
-from mlops_nb.services.errors import InvalidInput, MlopsError
 from mlops_nb.display.format import FLEX_CELL, format_time, html_table
+from mlops_nb.services.errors import InvalidInput, MlopsError
+from mlops_nb.services.tracking.results import MetricPoint, RunPublic
 
 MAX_CURVES = 12
 CURVE_HEIGHT = 220
@@ -40,6 +41,10 @@ def run_panel(run_id: str | None = None, *, plotlyjs: str | bool = "cdn") -> Any
 
     >>> panel = run_panel()          # in a notebook cell, the panel displays itself
     >>> panel.refresh()              # the same as clicking Refresh
+
+    Raises:
+        InvalidInput: no `run_id` and no active run, or a bad `plotlyjs`.
+        NotFound: no such run.
     """
     if run_id is None:
         from mlops_nb.api.connect import get_context
@@ -56,7 +61,7 @@ def _panel_class() -> type:
     """The widget class, defined on first use so that importing this module does not import ipywidgets."""
     import ipywidgets as widgets
 
-    class RunPanel(widgets.VBox):
+    class RunPanel(widgets.VBox):  # type: ignore[misc]  # ipywidgets has no type hints: VBox is Any
         """Header, params and metrics tables, curves and a Refresh button for one run."""
 
         def __init__(self, run_id: str, *, plotlyjs: str | bool = "cdn") -> None:
@@ -88,7 +93,8 @@ def _panel_class() -> type:
             if histories:
                 from IPython.display import HTML
 
-                self.curves.append_display_data(HTML(curves_html(histories, plotlyjs=self.plotlyjs)))
+                page: Any = HTML  # IPython's HTML() is not annotated
+                self.curves.append_display_data(page(curves_html(histories, plotlyjs=self.plotlyjs)))
             more = len(run.metrics) - len(histories)
             note = f" · {more} more metrics not drawn" if more > 0 else ""
             self.status.value = f"<small>refreshed {format_time(time.time())} UTC{note}</small>"
@@ -96,21 +102,22 @@ def _panel_class() -> type:
     return RunPanel
 
 
-def _load(run_id: str):
-    import mlops_nb as mlops
+def _load(run_id: str) -> tuple[RunPublic, dict[str, list[MetricPoint]]]:
+    from mlops_nb.api.tracking import get_metric_history, get_run
 
-    run = mlops.get_run(run_id)
+    run = get_run(run_id)
     keys = sorted(run.metrics)[:MAX_CURVES]
-    return run, {key: mlops.get_metric_history(run.id, key) for key in keys}
+    return run, {key: get_metric_history(run.id, key) for key in keys}
 
 
-def header_html(run) -> str:
+def header_html(run: RunPublic) -> str:
+    """One line naming the run: name, id, status, project/experiment, user and start time (escaped)."""
     esc = html.escape
     return (f"<b>Run {esc(run.name)}</b> <code>{esc(run.id)}</code> · {esc(run.status)} · "
             f"{esc(run.project)}/{esc(run.experiment)} · {esc(run.user)} · started {format_time(run.start_time)}")
 
 
-def tables_html(run) -> str:
+def tables_html(run: RunPublic) -> str:
     """Params and latest metrics side by side; html_table escapes every cell."""
     params = html_table(["param", "value"], sorted(run.params.items()), "Params")
     metrics = html_table(["metric", "latest"], sorted(run.metrics.items()), "Metrics")
@@ -118,11 +125,14 @@ def tables_html(run) -> str:
     return f"<div style='display:flex;gap:2em;flex-wrap:wrap'>{cell.format(params)}{cell.format(metrics)}</div>"
 
 
-def curves_html(histories: dict[str, list], *, plotlyjs: str | bool = "cdn") -> str:
+def curves_html(histories: dict[str, list[MetricPoint]], *, plotlyjs: str | bool = "cdn") -> str:
     """One small chart per metric (value against step), as an HTML fragment.
 
     plotlyjs: "cdn" loads plotly.js from its CDN (small, needs internet); "embed" puts it in the
     page (~3.5 MB, works offline). Offline with "cdn", the frame says how to embed it.
+
+    Raises:
+        InvalidInput: `plotlyjs` is not "cdn" or "embed".
     """
     from plotly.subplots import make_subplots
 

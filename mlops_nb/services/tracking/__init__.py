@@ -2,67 +2,32 @@
 with MLflow's filter syntax, the captured environment, and scikit-learn autologging.
 
 Each module below is one job; this package names what the domain offers, so callers write
-`from mlops_nb.services import tracking` and `tracking.<function>(session=..., ...)`.
+`from mlops_nb.services import tracking` and `tracking.<function>(...)`. Functions that read or
+join a caller's transaction take its `session`; the run writes and the search take a run store
+(`mlops_nb.store.runs.run_store(engine)`, or `run_store(session)` inside a session), which on a
+SQLite file is the raw-sqlite3 fast path and elsewhere SQLAlchemy: the same calls either way.
 """
 from __future__ import annotations
 
-from mlops_nb.services.tracking.results import (
-    ArtifactPublic,
-    MetricPoint,
-    RUN_TABLE_FIXED,
-    RunPublic,
-    RunTable,
-)
-from mlops_nb.services.tracking.runs import (
-    END_STATUSES,
-    any_stale_run,
-    create_run,
-    end_run,
-    finish_run,
-    get_experiment,
-    get_or_create_experiment,
-    get_or_create_project,
-    get_project,
-    get_run,
-    get_run_row,
-    heartbeat,
-    insert_run,
-    log_params,
-    mark_stale_runs_killed,
-    require_running,
-    set_run_code,
-    set_tags,
-    tag_values,
-    write_params,
-)
-from mlops_nb.services.tracking.metrics import (
-    history_points,
-    log_metrics,
-    metric_history,
-    metric_points,
-    next_steps,
-    read_next_steps,
-    write_metric_points,
-)
-from mlops_nb.services.tracking.search import (
-    count_runs,
-    search_runs,
-    search_runs_sqlite,
-)
-from mlops_nb.services.tracking.filters import (
-    Condition,
-    apply_filter,
-    condition_sql,
-    filter_sql,
-    parse_filter,
-    sqlite_filter,
-)
 from mlops_nb.services.tracking.artifacts import (
     checked_name,
     log_artifact,
     public,
     read_verified,
     store_bytes,
+)
+from mlops_nb.services.tracking.autolog import (
+    TRUNCATED,
+    AutologWarning,
+    Sink,
+    estimator_classes,
+    estimator_params,
+    estimator_tags,
+    is_patched,
+    param_value,
+    patch,
+    training_metrics,
+    unpatch,
 )
 from mlops_nb.services.tracking.environment import (
     ENV_PACKAGES,
@@ -76,40 +41,68 @@ from mlops_nb.services.tracking.environment import (
     package_versions,
     training_env,
 )
-from mlops_nb.services.tracking.autolog import (
-    AutologWarning,
-    Sink,
-    TRUNCATED,
-    estimator_classes,
-    estimator_params,
-    estimator_tags,
-    is_patched,
-    param_value,
-    patch,
-    training_metrics,
-    unpatch,
+from mlops_nb.services.tracking.filters import Condition, parse_filter
+from mlops_nb.services.tracking.metrics import (
+    history_points,
+    log_metrics,
+    metric_history,
+    metric_points,
+    read_next_steps,
+    write_metric_points,
 )
+from mlops_nb.services.tracking.projects import (
+    get_experiment,
+    get_or_create_experiment,
+    get_or_create_project,
+    get_project,
+)
+from mlops_nb.services.tracking.results import (
+    RUN_TABLE_FIXED,
+    ArtifactPublic,
+    MetricPoint,
+    RunEnded,
+    RunPublic,
+    RunStarted,
+    RunTable,
+)
+from mlops_nb.services.tracking.runs import (
+    CONTEXT_COLUMNS,
+    END_STATUSES,
+    create_run,
+    end_run,
+    get_run,
+    get_run_row,
+    heartbeat,
+    log_params,
+    mark_stale_runs,
+    require_running,
+    set_run_code,
+    set_tags,
+    start_run,
+    tag_values,
+)
+from mlops_nb.services.tracking.search import count_runs, search_runs
 
 __all__ = [
-    "ArtifactPublic",
-    "AutologWarning",
-    "Condition",
+    "CONTEXT_COLUMNS",
     "END_STATUSES",
     "ENV_PACKAGES",
     "GIT_CACHE_S",
     "KEY_PACKAGES",
     "KNOWN_ROOTS",
-    "MetricPoint",
     "RUN_TABLE_FIXED",
+    "TRUNCATED",
+    "ArtifactPublic",
+    "AutologWarning",
+    "Condition",
+    "MetricPoint",
+    "RunEnded",
     "RunPublic",
+    "RunStarted",
     "RunTable",
     "Sink",
-    "TRUNCATED",
-    "any_stale_run",
-    "apply_filter",
     "capture",
     "checked_name",
-    "condition_sql",
     "count_runs",
     "create_run",
     "end_run",
@@ -117,8 +110,6 @@ __all__ = [
     "estimator_classes",
     "estimator_params",
     "estimator_tags",
-    "filter_sql",
-    "finish_run",
     "get_experiment",
     "get_or_create_experiment",
     "get_or_create_project",
@@ -128,15 +119,13 @@ __all__ = [
     "git_state",
     "heartbeat",
     "history_points",
-    "insert_run",
     "is_patched",
     "log_artifact",
     "log_metrics",
     "log_params",
-    "mark_stale_runs_killed",
+    "mark_stale_runs",
     "metric_history",
     "metric_points",
-    "next_steps",
     "notebook_path",
     "package_versions",
     "param_value",
@@ -147,15 +136,13 @@ __all__ = [
     "read_verified",
     "require_running",
     "search_runs",
-    "search_runs_sqlite",
     "set_run_code",
     "set_tags",
-    "sqlite_filter",
+    "start_run",
     "store_bytes",
     "tag_values",
     "training_env",
     "training_metrics",
     "unpatch",
     "write_metric_points",
-    "write_params",
 ]

@@ -32,12 +32,18 @@ class AutologWarning(UserWarning):
 class Sink(Protocol):
     """Where a recorded fit goes. `begin` returns a token handed back to `end`."""
 
-    def begin(self, estimator: Any) -> Any: ...
+    def begin(self, estimator: Any) -> Any:
+        """A fit of `estimator` starts; returns a token handed back to `end`."""
+        ...
 
     def record(self, *, estimator: Any, params: dict[str, str], metrics: dict[str, float],
-               tags: dict[str, str]) -> None: ...
+               tags: dict[str, str]) -> None:
+        """The fit succeeded: its params (text), training metrics (floats) and tags (text)."""
+        ...
 
-    def end(self, token: Any, *, failed: bool) -> None: ...
+    def end(self, token: Any, *, failed: bool) -> None:
+        """The fit ended (`failed`: it raised); `token` is what `begin` returned."""
+        ...
 
 
 # --- what a fit records ------------------------------------------------------------------------
@@ -125,6 +131,7 @@ def training_metrics(estimator: Any, X: Any, y: Any, sample_weight: Any = None) 
 
 
 def estimator_tags(estimator: Any) -> dict[str, str]:
+    """The estimator's class as tags: `estimator_class` (module and qualified name), `estimator_name`."""
     cls = type(estimator)
     return {"estimator_class": f"{cls.__module__}.{cls.__qualname__}", "estimator_name": cls.__name__}
 
@@ -134,7 +141,7 @@ def estimator_tags(estimator: Any) -> dict[str, str]:
 _local = threading.local()
 _global_lock = threading.Lock()
 _global_depth = 0
-_patched: list[tuple[type, bool, Any]] = []  # (class, had its own fit, the original attribute)
+_patched: list[tuple[type[Any], bool, Any]] = []  # (class, had its own fit, the original attribute)
 _sink: Sink | None = None
 
 
@@ -164,14 +171,14 @@ def _warn(what: str, err: BaseException) -> None:
     warnings.warn(f"mlops autolog could not {what}: {type(err).__name__}: {err}", AutologWarning, stacklevel=3)
 
 
-def _fit_arguments(args: tuple, kwargs: dict) -> tuple[Any, Any, Any]:
+def _fit_arguments(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, Any, Any]:
     X = args[0] if args else kwargs.get("X")
     y = args[1] if len(args) > 1 else kwargs.get("y", kwargs.get("Y"))
     return X, y, kwargs.get("sample_weight")
 
 
-def _wrap(original: Any):
-    def fit(self, *args, **kwargs):
+def _wrap(original: Any) -> Any:
+    def fit(self: Any, *args: Any, **kwargs: Any) -> Any:
         bound = original.__get__(self, type(self))
         outermost = _enter()
         try:
@@ -182,14 +189,15 @@ def _wrap(original: Any):
         finally:
             _leave()
 
-    fit.__mlops_autolog_original__ = original
-    fit.__wrapped__ = getattr(original, "__func__", original)
-    fit.__doc__ = getattr(original, "__doc__", None)
-    fit.__qualname__ = getattr(original, "__qualname__", "fit")
-    return fit
+    wrapper: Any = fit  # a function object: it takes the attributes below
+    wrapper.__mlops_autolog_original__ = original
+    wrapper.__wrapped__ = getattr(original, "__func__", original)
+    wrapper.__doc__ = getattr(original, "__doc__", None)
+    wrapper.__qualname__ = getattr(original, "__qualname__", "fit")
+    return wrapper
 
 
-def _recorded_fit(sink: Sink, estimator: Any, bound: Any, args: tuple, kwargs: dict) -> Any:
+def _recorded_fit(sink: Sink, estimator: Any, bound: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     try:
         token = sink.begin(estimator)
     except Exception as err:  # noqa: BLE001 - recording must never stop the fit
@@ -205,7 +213,7 @@ def _recorded_fit(sink: Sink, estimator: Any, bound: Any, args: tuple, kwargs: d
     return result
 
 
-def _record(sink: Sink, estimator: Any, args: tuple, kwargs: dict) -> None:
+def _record(sink: Sink, estimator: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
     params: dict[str, str] = {}
     metrics: dict[str, float] = {}
     try:
@@ -230,7 +238,7 @@ def _end(sink: Sink, token: Any, *, failed: bool) -> None:
         _warn("end the run", err)
 
 
-def estimator_classes() -> list[type]:
+def estimator_classes() -> list[type[Any]]:
     """Every scikit-learn estimator class, Pipeline included."""
     from sklearn.pipeline import Pipeline
     from sklearn.utils import all_estimators
@@ -241,7 +249,7 @@ def estimator_classes() -> list[type]:
     return classes
 
 
-def _static_fit(cls: type) -> Any:
+def _static_fit(cls: type[Any]) -> Any:
     for klass in cls.__mro__:
         if "fit" in klass.__dict__:
             return klass.__dict__["fit"]
@@ -261,7 +269,7 @@ def patch(sink: Sink) -> int:
         original = getattr(found, "__mlops_autolog_original__", found)
         own = "fit" in cls.__dict__
         _patched.append((cls, own, cls.__dict__.get("fit")))
-        setattr(cls, "fit", _wrap(original))
+        cls.fit = _wrap(original)
     return len(_patched)
 
 
@@ -272,10 +280,11 @@ def unpatch() -> None:
     while _patched:
         cls, own, attribute = _patched.pop()
         if own:
-            setattr(cls, "fit", attribute)
+            cls.fit = attribute
         else:
             delattr(cls, "fit")
 
 
 def is_patched() -> bool:
+    """Whether scikit-learn's `fit` methods are patched now."""
     return bool(_patched)

@@ -12,10 +12,13 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
 from typing import Any
+
+from mlops_nb.config import notebook_path_from_env
 
 KEY_PACKAGES = ("mlops-nb", "numpy", "pandas", "scikit-learn", "scipy", "evidently", "sqlmodel",
                 "sqlalchemy", "skops", "xgboost", "lightgbm", "torch", "ipython", "ipykernel")
@@ -37,7 +40,7 @@ GIT_CACHE_S = 2.0  # a notebook starting many runs in a loop asks git once per t
 _git_cache: dict[str, tuple[float, tuple[str | None, bool | None]]] = {}
 
 
-def git_state(path: str | os.PathLike | None = None) -> tuple[str | None, bool | None]:
+def git_state(path: str | os.PathLike[str] | None = None) -> tuple[str | None, bool | None]:
     """(commit, dirty) of the repository holding `path` (default: the working directory).
 
     Remembered for GIT_CACHE_S seconds per folder: `git status` is a subprocess (~3 ms), and a
@@ -72,15 +75,17 @@ def _git_state(cwd: str) -> tuple[str | None, bool | None]:
 
 
 def notebook_path() -> str | None:
-    """The running notebook's path where the front end tells it (VS Code, JupyterLab's env)."""
-    for var in ("MLOPS_NOTEBOOK_PATH", "JPY_SESSION_NAME", "__vsc_ipynb_file__"):
-        value = os.environ.get(var)
-        if value:
-            return value
+    """The running notebook's path where the front end tells it: the environment (config's
+    NOTEBOOK_PATH_VARIABLES: ours, JupyterLab's, VS Code's), else VS Code's variable in the kernel's
+    namespace; None outside a notebook."""
+    value = notebook_path_from_env()
+    if value:
+        return value
+    ipython = sys.modules.get("IPython")  # a kernel has imported it; without it there is no notebook
+    if ipython is None:
+        return None
     try:
-        from IPython import get_ipython  # only present inside a kernel; already imported there
-
-        shell = get_ipython() if "IPython" in sys.modules else None
+        shell = ipython.get_ipython()
         value = shell.user_ns.get("__vsc_ipynb_file__") if shell is not None else None
         return str(value) if value else None
     except Exception:
@@ -97,7 +102,7 @@ def _python_version() -> str:
     return platform.python_version()
 
 
-def capture(cwd: str | os.PathLike | None = None) -> dict[str, Any]:
+def capture(cwd: str | os.PathLike[str] | None = None) -> dict[str, Any]:
     """The run context columns (see store.models.Run)."""
     commit, dirty = git_state(cwd)
     path = notebook_path()
@@ -118,14 +123,15 @@ def capture(cwd: str | os.PathLike | None = None) -> dict[str, Any]:
 
 ENV_PACKAGES = ("scikit-learn", "numpy", "pandas", "scipy", "skops")
 KNOWN_ROOTS = {"builtins", "numpy", "scipy", "sklearn", "collections", "functools", "operator"}
-_distributions: dict[str, list[str]] | None = None
+_distributions: Mapping[str, list[str]] | None = None
 
 
 def _distribution_of(module_root: str) -> str | None:
     global _distributions
-    if _distributions is None:
-        _distributions = metadata.packages_distributions()
-    names = _distributions.get(module_root)
+    distributions = _distributions
+    if distributions is None:
+        distributions = _distributions = metadata.packages_distributions()
+    names = distributions.get(module_root)
     return names[0] if names else None
 
 

@@ -5,8 +5,31 @@ notebook, and the console renders them with Streamlit.
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any
+
+
+@dataclass
+class RunStarted:
+    """A run as `start_run` just wrote it (no read back): its `id` and `name`, `start_time` and
+    `heartbeat_at` (epoch seconds, equal), and its `tags` as stored (text)."""
+
+    id: str
+    name: str
+    start_time: float
+    heartbeat_at: float
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class RunEnded:
+    """How a run ended: `status` (finished, failed or killed) at `end_time` (epoch seconds). When it
+    had ended before (elsewhere, or marked killed), these are what the store holds."""
+
+    id: str
+    status: str
+    end_time: float | None
 
 
 @dataclass

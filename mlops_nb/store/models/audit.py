@@ -1,7 +1,7 @@
 """The audit trail: append-only events, each hashed together with the previous event's hash."""
 from __future__ import annotations
 
-from typing import Optional
+from typing import Any
 
 from sqlalchemy import JSON, Column, Index
 from sqlmodel import Field, SQLModel
@@ -10,17 +10,20 @@ GENESIS_HASH = "0" * 64
 
 
 class AuditEvent(SQLModel, table=True):
+    """One state change: when (`ts`, epoch seconds), who, what action on which entity, the entity
+    before and after (JSON), and its hash chained to the previous event's."""
+
     __tablename__ = "audit_event"
     __table_args__ = (Index("ix_audit_event_entity", "entity", "entity_id"),)
 
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     ts: float
     actor: str = Field(max_length=250)
     action: str = Field(max_length=64, index=True)
     entity: str = Field(max_length=64)
     entity_id: str = Field(max_length=250)
-    before: Optional[dict] = Field(default=None, sa_column=Column(JSON))
-    after: Optional[dict] = Field(default=None, sa_column=Column(JSON))
+    before: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    after: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
     prev_hash: str = Field(max_length=64)
     hash: str = Field(max_length=64, unique=True)
 

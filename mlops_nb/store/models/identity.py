@@ -1,28 +1,30 @@
 """Users, roles and API tokens. Passwords and tokens are stored only as argon2 hashes."""
 from __future__ import annotations
 
-from typing import Optional
-
 from sqlmodel import Field, SQLModel
 
 ROLES = ("data_scientist", "ml_engineer", "platform_engineer", "reviewer", "manager", "admin")
 
 
 class User(SQLModel, table=True):
+    """A person who may act: a unique name, one role, an optional argon2 password hash."""
+
     __tablename__ = "user_account"
 
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=250, unique=True, index=True)
     role: str = Field(max_length=32)
-    password_hash: Optional[str] = Field(default=None, max_length=255)
+    password_hash: str | None = Field(default=None, max_length=255)
     active: bool = True
     created_at: float
 
 
 class ApiToken(SQLModel, table=True):
+    """An API token of a user: its public prefix and the argon2 hash of the whole token."""
+
     __tablename__ = "api_token"
 
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     user_id: int = Field(foreign_key="user_account.id", index=True)
     prefix: str = Field(max_length=16, index=True)  # the public part, to find the hash to check
     token_hash: str = Field(max_length=255)

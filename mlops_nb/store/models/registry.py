@@ -1,7 +1,7 @@
 """Registered models, their versions, stage history, policies and promotion requests."""
 from __future__ import annotations
 
-from typing import Optional
+from typing import Any
 
 from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
@@ -11,38 +11,43 @@ REQUEST_STATUSES = ("pending", "approved", "rejected", "cancelled", "superseded"
 
 
 class RegisteredModel(SQLModel, table=True):
+    """A model name in a project; its versions hold the files and the lineage."""
+
     __tablename__ = "registered_model"
     __table_args__ = (UniqueConstraint("project_id", "name", name="uq_registered_model_project_name"),)
 
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     project_id: int = Field(foreign_key="project.id", index=True)
     name: str = Field(max_length=250)
-    description: Optional[str] = Field(default=None, sa_column=Column(Text))
+    description: str | None = Field(default=None, sa_column=Column(Text))
     created_by: str = Field(max_length=250)
     created_at: float
 
 
 class ModelVersion(SQLModel, table=True):
+    """One registered version: its stage, run, training dataset, artifact (the model file), input
+    signature, training environment, params, metrics, code and feature definitions (JSON)."""
+
     __tablename__ = "model_version"
     __table_args__ = (UniqueConstraint("model_id", "version", name="uq_model_version_number"),
                       Index("ix_model_version_model_stage", "model_id", "stage"))
 
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     model_id: int = Field(foreign_key="registered_model.id")
     version: int
     stage: str = Field(default="none", max_length=16)
-    run_id: Optional[str] = Field(default=None, foreign_key="run.id", max_length=32, index=True)
-    dataset_version_id: Optional[int] = Field(default=None, foreign_key="dataset_version.id")
+    run_id: str | None = Field(default=None, foreign_key="run.id", max_length=32, index=True)
+    dataset_version_id: int | None = Field(default=None, foreign_key="dataset_version.id")
     artifact_id: int = Field(foreign_key="artifact.id")
     flavor: str = Field(default="sklearn-skops", max_length=32)
-    target: Optional[str] = Field(default=None, max_length=250)
-    signature: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
-    env: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    target: str | None = Field(default=None, max_length=250)
+    signature: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    env: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     requirements: str = Field(default="", sa_column=Column(Text, nullable=False))
-    params: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
-    metrics: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
-    code: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
-    features: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    params: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    metrics: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    code: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    features: list[Any] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     created_by: str = Field(max_length=250)
     created_at: float
 
@@ -53,14 +58,14 @@ class StageChange(SQLModel, table=True):
     __tablename__ = "stage_change"
     __table_args__ = (Index("ix_stage_change_model_stage", "model_id", "to_stage", "id"),)
 
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     model_id: int = Field(foreign_key="registered_model.id")
     model_version_id: int = Field(foreign_key="model_version.id")
     from_stage: str = Field(max_length=16)
     to_stage: str = Field(max_length=16)
     actor: str = Field(max_length=250)
     reason: str = Field(default="", sa_column=Column(Text, nullable=False))
-    request_id: Optional[int] = Field(default=None, foreign_key="promotion_request.id")
+    request_id: int | None = Field(default=None, foreign_key="promotion_request.id")
     rollback: bool = False
     created_at: float
 
@@ -73,30 +78,33 @@ class Policy(SQLModel, table=True):
                       Index("uq_policy_project_default", "project_id", unique=True,
                             sqlite_where=text("model_id IS NULL"), postgresql_where=text("model_id IS NULL")))
 
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     project_id: int = Field(foreign_key="project.id")
-    model_id: Optional[int] = Field(default=None, foreign_key="registered_model.id")
-    rules: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    model_id: int | None = Field(default=None, foreign_key="registered_model.id")
+    rules: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     updated_by: str = Field(max_length=250)
     updated_at: float
 
 
 class PromotionRequest(SQLModel, table=True):
+    """A request to move a version to a stage: who asked and why, its gate results, the policy in
+    force when it was made (JSON), and how and when it was decided."""
+
     __tablename__ = "promotion_request"
     __table_args__ = (Index("ix_promotion_request_model_status", "model_id", "status"),)
 
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     model_id: int = Field(foreign_key="registered_model.id")
     model_version_id: int = Field(foreign_key="model_version.id")
     target_stage: str = Field(max_length=16)
     requester: str = Field(max_length=250)
     reason: str = Field(sa_column=Column(Text, nullable=False))
     status: str = Field(default="pending", max_length=16)
-    gates: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
-    policy: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    gates: list[Any] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    policy: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     created_at: float
-    decided_at: Optional[float] = None
-    decided_by: Optional[str] = Field(default=None, max_length=250)
+    decided_at: float | None = None
+    decided_by: str | None = Field(default=None, max_length=250)
 
 
 class Approval(SQLModel, table=True):
@@ -104,7 +112,7 @@ class Approval(SQLModel, table=True):
 
     __table_args__ = (UniqueConstraint("request_id", "user", name="uq_approval_request_user"),)
 
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     request_id: int = Field(foreign_key="promotion_request.id", index=True)
     user: str = Field(max_length=250)
     role: str = Field(max_length=32)

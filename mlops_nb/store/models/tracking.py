@@ -1,7 +1,7 @@
 """Project > Experiment > Run, with params, metric history, tags, artifacts and dataset versions."""
 from __future__ import annotations
 
-from typing import Optional
+from typing import Any
 
 from sqlalchemy import JSON, BigInteger, Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
@@ -10,21 +10,28 @@ RUN_STATUSES = ("running", "finished", "failed", "killed")
 
 
 class Project(SQLModel, table=True):
-    id: Optional[int] = Field(default=None, primary_key=True)
+    """The top folder: a unique name; experiments, datasets and models belong to one."""
+
+    id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=250, unique=True, index=True)
     created_at: float
 
 
 class Experiment(SQLModel, table=True):
+    """A named group of runs in a project."""
+
     __table_args__ = (UniqueConstraint("project_id", "name", name="uq_experiment_project_name"),)
 
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     project_id: int = Field(foreign_key="project.id", index=True)
     name: str = Field(max_length=250)
     created_at: float
 
 
 class Run(SQLModel, table=True):
+    """One execution: status (running, finished, failed, killed), times and heartbeat (epoch
+    seconds), and where and with what code and packages it ran."""
+
     __table_args__ = (Index("ix_run_experiment_start", "experiment_id", "start_time"),
                       Index("ix_run_status_heartbeat", "status", "heartbeat_at"))
 
@@ -34,22 +41,24 @@ class Run(SQLModel, table=True):
     status: str = Field(default="running", max_length=16)
     user: str = Field(max_length=250)
     start_time: float
-    end_time: Optional[float] = None
+    end_time: float | None = None
     heartbeat_at: float
     # captured context: who, where, which code and environment made this run
-    host: Optional[str] = Field(default=None, max_length=250)
-    pid: Optional[int] = None
-    git_commit: Optional[str] = Field(default=None, max_length=64)
-    git_dirty: Optional[bool] = None
-    notebook_path: Optional[str] = Field(default=None, sa_column=Column(Text))
-    code_hash: Optional[str] = Field(default=None, max_length=64)
-    cell_hashes: Optional[list] = Field(default=None, sa_column=Column(JSON))
-    cell_source: Optional[str] = Field(default=None, sa_column=Column(Text))
-    python_version: Optional[str] = Field(default=None, max_length=64)
-    packages: Optional[dict] = Field(default=None, sa_column=Column(JSON))
+    host: str | None = Field(default=None, max_length=250)
+    pid: int | None = None
+    git_commit: str | None = Field(default=None, max_length=64)
+    git_dirty: bool | None = None
+    notebook_path: str | None = Field(default=None, sa_column=Column(Text))
+    code_hash: str | None = Field(default=None, max_length=64)
+    cell_hashes: list[str] | None = Field(default=None, sa_column=Column(JSON))
+    cell_source: str | None = Field(default=None, sa_column=Column(Text))
+    python_version: str | None = Field(default=None, max_length=64)
+    packages: dict[str, str] | None = Field(default=None, sa_column=Column(JSON))
 
 
 class Param(SQLModel, table=True):
+    """A run's param as text; one value per key (params are immutable)."""
+
     run_id: str = Field(foreign_key="run.id", primary_key=True, max_length=32)
     key: str = Field(primary_key=True, max_length=250)
     value: str = Field(sa_column=Column(Text, nullable=False))
@@ -60,10 +69,10 @@ class Metric(SQLModel, table=True):
 
     __table_args__ = (Index("ix_metric_run_key_step", "run_id", "key", "step"),)
 
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     run_id: str = Field(foreign_key="run.id", max_length=32)
     key: str = Field(max_length=250)
-    value: Optional[float] = None
+    value: float | None = None
     step: int = Field(default=0, sa_type=BigInteger)  # 64-bit: steps may be millisecond timestamps
     timestamp: float
 
@@ -77,22 +86,26 @@ class LatestMetric(SQLModel, table=True):
 
     run_id: str = Field(foreign_key="run.id", primary_key=True, max_length=32)
     key: str = Field(primary_key=True, max_length=250)
-    value: Optional[float] = None
+    value: float | None = None
     step: int = Field(default=0, sa_type=BigInteger)  # 64-bit: steps may be millisecond timestamps
     timestamp: float
 
 
 class Tag(SQLModel, table=True):
+    """A run's tag as text; setting it again replaces the value."""
+
     run_id: str = Field(foreign_key="run.id", primary_key=True, max_length=32)
     key: str = Field(primary_key=True, max_length=250)
     value: str = Field(sa_column=Column(Text, nullable=False))
 
 
 class Artifact(SQLModel, table=True):
+    """A stored file: its URI, sha256 (hex) and size (bytes); of a run, or of the registry (run_id NULL)."""
+
     __table_args__ = (UniqueConstraint("run_id", "name", name="uq_artifact_run_name"),)
 
-    id: Optional[int] = Field(default=None, primary_key=True)
-    run_id: Optional[str] = Field(default=None, foreign_key="run.id", index=True, max_length=32)
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: str | None = Field(default=None, foreign_key="run.id", index=True, max_length=32)
     name: str = Field(max_length=1000)
     uri: str = Field(sa_column=Column(Text, nullable=False))
     sha256: str = Field(max_length=64)
@@ -101,20 +114,23 @@ class Artifact(SQLModel, table=True):
 
 
 class DatasetVersion(SQLModel, table=True):
+    """A version of a dataset: content fingerprint (sha256), shape, schema and profile (JSON), and a
+    stored sample for drift reference."""
+
     __tablename__ = "dataset_version"
     __table_args__ = (UniqueConstraint("project_id", "name", "version", name="uq_dataset_name_version"),
                       UniqueConstraint("project_id", "name", "fingerprint", name="uq_dataset_name_fingerprint"))
 
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     project_id: int = Field(foreign_key="project.id", index=True)
     name: str = Field(max_length=250)
     version: int
     fingerprint: str = Field(max_length=64)
     rows: int
     columns: int
-    schema_: dict = Field(sa_column=Column("schema", JSON, nullable=False))
-    profile: dict = Field(sa_column=Column(JSON, nullable=False))
-    sample_artifact_id: Optional[int] = Field(default=None, foreign_key="artifact.id")
+    schema_: dict[str, Any] = Field(sa_column=Column("schema", JSON, nullable=False))
+    profile: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    sample_artifact_id: int | None = Field(default=None, foreign_key="artifact.id")
     created_by: str = Field(max_length=250)
     created_at: float
 

@@ -8,6 +8,7 @@ import pytest
 from mlops_nb.services import tracking
 from mlops_nb.services.errors import Conflict, IntegrityFailure, InvalidInput, NotFound
 from mlops_nb.store.artifacts import LocalArtifactStore, uri_to_path
+from mlops_nb.store.runs import run_store
 
 
 @pytest.fixture()
@@ -54,7 +55,7 @@ def test_same_name_other_bytes_is_a_conflict(session, store, run_id, tmp_path):
 def test_logging_to_a_finished_run_is_refused(session, store, run_id, tmp_path):
     source = tmp_path / "f.txt"
     source.write_text("x")
-    tracking.end_run(session=session, run_id=run_id)
+    tracking.end_run(store=run_store(session), run_id=run_id)
     with pytest.raises(InvalidInput, match="is finished; start a new run to log more"):
         tracking.log_artifact(session=session, store=store, run_id=run_id, path=source)
 

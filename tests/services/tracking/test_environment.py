@@ -1,8 +1,10 @@
 """Captured context: git commit and dirty flag, package versions, notebook path."""
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
+import sys
 
 import pytest
 
@@ -70,3 +72,21 @@ def test_capture_names_host_python_and_notebook(monkeypatch, tmp_path):
     assert captured["notebook_path"] == str(tmp_path / "train.ipynb")
     assert captured["host"] and captured["pid"] and captured["python_version"].count(".") == 2
     assert set(captured) == {"host", "pid", "git_commit", "git_dirty", "notebook_path", "python_version", "packages"}
+
+
+def test_notebook_path_comes_from_vs_codes_kernel_variable_when_the_environment_is_silent(shell, tmp_path):
+    assert tracking.notebook_path() is None
+    shell.user_ns["__vsc_ipynb_file__"] = str(tmp_path / "train.ipynb")
+    try:
+        assert tracking.notebook_path() == str(tmp_path / "train.ipynb")
+    finally:
+        del shell.user_ns["__vsc_ipynb_file__"]
+
+
+def test_outside_a_kernel_the_notebook_path_is_looked_for_without_importing_ipython(tmp_path):
+    code = ("import sys; from mlops_nb.services.tracking import environment; "
+            "print(environment.notebook_path(), 'IPython' in sys.modules)")
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("MLOPS_NOTEBOOK_PATH", "JPY_SESSION_NAME", "__vsc_ipynb_file__")}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
+    assert out.stdout.split() == ["None", "False"]

@@ -9,6 +9,7 @@ from sqlalchemy import inspect
 from mlops_nb.services import tracking
 from mlops_nb.services.errors import InvalidInput
 from mlops_nb.services.tracking.filters import Condition, parse_filter
+from mlops_nb.store.runs import run_store
 
 
 @pytest.mark.parametrize("op", ["=", "!=", "<", "<=", ">", ">="])
@@ -68,15 +69,15 @@ def project_id(session):
     for name, auc, model, team in (("lr-1", 0.7, "lr", "risk"), ("lr-2", 0.8, "lr", "growth"),
                                    ("rf-1", 0.9, "rf", "risk")):
         run = tracking.create_run(session=session, experiment_id=experiment.id, name=name, user="dana")
-        tracking.log_params(session=session, run_id=run.id, params={"model": model})
+        tracking.log_params(store=run_store(session), run_id=run.id, params={"model": model})
         tracking.log_metrics(session=session, run_id=run.id, metrics={"auc": auc})
         tracking.set_tags(session=session, run_id=run.id, tags={"team": team})
-    tracking.end_run(session=session, run_id=run.id)  # rf-1 finished, the others running
+    tracking.end_run(store=run_store(session), run_id=run.id)  # rf-1 finished, the others running
     return project.id
 
 
 def _names(session, project_id, text):
-    table = tracking.search_runs(session=session, project_id=project_id, filter=text)
+    table = tracking.search_runs(store=run_store(session), project_id=project_id, filter=text)
     return sorted(row["name"] for row in table.rows)
 
 

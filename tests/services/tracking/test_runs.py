@@ -9,6 +9,7 @@ import pytest
 from mlops_nb.services import tracking
 from mlops_nb.services.errors import Conflict, InvalidInput, NotFound
 from mlops_nb.store.db import session_scope
+from mlops_nb.store.runs import run_store
 
 
 @pytest.fixture()
@@ -58,21 +59,22 @@ def test_new_run_is_running_with_a_default_name(run):
 
 
 def test_end_run_sets_status_and_end_time_once(session, run):
-    ended = tracking.end_run(session=session, run_id=run.id, status="failed")
+    ended = tracking.end_run(store=run_store(session), run_id=run.id, status="failed")
     assert ended.status == "failed" and ended.end_time is not None
-    assert tracking.end_run(session=session, run_id=run.id, status="finished").status == "failed"
+    again = tracking.end_run(store=run_store(session), run_id=run.id, status="finished")
+    assert (again.status, again.end_time) == ("failed", ended.end_time)
 
 
 def test_params_conflict_names_the_key_and_keeps_the_first_value(session, run):
-    tracking.log_params(session=session, run_id=run.id, params={"C": 1, "penalty": "l2"})
+    tracking.log_params(store=run_store(session), run_id=run.id, params={"C": 1, "penalty": "l2"})
     with pytest.raises(Conflict, match="param 'C' was already logged as '1'.*tried '2'"):
-        tracking.log_params(session=session, run_id=run.id, params={"C": 2, "new": 3})
+        tracking.log_params(store=run_store(session), run_id=run.id, params={"C": 2, "new": 3})
     assert tracking.get_run(session=session, run_id=run.id).params == {"C": "1", "penalty": "l2"}
 
 
 def test_params_must_be_a_mapping(session, run):
     with pytest.raises(InvalidInput, match="params must be a mapping of names to values, got list"):
-        tracking.log_params(session=session, run_id=run.id, params=[("a", 1)])
+        tracking.log_params(store=run_store(session), run_id=run.id, params=[("a", 1)])
     with pytest.raises(InvalidInput, match="metrics must be a mapping of names to numbers, got float"):
         tracking.log_metrics(session=session, run_id=run.id, metrics=1.0)
 
@@ -81,7 +83,8 @@ def test_log_metrics_returns_the_steps_used(session, run):
     assert tracking.log_metrics(session=session, run_id=run.id, metrics={"a": 1.0, "b": 2.0}) == {"a": 0, "b": 0}
     assert tracking.log_metrics(session=session, run_id=run.id, metrics={"a": 1.0}) == {"a": 1}
     assert tracking.log_metrics(session=session, run_id=run.id, metrics={"a": 1.0}, step=7) == {"a": 7}
-    assert tracking.next_steps(session=session, run_id=run.id, keys=["a", "b", "c"]) == {"a": 8, "b": 1, "c": 0}
+    assert tracking.read_next_steps(store=run_store(session), run_id=run.id, keys=["a", "b", "c"]) == {
+        "a": 8, "b": 1, "c": 0}
 
 
 def test_nan_is_stored_as_null_and_read_back_as_nan(session, run):
@@ -91,8 +94,8 @@ def test_nan_is_stored_as_null_and_read_back_as_nan(session, run):
 
 def test_stale_runs_are_marked_killed_and_live_ones_are_not(session, run):
     assert tracking.heartbeat(session=session, run_id=run.id)
-    assert tracking.mark_stale_runs_killed(session=session, stale_s=60) == 0
-    assert tracking.mark_stale_runs_killed(session=session, stale_s=60, now=run.heartbeat_at + 61) == 1
+    assert tracking.mark_stale_runs(store=run_store(session), stale_s=60) == 0
+    assert tracking.mark_stale_runs(store=run_store(session), stale_s=60, now=run.heartbeat_at + 61) == 1
     session.expire_all()
     killed = tracking.get_run_row(session=session, run_id=run.id)
     assert killed.status == "killed" and killed.end_time is not None
@@ -107,11 +110,11 @@ def test_set_run_code_appends_cell_sources(session, run):
 
 
 def test_search_runs_returns_params_metrics_and_tags_as_columns(session, run):
-    tracking.log_params(session=session, run_id=run.id, params={"C": 1})
+    tracking.log_params(store=run_store(session), run_id=run.id, params={"C": 1})
     tracking.log_metrics(session=session, run_id=run.id, metrics={"auc": 0.8})
     tracking.set_tags(session=session, run_id=run.id, tags={"team": "risk"})
     project = tracking.get_project(session=session, name="p")
-    table = tracking.search_runs(session=session, project_id=project.id, filter="tags.team = 'risk'")
+    table = tracking.search_runs(store=run_store(session), project_id=project.id, filter="tags.team = 'risk'")
     row = table.rows[0]
     assert row["params.C"] == "1" and row["metrics.auc"] == 0.8 and row["tags.team"] == "risk"
     assert table.title == "Runs where tags.team = 'risk'"

@@ -1,8 +1,8 @@
 """The SQLite fast search (raw sqlite3) and the portable SQLAlchemy search give the same answers.
 
-`mlops.runs()` on a SQLite file takes `tracking.search_runs_sqlite`; PostgreSQL takes
-`tracking.search_runs`. Both are run here on one SQLite store, over every operator, NaN and inf,
-quoting, several experiments and projects, and limits.
+`mlops.runs()` on a SQLite file searches through `store.sqlite_fast.FastRunStore`; PostgreSQL
+through `store.runs.PortableRunStore`. Both run `tracking.search_runs` here on one SQLite store,
+over every operator, NaN and inf, quoting, several experiments and projects, and limits.
 """
 from __future__ import annotations
 
@@ -14,6 +14,8 @@ import pytest
 from mlops_nb.services import tracking
 from mlops_nb.store.db import get_engine, session_scope
 from mlops_nb.store.migrate import ensure_schema
+from mlops_nb.store.runs import PortableRunStore, run_store
+from mlops_nb.store.sqlite_fast import FastRunStore
 
 CASES = [
     "metrics.auc = 0.8", "metrics.auc != 0.8", "metrics.auc < 0.8", "metrics.auc <= 0.8", "metrics.auc > 0.8",
@@ -43,13 +45,16 @@ def store(tmp_path_factory):
                                            ("rf-1", 0.9, "rf", "risk"), ("nan", float("nan"), "Rf", "Risk"),
                                            ("inf", float("inf"), "x'y", "a%b")):
                 run = tracking.create_run(session=session, experiment_id=exp.id, name=name, user="dana")
-                tracking.log_params(session=session, run_id=run.id, params={"model": model, "n": 3})
+                tracking.log_params(store=run_store(session), run_id=run.id, params={"model": model, "n": 3})
                 tracking.log_metrics(session=session, run_id=run.id,
                                      metrics={"auc": auc, "loss": 1 - (auc if auc == auc else 0)})
                 tracking.set_tags(session=session, run_id=run.id, tags={"team": team})
                 time.sleep(0.001)
-            tracking.end_run(session=session, run_id=run.id)
-        return engine, project.id
+            tracking.end_run(store=run_store(session), run_id=run.id)
+        project_id = project.id
+    fast, portable = run_store(engine), PortableRunStore(engine)
+    assert isinstance(fast, FastRunStore)
+    return fast, portable, project_id
 
 
 def _normalised(table):
@@ -59,18 +64,26 @@ def _normalised(table):
 @pytest.mark.parametrize("experiment", ["e", "e2", None, "nope"])
 @pytest.mark.parametrize("filter_text", CASES)
 def test_fast_sqlite_search_matches_the_portable_search(store, experiment, filter_text):
-    engine, project_id = store
-    with session_scope(engine) as session:
-        portable = tracking.search_runs(session=session, project_id=project_id, experiment=experiment, filter=filter_text)
-    fast = tracking.search_runs_sqlite(engine, project_id=project_id, experiment=experiment, filter=filter_text)
+    fast_store, portable_store, project_id = store
+    portable = tracking.search_runs(store=portable_store, project_id=project_id, experiment=experiment,
+                                    filter=filter_text)
+    fast = tracking.search_runs(store=fast_store, project_id=project_id, experiment=experiment, filter=filter_text)
     assert _normalised(fast) == _normalised(portable)
     assert fast.title == portable.title
 
 
 @pytest.mark.parametrize("limit", [1, 3])
 def test_fast_sqlite_search_honours_limits_like_the_portable_search(store, limit):
-    engine, project_id = store
-    with session_scope(engine) as session:
-        portable = tracking.search_runs(session=session, project_id=project_id, filter="metrics.auc > 0", limit=limit)
-    fast = tracking.search_runs_sqlite(engine, project_id=project_id, filter="metrics.auc > 0", limit=limit)
+    fast_store, portable_store, project_id = store
+    portable = tracking.search_runs(store=portable_store, project_id=project_id, filter="metrics.auc > 0", limit=limit)
+    fast = tracking.search_runs(store=fast_store, project_id=project_id, filter="metrics.auc > 0", limit=limit)
     assert _normalised(fast) == _normalised(portable) and len(fast.rows) == limit
+
+
+def test_both_stores_find_the_expected_runs(store):
+    fast_store, portable_store, project_id = store
+    for run_store_ in (fast_store, portable_store):
+        table = tracking.search_runs(store=run_store_, project_id=project_id, experiment="e",
+                                     filter="metrics.auc > 0.75 and tags.team ILIKE 'RISK'")
+        assert [row["name"] for row in table.rows] == ["rf-1"]
+        assert table.rows[0]["params.model"] == "rf" and table.rows[0]["metrics.auc"] == 0.9

@@ -1,0 +1,131 @@
+"""What a run store takes and gives: the `RunStore` interface and its plain records.
+
+Two classes implement `RunStore` with the same methods: `PortableRunStore` (SQLAlchemy, any
+database, or a caller's open transaction) and `sqlite_fast.FastRunStore` (raw sqlite3 on a SQLite
+file). Both run the statements of `store.runs.statements`, so the SQL of each job exists once.
+The store knows no rules: names are checked, ids and clocks read, and errors raised by the
+services; where a rule needs what the store holds inside one transaction (params are immutable),
+the service passes it in as a function.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, NamedTuple, Protocol
+
+# one metric point as stored: (run_id, key, value (None for NaN), step, timestamp in epoch seconds)
+MetricRow = tuple[str, str, float | None, int, float]
+POINT_COLUMNS = ("run_id", "key", "value", "step", "timestamp")
+
+
+def stored_float(value: float) -> float | None:
+    """A metric value as stored: NaN as NULL (SQLite cannot hold NaN, and PostgreSQL would sort it
+    above every number), other floats (+-inf included) as they are."""
+    return None if math.isnan(value) else value
+
+
+def loaded_float(value: float | None) -> float:
+    """A stored metric value as read back: NULL is NaN."""
+    return math.nan if value is None else float(value)
+
+# the columns of a new run the caller gives (see RunStore.insert_run), besides its project and experiment
+NEW_RUN_COLUMNS = ("id", "name", "user", "start_time", "heartbeat_at", "host", "pid", "git_commit", "git_dirty",
+                   "notebook_path", "python_version", "packages")
+
+
+class RunState(NamedTuple):
+    """A run as the rules of logging need it: `name`, `status` (running, finished, failed, killed) and
+    `end_time` (epoch seconds, None while running)."""
+
+    name: str
+    status: str
+    end_time: float | None
+
+
+@dataclass(frozen=True)
+class Condition:
+    """One parsed search condition: `kind` is metrics, params, tags or attributes; `key` the metric,
+    param or tag name (or one of search.ATTRIBUTES); `op` one of = != < <= > >= LIKE NOT LIKE ILIKE; `value`
+    a float or a string."""
+
+    kind: str
+    key: str
+    op: str
+    value: Any
+
+
+@dataclass(frozen=True)
+class RunQuery:
+    """A search: the runs of project `project_id` (of experiment `experiment` when given) meeting every
+    condition, newest first, at most `limit` of them (None: all)."""
+
+    project_id: int
+    experiment: str | None = None
+    conditions: tuple[Condition, ...] = ()
+    limit: int | None = None
+
+
+# given the run's state (None: no such run) and the stored values of the keys being logged, the pairs
+# to insert; raising refuses the whole write
+ParamCheck = Callable[[RunState | None, Mapping[str, str]], Sequence[tuple[str, str]]]
+
+
+class RunStore(Protocol):
+    """Where runs, params, tags and metric points are written and searched.
+
+    On an engine each write method is one committed transaction of its own (once it returns, a
+    killed process loses nothing of it); on a caller's connection it joins the caller's transaction.
+    A write that breaks a constraint (a point of a run that does not exist) raises the driver's
+    IntegrityError (sqlite3's or SQLAlchemy's) and writes nothing.
+    """
+
+    def insert_run(self, *, project_id: int, experiment: str, values: Mapping[str, Any],
+                   tags: Mapping[str, str]) -> bool:
+        """Insert a running run with `values` (the NEW_RUN_COLUMNS: text, epoch seconds, `git_dirty` a
+        bool or None, `packages` a dict) in experiment `experiment` of project `project_id`, and its
+        `tags`, in one transaction. False, and nothing written, when the experiment does not exist."""
+        ...
+
+    def add_experiment(self, *, project_id: int, name: str, created_at: float) -> None:
+        """Create experiment `name` in project `project_id` unless it exists (also when another process
+        creates it at the same moment); `created_at` in epoch seconds."""
+        ...
+
+    def end_run(self, *, run_id: str, status: str, end_time: float) -> bool:
+        """End run `run_id` with `status` at `end_time` (epoch seconds) if it is running; True when it
+        was, False (and nothing changed) when it was not or does not exist."""
+        ...
+
+    def run_state(self, *, run_id: str) -> RunState | None:
+        """The run's name, status and end time, or None when there is no such run."""
+        ...
+
+    def write_tags(self, *, run_id: str, tags: Mapping[str, str]) -> None:
+        """Set `tags` on the run, replacing the values of keys it already has."""
+        ...
+
+    def write_params(self, *, run_id: str, values: Mapping[str, str], check: ParamCheck) -> None:
+        """In one transaction: read the run's state and the stored values of these keys, let `check`
+        say which (key, value) pairs to insert (it raises to refuse: nothing is written), insert them."""
+        ...
+
+    def write_metric_points(self, points: Sequence[MetricRow]) -> None:
+        """Insert the points into the history and raise each key's latest value to its highest step
+        (the last given among equal steps), in one transaction. `points` must not be empty."""
+        ...
+
+    def latest_steps(self, *, run_id: str, keys: Sequence[str]) -> dict[str, int]:
+        """The highest step logged for each of `keys` that the run has (keys never logged are absent)."""
+        ...
+
+    def mark_stale_runs(self, *, cutoff: float) -> int:
+        """Mark killed every running run whose heartbeat is older than `cutoff` (epoch seconds), with
+        its last heartbeat as its end time; returns how many. One indexed read when none is stale."""
+        ...
+
+    def search_runs(self, query: RunQuery) -> list[dict[str, Any]]:
+        """The runs `query` selects, newest first: per run a dict with `run_id`, `name`, `status`,
+        `experiment`, `user`, `start_time`, `end_time` (epoch seconds), then `params.K` and `tags.K`
+        (text) and `metrics.K` (each key's latest value, NaN as float('nan')), read in one snapshot."""
+        ...
