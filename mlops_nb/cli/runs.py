@@ -7,16 +7,20 @@ from mlops_nb.cli.base import command, open_engine
 
 
 def cmd_runs(args: argparse.Namespace) -> int:
-    """List runs of a project, newest first, filtered with MLflow's search syntax.
+    """List runs of a project, newest first, filtered with MLflow's search syntax. Like every reader,
+    it first marks killed the running runs whose heartbeat is older than MLOPS_RUN_STALE_S (SPEC §4).
 
     Example: `mlops runs --project credit --experiment baseline --filter "metrics.auc > 0.7"`.
     """
+    from mlops_nb.config import run_stale_seconds
     from mlops_nb.display import present
     from mlops_nb.services import tracking
     from mlops_nb.store.db import session_scope
     from mlops_nb.store.runs import run_store
 
-    with session_scope(open_engine(args)) as session:
+    engine = open_engine(args)
+    tracking.mark_stale_runs(store=run_store(engine), stale_s=run_stale_seconds())
+    with session_scope(engine) as session:
         project = tracking.get_project(session=session, name=args.project)
         assert project.id is not None  # a stored row has its id
         table = tracking.search_runs(store=run_store(session), project_id=project.id, experiment=args.experiment,

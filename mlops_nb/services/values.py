@@ -29,19 +29,24 @@ def check_name(value: Any, what: str) -> str:
     return value
 
 
+def value_text(value: Any) -> str:
+    """A value as a param or tag stores it: `str(value)`, with lists, dicts and tuples as JSON (and
+    `str()` where JSON cannot encode them). No limit is checked here."""
+    if isinstance(value, (list, dict, tuple)):
+        try:
+            return json.dumps(value, default=str, ensure_ascii=False)
+        except (TypeError, ValueError):
+            return str(value)
+    return str(value)
+
+
 def param_text(key: str, value: Any, what: str = "param") -> str:
-    """A param (or tag) value as stored: str(value), with lists, dicts and tuples as JSON.
+    """A param (or tag) value as stored: `value_text(value)`, checked against the limits.
 
     Raises:
         InvalidInput: longer than 6,000 characters, or containing NUL.
     """
-    if isinstance(value, (list, dict, tuple)):
-        try:
-            text = json.dumps(value, default=str, ensure_ascii=False)
-        except (TypeError, ValueError):
-            text = str(value)
-    else:
-        text = str(value)
+    text = value_text(value)
     if len(text) > MAX_PARAM_VALUE:
         raise InvalidInput(f"{what} {key!r} is {len(text)} characters long; the limit is {MAX_PARAM_VALUE} "
                            "(log a long value as an artifact instead)")

@@ -97,6 +97,23 @@ def test_runs_lists_runs(db, tmp_path):
     assert "rf-1" in filtered.stdout and "lr-1" not in filtered.stdout
 
 
+def test_runs_marks_runs_with_a_stale_heartbeat_killed_as_every_reader_does(db):
+    from mlops_nb.services import tracking
+    from mlops_nb.store.db import get_engine, session_scope
+    from mlops_nb.store.migrate import ensure_schema
+
+    engine = get_engine(db)
+    ensure_schema(engine)
+    with session_scope(engine) as session:  # a run whose kernel died: no heartbeat thread behind it
+        project = tracking.get_or_create_project(session=session, name="credit")
+        experiment = tracking.get_or_create_experiment(session=session, project_id=project.id, name="baseline")
+        tracking.create_run(session=session, experiment_id=experiment.id, name="orphan", user="dana")
+    fresh = cli("--db", db, "runs", "--project", "credit")
+    assert fresh.returncode == 0 and "running" in fresh.stdout, fresh.stderr
+    stale = cli("--db", db, "runs", "--project", "credit", env={"MLOPS_RUN_STALE_S": "0"})
+    assert "killed" in stale.stdout and "running" not in stale.stdout, stale.stdout
+
+
 def test_runs_with_a_bad_filter_or_project_is_one_line_on_stderr(db, tmp_path):
     import mlops_nb as mlops
 

@@ -122,7 +122,7 @@ def test_eight_processes_opening_a_new_sqlite_store_at_once_all_succeed(tmp_path
         time.sleep(0.01)
     (barrier / "go").touch()
     results = [p.communicate(timeout=120) for p in procs]
-    failures = [(p.returncode, err[-2000:]) for p, (_, err) in zip(procs, results) if p.returncode != 0]
+    failures = [(p.returncode, err[-6000:]) for p, (_, err) in zip(procs, results) if p.returncode != 0]
     assert failures == []
     engine = get_engine(url)
     assert current_revision(engine) == HEAD

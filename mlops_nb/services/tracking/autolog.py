@@ -14,13 +14,12 @@ becomes a warning.
 """
 from __future__ import annotations
 
-import json
 import threading
 import warnings
 from collections.abc import Mapping
 from typing import Any, Protocol
 
-from mlops_nb.services.values import MAX_NAME, MAX_PARAM_VALUE
+from mlops_nb.services.values import MAX_NAME, MAX_PARAM_VALUE, value_text
 
 TRUNCATED = "…"
 
@@ -67,15 +66,7 @@ def _plain(value: Any) -> Any:
 
 def param_value(value: Any) -> str:
     """A param as stored (str, lists/dicts as JSON), cut to the 6,000-character limit."""
-    plain = _plain(value)
-    if isinstance(plain, (list, dict)):
-        try:
-            text = json.dumps(plain, default=str, ensure_ascii=False)
-        except (TypeError, ValueError):
-            text = str(plain)
-    else:
-        text = str(plain)
-    text = text.replace("\x00", "")
+    text = value_text(_plain(value)).replace("\x00", "")
     if len(text) > MAX_PARAM_VALUE:
         text = text[:MAX_PARAM_VALUE - len(TRUNCATED)] + TRUNCATED
     return text
