@@ -37,7 +37,7 @@ def _default_user() -> str:
         return "unknown"
 
 
-def _redacted(url: str) -> str:
+def redact_url(url: str) -> str:
     """`url` with the password of its user part replaced by ***; other text as given."""
     try:
         parts = urlsplit(url)
@@ -87,8 +87,8 @@ class Settings:
         )
 
     def __repr__(self) -> str:
-        return (f"Settings(home={str(self.home)!r}, db_url={_redacted(self.db_url)!r}, "
-                f"artifact_root={_redacted(self.artifact_root)!r}, user={self.user!r}, "
+        return (f"Settings(home={str(self.home)!r}, db_url={redact_url(self.db_url)!r}, "
+                f"artifact_root={redact_url(self.artifact_root)!r}, user={self.user!r}, "
                 f"token={'***' if self.token else None}, run_stale_s={self.run_stale_s}, "
                 f"heartbeat_s={self.heartbeat_s}, declared_user={self.declared_user!r})")
 

@@ -15,7 +15,14 @@ from mlops_nb.config import Settings
 from mlops_nb.services.errors import Conflict, InvalidInput
 
 
-def _open_store(db_url: str) -> Any:
+def open_store(db_url: str) -> Any:
+    """The engine of the store at `db_url` (a SQLAlchemy URL), created at the current schema when new
+    and migrated when older; what `init` and the `mlops` command line both open a store with.
+
+    Raises:
+        Conflict: the database holds tables of ours without a version, or a revision this code does
+            not know (a newer release made it).
+    """
     from mlops_nb.store.db import get_engine
     from mlops_nb.store.migrate import SchemaMismatch, ensure_schema
 
@@ -52,7 +59,7 @@ def init(project: str = "default", *, db_url: str | None = None, user: str | Non
         raise InvalidInput(f"project must be a string, got {type(project).__name__}")
     settings = Settings.from_env()
     url = normalize_url(db_url or settings.db_url)
-    engine = _open_store(url)
+    engine = open_store(url)
     root = artifact_root or settings.artifact_root
     token = token if token is not None else (settings.token if password is None else None)
     declared = user or settings.declared_user

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
 from mlops_nb.api.heartbeat import HEARTBEATS
-from mlops_nb.config import Settings
+from mlops_nb.config import Settings, redact_url
 from mlops_nb.services.errors import InvalidInput
 
 if TYPE_CHECKING:
@@ -101,13 +101,19 @@ class Context:
         heartbeat and forget it; returns it and how it ended (what the store has when it had
         ended already).
 
+        A run the store no longer has running (a reader marked it killed, or another process ended
+        it) ends here too, keeping how the store ended it, so a lost run never blocks `end_run`,
+        `start_run` or `init`.
+
         Raises:
-            InvalidInput: no active run (see `require_run`), or an unknown status (nothing changes).
+            InvalidInput: no active run, or an unknown status (nothing changes).
             NotFound: the store no longer has the run.
         """
         from mlops_nb.services import tracking
 
-        active = self.require_run()
+        active = self.active_run
+        if active is None:
+            raise InvalidInput("no active run: start one with mlops.start_run(...) or %mlops start first")
         ended = tracking.end_run(store=self.runs, run_id=active.id, status=status)
         HEARTBEATS.remove(active)
         self.active_run = None
@@ -116,20 +122,10 @@ class Context:
     def __repr__(self) -> str:
         who = f"{self.user} ({self.role}, proven)" if self.proven else f"{self.user} (declared)"
         run = f", run {self.active_run.name} ({self.active_run.id})" if self.active_run else ""
-        return f"mlops context: project {self.project!r}, store {_redact(self.db_url)}, user {who}{run}"
+        return f"mlops context: project {self.project!r}, store {redact_url(self.db_url)}, user {who}{run}"
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
         return {"text/plain": repr(self), "text/html": f"<code>{html.escape(repr(self))}</code>"}
-
-
-def _redact(url: str) -> str:
-    """A URL safe to show: the password replaced by ***."""
-    try:
-        from sqlalchemy.engine import make_url
-
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:
-        return url
 
 
 _lock = threading.RLock()

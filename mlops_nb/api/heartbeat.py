@@ -10,6 +10,8 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any
 
+from mlops_nb.config import DEFAULT_HEARTBEAT_S
+
 if TYPE_CHECKING:  # only for annotations: api/context.py imports this module
     from mlops_nb.api.context import ActiveRun, Context
 
@@ -35,7 +37,7 @@ class Heartbeats:
         on, starting the thread if needed."""
         if self.pid != os.getpid():  # after a fork: the parent's thread and lock are not ours
             self._reset()
-        interval = context.settings.heartbeat_s if context.settings else 5.0
+        interval = context.settings.heartbeat_s if context.settings else DEFAULT_HEARTBEAT_S
         due = time.monotonic() + interval
         with self.cond:
             self.runs[id(run)] = [context, run, interval, due]

@@ -10,8 +10,6 @@ import argparse
 from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
-from mlops_nb.services.errors import MlopsError
-
 Handler = Callable[[argparse.Namespace], int]
 Configure = Callable[[argparse.ArgumentParser], None]
 COMMANDS: list[tuple[Sequence[str], Handler, Configure]] = []
@@ -19,23 +17,18 @@ CLI_ACTOR = "cli"  # the actor of what the CLI changes: the store's operator, as
 
 
 def open_engine(args: argparse.Namespace, *, migrate: bool = True) -> Any:
-    """The engine of `--db` (else MLOPS_DB_URL, else the default store), migrated to head unless
-    `migrate` is False.
+    """The engine of `--db` (else MLOPS_DB_URL, else the default store), opened as `mlops.init` opens
+    it (created or migrated to head), or as it is when `migrate` is False.
 
     Raises:
-        MlopsError: the store's schema is newer than this code, or otherwise does not match.
+        Conflict: the store's schema is newer than this code, or otherwise does not match.
     """
+    from mlops_nb.api.connect import open_store
     from mlops_nb.config import Settings
     from mlops_nb.store.db import get_engine, normalize_url
-    from mlops_nb.store.migrate import SchemaMismatch, ensure_schema
 
-    engine = get_engine(normalize_url(args.db or Settings.from_env().db_url))
-    if migrate:
-        try:
-            ensure_schema(engine)
-        except SchemaMismatch as err:
-            raise MlopsError(str(err)) from err
-    return engine
+    url = normalize_url(args.db or Settings.from_env().db_url)
+    return open_store(url) if migrate else get_engine(url)
 
 
 class Parser(argparse.ArgumentParser):

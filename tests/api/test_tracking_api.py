@@ -335,3 +335,32 @@ def test_logging_to_a_run_marked_killed_elsewhere_is_refused(db_url, tmp_path, m
         mlops.log_metric("m", 2.0)
     assert [p.value for p in mlops.get_metric_history(run.id, "m")] == [1.0]
     assert mlops.get_run(run.id).status == "killed"
+
+
+def test_a_run_marked_killed_elsewhere_can_still_be_ended_and_replaced(db_url, tmp_path, monkeypatch):
+    """A lost run does not lock the session: end_run reports how the store ended it, and start_run
+    and init go on (before: every one of them raised 'start a new run to log more')."""
+    import time
+
+    from mlops_nb.services import tracking
+    from mlops_nb.store.runs import run_store
+
+    monkeypatch.setenv("MLOPS_HEARTBEAT_S", "0.05")
+    ctx = mlops.init(project="test", db_url=db_url, user="dana", artifact_root=str(tmp_path / "a"))
+    first = mlops.start_run(experiment="e")
+    assert tracking.mark_stale_runs(store=run_store(ctx.engine), stale_s=-1) == 1
+    deadline = time.time() + 5
+    while not ctx.active_run.lost and time.time() < deadline:
+        time.sleep(0.02)
+    assert mlops.end_run().status == "killed"
+    assert mlops.active_run() is None
+    second = mlops.start_run(experiment="e")
+    mlops.log_metric("m", 1.0)
+    assert mlops.end_run().status == "finished" and second.id != first.id
+    mlops.start_run(experiment="e")
+    assert tracking.mark_stale_runs(store=run_store(ctx.engine), stale_s=-1) == 1
+    deadline = time.time() + 5
+    while not ctx.active_run.lost and time.time() < deadline:
+        time.sleep(0.02)
+    mlops.init(project="test", db_url=db_url, user="dana", artifact_root=str(tmp_path / "a"))
+    assert mlops.active_run() is None
