@@ -75,9 +75,12 @@ def _graph() -> dict[str, set[str]]:
         for imported in _imports(path, top_level_only=False):
             while imported and imported not in MODULES:
                 imported = imported.rpartition(".")[0]
-            # a package's __init__ re-exporting its own submodules is not a dependency between them
-            if imported and imported != name and not name.startswith(imported + "."):
-                targets.add(imported)
+            # importing a.b.c also runs the __init__ of a and a.b: those are dependencies too, except a
+            # package the importer sits in (its own __init__ re-exporting it is no dependency)
+            while imported and imported != "mlops_nb":
+                if imported != name and not name.startswith(imported + "."):
+                    targets.add(imported)
+                imported = imported.rpartition(".")[0]
         graph[name] = targets
     return graph
 

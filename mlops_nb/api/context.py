@@ -74,9 +74,9 @@ class Context:
 
     @property
     def runs(self) -> RunStore:
-        """The run store of this context's engine (store.runs.run_store), chosen on first use."""
+        """The run store of this context's engine (store.run_store.run_store), chosen on first use."""
         if self._runs is None:
-            from mlops_nb.store.runs import run_store
+            from mlops_nb.store.run_store import run_store
 
             self._runs = run_store(self._engine)
         return cast("RunStore", self._runs)

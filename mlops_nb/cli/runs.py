@@ -16,7 +16,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
     from mlops_nb.display import present
     from mlops_nb.services import tracking
     from mlops_nb.store.db import session_scope
-    from mlops_nb.store.runs import run_store
+    from mlops_nb.store.run_store import run_store
 
     engine = open_engine(args)
     tracking.mark_stale_runs(store=run_store(engine), stale_s=run_stale_seconds())

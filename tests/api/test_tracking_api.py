@@ -235,7 +235,7 @@ def test_tags_can_be_overwritten(ctx):
 
 def test_logging_to_an_ended_run_is_refused(ctx):
     from mlops_nb.services import tracking
-    from mlops_nb.store.runs import run_store
+    from mlops_nb.store.run_store import run_store
 
     run = finished_run()
     with pytest.raises(mlops.InvalidInput, match="is finished; start a new run"):
@@ -320,7 +320,7 @@ def test_logging_to_a_run_marked_killed_elsewhere_is_refused(db_url, tmp_path, m
     import time
 
     from mlops_nb.services import tracking
-    from mlops_nb.store.runs import run_store
+    from mlops_nb.store.run_store import run_store
 
     monkeypatch.setenv("MLOPS_HEARTBEAT_S", "0.05")
     ctx = mlops.init(project="test", db_url=db_url, user="dana", artifact_root=str(tmp_path / "a"))
@@ -343,7 +343,7 @@ def test_a_run_marked_killed_elsewhere_can_still_be_ended_and_replaced(db_url, t
     import time
 
     from mlops_nb.services import tracking
-    from mlops_nb.store.runs import run_store
+    from mlops_nb.store.run_store import run_store
 
     monkeypatch.setenv("MLOPS_HEARTBEAT_S", "0.05")
     ctx = mlops.init(project="test", db_url=db_url, user="dana", artifact_root=str(tmp_path / "a"))

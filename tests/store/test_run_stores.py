@@ -13,7 +13,8 @@ from sqlalchemy import select
 
 from mlops_nb.services import tracking
 from mlops_nb.store.db import get_engine, session_scope
-from mlops_nb.store.runs import Condition, PortableRunStore, RunQuery, RunState, run_store
+from mlops_nb.store.run_store import run_store
+from mlops_nb.store.runs import Condition, PortableRunStore, RunQuery, RunState
 from mlops_nb.store.runs.statements import EXPERIMENT, LATEST_METRIC, METRIC, PARAM, RUN, TAG
 from mlops_nb.store.sqlite_fast import FastRunStore
 

@@ -9,7 +9,8 @@ from sqlalchemy import JSON, bindparam, select
 
 from mlops_nb.store.db import dispose_engines, get_engine
 from mlops_nb.store.migrate import ensure_schema
-from mlops_nb.store.runs import run_store, statements
+from mlops_nb.store.run_store import run_store
+from mlops_nb.store.runs import statements
 from mlops_nb.store.runs.statements import RUN
 from mlops_nb.store.sqlite_fast.compiled import SqliteStatement
 from mlops_nb.store.sqlite_fast.connection import connection_for

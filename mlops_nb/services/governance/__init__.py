@@ -8,79 +8,88 @@ Each module below is one job; this package names what the domain offers, so call
 - gates: the checks a version must pass before a promotion is approved;
 - stages: stage changes and rollback, one production version per model;
 - promotion: requests, approvals, rejections and cancellations, with four eyes.
+
+The names load on first use (PEP 562): importing one module of the domain, as the registry does
+with `governance.policies` and `governance.audit`, does not load the rest. Promotion and the gates
+use the registry, and the registry uses policies and the audit trail; an eager `__init__` would make
+the two packages import each other.
 """
 from __future__ import annotations
 
-from mlops_nb.services.governance.audit import (
-    VERIFY_PAGE,
-    VerifyResult,
-    event_hash,
-    events,
-    head_hash,
-    record,
-    trail,
-    verify,
-)
-from mlops_nb.services.governance.gates import (
-    GATE_FUNCTIONS,
-    OPS,
-    GateContext,
-    GateResult,
-    Loader,
-    applies,
-    data_validated,
-    evaluate,
-    failing,
-    lineage_complete,
-    metric_thresholds,
-    no_regression,
-    prediction_distribution,
-    registry_loader,
-    staging_before_production,
-)
-from mlops_nb.services.governance.policies import (
-    DATA_VALIDATED_DEFAULTS,
-    DEFAULT_RULES,
-    ENV_MISMATCH,
-    GATES,
-    NO_REGRESSION_DEFAULTS,
-    PREDICTION_DISTRIBUTION_DEFAULTS,
-    TARGET_STAGES,
-    EffectivePolicy,
-    get_effective_policy,
-    merge,
-    parse_threshold,
-    set_policy,
-    validate,
-)
-from mlops_nb.services.governance.policy_scope import (
-    change_policy,
-    read_policy,
-)
-from mlops_nb.services.governance.promotion import (
-    MAX_REASON,
-    approve,
-    cancel,
-    list_requests,
-    preview_gates,
-    public,
-    reject,
-    request_promotion,
-)
-from mlops_nb.services.governance.results import (
-    REQUEST_COLUMNS,
-    AuditTable,
-    PolicyPublic,
-    PromotionRequestPublic,
-    RequestTable,
-    audit_table,
-)
-from mlops_nb.services.governance.stages import (
-    lock_model,
-    production_stack,
-    rollback,
-    set_stage,
-)
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # what type checkers see; at run time __getattr__ loads the same names on first use
+    from mlops_nb.services.governance.audit import (
+        VERIFY_PAGE,
+        VerifyResult,
+        event_hash,
+        events,
+        head_hash,
+        record,
+        trail,
+        verify,
+    )
+    from mlops_nb.services.governance.gates import (
+        GATE_FUNCTIONS,
+        OPS,
+        GateContext,
+        GateResult,
+        Loader,
+        applies,
+        data_validated,
+        evaluate,
+        failing,
+        lineage_complete,
+        metric_thresholds,
+        no_regression,
+        prediction_distribution,
+        registry_loader,
+        staging_before_production,
+    )
+    from mlops_nb.services.governance.policies import (
+        DATA_VALIDATED_DEFAULTS,
+        DEFAULT_RULES,
+        ENV_MISMATCH,
+        GATES,
+        NO_REGRESSION_DEFAULTS,
+        PREDICTION_DISTRIBUTION_DEFAULTS,
+        TARGET_STAGES,
+        EffectivePolicy,
+        get_effective_policy,
+        merge,
+        parse_threshold,
+        set_policy,
+        validate,
+    )
+    from mlops_nb.services.governance.policy_scope import (
+        change_policy,
+        read_policy,
+    )
+    from mlops_nb.services.governance.promotion import (
+        MAX_REASON,
+        approve,
+        cancel,
+        list_requests,
+        preview_gates,
+        public,
+        reject,
+        request_promotion,
+    )
+    from mlops_nb.services.governance.results import (
+        REQUEST_COLUMNS,
+        AuditTable,
+        PolicyPublic,
+        PromotionRequestPublic,
+        RequestTable,
+        audit_table,
+    )
+    from mlops_nb.services.governance.stages import (
+        lock_model,
+        production_stack,
+        rollback,
+        set_stage,
+    )
 
 __all__ = [
     "AuditTable",
@@ -140,3 +149,20 @@ __all__ = [
     "validate",
     "verify",
 ]
+
+# the modules, leaves first: a name is looked up in the first that lists it
+_MODULES = ('results', 'audit', 'policies', 'stages', 'policy_scope', 'gates', 'promotion')
+
+
+def __getattr__(name: str) -> Any:
+    """Load `name` from the module of this package that defines it, on first use."""
+    if name in _MODULES:
+        return importlib.import_module(f"{__name__}.{name}")
+    if name in __all__:
+        for module in _MODULES:
+            loaded = importlib.import_module(f"{__name__}.{module}")
+            if name in vars(loaded):
+                value = vars(loaded)[name]
+                globals()[name] = value
+                return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -4,7 +4,7 @@ with MLflow's filter syntax, the captured environment, and scikit-learn autologg
 Each module below is one job; this package names what the domain offers, so callers write
 `from mlops_nb.services import tracking` and `tracking.<function>(...)`. Functions that read or
 join a caller's transaction take its `session`; the run writes and the search take a run store
-(`mlops_nb.store.runs.run_store(engine)`, or `run_store(session)` inside a session), which on a
+(`mlops_nb.store.run_store.run_store(engine)`, or `run_store(session)` inside a session), which on a
 SQLite file is the raw-sqlite3 fast path and elsewhere SQLAlchemy: the same calls either way.
 """
 from __future__ import annotations

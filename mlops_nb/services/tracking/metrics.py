@@ -24,7 +24,8 @@ from mlops_nb.services.tracking.results import MetricPoint
 from mlops_nb.services.tracking.runs import get_run_row, require_running
 from mlops_nb.services.values import check_name, metric_step, metric_value
 from mlops_nb.store.models import Metric
-from mlops_nb.store.runs import MetricRow, RunStore, loaded_float, run_store, stored_float
+from mlops_nb.store.run_store import run_store
+from mlops_nb.store.runs import MetricRow, RunStore, loaded_float, stored_float
 
 
 def metric_points(run_id: str, metrics: Mapping[str, Any], steps: Mapping[str, int],

@@ -16,7 +16,7 @@ from sqlmodel import Session, col, select
 from mlops_nb.services.errors import NotFound
 from mlops_nb.services.values import check_name
 from mlops_nb.store.models import Experiment, Project
-from mlops_nb.store.runs import run_store
+from mlops_nb.store.run_store import run_store
 
 _KNOWN_SHOWN = 20  # how many existing names an error message lists
 

@@ -27,7 +27,8 @@ from mlops_nb.services.errors import Conflict, InvalidInput, NotFound
 from mlops_nb.services.tracking.results import ArtifactPublic, RunEnded, RunPublic, RunStarted
 from mlops_nb.services.values import check_name, param_text
 from mlops_nb.store.models import Artifact, DatasetVersion, Experiment, LatestMetric, Param, Project, Run, RunInput, Tag
-from mlops_nb.store.runs import RunState, RunStore, loaded_float, run_store
+from mlops_nb.store.run_store import run_store
+from mlops_nb.store.runs import RunState, RunStore, loaded_float
 
 END_STATUSES = ("finished", "failed", "killed")
 # what `capture()` records about where a run ran (see environment.py), as stored on the run

@@ -2,7 +2,7 @@
 
 `FastRunStore` has the methods of the portable `store.runs.PortableRunStore` and runs the same
 Core statements, compiled once for SQLite (`compiled`), on one sqlite3 connection per thread
-(`connection`). `store.runs.run_store(engine)` picks it for a SQLite file; nothing else needs to.
+(`connection`). `store.run_store.run_store(engine)` picks it for a SQLite file; nothing else needs to.
 """
 from __future__ import annotations
 

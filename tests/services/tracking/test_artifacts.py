@@ -8,7 +8,7 @@ import pytest
 from mlops_nb.services import tracking
 from mlops_nb.services.errors import Conflict, IntegrityFailure, InvalidInput, NotFound
 from mlops_nb.store.artifacts import LocalArtifactStore, uri_to_path
-from mlops_nb.store.runs import run_store
+from mlops_nb.store.run_store import run_store
 
 
 @pytest.fixture()

@@ -9,7 +9,7 @@ from sqlalchemy import inspect
 from mlops_nb.services import tracking
 from mlops_nb.services.errors import InvalidInput
 from mlops_nb.services.tracking.filters import Condition, parse_filter
-from mlops_nb.store.runs import run_store
+from mlops_nb.store.run_store import run_store
 
 
 @pytest.mark.parametrize("op", ["=", "!=", "<", "<=", ">", ">="])

@@ -9,7 +9,7 @@ import pytest
 from mlops_nb.services import tracking
 from mlops_nb.services.errors import Conflict, InvalidInput, NotFound
 from mlops_nb.store.db import session_scope
-from mlops_nb.store.runs import run_store
+from mlops_nb.store.run_store import run_store
 
 
 @pytest.fixture()

@@ -14,7 +14,8 @@ import pytest
 from mlops_nb.services import tracking
 from mlops_nb.store.db import get_engine, session_scope
 from mlops_nb.store.migrate import ensure_schema
-from mlops_nb.store.runs import PortableRunStore, run_store
+from mlops_nb.store.run_store import run_store
+from mlops_nb.store.runs import PortableRunStore
 from mlops_nb.store.sqlite_fast import FastRunStore
 
 CASES = [
