@@ -29,12 +29,34 @@ def check_name(value: Any, what: str) -> str:
     return value
 
 
+def _plain(value: Any) -> Any:
+    """numpy arrays as (nested) lists and numpy scalars as Python numbers, also inside lists, tuples
+    and dicts, so a value means the same whichever way it was built (numpy is not imported here)."""
+    module = type(value).__module__
+    if module == "numpy" or module.startswith("numpy."):
+        tolist = getattr(value, "tolist", None)
+        if callable(tolist):
+            return tolist()
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k if isinstance(k, str) else _plain(k): _plain(v) for k, v in value.items()}
+    return value
+
+
+def _is_array(value: Any) -> bool:
+    module = type(value).__module__
+    return (module == "numpy" or module.startswith("numpy.")) and getattr(value, "ndim", 0) > 0
+
+
 def value_text(value: Any) -> str:
-    """A value as a param or tag stores it: `str(value)`, with lists, dicts and tuples as JSON (and
-    `str()` where JSON cannot encode them). No limit is checked here."""
-    if isinstance(value, (list, dict, tuple)):
+    """A value as a param or tag stores it: `str(value)`, with lists, dicts, tuples and numpy arrays
+    as JSON of plain numbers (numpy scalars inside them as Python numbers), so `[64, 32]`,
+    `np.array([64, 32])` and `list(np.array([64, 32]))` are one value: `[64, 32]`. Where JSON cannot
+    encode a value, `str()` of it. No limit is checked here."""
+    if isinstance(value, (list, dict, tuple)) or _is_array(value):
         try:
-            return json.dumps(value, default=str, ensure_ascii=False)
+            return json.dumps(_plain(value), default=str, ensure_ascii=False)
         except (TypeError, ValueError):
             return str(value)
     return str(value)

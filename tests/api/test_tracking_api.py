@@ -113,6 +113,21 @@ def test_params_of_any_type_are_stringified(ctx):
                           "bool": "True", "text": "ünï ✓"}
 
 
+def test_numpy_values_are_stored_as_the_json_of_plain_numbers(ctx):
+    """`[64, 32]`, `np.array([64, 32])` and `list(np.array([64, 32]))` are one value, so logging it
+    again either way is no Conflict (before: three different strings)."""
+    import numpy as np
+
+    with mlops.start_run(experiment="e") as run:
+        mlops.log_param("layers", list(np.array([64, 32])))
+        mlops.log_param("layers", np.array([64, 32]))
+        mlops.log_param("layers", [64, 32])
+        mlops.log_params({"grid": np.array([[1, 2], [3, 4]]), "weights": {"a": np.float64(0.5)},
+                          "pair": (np.int64(1), np.bool_(True)), "scalar": np.int64(7)})
+    assert mlops.get_run(run.id).params == {"layers": "[64, 32]", "grid": "[[1, 2], [3, 4]]",
+                                            "weights": '{"a": 0.5}', "pair": "[1, true]", "scalar": "7"}
+
+
 def test_too_long_param_value_is_refused_and_nothing_is_stored(ctx):
     with mlops.start_run(experiment="e") as run:
         mlops.log_param("ok", 1)
