@@ -217,11 +217,16 @@ def log_dataset(*, session: Session, store: ArtifactStore, project_id: int, df: 
         schema, profile = schema_and_profile(df)
         number = (session.execute(select(func.max(col(DatasetVersion.version))).where(
             col(DatasetVersion.project_id) == project_id, col(DatasetVersion.name) == name)).scalar() or 0) + 1
-        sample = store_bytes(session=session, store=store, data=_sample_bytes(df),
-                             name=f"datasets/{project_id}/{name}/{print_[:16]}/sample.parquet")
         version = DatasetVersion(project_id=project_id, name=name, version=number, fingerprint=print_,
                                  rows=len(df), columns=df.shape[1], schema_=schema, profile=profile,
-                                 sample_artifact_id=sample.id, created_by=user, created_at=time.time())
+                                 created_by=user, created_at=time.time())
+        session.add(version)
+        session.flush()
+        # the sample's path is built from the version's id, never from the name a user typed, so
+        # two names that a file system reads as one path ("german", "german/") cannot share a file
+        sample = store_bytes(session=session, store=store, data=_sample_bytes(df),
+                             name=f"datasets/{version.id}/sample.parquet")
+        version.sample_artifact_id = sample.id
         session.add(version)
         session.flush()
     else:

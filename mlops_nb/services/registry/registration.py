@@ -113,7 +113,7 @@ def register_model(*, session: Session, store: ArtifactStore, project_id: int, u
         model_id = _lock_model(session, project_id=project_id, name=name, user=user).id
     number = (conn.execute(_MAX_VERSION, {"model_id": model_id}).scalar() or 0) + 1
     artifact = store_bytes(session=session, store=store, data=data, run_id=run.id,
-                           name=f"models/{project_id}/{name}/v{number}/model.skops")
+                           name=f"models/{model_id}/v{number}/model.skops")  # from ids, never the typed name
     values = {"model_id": model_id, "version": number, "stage": "none", "run_id": run.id,
               "dataset_version_id": trained_on.id if trained_on else None, "artifact_id": artifact.id,
               "flavor": model_files.FLAVOR, "target": target, "signature": signature, "env": env,

@@ -159,3 +159,12 @@ def test_columns_mixing_types_are_versioned_with_a_text_sample(ctx):
         sample = data.load_sample(session=session, store=ctx.artifacts, dataset_version_id=version.id)
     assert list(sample["code"][:2]) == ["1", "x"] and sample["code"].isna()[2]
     assert list(sample["n"]) == [1, 2, 3]
+
+
+def test_dataset_samples_live_under_their_version_id(ctx, credit):
+    """'german' and 'german/' are two datasets; their samples never share a path."""
+    with mlops.start_run(experiment="credit"):
+        a = mlops.log_dataset(credit.head(100), name="german", role="train")
+        b = mlops.log_dataset(credit.tail(100), name="german/", role="train")
+    assert a.sample_uri != b.sample_uri and a.sample_uri.endswith(f"datasets/{a.id}/sample.parquet")
+    assert len(mlops.get_dataset("german").sample_uri) and mlops.get_dataset("german/").fingerprint == b.fingerprint

@@ -78,3 +78,21 @@ def test_concurrent_creators_of_one_model_get_distinct_versions(ctx, trained, re
         t.join()
     assert errors == []
     assert sorted(results) == [1, 2, 3, 4, 5, 6]
+
+
+def test_a_name_a_file_system_reads_as_another_cannot_overwrite_its_model_file(ctx, credit, trained, register):
+    """'credit/' and 'credit' are two models; before, the second wrote over the first one's file
+    (`models/<project>/credit//v1/...` is `models/<project>/credit/v1/...`), which its next load
+    found as an IntegrityFailure: the first model was lost."""
+    from tests.factories import fit_credit_model
+
+    run, model, X = trained
+    first = register(run.id, model)
+    other, _ = fit_credit_model(credit, C=0.01)
+    second = register(run.id, other, name="credit/")
+    assert first.artifact_uri != second.artifact_uri and first.sha256 != second.sha256
+    loaded = mlops.load_model("credit", version=1)  # before: IntegrityFailure, the file was the other model
+    assert loaded.info.sha256 == first.sha256
+    assert list(loaded.predict_proba(X.head(5))[:, 1]) == list(model.predict_proba(X.head(5))[:, 1])
+    assert mlops.load_model("credit/", version=1).info.sha256 == second.sha256
+
