@@ -22,7 +22,7 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
     from mlops_nb.services import governance
     from mlops_nb.store.db import session_scope
 
-    with session_scope(open_engine(args)) as session:
+    with session_scope(open_engine(args, must_exist=True)) as session:
         result = governance.verify(session=session)
         head = governance.head_hash(session=session) if args.head else None
     if not result.ok:
@@ -52,7 +52,7 @@ def cmd_audit_log(args: argparse.Namespace) -> int:
 
     if args.limit < 1:  # named as the flag; the service's own check would name `limit`
         raise InvalidInput(f"--limit must be at least 1, got {args.limit}")
-    with session_scope(open_engine(args)) as session:
+    with session_scope(open_engine(args, must_exist=True)) as session:
         table = governance.trail(session=session, entity=args.entity, entity_id=args.entity_id, action=args.action,
                                  limit=args.limit)
     print(repr(present(table)))

@@ -16,18 +16,30 @@ COMMANDS: list[tuple[Sequence[str], Handler, Configure]] = []
 CLI_ACTOR = "cli"  # the actor of what the CLI changes: the store's operator, as with psql
 
 
-def open_engine(args: argparse.Namespace, *, migrate: bool = True) -> Any:
+def open_engine(args: argparse.Namespace, *, migrate: bool = True, must_exist: bool = False) -> Any:
     """The engine of `--db` (else MLOPS_DB_URL, else the default store), opened as `mlops.init` opens
-    it (created or migrated to head), or as it is when `migrate` is False.
+    it (created or migrated to head), or as it is when `migrate` is False. With `must_exist` (the
+    commands that only read), a store that is not there is an error, and nothing is created: a
+    mistyped `--db` must not leave a new empty store behind.
 
     Raises:
+        NotFound: `must_exist` and no SQLite file at the URL's path, or a database without our tables.
         Conflict: the store's schema is newer than this code, or otherwise does not match.
     """
     from mlops_nb.api.connect import open_store
-    from mlops_nb.config import Settings
-    from mlops_nb.store.db import get_engine, normalize_url
+    from mlops_nb.config import Settings, redact_url
+    from mlops_nb.services.errors import NotFound
+    from mlops_nb.store.db import get_engine, normalize_url, sqlite_path
+    from mlops_nb.store.migrate import current_revision
 
     url = normalize_url(args.db or Settings.from_env().db_url)
+    if must_exist:
+        path = sqlite_path(url) if url.startswith("sqlite") else None
+        if path is not None and not path.exists():
+            raise NotFound(f"no store at {path} (check --db or MLOPS_DB_URL; `mlops db upgrade` creates one)")
+        if current_revision(get_engine(url)) is None:
+            raise NotFound(f"the database at {redact_url(url)} holds no mlops store (check --db or MLOPS_DB_URL; "
+                           "`mlops db upgrade` creates one)")
     return open_store(url) if migrate else get_engine(url)
 
 

@@ -27,7 +27,7 @@ def cmd_policy_show(args: argparse.Namespace) -> int:
     from mlops_nb.services import governance, tracking
     from mlops_nb.store.db import session_scope
 
-    with session_scope(open_engine(args)) as session:
+    with session_scope(open_engine(args, must_exist=True)) as session:
         project_id = tracking.get_project(session=session, name=args.project).id
         assert project_id is not None  # a row read from the store
         policy = governance.read_policy(session=session, project_id=project_id, model=args.model)

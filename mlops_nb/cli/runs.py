@@ -18,7 +18,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
     from mlops_nb.store.db import session_scope
     from mlops_nb.store.run_store import run_store
 
-    engine = open_engine(args)
+    engine = open_engine(args, must_exist=True)
     tracking.mark_stale_runs(store=run_store(engine), stale_s=run_stale_seconds())
     with session_scope(engine) as session:
         project = tracking.get_project(session=session, name=args.project)

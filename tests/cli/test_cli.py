@@ -132,3 +132,15 @@ def test_no_command_prints_help_and_fails(db):
 def test_an_unreachable_store_is_one_line_on_stderr():
     line = _one_line_error(cli("--db", "postgresql://nobody@127.0.0.1:1/none", "db", "upgrade"))
     assert line.startswith("mlops: cannot use the store: ") and "(check --db or MLOPS_DB_URL)" in line
+
+
+@pytest.mark.parametrize("command", [["runs"], ["audit", "verify"], ["audit", "log"], ["policy", "show"]])
+def test_a_reading_command_on_a_mistyped_store_says_so_and_creates_nothing(tmp_path, command):
+    missing = tmp_path / "typo" / "x.db"
+    out = cli("--db", f"sqlite:///{missing}", *command)
+    assert out.returncode == 1 and out.stderr.count("\n") == 1, out.stderr
+    assert f"no store at {missing}" in out.stderr and "mlops db upgrade" in out.stderr
+    assert not missing.exists() and not missing.parent.exists()
+    beside = tmp_path / "x.db"
+    out = cli("--db", f"sqlite:///{beside}", *command)
+    assert out.returncode == 1 and "no store at" in out.stderr and not beside.exists()
