@@ -319,13 +319,9 @@ def runs(experiment: str | None = None, *, filter: str | None = None) -> RunTabl
     from mlops_nb.services import tracking
 
     context = get_context()
-    _mark_stale(context)
-    table = tracking.search_runs(store=context.runs, project_id=context.project_id, experiment=experiment,
-                                 filter=filter)
-    if not table.rows and experiment is not None:  # none found: say so if the experiment is unknown
-        with session_scope(context.engine) as session:
-            tracking.get_experiment(session=session, project_id=context.project_id, name=experiment)
-    return present(table)
+    with session_scope(context.engine) as session:  # used only to name an unknown experiment
+        return present(tracking.read_runs(session=session, store=context.runs, project_id=context.project_id,
+                                          experiment=experiment, filter=filter, stale_s=run_stale_seconds()))
 
 
 def get_run(run_id: str) -> RunPublic:

@@ -19,12 +19,12 @@ def cmd_runs(args: argparse.Namespace) -> int:
     from mlops_nb.store.run_store import run_store
 
     engine = open_engine(args, must_exist=True)
-    tracking.mark_stale_runs(store=run_store(engine), stale_s=run_stale_seconds())
     with session_scope(engine) as session:
-        project = tracking.get_project(session=session, name=args.project)
-        assert project.id is not None  # a stored row has its id
-        table = tracking.search_runs(store=run_store(session), project_id=project.id, experiment=args.experiment,
-                                     filter=args.filter)
+        project_id = tracking.get_project(session=session, name=args.project).id
+        assert project_id is not None  # a stored row has its id
+    with session_scope(engine) as session:  # not begun before read_runs: see its docstring
+        table = tracking.read_runs(session=session, store=run_store(engine), project_id=project_id,
+                                   experiment=args.experiment, filter=args.filter, stale_s=run_stale_seconds())
     print(repr(present(table)))
     return 0
 

@@ -144,3 +144,13 @@ def test_a_reading_command_on_a_mistyped_store_says_so_and_creates_nothing(tmp_p
     beside = tmp_path / "x.db"
     out = cli("--db", f"sqlite:///{beside}", *command)
     assert out.returncode == 1 and "no store at" in out.stderr and not beside.exists()
+
+
+def test_runs_of_an_unknown_experiment_names_it_as_the_api_does(db, tmp_path):
+    import mlops_nb as mlops
+
+    mlops.init(project="credit", db_url=db, user="dana", artifact_root=str(tmp_path / "a"))
+    with mlops.start_run(experiment="baseline"):
+        pass
+    out = cli("--db", db, "runs", "--project", "credit", "--experiment", "basline")
+    assert out.returncode == 1 and "experiment 'basline' does not exist" in out.stderr and "baseline" in out.stderr

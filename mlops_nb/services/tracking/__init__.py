@@ -81,9 +81,10 @@ from mlops_nb.services.tracking.runs import (
     start_run,
     tag_values,
 )
-from mlops_nb.services.tracking.search import count_runs, search_runs
+from mlops_nb.services.tracking.search import count_runs, read_runs, search_runs
 
 __all__ = [
+    "read_runs",
     "CONTEXT_COLUMNS",
     "END_STATUSES",
     "ENV_PACKAGES",

@@ -12,7 +12,9 @@ from __future__ import annotations
 from sqlmodel import Session, col, func, select
 
 from mlops_nb.services.tracking.filters import parse_filter
+from mlops_nb.services.tracking.projects import get_experiment
 from mlops_nb.services.tracking.results import RunTable
+from mlops_nb.services.tracking.runs import mark_stale_runs
 from mlops_nb.store.models import Experiment, Run
 from mlops_nb.store.runs import RunQuery, RunStore
 
@@ -30,6 +32,25 @@ def search_runs(*, store: RunStore, project_id: int, experiment: str | None = No
                      limit=limit)
     title = f"Runs in {experiment}" if experiment else "Runs"
     return RunTable(rows=store.search_runs(query), title=title + (f" where {filter}" if filter else ""))
+
+
+def read_runs(*, session: Session, store: RunStore, project_id: int, experiment: str | None = None,
+              filter: str | None = None, stale_s: float) -> RunTable:
+    """What a reader of runs gets, from any front end: running runs whose heartbeat is older than
+    `stale_s` seconds are first marked killed (SPEC §4), then `search_runs`; when nothing is found
+    for a named experiment, whether that experiment exists is checked (in `session`) so the caller
+    hears so instead of getting an empty table. `session` must not have begun a transaction yet:
+    on SQLite each one holds the write lock, which the store's own connection would then wait for.
+
+    Raises:
+        InvalidInput: the filter cannot be read; the message names the part.
+        NotFound: `experiment` does not exist in the project (the message lists those that do).
+    """
+    mark_stale_runs(store=store, stale_s=stale_s)
+    table = search_runs(store=store, project_id=project_id, experiment=experiment, filter=filter)
+    if not table.rows and experiment is not None:
+        get_experiment(session=session, project_id=project_id, name=experiment)
+    return table
 
 
 def count_runs(*, session: Session, project_id: int) -> int:
