@@ -1,13 +1,11 @@
 """`init()`: open (and if needed create or migrate) a store, pick a project, say who acts; and the
-helpers every other API module uses to reach it: `get_context()` and `transaction()`.
+helper every other API module uses to reach it, `get_context()`.
 
 Imports go one way: the verbs (tracking, registry, promotion, ...) import this module, and this
 module imports only api/context.py beneath it, never a verb.
 """
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from mlops_nb.api.context import Context, current, set_current
@@ -88,17 +86,3 @@ def get_context() -> Context:
     if context is None:
         context = init()
     return context
-
-
-@contextmanager
-def transaction() -> Iterator[Any]:
-    """A session on the current store: one transaction, committed when the block ends (rolled back
-    when it raises).
-
-    >>> with transaction() as session:
-    ...     tracking.get_run(session=session, run_id=run_id)
-    """
-    from mlops_nb.store.db import session_scope
-
-    with session_scope(get_context().engine) as session:
-        yield session
