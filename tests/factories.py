@@ -54,13 +54,20 @@ SCHEMA = {"columns": [{"name": "x", "dtype": "float64", "kind": "numerical"},
                       {"name": "y", "dtype": "int64", "kind": "numerical"}]}
 
 
+def proven(session: Session, name: str, role: str = "data_scientist") -> Identity:
+    """The proven identity of user `name` (added with `role` when new), as identity.identify makes it
+    after a password check: the stored name, role and user id."""
+    from mlops_nb.services.identity.auth import _find_user
+
+    user = _find_user(session, name) or identity.add_user(session=session, name=name, role=role)
+    return Identity(name=user.name, role=user.role, proven=True, user_id=user.id)
+
+
 def add_users(session: Session) -> dict[str, Identity]:
-    """One proven identity per role (named after it), plus 'dana', a declared name with no proof."""
-    people = {}
-    for role in ROLES:
-        name = role.replace("_", "-")
-        identity.add_user(session=session, name=name, role=role)
-        people[role] = Identity(name=name, role=role, proven=True)
+    """One proven identity per role (named after it), 'dana', a proven data scientist who requests,
+    and 'declared': the name 'dana' declared without proof."""
+    people = {role: proven(session, role.replace("_", "-"), role) for role in ROLES}
+    people["dana"] = proven(session, "dana")
     people["declared"] = Identity(name="dana")
     return people
 

@@ -40,16 +40,21 @@ def init(project: str = "default", *, db_url: str | None = None, user: str | Non
     >>> ctx = mlops.init(project="credit", user="dana")            # default SQLite store
     >>> ctx = mlops.init(project="credit", db_url="postgresql://...", user="rita", password="...")
 
-    A declared name may track, register and request promotion; approving, rejecting and rolling
-    back need proof (the user's password or an API token). A run still active in the previous
-    context is ended (finished) first.
+    A declared name may track and register; requesting promotion, approving, rejecting and rolling
+    back need proof (the user's password or an API token). Only a successful check proves who you
+    are; a failed one (wrong password or token, a token of another user, a bad user name) also
+    drops the proof of the current context, so the next decision is refused instead of being
+    recorded as whoever logged in before. A run still active in the previous context is ended
+    (finished) first.
 
     Raises:
-        InvalidInput: `project` is not a valid name.
+        InvalidInput: `project` is not a valid name; the user name is not valid (surrounding spaces,
+            control characters: services.values.user_name).
         PermissionDenied: a wrong password or token, or a token of another user than the one declared.
         Conflict: the store's schema is newer than this code, or not one this code made.
     """
     from mlops_nb.services import identity, tracking
+    from mlops_nb.services.errors import MlopsError
     from mlops_nb.store.artifacts import artifact_store
     from mlops_nb.store.db import normalize_url, session_scope
 
@@ -62,16 +67,21 @@ def init(project: str = "default", *, db_url: str | None = None, user: str | Non
     token = token if token is not None else (settings.token if password is None else None)
     declared = user or settings.declared_user
     with session_scope(engine) as session:
-        who = identity.identify(session=session, declared=declared, fallback=settings.user,
-                                password=password, token=token)
+        try:
+            who = identity.identify(session=session, declared=declared, fallback=settings.user,
+                                    password=password, token=token)
+        except MlopsError:
+            previous = current()
+            if previous is not None:
+                previous.drop_proof()
+            raise
         project_id = tracking.get_or_create_project(session=session, name=project).id
         assert project_id is not None  # a stored row has its id
     previous = current()
     if previous is not None and previous.active_run is not None:
         previous.end_active_run("finished")
-    context = Context(project=project, project_id=project_id, db_url=url, artifact_root=root,
-                      user=who.name, role=who.role, proven=who.proven, settings=settings,
-                      _engine=engine, _store=artifact_store(root))
+    context = Context(project=project, project_id=project_id, db_url=url, artifact_root=root, _identity=who,
+                      settings=settings, _engine=engine, _store=artifact_store(root))
     set_current(context)
     return context
 

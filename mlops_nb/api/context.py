@@ -21,6 +21,7 @@ from mlops_nb.services.errors import InvalidInput
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
+    from mlops_nb.services.identity.auth import Identity
     from mlops_nb.services.tracking.results import RunEnded
     from mlops_nb.store.artifacts import ArtifactStore
     from mlops_nb.store.runs import RunStore
@@ -47,20 +48,56 @@ class ActiveRun:
 
 @dataclass
 class Context:
-    """What `init()` returns: the store, project and identity every call acts with."""
+    """What `init()` returns: the store, project and identity every call acts with.
+
+    Who acts is the Identity that identity.auth.identify issued at `init` (`_identity`): `user`,
+    `role`, `proven` and `user_id` are read-only views of it, so no assignment on this object
+    makes a session proven or gives it a role (`ctx.proven = True` raises AttributeError). Only a
+    successful password or token check in `init` creates proof; a failed one drops it
+    (`drop_proof`). The services re-read the role by user id on every call (permissions.current).
+    """
 
     project: str
     project_id: int
     db_url: str
     artifact_root: str
-    user: str
-    role: str | None = None  # set only when the user proved who they are (password or token)
-    proven: bool = False
+    _identity: Identity = field(repr=False)
     settings: Settings | None = None
     active_run: ActiveRun | None = None
     _engine: Any = field(default=None, repr=False)
     _store: Any = field(default=None, repr=False)
     _runs: Any = field(default=None, repr=False)
+
+    @property
+    def user(self) -> str:
+        """The acting user's name: the stored user's when proven, else the declared name."""
+        return self._identity.name
+
+    @property
+    def role(self) -> str | None:
+        """The user's role as proven at `init`, else None (the services re-read it on every call)."""
+        return self._identity.role
+
+    @property
+    def proven(self) -> bool:
+        """True when `init` checked a password or token for this user (and no later login failed)."""
+        return self._identity.proven
+
+    @property
+    def user_id(self) -> int | None:
+        """The proven user's id in the store, else None."""
+        return self._identity.user_id
+
+    def actor(self) -> Identity:
+        """Who this context acts as, for the services: the Identity `init` issued (a proven user's
+        name, role and id, or a declared name with none). Every API module passes this."""
+        return self._identity
+
+    def drop_proof(self) -> None:
+        """Act as a declared name from now on (no role, no proof), e.g. after a failed login."""
+        from mlops_nb.services.identity.auth import Identity
+
+        self._identity = Identity(name=self._identity.name)
 
     @property
     def engine(self) -> Engine:

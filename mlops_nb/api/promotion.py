@@ -8,10 +8,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from mlops_nb.api.connect import get_context
-from mlops_nb.api.context import Context
 from mlops_nb.display import present
 from mlops_nb.services.governance.results import PolicyPublic, PromotionRequestPublic, RequestTable
-from mlops_nb.services.identity.auth import Identity
 from mlops_nb.services.registry.results import ModelVersionPublic
 from mlops_nb.store.db import session_scope
 
@@ -19,11 +17,6 @@ if TYPE_CHECKING:
     from sqlmodel import Session
 
     from mlops_nb.store.models import PromotionRequest
-
-
-def _actor(context: Context) -> Identity:
-    """Who the context acts as: its user, with the role only when `init` proved it."""
-    return Identity(name=context.user, role=context.role, proven=context.proven)
 
 
 def _shown(session: Session, request: PromotionRequest) -> PromotionRequestPublic:
@@ -40,10 +33,14 @@ def request_promotion(name: str, *, version: int, to: str, reason: str) -> Promo
     >>> req = mlops.request_promotion("credit-risk", version=3, to="staging", reason="beats v2 on AUC")
     >>> req.status, [(g["name"], g["passed"]) for g in req.gates]
 
-    Any declared name may ask. A newer request for the same model and stage supersedes this one.
+    Needs proof (`mlops.init(user=..., password=...)` or a token; any role): four eyes compares
+    user ids. A pending request for the same model and stage is superseded by this one, when it is
+    yours or you are a proven ml_engineer or admin.
 
     Raises:
         InvalidInput: `to` is not staging or production; no reason.
+        PermissionDenied: not proven, or another user's pending request for the same model and stage
+            exists and you are not a proven ml_engineer or admin (nothing changes).
         NotFound: no such model or version.
         Conflict: the version is already in `to`.
     """
@@ -51,7 +48,7 @@ def request_promotion(name: str, *, version: int, to: str, reason: str) -> Promo
 
     context = get_context()
     with session_scope(context.engine) as session:
-        row = governance.request_promotion(session=session, actor=_actor(context), project_id=context.project_id,
+        row = governance.request_promotion(session=session, actor=context.actor(), project_id=context.project_id,
                                           model=name, version=version, to=to, reason=reason,
                                           store=context.artifacts)
         return _shown(session, row)
@@ -75,7 +72,7 @@ def approve(request_id: int, *, comment: str = "") -> PromotionRequestPublic:
 
     context = get_context()
     with session_scope(context.engine) as session:
-        row = governance.approve(session=session, actor=_actor(context), request_id=request_id, comment=comment,
+        row = governance.approve(session=session, actor=context.actor(), request_id=request_id, comment=comment,
                                 project_id=context.project_id, store=context.artifacts)
         return _shown(session, row)
 
@@ -95,7 +92,7 @@ def reject(request_id: int, *, comment: str) -> PromotionRequestPublic:
 
     context = get_context()
     with session_scope(context.engine) as session:
-        row = governance.reject(session=session, actor=_actor(context), request_id=request_id, comment=comment,
+        row = governance.reject(session=session, actor=context.actor(), request_id=request_id, comment=comment,
                                project_id=context.project_id)
         return _shown(session, row)
 
@@ -114,7 +111,7 @@ def cancel(request_id: int, *, reason: str = "") -> PromotionRequestPublic:
 
     context = get_context()
     with session_scope(context.engine) as session:
-        row = governance.cancel(session=session, actor=_actor(context), request_id=request_id, reason=reason,
+        row = governance.cancel(session=session, actor=context.actor(), request_id=request_id, reason=reason,
                                project_id=context.project_id)
         return _shown(session, row)
 
@@ -154,7 +151,7 @@ def rollback(name: str, *, reason: str) -> ModelVersionPublic:
     with session_scope(context.engine) as session:
         model = registry.get_model(session=session, project_id=context.project_id, name=name)
         assert model.id is not None  # a row read from the store
-        row = governance.rollback(session=session, actor=_actor(context), model_id=model.id, reason=reason)
+        row = governance.rollback(session=session, actor=context.actor(), model_id=model.id, reason=reason)
         return present(registry.public(session=session, row=row, model_name=model.name))
 
 
@@ -179,7 +176,7 @@ def set_policy(name: str | None = None, **rules: Any) -> PolicyPublic:
 
     context = get_context()
     with session_scope(context.engine) as session:
-        return present(governance.change_policy(session=session, actor=_actor(context), project_id=context.project_id,
+        return present(governance.change_policy(session=session, actor=context.actor(), project_id=context.project_id,
                                                 model=name, rules=rules))
 
 

@@ -22,9 +22,10 @@ if TYPE_CHECKING:
                                     "then MLOPS_DB_URL, then $MLOPS_HOME/mlops.db)"),
     arg("--user", metavar="NAME", help="who you are (default: MLOPS_USER, then your login name)"),
     arg("--login", action="store_true",
-        help="ask for your password, to act with your role (approve, reject, rollback)"))
+        help="ask for your password, to act with your role (promote, approve, reject, rollback)"))
 def _init(magics: MlopsMagics, args: argparse.Namespace) -> Any:
-    """`%mlops init`: `mlops.init(...)`, asking for the password with --login."""
+    """`%mlops init`: `mlops.init(...)`, asking for the password with --login. A failed login (a
+    wrong or empty password) leaves the current session unproven, as `mlops.init` does."""
     from mlops_nb.api.connect import init
 
     password = None
@@ -36,7 +37,12 @@ def _init(magics: MlopsMagics, args: argparse.Namespace) -> Any:
         who = args.user or Settings.from_env().user
         password = getpass.getpass(f"password for {who}: ")
         if not password:
-            raise UsageError("--login: no password given")
+            from mlops_nb.api.context import current
+
+            previous = current()
+            if previous is not None:  # a login that failed leaves no proof behind, as in mlops.init
+                previous.drop_proof()
+            raise UsageError("--login: no password given; the current session now acts as a declared name")
     return init(args.project or magics.default_project, db_url=args.db or magics.default_db or None,
                       user=args.user, password=password)
 

@@ -103,3 +103,43 @@ def metric_step(key: str, step: Any) -> int:
     if not MIN_STEP <= value <= MAX_STEP:
         raise InvalidInput(f"metric {key!r}: step {value} is outside {MIN_STEP}..{MAX_STEP}")
     return value
+
+
+# --- user names -----------------------------------------------------------------------------------
+# SPEC §4 (Identity): a name is normalised (Unicode NFKC, no control characters, no surrounding
+# spaces) and case-folded when it is matched to a user, so two spellings of one person are one user.
+# Surrounding spaces and control or format characters (category C: Cc, Cf, Cs, Co, Cn: e.g. a
+# zero-width space or a right-to-left override) are refused, never stripped: a name that could look
+# like another is a mistake to report, not to repair silently.
+
+
+def user_name(value: Any, what: str = "user name") -> str:
+    """A user name in Unicode NFKC form ("ＲＩＴＡ" becomes "RITA"), case kept, as stored and shown.
+
+    Raises:
+        InvalidInput: not a string, empty, longer than 250 characters, with leading or trailing
+            spaces, or with a control or format character (the message names it and its position).
+    """
+    import unicodedata
+
+    check_name(value, what)
+    name = unicodedata.normalize("NFKC", value)
+    if name != name.strip():
+        raise InvalidInput(f"{what} {value!r} has leading or trailing spaces; give it without them")
+    for position, char in enumerate(name):
+        if unicodedata.category(char).startswith("C"):
+            raise InvalidInput(f"{what} {value!r} contains the control or format character U+{ord(char):04X} "
+                               f"at position {position}; names may not contain them")
+    return check_name(name, what)
+
+
+def user_key(value: Any, what: str = "user name") -> str:
+    """The key a user is matched by: `user_name(value)` case-folded, in NFKC again (Unicode's
+    NFKC_Casefold, approximately), so "Rita", "rita" and "ＲＩＴＡ" share one key: "rita".
+
+    Raises:
+        InvalidInput: as `user_name`.
+    """
+    import unicodedata
+
+    return unicodedata.normalize("NFKC", user_name(value, what).casefold())

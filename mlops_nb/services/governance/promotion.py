@@ -5,10 +5,13 @@
     approve(session=s, actor=eve, request_id=req.id, comment="looks good")   # -> staging, audited
 
 Rules that never bend, checked here on every call whatever the interface:
-- nobody approves their own request (four eyes), and a user decides a request at most once;
+- a request needs a proven identity (any role), like a decision: the requester is a user, by id;
+- nobody approves their own request (four eyes), and a user decides a request at most once; both
+  compare user ids, never typed names (SPEC §4), so no spelling of a name is another person;
 - only the roles the model's policy names for the target stage may approve or reject, with proof;
 - gates are evaluated at the request and again at each decision; a failing gate blocks approval;
-- a new request supersedes an older pending one for the same model and stage;
+- a new request supersedes an older pending one for the same model and stage, when its requester
+  is the same user or may cancel others' requests (a proven steward: ml_engineer or admin);
 - the approval that completes the policy's quotas approves the request and moves the version in
   the same transaction (one production version per model: the previous one is archived).
 
@@ -31,6 +34,7 @@ from mlops_nb.services.governance import audit, gates, policies, stages
 from mlops_nb.services.governance.results import PromotionRequestPublic, RequestTable
 from mlops_nb.services.identity import permissions
 from mlops_nb.services.identity.auth import Identity
+from mlops_nb.services.values import user_key
 from mlops_nb.store.models import Approval, ModelVersion, PromotionRequest, RegisteredModel
 from mlops_nb.store.models.registry import REQUEST_STATUSES
 
@@ -70,17 +74,53 @@ def _evaluate(session: Session, *, actor: str, request: PromotionRequest, versio
     return results
 
 
+def _same_user(actor: Identity, user_id: int | None, name: str | None) -> bool:
+    """True when `actor` is the user a row names: by id; for a row from before ids were stored
+    (no id), by the name's key (case and width folded)."""
+    if user_id is not None:
+        return actor.user_id is not None and actor.user_id == user_id
+    if name is None:
+        return False
+    try:
+        return user_key(name) == user_key(actor.name)
+    except InvalidInput:  # a stored name that is no valid user name matches nobody
+        return False
+
+
+def _supersede(session: Session, actor: Identity, older: list[PromotionRequest], now: float) -> None:
+    """Mark the `older` pending requests superseded by `actor`, audited; all or none: a request of
+    another user needs the "cancel" permission (a proven ml_engineer or admin), else
+    PermissionDenied naming the request and its requester, before anything changes."""
+    for row in older:
+        if not _same_user(actor, row.requester_id, row.requester):
+            if not permissions.allowed(actor, "cancel"):
+                raise PermissionDenied(
+                    f"user {actor.name!r} ({actor.role}) may not supersede promotion request {row.id} of "
+                    f"{row.requester!r}, pending for the same model and stage: only its requester or a proven "
+                    f"ml_engineer or admin may; ask {row.requester!r} to cancel it, or wait for its decision")
+    for row in older:
+        row.status, row.decided_at, row.decided_by, row.decided_by_id = "superseded", now, actor.name, actor.user_id
+        session.add(row)
+        audit.record(session=session, actor=actor.name, action="promotion.supersede", entity="promotion_request",
+                     entity_id=row.id, before={"status": "pending"}, after={"status": "superseded"})
+
+
 def request_promotion(*, session: Session, actor: Identity, project_id: int, model: str, version: int, to: str,
                       reason: str, store: Any = None, load: Any = None) -> PromotionRequest:
     """Ask for `model` v`version` to enter stage `to` (staging or production), saying why; the gates
     are evaluated and stored with it, and a pending request for the same model and stage is
-    superseded. Any declared name may ask.
+    superseded. The actor must be proven (any role); the request records their user id.
+    Superseding another user's pending request needs the "cancel" permission (a proven
+    ml_engineer or admin).
 
     A request whose gates fail is still recorded (the requester and reviewers see why); it cannot be
     approved until its gates pass at the decision.
 
     Raises:
         InvalidInput: `to` is not a target stage; no reason, or one longer than MAX_REASON.
+        PermissionDenied: the actor is not proven, or a pending request of another user for the same
+            model and stage would be superseded and the actor is not a proven ml_engineer or admin
+            (the message names that request and its requester); nothing changes.
         NotFound: no such model or version.
         Conflict: the version is already in `to`.
     """
@@ -97,16 +137,13 @@ def request_promotion(*, session: Session, actor: Identity, project_id: int, mod
     if version_row.stage == to:
         raise Conflict(f"model {model!r} version {version} is already in {to}; nothing to request")
     now = time.time()
-    for older in session.execute(select(PromotionRequest).where(
-            col(PromotionRequest.model_id) == model_id, col(PromotionRequest.target_stage) == to,
-            col(PromotionRequest.status) == "pending")).scalars().all():
-        older.status, older.decided_at, older.decided_by = "superseded", now, actor.name
-        session.add(older)
-        audit.record(session=session, actor=actor.name, action="promotion.supersede", entity="promotion_request",
-                     entity_id=older.id, before={"status": "pending"}, after={"status": "superseded"})
+    older = list(session.execute(select(PromotionRequest).where(
+        col(PromotionRequest.model_id) == model_id, col(PromotionRequest.target_stage) == to,
+        col(PromotionRequest.status) == "pending").order_by(col(PromotionRequest.id))).scalars().all())
+    _supersede(session, actor, older, now)
     policy = policies.get_effective_policy(session=session, project_id=project_id, model_id=model_id)
     request = PromotionRequest(model_id=model_id, model_version_id=version_row.id, target_stage=to,
-                               requester=actor.name, reason=reason, status="pending", created_at=now)
+                               requester=actor.name, requester_id=actor.user_id, reason=reason, status="pending", created_at=now)
     session.add(request)
     session.flush()
     audit.record(session=session, actor=actor.name, action="promotion.request", entity="promotion_request",
@@ -152,10 +189,11 @@ def _approvals(session: Session, request_id: int | None) -> list[Approval]:
 def _decide_checks(session: Session, actor: Identity, request: PromotionRequest, model: RegisteredModel,
                    action: str) -> tuple[policies.EffectivePolicy, dict[str, int], list[Approval]]:
     """The checks of every decision: pending, four eyes, a role the policy names for the stage (with
-    proof), one decision per user; (the policy, the approvals it requires, the decisions so far)."""
+    proof), one decision per user; (the policy, the approvals it requires, the decisions so far).
+    Four eyes and one-decision-per-user compare user ids (`_same_user`), never typed names."""
     _require_pending(request)
     verb = "approve" if action == "approve" else "reject"
-    if actor.name == request.requester:
+    if _same_user(actor, request.requester_id, request.requester):
         hint = "ask another reviewer" if action == "approve" else "withdraw it with mlops.cancel(request_id)"
         raise PermissionDenied(f"user {actor.name!r} requested promotion request {request.id} and may not {verb} it "
                                f"(four eyes); {hint}")
@@ -166,7 +204,7 @@ def _decide_checks(session: Session, actor: Identity, request: PromotionRequest,
     except PermissionDenied as err:
         raise PermissionDenied(f"{err} (the policy of model {model.name!r} for {request.target_stage})") from err
     existing = _approvals(session, request.id)
-    if any(a.user == actor.name for a in existing):
+    if any(_same_user(actor, a.user_id, a.user) for a in existing):
         raise Conflict(f"user {actor.name!r} has already decided promotion request {request.id}")
     return policy, required, existing
 
@@ -205,7 +243,7 @@ def approve(*, session: Session, actor: Identity, request_id: int, comment: str 
     if failed:
         raise _gate_failure(request, failed)
     now = time.time()
-    session.add(Approval(request_id=request.id, user=actor.name, role=role, decision="approve",
+    session.add(Approval(request_id=request.id, user=actor.name, user_id=actor.user_id, role=role, decision="approve",
                          comment=comment, created_at=now))
     session.flush()
     audit.record(session=session, actor=actor.name, action="promotion.approve", entity="promotion_request",
@@ -213,6 +251,7 @@ def approve(*, session: Session, actor: Identity, request_id: int, comment: str 
     given[role] += 1
     if all(given[role] >= n for role, n in required.items()):
         request.status, request.decided_at, request.decided_by = "approved", now, actor.name
+        request.decided_by_id = actor.user_id
         session.add(request)
         session.flush()
         audit.record(session=session, actor=actor.name, action="promotion.decide", entity="promotion_request",
@@ -242,9 +281,10 @@ def reject(*, session: Session, actor: Identity, request_id: int, comment: str,
     role = actor.role
     assert role is not None  # _decide_checks passed: a proven identity with a role
     now = time.time()
-    session.add(Approval(request_id=request.id, user=actor.name, role=role, decision="reject",
-                         comment=comment, created_at=now))
+    session.add(Approval(request_id=request.id, user=actor.name, user_id=actor.user_id, role=role,
+                         decision="reject", comment=comment, created_at=now))
     request.status, request.decided_at, request.decided_by = "rejected", now, actor.name
+    request.decided_by_id = actor.user_id
     session.add(request)
     session.flush()
     audit.record(session=session, actor=actor.name, action="promotion.reject", entity="promotion_request",
@@ -255,21 +295,24 @@ def reject(*, session: Session, actor: Identity, request_id: int, comment: str,
 
 def cancel(*, session: Session, actor: Identity, request_id: int, reason: str = "",
            project_id: int | None = None) -> PromotionRequest:
-    """Withdraw a pending request, with an optional reason: the requester may, as may a proven
-    ml_engineer or admin.
+    """Withdraw a pending request, with an optional reason: its requester (the same user id,
+    proven) may, as may a proven ml_engineer or admin.
 
     Raises:
         InvalidInput: a non-integer request id, or a reason longer than MAX_REASON.
         NotFound: no such request (in this project, when `project_id` is given).
         Conflict: the request is no longer pending.
-        PermissionDenied: another user's request, and the actor is not a proven ml_engineer or admin.
+        PermissionDenied: the actor is not proven, or it is another user's request and the actor is
+            not a proven ml_engineer or admin.
     """
     actor = permissions.current(session=session, actor=actor)
     reason = _text(reason, "reason", required=False, example="")
     request, _ = _locked_request(session, request_id, project_id)
     _require_pending(request)
-    permissions.require(actor, "cancel_own" if actor.name == request.requester else "cancel")
+    own = _same_user(actor, request.requester_id, request.requester)
+    permissions.require(actor, "cancel_own" if own else "cancel")
     request.status, request.decided_at, request.decided_by = "cancelled", time.time(), actor.name
+    request.decided_by_id = actor.user_id
     session.add(request)
     session.flush()
     audit.record(session=session, actor=actor.name, action="promotion.cancel", entity="promotion_request",

@@ -1,9 +1,11 @@
 """Users, roles and proof of identity: argon2-hashed passwords and API tokens.
 
-SPEC §4 (Identity): a declared name may track, register and request promotion. Deciding (approve,
-reject, rollback, policies, users) needs a proven identity: `identify` checks the password or token
-once, at init, and services check the proven role on every call (see identity.permissions). Only
-a successful check creates proof: an Identity with `proven=True` is made here and nowhere else.
+SPEC §4 (Identity): a declared name may track and register. Requesting promotion and deciding
+(approve, reject, rollback, policies, users) need a proven identity: `identify` checks the password
+or token, and services re-read the proven user's role by id on every call (identity.permissions).
+Only a successful check creates proof: an Identity with `proven=True` and the user's id is made
+here and nowhere else. Users are matched by their name's key (services.values.user_key: NFKC,
+case-folded), so "Rita", "rita" and "ＲＩＴＡ" are one user; a stored name keeps its case.
 Passwords and tokens are stored only as argon2 hashes; a token is shown once, when issued.
 
     who = identify(session=s, declared="rita", fallback="rita", password="...")   # proven, role reviewer
@@ -20,7 +22,7 @@ from sqlalchemy import select
 from sqlmodel import Session, col
 
 from mlops_nb.services.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from mlops_nb.services.values import check_name
+from mlops_nb.services.values import user_key, user_name
 from mlops_nb.store.models import ApiToken, User
 from mlops_nb.store.models.identity import ROLES as ROLES  # re-exported: identity.ROLES
 
@@ -30,11 +32,13 @@ MIN_PASSWORD = 8  # characters
 
 @dataclass(frozen=True)
 class Identity:
-    """Who acts: `role` is set only when `proven` (a claimed role grants nothing)."""
+    """Who acts: `role` and `user_id` (the user's row id, what four eyes compares) are set only when
+    `proven` (a claimed role grants nothing; permissions.current re-reads both by id)."""
 
     name: str
     role: str | None = None
     proven: bool = False
+    user_id: int | None = None
 
 
 def _hasher() -> Any:
@@ -70,8 +74,12 @@ def check_role(role: str) -> str:
 
 
 def _find_user(session: Session, name: str) -> User | None:
-    """The user row named exactly `name`, or None."""
-    user: User | None = session.execute(select(User).where(col(User.name) == name)).scalars().first()
+    """The user whose name has the key of `name` ("RITA" finds "Rita"), or None.
+
+    Raises:
+        InvalidInput: `name` is not a valid user name (values.user_name).
+    """
+    user: User | None = session.execute(select(User).where(col(User.name_key) == user_key(name))).scalars().first()
     return user
 
 
@@ -82,9 +90,10 @@ def _check_password(name: str, password: str) -> None:
 
 
 def get_user(*, session: Session, name: str) -> User:
-    """The user row named `name`.
+    """The user named `name`, matched ignoring case and width ("RITA" finds "Rita").
 
     Raises:
+        InvalidInput: `name` is not a valid user name.
         NotFound: no such user (the message says how to add one).
     """
     user = _find_user(session, name)
@@ -97,18 +106,24 @@ def add_user(*, session: Session, name: str, role: str, password: str | None = N
     """Create a user with `role`; the password (if any) is stored only as an argon2 hash. Not audited
     here: the caller records who added the user (the CLI as its operator).
 
+    The name is stored in NFKC form with its case; its key (case-folded) must be new, so "rita"
+    after "Rita" is a Conflict.
+
     Raises:
-        InvalidInput: a bad name or role, or a password shorter than MIN_PASSWORD characters.
-        Conflict: a user of that name exists.
+        InvalidInput: a bad name (values.user_name: surrounding spaces, control characters, ...) or
+            role, or a password shorter than MIN_PASSWORD characters.
+        Conflict: a user of that name exists, in any case or width.
     """
-    check_name(name, "user name")
+    name = user_name(name)
     check_role(role)
     if password is not None:
         _check_password(name, password)
-    if _find_user(session, name) is not None:
-        raise Conflict(f"user {name!r} already exists")
-    user = User(name=name, role=role, password_hash=hash_secret(password) if password else None,
-                created_at=time.time())
+    existing = _find_user(session, name)
+    if existing is not None:
+        same = "" if existing.name == name else f" as {existing.name!r} (names are matched ignoring case and width)"
+        raise Conflict(f"user {name!r} already exists{same}")
+    user = User(name=name, name_key=user_key(name), role=role,
+                password_hash=hash_secret(password) if password else None, created_at=time.time())
     session.add(user)
     session.flush()
     return user
@@ -166,21 +181,22 @@ def user_for_token(*, session: Session, token: str) -> User:
 def identify(*, session: Session, declared: str | None, fallback: str, password: str | None = None,
              token: str | None = None) -> Identity:
     """Who acts: a token names its user, a password proves the declared name (else `fallback`), and
-    without either the name is only declared (no role, not proven).
+    without either the name is only declared (no role, no id, not proven). A proven identity
+    carries the stored user's name, role and id; a name is matched ignoring case and width.
 
     Raises:
         PermissionDenied: a wrong token or password, or a token of another user than `declared`.
-        InvalidInput: the name is not a valid name.
+        InvalidInput: the name is not a valid user name (values.user_name).
     """
     if token:
         user = user_for_token(session=session, token=token)
-        if declared and declared != user.name:
+        if declared and user_key(declared) != user.name_key:
             raise PermissionDenied(f"the API token belongs to {user.name!r}, not {declared!r}")
-        return Identity(name=user.name, role=user.role, proven=True)
-    name = check_name(declared or fallback, "user name")
+        return Identity(name=user.name, role=user.role, proven=True, user_id=user.id)
+    name = user_name(declared or fallback)
     if password is not None:
         found = _find_user(session, name)
         if found is None or not found.active or not verify_secret(found.password_hash, password):
             raise PermissionDenied(f"wrong user name or password for {name!r}")
-        return Identity(name=found.name, role=found.role, proven=True)
+        return Identity(name=found.name, role=found.role, proven=True, user_id=found.id)
     return Identity(name=name)

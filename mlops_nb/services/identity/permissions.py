@@ -1,13 +1,15 @@
 """Who may do what: the permission matrix every service checks on every call.
 
-SPEC §2: permissions are enforced in the services, not in the UI. A declared name (init(user=...),
-MLOPS_USER, the login name) may track, register and request promotion. Deciding (approve, reject,
-rollback, policies, users) needs a proven identity (the password or an API token, checked once by
-identity.auth.identify) *and* a role allowed for the action. For approve and reject the promotion
+SPEC §2, §4: permissions are enforced in the services, not in the UI. A declared name
+(init(user=...), MLOPS_USER, the login name) may track and register. Requesting promotion needs a
+proven identity (any role): four eyes compares the requester's user id with each decider's, so a
+request must name a real, proven user. Deciding (approve, reject, rollback, policies, users) needs a
+proven identity (the password or an API token, checked by identity.auth.identify) *and* a role
+allowed for the action; `current` re-reads that role by user id on every call. For approve and reject the promotion
 policy narrows the roles further: only the roles it names for the target stage count
 (governance.promotion passes them as `allowed_roles`).
 
-    actor = auth.Identity(name="rita", role="reviewer", proven=True)
+    actor = auth.Identity(name="rita", role="reviewer", proven=True, user_id=7)
     permissions.require(actor, "rollback")   # PermissionDenied: needs ml_engineer or admin
 
 The console and the notebook may hide a button; this module is the guard.
@@ -43,10 +45,10 @@ STEWARDS = ("ml_engineer", "admin")  # run production: roll back, set policies, 
 MATRIX: dict[str, Rule] = {
     "track": Rule(ROLES, False, "track runs and log datasets"),
     "register": Rule(ROLES, False, "register a model version"),
-    "request": Rule(ROLES, False, "request a promotion"),
+    "request": Rule(ROLES, True, "request a promotion"),
     "view": Rule(ROLES, False, "read runs, models, requests, policies and the audit trail"),
-    "cancel_own": Rule(ROLES, False, "cancel one's own pending request"),
-    "cancel": Rule(STEWARDS, True, "cancel another user's request"),
+    "cancel_own": Rule(ROLES, True, "cancel one's own pending request"),
+    "cancel": Rule(STEWARDS, True, "cancel or supersede another user's request"),
     "approve": Rule(DECIDERS, True, "approve a promotion request"),
     "reject": Rule(DECIDERS, True, "reject a promotion request"),
     "rollback": Rule(STEWARDS, True, "roll back production"),
@@ -93,13 +95,18 @@ def require(actor: Identity, action: str, *, allowed_roles: Iterable[str] | None
 
 
 def current(*, session: Session, actor: Identity) -> Identity:
-    """The actor as the store sees them now: a role changed or a user deactivated since `init` counts.
+    """The actor as the store sees them now, read by user id: a role changed, a user renamed or
+    deactivated since `init` counts. A deactivated or removed user, or a "proven" identity without
+    a user id (no check made it), is only a declared name: no role, no proof.
 
     A declared (unproven) identity is returned unchanged: it has no role to lose.
     """
     if not actor.proven:
         return actor
-    row = session.execute(select(col(User.role), col(User.active)).where(col(User.name) == actor.name)).first()
+    if actor.user_id is None:
+        return Identity(name=actor.name)
+    row = session.execute(select(col(User.name), col(User.role), col(User.active))
+                          .where(col(User.id) == actor.user_id)).first()
     if row is None or not row.active:
         return Identity(name=actor.name)
-    return Identity(name=actor.name, role=row.role, proven=True)
+    return Identity(name=row.name, role=row.role, proven=True, user_id=actor.user_id)

@@ -7,12 +7,17 @@ ROLES = ("data_scientist", "ml_engineer", "platform_engineer", "reviewer", "mana
 
 
 class User(SQLModel, table=True):
-    """A person who may act: a unique name, one role, an optional argon2 password hash."""
+    """A person who may act: a unique name, one role, an optional argon2 password hash.
+
+    `name` is kept as given (in Unicode NFKC form); `name_key` is the name case-folded, what a typed
+    name is matched by, unique so "Rita" and "rita" cannot be two users (services.values.user_key).
+    """
 
     __tablename__ = "user_account"
 
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=250, unique=True, index=True)
+    name_key: str = Field(max_length=250, unique=True, index=True)
     role: str = Field(max_length=32)
     password_hash: str | None = Field(default=None, max_length=255)
     active: bool = True

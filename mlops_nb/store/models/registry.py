@@ -88,7 +88,8 @@ class Policy(SQLModel, table=True):
 
 class PromotionRequest(SQLModel, table=True):
     """A request to move a version to a stage: who asked and why, its gate results, the policy in
-    force when it was made (JSON), and how and when it was decided."""
+    force when it was made (JSON), and how and when it was decided. `requester_id` and
+    `decided_by_id` are the users' ids (four eyes compares them); the names are kept for display."""
 
     __tablename__ = "promotion_request"
     __table_args__ = (Index("ix_promotion_request_model_status", "model_id", "status"),)
@@ -98,6 +99,7 @@ class PromotionRequest(SQLModel, table=True):
     model_version_id: int = Field(foreign_key="model_version.id")
     target_stage: str = Field(max_length=16)
     requester: str = Field(max_length=250)
+    requester_id: int | None = Field(default=None, foreign_key="user_account.id")
     reason: str = Field(sa_column=Column(Text, nullable=False))
     status: str = Field(default="pending", max_length=16)
     gates: list[Any] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
@@ -105,16 +107,19 @@ class PromotionRequest(SQLModel, table=True):
     created_at: float
     decided_at: float | None = None
     decided_by: str | None = Field(default=None, max_length=250)
+    decided_by_id: int | None = Field(default=None, foreign_key="user_account.id")
 
 
 class Approval(SQLModel, table=True):
-    """One reviewer's decision on a request; a user decides a request at most once."""
+    """One reviewer's decision on a request; a user (by id) decides a request at most once."""
 
-    __table_args__ = (UniqueConstraint("request_id", "user", name="uq_approval_request_user"),)
+    __table_args__ = (UniqueConstraint("request_id", "user", name="uq_approval_request_user"),
+                      UniqueConstraint("request_id", "user_id", name="uq_approval_request_user_id"))
 
     id: int | None = Field(default=None, primary_key=True)
     request_id: int = Field(foreign_key="promotion_request.id", index=True)
     user: str = Field(max_length=250)
+    user_id: int | None = Field(default=None, foreign_key="user_account.id")
     role: str = Field(max_length=32)
     decision: str = Field(max_length=16)  # approve | reject
     comment: str = Field(default="", sa_column=Column(Text, nullable=False))

@@ -19,7 +19,7 @@ def _history(engine) -> int:
         m = g.model(session, pid)
         g.version(session, m, stage="production")
         v = g.version(session, m)
-        req = governance.request_promotion(session=session, actor=people["declared"], project_id=pid, model=m.name,
+        req = governance.request_promotion(session=session, actor=people["dana"], project_id=pid, model=m.name,
                                           version=v.version, to="staging", reason="r")
         governance.approve(session=session, actor=people["ml_engineer"], request_id=req.id, comment="ok")
         g.version(session, m, stage="production")
@@ -79,11 +79,11 @@ def test_a_refused_decision_leaves_no_event(engine):
     _history(engine)
     with session_scope(engine) as session:
         before = governance.verify(session=session).events
-        people = {"reviewer": g.Identity(name="reviewer", role="reviewer", proven=True)}
+        people = {"reviewer": g.proven(session, "reviewer", "reviewer")}
         pid = g.project(session)
         m = g.model(session, pid)
         v = g.version(session, m)
-        req = governance.request_promotion(session=session, actor=g.Identity(name="dana"), project_id=pid,
+        req = governance.request_promotion(session=session, actor=g.proven(session, "dana"), project_id=pid,
                                           model=m.name, version=v.version, to="staging", reason="r")
         after_request = governance.verify(session=session).events
     with pytest.raises(Exception):

@@ -15,8 +15,6 @@ from mlops_nb.store.db import session_scope
 from mlops_nb.store.models import Approval, AuditEvent, ModelVersion, PromotionRequest
 from tests import factories as g
 
-DANA = Identity(name="dana")
-
 
 def _setup(session, **version):
     people = g.add_users(session)
@@ -25,9 +23,10 @@ def _setup(session, **version):
     return people, pid, m, g.version(session, m, **version)
 
 
-def _request(session, pid, m, v, to="staging", actor=DANA, reason="better AUC"):
-    return governance.request_promotion(session=session, actor=actor, project_id=pid, model=m.name, version=v.version,
-                                       to=to, reason=reason)
+def _request(session, pid, m, v, to="staging", actor=None, reason="better AUC"):
+    """A request by `actor`, by default dana: a proven data scientist."""
+    return governance.request_promotion(session=session, actor=actor or g.proven(session, "dana"), project_id=pid,
+                                       model=m.name, version=v.version, to=to, reason=reason)
 
 
 def _stage(session, v) -> str:
@@ -64,9 +63,8 @@ def test_production_needs_engineer_and_reviewer_quotas(session):
     req = _request(session, pid, m, v, to="production")
     first = governance.approve(session=session, actor=people["ml_engineer"], request_id=req.id, comment="tech ok")
     assert first.status == "pending" and _stage(session, v) == "staging"
-    g.identity.add_user(session=session, name="ed", role="ml_engineer")
     with pytest.raises(Conflict) as err:
-        governance.approve(session=session, actor=Identity(name="ed", role="ml_engineer", proven=True),
+        governance.approve(session=session, actor=g.proven(session, "ed", "ml_engineer"),
                           request_id=req.id)
     assert str(err.value) == f"promotion request {req.id} already has its ml_engineer approvals; it waits for 1 reviewer"
     with pytest.raises(Conflict, match="has already decided"):
@@ -82,14 +80,13 @@ def test_policy_naming_a_manager_and_two_reviewers(session):
     people, pid, m, v = _setup(session, stage="staging")
     governance.set_policy(session=session, actor=people["admin"], project_id=pid, model_id=m.id,
                         rules={"approvals": {"production": {"manager": 1, "reviewer": 2}}})
-    g.identity.add_user(session=session, name="rita2", role="reviewer")
+    rita2 = g.proven(session, "rita2", "reviewer")
     req = _request(session, pid, m, v, to="production")
     with pytest.raises(PermissionDenied, match="needs the role manager or reviewer"):
         governance.approve(session=session, actor=people["ml_engineer"], request_id=req.id)
     for actor in (people["manager"], people["reviewer"]):
         assert governance.approve(session=session, actor=actor, request_id=req.id).status == "pending"
-    done = governance.approve(session=session, actor=Identity(name="rita2", role="reviewer", proven=True),
-                             request_id=req.id)
+    done = governance.approve(session=session, actor=rita2, request_id=req.id)
     assert done.status == "approved" and _stage(session, v) == "production"
 
 
@@ -153,13 +150,15 @@ def test_reject_needs_a_comment_and_ends_the_request(session):
 def test_cancel_own_or_as_engineer(session):
     people, pid, m, v = _setup(session)
     mine = _request(session, pid, m, v)
-    assert governance.cancel(session=session, actor=DANA, request_id=mine.id, reason="retraining").status == "cancelled"
-    other = _request(session, pid, m, v, actor=Identity(name="sam"))
-    with pytest.raises(PermissionDenied, match="may not cancel another user's request"):
-        governance.cancel(session=session, actor=DANA, request_id=other.id)
+    dana = people["dana"]
+    assert governance.cancel(session=session, actor=dana, request_id=mine.id, reason="retraining").status == "cancelled"
+    sam = g.proven(session, "sam")
+    other = _request(session, pid, m, v, actor=sam)
+    with pytest.raises(PermissionDenied, match="may not cancel or supersede another user's request"):
+        governance.cancel(session=session, actor=dana, request_id=other.id)
     assert governance.cancel(session=session, actor=people["admin"], request_id=other.id).status == "cancelled"
     with pytest.raises(Conflict, match="already cancelled"):
-        governance.cancel(session=session, actor=Identity(name="sam"), request_id=other.id)
+        governance.cancel(session=session, actor=sam, request_id=other.id)
 
 
 @pytest.mark.parametrize("change, error, words", [
@@ -172,7 +171,7 @@ def test_bad_request_is_named(session, change, error, words):
     _, pid, m, v = _setup(session)
     args = dict(model=m.name, version=v.version, to="staging", reason="r") | change
     with pytest.raises(error, match=words):
-        governance.request_promotion(session=session, actor=DANA, project_id=pid, **args)
+        governance.request_promotion(session=session, actor=g.proven(session, "dana"), project_id=pid, **args)
 
 
 def test_request_for_the_stage_it_holds_is_a_conflict(session):
@@ -275,14 +274,12 @@ def _race(engine, request_id: int, actors: list[Identity]) -> list[str]:
 
 
 def test_reviewers_approving_at_the_same_moment_record_one_decision(engine):
-    reviewers = [Identity(name=f"rev{i}", role="reviewer", proven=True) for i in range(4)]
     with session_scope(engine) as session:
-        g.add_users(session)
-        for r in reviewers:
-            g.identity.add_user(session=session, name=r.name, role="reviewer")
+        people = g.add_users(session)
+        reviewers = [g.proven(session, f"rev{i}", "reviewer") for i in range(4)]
         pid = g.project(session)
         m = g.model(session, pid)
-        governance.set_policy(session=session, actor=Identity(name="admin", role="admin", proven=True), project_id=pid,
+        governance.set_policy(session=session, actor=people["admin"], project_id=pid,
                             model_id=m.id, rules={"approvals": {"production": {"reviewer": 1}}})
         live = g.version(session, m, stage="production")
     for _ in range(3):  # three rounds: each a new candidate, raced by four reviewers
@@ -313,6 +310,7 @@ def test_api_request_approve_rollback_and_policy(ctx, credit):
     from tests.factories import fit_credit_model
 
     with session_scope(ctx.engine) as session:
+        identity.add_user(session=session, name="dana", role="data_scientist", password="dana-secret-1")
         identity.add_user(session=session, name="eve", role="ml_engineer", password="eve-secret-1")
         identity.add_user(session=session, name="rita", role="reviewer", password="rita-secret-1")
     url = ctx.db_url
@@ -324,7 +322,7 @@ def test_api_request_approve_rollback_and_policy(ctx, credit):
             versions.append(mlops.register_model(fit_credit_model(credit, C)[0], name="credit", dataset="german",
                                                  target="creditability").version)
         for to, approvers in (("staging", ["eve"]), ("production", ["eve", "rita"])):
-            mlops.init(project="test", db_url=url, user="dana")
+            mlops.init(project="test", db_url=url, user="dana", password="dana-secret-1")
             req = mlops.request_promotion("credit", version=versions[-1], to=to, reason=f"C={C}")
             assert req.status == "pending" and all(gate["passed"] for gate in req.gates)
             for who in approvers:
@@ -342,6 +340,11 @@ def test_api_request_approve_rollback_and_policy(ctx, credit):
     assert mlops.get_policy().source == "default"
     mlops.init(project="test", db_url=url, user="dana")
     with pytest.raises(PermissionDenied, match="log in with a password or token"):
+        mlops.set_policy(None, lineage_complete=False)
+    with pytest.raises(PermissionDenied, match="may not request a promotion with a declared name"):
+        mlops.request_promotion("credit", version=versions[1], to="staging", reason="again")
+    mlops.init(project="test", db_url=url, user="dana", password="dana-secret-1")
+    with pytest.raises(PermissionDenied, match="needs the role ml_engineer or admin"):
         mlops.set_policy(None, lineage_complete=False)
     req = mlops.request_promotion("credit", version=versions[1], to="staging", reason="again")
     assert mlops.cancel(req.id, reason="changed my mind").status == "cancelled"

@@ -56,7 +56,8 @@ def test_tokens_are_stored_hashed_and_name_their_user(session):
     assert row.token_hash.startswith("$argon2") and token.split("_", 2)[2] not in row.token_hash
     assert identity.user_for_token(session=session, token=token).name == "rita"
     who = identity.identify(session=session, declared=None, fallback="someone", token=token)
-    assert who == identity.Identity(name="rita", role="reviewer", proven=True)
+    assert who == identity.Identity(name="rita", role="reviewer", proven=True,
+                                    user_id=identity.get_user(session=session, name="rita").id)
 
 
 @pytest.mark.parametrize("bad, words", [("garbage", "the API token is malformed"),
