@@ -65,6 +65,35 @@ def _sqlite_file_lock(engine: Engine) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+@contextmanager
+def _migrating(engine: Engine) -> Iterator[Connection]:
+    """A connection to migrate on, committed when the block ends and rolled back if it raises.
+
+    On SQLite, foreign keys are off while migrating: alembic's batch mode changes a table by
+    copying it, dropping the old one and renaming the copy, and with foreign keys on, dropping a
+    table other rows refer to fails (alembic's docs, "Batch migrations for SQLite": turn them off
+    around the migration). `PRAGMA foreign_key_check` then proves no reference was broken before
+    the commit, and they are on again before the connection goes back to the pool.
+    """
+    with engine.connect() as conn:
+        raw = conn.connection.driver_connection if engine.dialect.name == "sqlite" else None
+        if raw is not None:
+            raw.execute("PRAGMA foreign_keys = OFF")  # the driver is in autocommit: this takes effect
+        try:
+            yield conn
+            if raw is not None:
+                broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                if broken:
+                    raise SchemaMismatch(f"the migration left rows referring to missing ones: {broken[:5]}; "
+                                         "nothing was changed")
+            conn.commit()
+        finally:
+            if conn.in_transaction():
+                conn.rollback()
+            if raw is not None:
+                raw.execute("PRAGMA foreign_keys = ON")
+
+
 def _refuse_unversioned(engine: Engine) -> None:
     if current_revision(engine) is None and "run" in inspect(engine).get_table_names():
         raise SchemaMismatch("the database holds mlops tables but no alembic version; "
@@ -88,9 +117,8 @@ def upgrade(engine: Engine, revision: str = "head", *, refuse_unversioned: bool 
                 _refuse_unversioned(engine)
             if revision == "head" and current_revision(engine) == HEAD:
                 return
-            with engine.connect() as conn:
+            with _migrating(engine) as conn:
                 command.upgrade(alembic_config(conn), revision)
-                conn.commit()
         return
     with engine.connect() as conn:
         conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _PG_LOCK_KEY})
@@ -109,9 +137,8 @@ def downgrade(engine: Engine, revision: str) -> None:
     """Migrate the store down to `revision` (tests and operators undoing an upgrade)."""
     from alembic import command
 
-    with engine.connect() as conn:
+    with _migrating(engine) as conn:
         command.downgrade(alembic_config(conn), revision)
-        conn.commit()
 
 
 class SchemaMismatch(RuntimeError):

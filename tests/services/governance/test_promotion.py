@@ -46,6 +46,70 @@ def test_requester_cannot_approve_own_request(session):
     assert req.status == "pending" and _stage(session, v) == "none"
 
 
+@pytest.mark.parametrize("typed", ["ML-Engineer", "ml-engineer ", "ｍｌ-ｅｎｇｉｎｅｅｒ", "made-up-colleague"])
+def test_a_declared_requester_name_cannot_file_a_request(session, typed):
+    """The bypass of issue 8 item 2: an engineer files as another spelling (or an invented name) of
+    herself, then approves as herself. A request needs proof now, so the first step is refused."""
+    people, pid, m, v = _setup(session)
+    with pytest.raises((PermissionDenied, InvalidInput)) as err:
+        _request(session, pid, m, v, actor=Identity(name=typed))
+    assert "may not request a promotion with a declared name" in str(err.value) or "spaces" in str(err.value)
+    assert session.execute(select(PromotionRequest)).first() is None
+
+
+def test_four_eyes_compares_user_ids_not_typed_names(session):
+    people, pid, m, v = _setup(session)
+    eve = people["ml_engineer"]
+    req = _request(session, pid, m, v, actor=eve)
+    assert (req.requester, req.requester_id) == ("ml-engineer", eve.user_id)
+    same_person = Identity(name="ML-ENGINEER", role="ml_engineer", proven=True, user_id=eve.user_id)
+    with pytest.raises(PermissionDenied, match=r"user .ml-engineer. requested promotion request \d+ and may not approve it \(four eyes\)"):
+        governance.approve(session=session, actor=same_person, request_id=req.id)
+    assert req.status == "pending" and _stage(session, v) == "none"
+    with pytest.raises(PermissionDenied, match="with a declared name"):  # a "proven" identity no check issued
+        governance.approve(session=session, actor=Identity(name="eve2", role="ml_engineer", proven=True),
+                           request_id=req.id)
+    assert session.execute(select(Approval)).first() is None
+
+
+def test_one_decision_per_user_id_whatever_the_spelling(session):
+    people, pid, m, live = _setup(session, stage="production")
+    v = g.version(session, m, stage="staging")
+    req = _request(session, pid, m, v, to="production")
+    governance.approve(session=session, actor=people["reviewer"], request_id=req.id)
+    again = Identity(name="REVIEWER", role="reviewer", proven=True, user_id=people["reviewer"].user_id)
+    with pytest.raises(Conflict, match="'reviewer' has already decided"):
+        governance.approve(session=session, actor=again, request_id=req.id)
+    row = session.execute(select(Approval).where(Approval.request_id == req.id)).scalars().one()
+    assert (row.user, row.user_id) == ("reviewer", people["reviewer"].user_id)
+
+
+def test_a_pending_request_of_another_user_is_not_superseded(session):
+    people, pid, m, v = _setup(session)
+    v2 = g.version(session, m)
+    dana = _request(session, pid, m, v)
+    events = session.execute(select(func.count()).select_from(AuditEvent)).scalar()
+    sam = g.proven(session, "sam")
+    for who in (sam, people["reviewer"], people["manager"]):
+        with pytest.raises(PermissionDenied) as err:
+            with session.begin_nested():
+                _request(session, pid, m, v2, actor=who)
+        assert str(err.value) == (
+            f"user {who.name!r} ({who.role}) may not supersede promotion request {dana.id} of 'dana', pending for "
+            "the same model and stage: only its requester or a proven ml_engineer or admin may; ask 'dana' to "
+            "cancel it, or wait for its decision")
+    session.refresh(dana)
+    assert dana.status == "pending"
+    assert session.execute(select(func.count()).select_from(PromotionRequest)).scalar() == 1
+    assert session.execute(select(func.count()).select_from(AuditEvent)).scalar() == events
+    mine = _request(session, pid, m, v2)  # dana supersedes her own
+    session.refresh(dana)
+    assert dana.status == "superseded" and dana.decided_by_id == people["dana"].user_id
+    steward = _request(session, pid, m, v, actor=people["admin"])  # a proven admin may supersede anyone's
+    session.refresh(mine)
+    assert mine.status == "superseded" and mine.decided_by == "admin" and steward.status == "pending"
+
+
 def test_staging_needs_one_engineer_and_a_reviewer_does_not_count(session):
     people, pid, m, v = _setup(session)
     req = _request(session, pid, m, v)

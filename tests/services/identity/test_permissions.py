@@ -171,3 +171,21 @@ def test_unproven_name_of_a_real_engineer_cannot_approve(session):
         governance.approve(session=session, actor=Identity(name="ml-engineer"), request_id=req.id)
     assert "'ml-engineer'" in str(err.value) and "approve" in str(err.value)
     assert "ml_engineer" in str(err.value) and "log in with a password or token" in str(err.value)
+
+
+def test_current_reads_the_user_by_id_not_by_name(session):
+    people = g.add_users(session)
+    engineer = people["ml_engineer"]
+    user = identity.get_user(session=session, name=engineer.name)
+    user.name, user.name_key = "eve", "eve"  # renamed: the proof follows the id
+    session.flush()
+    now = identity.current(session=session, actor=engineer)
+    assert (now.name, now.role, now.proven, now.user_id) == ("eve", "ml_engineer", True, user.id)
+    assert identity.current(session=session, actor=Identity(name="eve", role="admin", proven=True,
+                                                            user_id=user.id)).role == "ml_engineer"
+
+
+def test_a_proven_flag_without_a_user_id_is_a_declared_name(session):
+    g.add_users(session)
+    forged = Identity(name="admin", role="admin", proven=True)  # no check issued it: no user id
+    assert identity.current(session=session, actor=forged) == Identity(name="admin")
