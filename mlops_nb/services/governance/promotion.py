@@ -92,12 +92,11 @@ def _supersede(session: Session, actor: Identity, older: list[PromotionRequest],
     another user needs the "cancel" permission (a proven ml_engineer or admin), else
     PermissionDenied naming the request and its requester, before anything changes."""
     for row in older:
-        if not _same_user(actor, row.requester_id, row.requester):
-            if not permissions.allowed(actor, "cancel"):
-                raise PermissionDenied(
-                    f"user {actor.name!r} ({actor.role}) may not supersede promotion request {row.id} of "
-                    f"{row.requester!r}, pending for the same model and stage: only its requester or a proven "
-                    f"ml_engineer or admin may; ask {row.requester!r} to cancel it, or wait for its decision")
+        if not _same_user(actor, row.requester_id, row.requester) and not permissions.allowed(actor, "cancel"):
+            raise PermissionDenied(
+                f"user {actor.name!r} ({actor.role}) may not supersede promotion request {row.id} of "
+                f"{row.requester!r}, pending for the same model and stage: only its requester or a proven "
+                f"ml_engineer or admin may; ask {row.requester!r} to cancel it, or wait for its decision")
     for row in older:
         row.status, row.decided_at, row.decided_by, row.decided_by_id = "superseded", now, actor.name, actor.user_id
         session.add(row)
