@@ -8,13 +8,14 @@ from IPython.core.error import UsageError
 import mlops_nb as mlops
 from tests.factories import fit_credit_model
 
-PASSWORDS = {"eve": "eve-secret-1", "ed": "ed-secret-1", "rita": "rita-secret-1"}
-ROLES = {"eve": "ml_engineer", "ed": "ml_engineer", "rita": "reviewer"}
+PASSWORDS = {"dana": "dana-secret-1", "eve": "eve-secret-1", "ed": "ed-secret-1", "rita": "rita-secret-1"}
+ROLES = {"dana": "data_scientist", "eve": "ml_engineer", "ed": "ml_engineer", "rita": "reviewer"}
 
 
 @pytest.fixture()
 def store(shell, sqlite_url, tmp_path, monkeypatch):
-    """A fresh store with eve and ed (ml_engineer) and rita (reviewer); the shell acts as dana (declared)."""
+    """A fresh store with dana (data_scientist), eve and ed (ml_engineer) and rita (reviewer); the
+    shell acts as dana, logged in (requesting promotion needs proof)."""
     from mlops_nb.services import identity
     from mlops_nb.store.db import get_engine, session_scope
     from mlops_nb.store.migrate import ensure_schema
@@ -26,7 +27,7 @@ def store(shell, sqlite_url, tmp_path, monkeypatch):
             identity.add_user(session=session, name=name, role=role, password=PASSWORDS[name])
     monkeypatch.setenv("MLOPS_ARTIFACT_ROOT", str(tmp_path / "artifacts"))
     monkeypatch.setattr("getpass.getpass", lambda prompt: PASSWORDS[prompt.split()[-1].rstrip(":")])
-    as_user(shell, sqlite_url, "dana")
+    as_user(shell, sqlite_url, "dana", login=True)
     return sqlite_url
 
 
@@ -55,7 +56,7 @@ def registered(shell, store, credit):
 
 def staged(shell, store, version: int = 1):
     """Version `version` of 'credit' in staging: dana asks, ed approves."""
-    as_user(shell, store, "dana")
+    as_user(shell, store, "dana", login=True)
     req = mlops_line(shell, f"promote credit --version {version} --to staging --reason ready")
     as_user(shell, store, "ed", login=True)
     return mlops_line(shell, f"approve {req.id}")
@@ -63,7 +64,7 @@ def staged(shell, store, version: int = 1):
 
 def in_production(shell, store, version: int):
     staged(shell, store, version)
-    as_user(shell, store, "dana")
+    as_user(shell, store, "dana", login=True)
     req = mlops_line(shell, f"promote credit --version {version} --to production --reason ready")
     for who in ("ed", "rita"):
         as_user(shell, store, who, login=True)
@@ -161,6 +162,30 @@ def test_approving_your_own_request_is_refused(shell, registered, store):
     with pytest.raises(UsageError, match=r"user 'eve' requested promotion request \d+ and may not approve it "
                                          r"\(four eyes\)"):
         mlops_line(shell, f"approve {req.id} --comment looks fine")
+    assert mlops.requests()[0].status == "pending"
+
+
+def test_promote_needs_a_login(shell, registered, store):
+    as_user(shell, store, "eve")  # an ml_engineer's name, declared: it could file as anyone
+    with pytest.raises(UsageError, match="user 'eve' may not request a promotion with a declared name"):
+        mlops_line(shell, "promote credit --version 1 --to staging --reason mine")
+    assert len(mlops.requests()) == 0
+
+
+def test_a_failed_login_leaves_the_session_unproven(shell, registered, store, monkeypatch):
+    req = mlops_line(shell, "promote credit --version 1 --to staging --reason ready")
+    as_user(shell, store, "ed", login=True)
+    monkeypatch.setattr("getpass.getpass", lambda prompt: "wrong password")
+    with pytest.raises(UsageError, match="wrong user name or password for 'rita'"):
+        as_user(shell, store, "rita", login=True)
+    with pytest.raises(UsageError, match="user 'ed' may not approve a promotion request with a declared name"):
+        mlops_line(shell, f"approve {req.id}")
+    monkeypatch.setattr("getpass.getpass", lambda prompt: PASSWORDS["ed"])
+    assert as_user(shell, store, "ed", login=True).proven
+    monkeypatch.setattr("getpass.getpass", lambda prompt: "")
+    with pytest.raises(UsageError, match="--login: no password given"):
+        as_user(shell, store, "ed", login=True)
+    assert not mlops.get_context().proven
     assert mlops.requests()[0].status == "pending"
 
 
