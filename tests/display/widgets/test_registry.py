@@ -10,7 +10,16 @@ from tests.factories import fit_credit_model
 
 @pytest.fixture()
 def store(sqlite_url, tmp_path):
-    return mlops.init(project="panel", db_url=sqlite_url, user="dana", artifact_root=str(tmp_path / "artifacts"))
+    """The panel's store, with dana logged in (requesting promotion needs proof)."""
+    from mlops_nb.services import identity
+    from mlops_nb.store.db import get_engine, session_scope
+    from mlops_nb.store.migrate import ensure_schema
+
+    ensure_schema(get_engine(sqlite_url))
+    with session_scope(get_engine(sqlite_url)) as session:
+        identity.add_user(session=session, name="dana", role="data_scientist", password="dana-secret-1")
+    return mlops.init(project="panel", db_url=sqlite_url, user="dana", password="dana-secret-1",
+                      artifact_root=str(tmp_path / "artifacts"))
 
 
 @pytest.fixture()
