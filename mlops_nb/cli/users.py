@@ -35,7 +35,7 @@ def cmd_user_add(args: argparse.Namespace) -> int:
         user = identity.add_user(session=session, name=args.name, role=args.role, password=password)
         governance.record(session=session, actor=CLI_ACTOR, action="user.add", entity="user", entity_id=user.name,
                            after={"name": user.name, "role": user.role})
-    print(f"added user {args.name} ({args.role})")
+    print(f"added user {user.name} ({user.role})")  # the name as stored (NFKC)
     return 0
 
 

@@ -73,6 +73,20 @@ def test_duplicate_user_is_one_line_on_stderr(db):
     assert line == "mlops: user 'rita' already exists"
 
 
+@pytest.mark.parametrize("second, shown", [("rita", "rita"), ("ＲＩＴＡ", "RITA")])
+def test_another_spelling_of_a_user_is_one_line_conflict(db, second, shown):
+    added = cli("--db", db, "user", "add", "Ｒita", "--role", "reviewer", "--no-password")
+    assert added.returncode == 0 and added.stdout.strip() == "added user Rita (reviewer)", added.stderr
+    line = _one_line_error(cli("--db", db, "user", "add", second, "--role", "admin", "--no-password"))
+    assert line == (f"mlops: user {shown!r} already exists as 'Rita' "
+                    "(names are matched ignoring case and width)")
+
+
+def test_a_user_name_with_surrounding_spaces_is_refused(db):
+    line = _one_line_error(cli("--db", db, "user", "add", "rita ", "--role", "admin", "--no-password"))
+    assert line == "mlops: user name 'rita ' has leading or trailing spaces; give it without them"
+
+
 def test_user_add_without_a_terminal_asks_for_password_flag(db):
     line = _one_line_error(cli("--db", db, "user", "add", "bob", "--role", "admin"))
     assert "no --password given and no terminal to ask on" in line
