@@ -29,14 +29,12 @@ tmp, url = fresh_store("mlops-bench-decision-")
 url = os.environ.get("BENCH_DB_URL") or url
 engine = get_engine(url)
 ensure_schema(engine)
-dana = Identity(name="dana")
-eve = Identity(name="eve", role="ml_engineer", proven=True)
-rita = Identity(name="rita", role="reviewer", proven=True)
-
 t_setup = perf()
 with session_scope(engine) as session:
-    for who in (eve, rita):
-        identity.add_user(session=session, name=who.name, role=who.role)
+    # proven identities, as identity.identify issues them after a password check (requests need proof too)
+    dana, eve, rita = (Identity(name=user.name, role=user.role, proven=True, user_id=user.id) for user in (
+        identity.add_user(session=session, name=name, role=role)
+        for name, role in (("dana", "data_scientist"), ("eve", "ml_engineer"), ("rita", "reviewer"))))
     project = tracking.get_or_create_project(session=session, name=f"bench-{int(time.time() * 1000)}")
     experiment = tracking.get_or_create_experiment(session=session, project_id=project.id, name="bench")
     run = tracking.create_run(session=session, experiment_id=experiment.id, name="train", user="dana",
