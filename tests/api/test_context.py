@@ -89,3 +89,18 @@ def test_actor_is_the_identity_init_issued(pending):
     assert actor.user_id == ctx.user_id is not None
     assert mlops.approve(request_id, comment="ok").status == "approved"
     assert _approvals(url, request_id) == ["eve"]
+
+
+@pytest.mark.parametrize("alias", ["EVE", "Eve ", "ｅｖｅ", "someone-else"])
+def test_one_person_cannot_file_under_another_name_and_approve_it(pending, alias):
+    """Issue 8 item 2's bypass: an ml_engineer files as a case variant, a full-width spelling or an
+    invented name of herself, then logs in and approves her own request."""
+    url, _ = pending
+    with session_scope(get_engine(url)) as session:
+        g.version(session, g.model(session, g.project(session, "credit"), "fraud"))
+    with pytest.raises((mlops.PermissionDenied, mlops.InvalidInput)):
+        mlops.init(project="credit", db_url=url, user=alias)
+        req = mlops.request_promotion("fraud", version=1, to="staging", reason="mine")
+        mlops.init(project="credit", db_url=url, user="eve", password="eve-secret-1")
+        mlops.approve(req.id, comment="looks good to me")
+    assert len(mlops.requests("fraud", status="approved")) == 0
