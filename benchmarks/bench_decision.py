@@ -36,7 +36,7 @@ rita = Identity(name="rita", role="reviewer", proven=True)
 t_setup = perf()
 with session_scope(engine) as session:
     for who in (eve, rita):
-        identity.add_user(session=session, name=who.name, role=who.role)
+        identity.add_user(session=session, actor=identity.OPERATOR, name=who.name, role=who.role)
     project = tracking.get_or_create_project(session=session, name=f"bench-{int(time.time() * 1000)}")
     experiment = tracking.get_or_create_experiment(session=session, project_id=project.id, name="bench")
     run = tracking.create_run(session=session, experiment_id=experiment.id, name="train", user="dana",

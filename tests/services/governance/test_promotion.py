@@ -64,7 +64,7 @@ def test_production_needs_engineer_and_reviewer_quotas(session):
     req = _request(session, pid, m, v, to="production")
     first = governance.approve(session=session, actor=people["ml_engineer"], request_id=req.id, comment="tech ok")
     assert first.status == "pending" and _stage(session, v) == "staging"
-    g.identity.add_user(session=session, name="ed", role="ml_engineer")
+    g.identity.add_user(session=session, actor=g.identity.OPERATOR, name="ed", role="ml_engineer")
     with pytest.raises(Conflict) as err:
         governance.approve(session=session, actor=Identity(name="ed", role="ml_engineer", proven=True),
                           request_id=req.id)
@@ -82,7 +82,7 @@ def test_policy_naming_a_manager_and_two_reviewers(session):
     people, pid, m, v = _setup(session, stage="staging")
     governance.set_policy(session=session, actor=people["admin"], project_id=pid, model_id=m.id,
                         rules={"approvals": {"production": {"manager": 1, "reviewer": 2}}})
-    g.identity.add_user(session=session, name="rita2", role="reviewer")
+    g.identity.add_user(session=session, actor=g.identity.OPERATOR, name="rita2", role="reviewer")
     req = _request(session, pid, m, v, to="production")
     with pytest.raises(PermissionDenied, match="needs the role manager or reviewer"):
         governance.approve(session=session, actor=people["ml_engineer"], request_id=req.id)
@@ -115,9 +115,7 @@ def test_gates_are_evaluated_again_at_the_decision(session):
     people, pid, m, v = _setup(session)
     req = _request(session, pid, m, v, to="production")
     assert not req.gates[0]["passed"]
-    from mlops_nb.services import governance
-
-    governance.set_stage(session=session, actor="setup", version=v, to_stage="staging")
+    g.move_stage(session, v, "staging")
     approved = governance.approve(session=session, actor=people["ml_engineer"], request_id=req.id)
     assert all(x["passed"] for x in approved.gates)
     whens = [e.after["when"] for e in session.execute(select(AuditEvent).where(
@@ -279,7 +277,7 @@ def test_reviewers_approving_at_the_same_moment_record_one_decision(engine):
     with session_scope(engine) as session:
         g.add_users(session)
         for r in reviewers:
-            g.identity.add_user(session=session, name=r.name, role="reviewer")
+            g.identity.add_user(session=session, actor=g.identity.OPERATOR, name=r.name, role="reviewer")
         pid = g.project(session)
         m = g.model(session, pid)
         governance.set_policy(session=session, actor=Identity(name="admin", role="admin", proven=True), project_id=pid,
@@ -313,8 +311,8 @@ def test_api_request_approve_rollback_and_policy(ctx, credit):
     from tests.factories import fit_credit_model
 
     with session_scope(ctx.engine) as session:
-        identity.add_user(session=session, name="eve", role="ml_engineer", password="eve-secret-1")
-        identity.add_user(session=session, name="rita", role="reviewer", password="rita-secret-1")
+        identity.add_user(session=session, actor=identity.OPERATOR, name="eve", role="ml_engineer", password="eve-secret-1")
+        identity.add_user(session=session, actor=identity.OPERATOR, name="rita", role="reviewer", password="rita-secret-1")
     url = ctx.db_url
     versions = []
     for C in (0.5, 2.0):
