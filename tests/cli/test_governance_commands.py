@@ -65,7 +65,7 @@ def test_policy_show_and_set(engine, db_url, capsys):
     assert re.search(r"approvals for production +2 reviewer\n", capsys.readouterr().out)
     with session_scope(engine) as session:
         event = session.execute(select(AuditEvent).order_by(AuditEvent.id.desc()).limit(1)).scalars().one()
-    assert event.action == "policy.set" and event.actor == "cli" and event.entity_id == "project:credit"
+    assert event.action == "policy.set" and event.actor == "operator (cli)" and event.entity_id == "project:credit"
 
 
 def test_policy_set_refuses_bad_input_in_one_line(engine, db_url, capsys):
