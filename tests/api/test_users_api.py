@@ -57,7 +57,7 @@ def _stored(url: str) -> tuple:
 def test_user_management_needs_a_proven_admin(store, login):
     mlops.init(project="p", db_url=store, **login)
     before = _stored(store)
-    for name, call in CALLS.items():
+    for call in CALLS.values():
         with pytest.raises(mlops.PermissionDenied, match="may not manage users"):
             call()
     assert _stored(store) == before, "a refused call changed the store"

@@ -182,7 +182,7 @@ def issue_token(*, session: Session, actor: Identity, name: str, expires_days: i
     days = token_days(expires_days)
     user = get_user(session=session, name=name)
     prefix = secrets.token_hex(4)
-    while session.execute(select(ApiToken.id).where(col(ApiToken.prefix) == prefix)).first() is not None:
+    while session.execute(select(col(ApiToken.id)).where(col(ApiToken.prefix) == prefix)).first() is not None:
         prefix = secrets.token_hex(4)  # a prefix names one token, so `mlops user revoke PREFIX` is unambiguous
     secret = secrets.token_urlsafe(32)
     now = time.time()

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import time
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlmodel import Session, col
 
 from mlops_nb.services.errors import Conflict, InvalidInput, NotFound
@@ -30,7 +30,7 @@ from mlops_nb.services.identity.results import TokenPublic, TokenTable, UserPubl
 from mlops_nb.store.models import ApiToken, User
 
 
-def _usable(now: float) -> object:
+def _usable(now: float) -> ColumnElement[bool]:
     """The SQL condition of a token usable at `now`: not revoked, and no expiry or a later one."""
     return col(ApiToken.revoked).is_(False) & (col(ApiToken.expires_at).is_(None) | (col(ApiToken.expires_at) > now))
 
@@ -50,7 +50,7 @@ def list_users(*, session: Session, actor: Identity) -> UserTable:
         PermissionDenied: `actor` is not a proven admin now (`manage_users`) nor the operator.
     """
     permissions.authorize(session=session, actor=actor, action="manage_users")
-    counts = dict(session.execute(select(col(ApiToken.user_id), func.count()).where(_usable(time.time()))
+    counts: dict[int, int] = dict(session.execute(select(col(ApiToken.user_id), func.count()).where(_usable(time.time()))
                                   .group_by(col(ApiToken.user_id))).all())
     rows = session.execute(select(User).order_by(col(User.name))).scalars().all()
     return UserTable(users=[UserPublic(name=u.name, role=u.role, active=u.active, password=u.password_hash is not None,
