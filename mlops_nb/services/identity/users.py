@@ -172,8 +172,9 @@ def token_prefix(value: str) -> str:
 
 def revoke_token(*, session: Session, actor: Identity, prefix: str) -> TokenPublic:
     """Revoke the API token whose prefix is `prefix` ("1a2b3c4d" or "mlops_1a2b3c4d"); audited as
-    `token.revoke`. It is refused from then on, also by a session that logged in with it earlier
-    at its next login (proof is checked at `init`).
+    `token.revoke`. Every `init` with it is refused from then on; a session that logged in with it
+    before keeps its proof until it calls `init` again (proof is made at `init`): deactivate the
+    user to stop such a session at once (the services re-read the user on every call).
 
     Raises:
         PermissionDenied: `actor` is not a proven admin now (`manage_users`) nor the operator.
