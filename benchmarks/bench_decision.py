@@ -33,7 +33,7 @@ t_setup = perf()
 with session_scope(engine) as session:
     # proven identities, as identity.identify issues them after a password check (requests need proof too)
     dana, eve, rita = (Identity(name=user.name, role=user.role, proven=True, user_id=user.id) for user in (
-        identity.add_user(session=session, name=name, role=role)
+        identity.add_user(session=session, actor=identity.OPERATOR, name=name, role=role)
         for name, role in (("dana", "data_scientist"), ("eve", "ml_engineer"), ("rita", "reviewer"))))
     project = tracking.get_or_create_project(session=session, name=f"bench-{int(time.time() * 1000)}")
     experiment = tracking.get_or_create_experiment(session=session, project_id=project.id, name="bench")

@@ -45,8 +45,8 @@ os.environ["MLOPS_DB_URL"] = url
 mlops.init(project="bench", db_url=url, user="dana")  # creates the store before the CLI adds users
 exe = shutil.which("mlops", path=str(Path(sys.executable).parent)) or shutil.which("mlops")
 for user, role in USERS.items():
-    subprocess.run([exe, "user", "add", user, "--role", role, "--password", f"{user}-secret-1", "--db", url],
-                   check=True, capture_output=True, text=True)
+    subprocess.run([exe, "user", "add", user, "--role", role, "--password-stdin", "--db", url],
+                   input=f"{user}-secret-1\n", check=True, capture_output=True, text=True)
 
 
 def as_user(user: str) -> None:

@@ -61,6 +61,15 @@ if TYPE_CHECKING:
     from mlops_nb.api.tracking import set_tag as set_tag
     from mlops_nb.api.tracking import set_tags as set_tags
     from mlops_nb.api.tracking import start_run as start_run
+    from mlops_nb.api.users import activate_user as activate_user
+    from mlops_nb.api.users import add_user as add_user
+    from mlops_nb.api.users import deactivate_user as deactivate_user
+    from mlops_nb.api.users import issue_token as issue_token
+    from mlops_nb.api.users import revoke_token as revoke_token
+    from mlops_nb.api.users import set_password as set_password
+    from mlops_nb.api.users import set_role as set_role
+    from mlops_nb.api.users import tokens as tokens
+    from mlops_nb.api.users import users as users
 
 __version__ = "0.1.0"
 
@@ -74,6 +83,8 @@ _API = {
     "mlops_nb.api.promotion": ["request_promotion", "approve", "reject", "cancel", "requests", "rollback",
                                "set_policy", "get_policy", "preview_gates"],
     "mlops_nb.api.registry": ["register_model", "models", "get_model_version", "load_model"],
+    "mlops_nb.api.users": ["users", "add_user", "set_role", "deactivate_user", "activate_user", "set_password",
+                           "issue_token", "tokens", "revoke_token"],
 }
 _LOCATION = {name: module for module, names in _API.items() for name in names}
 

@@ -13,7 +13,8 @@ from typing import Any
 import pandas as pd
 from sqlmodel import Session
 
-from mlops_nb.services import governance, identity, tracking
+from mlops_nb.services import identity, tracking
+from mlops_nb.services.governance import stages
 from mlops_nb.services.identity.auth import Identity
 from mlops_nb.store.models import Artifact, DatasetVersion, ModelVersion, RegisteredModel
 from mlops_nb.store.models.identity import ROLES
@@ -59,7 +60,7 @@ def proven(session: Session, name: str, role: str = "data_scientist") -> Identit
     after a password check: the stored name, role and user id."""
     from mlops_nb.services.identity.auth import _find_user
 
-    user = _find_user(session, name) or identity.add_user(session=session, name=name, role=role)
+    user = _find_user(session, name) or identity.add_user(session=session, actor=identity.OPERATOR, name=name, role=role)
     return Identity(name=user.name, role=user.role, proven=True, user_id=user.id)
 
 
@@ -70,6 +71,12 @@ def add_users(session: Session) -> dict[str, Identity]:
     people["dana"] = proven(session, "dana")
     people["declared"] = Identity(name="dana")
     return people
+
+
+def move_stage(session: Session, row: ModelVersion, stage: str) -> None:
+    """Set up a version's stage as a decided promotion would (a StageChange and an audit event by
+    'setup'), without a request: the services' private mover, which no interface may call."""
+    stages._set_stage(session=session, actor="setup", version=row, to_stage=stage)
 
 
 def project(session: Session, name: str = "gov") -> int:
@@ -103,7 +110,7 @@ def model(session: Session, project_id: int, name: str | None = None) -> Registe
 
 def version(session: Session, registered: RegisteredModel, *, metrics: dict | None = None, stage: str = "none",
             lineage: bool = True, target: str | None = "y", dataset_row: DatasetVersion | None = None) -> ModelVersion:
-    """A version row; `stage` other than none is reached through governance.set_stage (recorded, audited)."""
+    """A version row; `stage` other than none is reached through `move_stage` (recorded, audited)."""
     number = len(session.exec(ModelVersion.__table__.select().where(
         ModelVersion.model_id == registered.id)).all()) + 1
     artifact = Artifact(name=f"models/{registered.name}/v{number}", uri=f"file:///nowhere/{registered.name}/{number}",
@@ -119,7 +126,7 @@ def version(session: Session, registered: RegisteredModel, *, metrics: dict | No
     session.add(row)
     session.flush()
     if stage in ("staging", "production"):
-        governance.set_stage(session=session, actor="setup", version=row, to_stage="staging")
+        move_stage(session, row, "staging")
     if stage == "production":
-        governance.set_stage(session=session, actor="setup", version=row, to_stage="production")
+        move_stage(session, row, "production")
     return row

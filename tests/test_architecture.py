@@ -131,3 +131,20 @@ def test_the_layer_rules_see_a_violation(tmp_path):
     bad.write_text("def f():\n    from IPython.display import display\n")
     assert _of(_imports(bad, top_level_only=False), RENDERING) == {"IPython.display", "IPython.display.display"}
     assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+
+
+def test_stage_moves_are_private_to_the_services():
+    """Moving a stage checks no permission (the promotion service checks the decision), so nothing
+    outside mlops_nb/services may call it: not the interfaces, not the benchmarks; in tests only the
+    factories (setup) and the services' own tests."""
+    from mlops_nb.services import governance
+
+    assert not hasattr(governance, "set_stage") and "set_stage" not in governance.__all__
+    root = PACKAGE.parent
+    outside = [p for p in (list(PACKAGE.rglob("*.py")) + list((root / "benchmarks").rglob("*.py"))
+                           + list((root / "notebooks").rglob("*.ipynb")) + list((root / "tests").rglob("*.py")))
+               if "set_stage" in p.read_text()]
+    allowed = {PACKAGE / "services", root / "tests" / "services" / "governance", root / "tests" / "factories.py",
+               Path(__file__)}
+    callers = [str(p.relative_to(root)) for p in outside if not any(p == a or a in p.parents for a in allowed)]
+    assert callers == []

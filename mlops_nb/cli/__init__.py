@@ -1,8 +1,9 @@
 """The `mlops` command line: the operator's tool for a store.
 
 Every command takes `--db URL` (else MLOPS_DB_URL, else the default SQLite store). Whoever can open
-the store's database runs it without further proof, as with `psql`. Errors are one line on stderr
-and exit status 1. One module per command group: db, users, runs, audit, policy.
+the store's database runs it without further proof, as with `psql`: commands that change something
+act as identity.OPERATOR and are audited as "operator (cli)". Errors are one line on stderr and exit
+status 1. One module per command group: db, users, runs, audit, policy.
 
     mlops db upgrade
     mlops user add rita --role reviewer

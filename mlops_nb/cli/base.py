@@ -13,7 +13,6 @@ from typing import Any, NoReturn
 Handler = Callable[[argparse.Namespace], int]
 Configure = Callable[[argparse.ArgumentParser], None]
 COMMANDS: list[tuple[Sequence[str], Handler, Configure]] = []
-CLI_ACTOR = "cli"  # the actor of what the CLI changes: the store's operator, as with psql
 
 
 def open_engine(args: argparse.Namespace, *, migrate: bool = True, must_exist: bool = False) -> Any:

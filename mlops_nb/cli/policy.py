@@ -4,14 +4,15 @@
     mlops policy set --model M --json '{"metric_thresholds": {"roc_auc": ">= 0.7"}}'
 
 Like every CLI command, these run as the store's operator (whoever can open its database), so
-`policy set` needs no password; its audit event names the actor `cli`.
+`policy set` needs no password: it acts as identity.OPERATOR, and its audit event names the actor
+"operator (cli)".
 """
 from __future__ import annotations
 
 import argparse
 import json
 
-from mlops_nb.cli.base import CLI_ACTOR, command, open_engine
+from mlops_nb.cli.base import command, open_engine
 from mlops_nb.services.errors import InvalidInput
 
 
@@ -46,20 +47,18 @@ def cmd_policy_set(args: argparse.Namespace) -> int:
         Conflict: the policy was changed by someone else at the same moment.
     """
     from mlops_nb.display import present
-    from mlops_nb.services import governance, tracking
-    from mlops_nb.services.identity import Identity
+    from mlops_nb.services import governance, identity, tracking
     from mlops_nb.store.db import session_scope
 
     try:
         rules = json.loads(args.json)
     except json.JSONDecodeError as err:
         raise InvalidInput(f"--json is not valid JSON: {err}") from err
-    operator = Identity(name=CLI_ACTOR, role="admin", proven=True)  # the store's operator, as with psql
     with session_scope(open_engine(args)) as session:
         project_id = tracking.get_project(session=session, name=args.project).id
         assert project_id is not None  # a row read from the store
-        policy = governance.change_policy(session=session, actor=operator, project_id=project_id, model=args.model,
-                                          rules=rules, operator=True)
+        policy = governance.change_policy(session=session, actor=identity.OPERATOR, project_id=project_id,
+                                          model=args.model, rules=rules)
     print(repr(present(policy)))
     return 0
 

@@ -18,8 +18,8 @@ def pending(sqlite_url):
     engine = get_engine(sqlite_url)
     ensure_schema(engine)
     with session_scope(engine) as session:
-        g.identity.add_user(session=session, name="dana", role="data_scientist", password="dana-secret-1")
-        g.identity.add_user(session=session, name="eve", role="ml_engineer", password="eve-secret-1")
+        g.identity.add_user(session=session, actor=g.identity.OPERATOR, name="dana", role="data_scientist", password="dana-secret-1")
+        g.identity.add_user(session=session, actor=g.identity.OPERATOR, name="eve", role="ml_engineer", password="eve-secret-1")
         pid = g.project(session, "credit")
         m = g.model(session, pid, "credit-risk")
         g.version(session, m)
@@ -73,7 +73,7 @@ def test_every_failed_login_leaves_no_proof(pending, login):
 def test_a_token_of_another_user_leaves_no_proof(pending):
     url, request_id = pending
     with session_scope(get_engine(url)) as session:
-        token = g.identity.issue_token(session=session, name="dana")
+        token = g.identity.issue_token(session=session, actor=g.identity.OPERATOR, name="dana")
     mlops.init(project="credit", db_url=url, user="eve", password="eve-secret-1")
     with pytest.raises(mlops.PermissionDenied, match="the API token belongs to 'dana', not 'eve'"):
         mlops.init(project="credit", db_url=url, user="eve", token=token)

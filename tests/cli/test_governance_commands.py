@@ -34,13 +34,15 @@ def test_audit_verify_reports_an_intact_chain(engine, db_url, capsys):
 
 def test_audit_verify_names_an_edited_event(engine, db_url, capsys):
     _store(engine)
-    with engine.begin() as conn:
-        conn.execute(text("UPDATE audit_event SET after = :after WHERE id = 2")
-                     .bindparams(bindparam("after", type_=JSON)), {"after": {"stage": "production"}})
+    with engine.begin() as conn:  # the version's move into production (after the users were added)
+        moved = conn.execute(text("SELECT max(id) FROM audit_event WHERE action = 'model.stage'")).scalar_one()
+        conn.execute(text("UPDATE audit_event SET after = :after WHERE id = :id")
+                     .bindparams(bindparam("after", type_=JSON)), {"after": {"stage": "staging"}, "id": moved})
     assert main(["--db", db_url, "audit", "verify"]) == 1
     captured = capsys.readouterr()
     assert captured.out == ""
-    assert captured.err.startswith("mlops: audit chain broken at event 2: its content was changed (model.stage on")
+    assert captured.err.startswith(f"mlops: audit chain broken at event {moved}: its content was changed "
+                                   "(model.stage on")
     assert captured.err.count("\n") == 1
 
 
@@ -65,7 +67,7 @@ def test_policy_show_and_set(engine, db_url, capsys):
     assert re.search(r"approvals for production +2 reviewer\n", capsys.readouterr().out)
     with session_scope(engine) as session:
         event = session.execute(select(AuditEvent).order_by(AuditEvent.id.desc()).limit(1)).scalars().one()
-    assert event.action == "policy.set" and event.actor == "cli" and event.entity_id == "project:credit"
+    assert event.action == "policy.set" and event.actor == "operator (cli)" and event.entity_id == "project:credit"
 
 
 def test_policy_set_refuses_bad_input_in_one_line(engine, db_url, capsys):

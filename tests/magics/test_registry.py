@@ -24,7 +24,7 @@ def store(shell, sqlite_url, tmp_path, monkeypatch):
     ensure_schema(engine)
     with session_scope(engine) as session:
         for name, role in ROLES.items():
-            identity.add_user(session=session, name=name, role=role, password=PASSWORDS[name])
+            identity.add_user(session=session, actor=identity.OPERATOR, name=name, role=role, password=PASSWORDS[name])
     monkeypatch.setenv("MLOPS_ARTIFACT_ROOT", str(tmp_path / "artifacts"))
     monkeypatch.setattr("getpass.getpass", lambda prompt: PASSWORDS[prompt.split()[-1].rstrip(":")])
     as_user(shell, sqlite_url, "dana", login=True)

@@ -102,7 +102,7 @@ def test_init_login_asks_for_the_password_and_proves_the_role(shell, sqlite_url,
     engine = get_engine(sqlite_url)
     ensure_schema(engine)
     with session_scope(engine) as session:
-        identity.add_user(session=session, name="rita", role="reviewer", password="correct horse")
+        identity.add_user(session=session, actor=identity.OPERATOR, name="rita", role="reviewer", password="correct horse")
     prompts = []
     monkeypatch.setattr("getpass.getpass", lambda prompt: prompts.append(prompt) or "correct horse")
     context = mlops_line(shell, f"init --project credit --db {sqlite_url} --user rita --login")

@@ -148,3 +148,32 @@ def test_a_store_migrated_by_another_process_meanwhile_is_not_refused(db_url, mo
     monkeypatch.setattr(migrate, "current_revision", current_revision)
     ensure_schema(engine)
     assert real(engine) == HEAD
+
+
+def test_tokens_issued_before_expiry_existed_keep_working_after_the_upgrade(db_url):
+    """0004 adds api_token.expires_at to a store with users and tokens: old tokens get NULL (no expiry,
+    valid until revoked), new ones an expiry; the downgrade drops the column and keeps the rows."""
+    from argon2 import PasswordHasher
+
+    from mlops_nb.services import identity
+
+    engine = get_engine(db_url)
+    upgrade(engine, "0002")
+    secret = "old-secret-value"
+    with session_scope(engine) as session:
+        session.execute(text("INSERT INTO user_account (id, name, role, active, created_at) "
+                             "VALUES (1, 'rita', 'reviewer', :yes, 1.0)"), {"yes": True})
+        session.execute(text("INSERT INTO api_token (user_id, prefix, token_hash, created_at, revoked) "
+                             "VALUES (1, '0123abcd', :hash, 1.0, :no)"),
+                        {"hash": PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1).hash(secret), "no": False})
+    upgrade(engine, "0004")
+    with session_scope(engine) as session:
+        assert identity.user_for_token(session=session, token=f"mlops_0123abcd_{secret}").name == "rita"
+        listed = identity.list_tokens(session=session, actor=identity.OPERATOR, name="rita")
+        assert [(t.prefix, t.status, t.expires_at) for t in listed] == [("0123abcd", "active", None)]
+    downgrade(engine, "0002")
+    assert "expires_at" not in {c["name"] for c in inspect(engine).get_columns("api_token")}
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT prefix FROM api_token")).scalars().all() == ["0123abcd"]
+    upgrade(engine)
+    assert current_revision(engine) == HEAD

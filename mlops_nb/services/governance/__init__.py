@@ -88,7 +88,6 @@ if TYPE_CHECKING:  # what type checkers see; at run time __getattr__ loads the s
         lock_model,
         production_stack,
         rollback,
-        set_stage,
     )
 
 __all__ = [
@@ -143,7 +142,6 @@ __all__ = [
     "request_promotion",
     "rollback",
     "set_policy",
-    "set_stage",
     "staging_before_production",
     "trail",
     "validate",

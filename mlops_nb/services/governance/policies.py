@@ -265,22 +265,19 @@ def get_effective_policy(*, session: Session, project_id: int, model_id: int | N
 
 
 def set_policy(*, session: Session, actor: Identity, project_id: int, model_id: int | None,
-               rules: dict[str, Any], entity_name: str = "", operator: bool = False) -> EffectivePolicy:
+               rules: dict[str, Any], entity_name: str = "") -> EffectivePolicy:
     """Change the model's policy (or the project default when model_id is None), audited as
     `policy.set` on entity `entity_name` (default "model:ID" or "project:ID") with before and after.
 
-    Only the parts named in `rules` change; the rest is taken from the policy in force.
-    `operator=True` is the CLI acting as whoever can open the database (as with psql; SPEC §4): no
-    user row, no role check.
+    Only the parts named in `rules` change; the rest is taken from the policy in force. The CLI
+    acts as identity.OPERATOR (a proven admin with no user row; SPEC §4): no flag lifts the check.
 
     Raises:
-        PermissionDenied: the actor is not a proven ml_engineer or admin (unless `operator`).
+        PermissionDenied: the actor is not a proven ml_engineer or admin now.
         InvalidInput: `rules` is empty, or names a setting that is not valid.
         Conflict: another writer created the same policy row at the same moment; nothing changed.
     """
-    if not operator:
-        actor = permissions.current(session=session, actor=actor)
-        permissions.require(actor, "set_policy")
+    actor = permissions.authorize(session=session, actor=actor, action="set_policy")
     if not isinstance(rules, dict) or not rules:
         raise InvalidInput("set_policy needs at least one setting, e.g. metric_thresholds={'roc_auc': '>= 0.7'}")
     before = get_effective_policy(session=session, project_id=project_id, model_id=model_id)

@@ -48,17 +48,17 @@ def read_policy(*, session: Session, project_id: int, model: str | None = None) 
 
 
 def change_policy(*, session: Session, actor: Identity, project_id: int, model: str | None,
-                  rules: dict[str, Any], operator: bool = False) -> PolicyPublic:
+                  rules: dict[str, Any]) -> PolicyPublic:
     """Change the settings named in `rules` of `model`'s policy (or the project default when `model`
     is None), audited as `policy.set` on entity "MODEL" or "project:NAME"; see policies.set_policy.
 
     Raises:
         NotFound: `model` is not registered in the project, or there is no project `project_id`.
-        PermissionDenied: the actor is not a proven ml_engineer or admin (unless `operator`).
+        PermissionDenied: the actor is not a proven ml_engineer or admin now (the CLI: identity.OPERATOR).
         InvalidInput: no setting, or a setting that is not valid (the message names it).
         Conflict: someone else created the same policy at the same moment.
     """
     model_id, scope, entity = _scope(session, project_id, model)
     policy = set_policy(session=session, actor=actor, project_id=project_id, model_id=model_id, rules=rules,
-                        entity_name=entity, operator=operator)
+                        entity_name=entity)
     return PolicyPublic(scope=scope, source=policy.source, rules=policy.rules)

@@ -256,7 +256,7 @@ def approve(*, session: Session, actor: Identity, request_id: int, comment: str 
         audit.record(session=session, actor=actor.name, action="promotion.decide", entity="promotion_request",
                      entity_id=request.id, before={"status": "pending"},
                      after={"status": "approved", "approvals": dict(given)})
-        stages.set_stage(session=session, actor=actor.name, version=version, to_stage=request.target_stage,
+        stages._set_stage(session=session, actor=actor.name, version=version, to_stage=request.target_stage,
                          reason=request.reason, request_id=request.id)
     return request
 

@@ -12,7 +12,12 @@ The model row is locked (FOR UPDATE on PostgreSQL; SQLite serialises writers wit
 so two decisions at the same moment can never leave two production versions. The rollback rules
 are SPEC §3 and §4's: ml_engineer or admin, with a reason, audited; none left is NotFound.
 
-    set_stage(session=s, actor="eve", version=row, to_stage="production", request_id=12)
+    _set_stage(session=s, actor="eve", version=row, to_stage="production", request_id=12)   # promotion only
+
+`_set_stage` checks nothing (who may decide is checked by the promotion service that calls it, in
+the same transaction), so it is private to the services: no interface may move a stage without a
+decision (tests/test_architecture.py holds it so). Rollback checks its own permission:
+
     rollback(session=s, actor=eve, model_id=3, reason="default rate doubled")   # -> the restored version
 """
 from __future__ import annotations
@@ -61,12 +66,12 @@ def _move(session: Session, *, actor: str, model: RegisteredModel, version: Mode
     return change
 
 
-def set_stage(*, session: Session, actor: str, version: ModelVersion, to_stage: str, reason: str = "",
+def _set_stage(*, session: Session, actor: str, version: ModelVersion, to_stage: str, reason: str = "",
               request_id: int | None = None) -> StageChange:
     """Move `version` to `to_stage`; entering production archives the version that held it.
 
-    Called by the promotion service once a request is approved (who may decide is checked there),
-    inside the decision's transaction. `actor` is a user name; each move is a StageChange row and an
+    Private to the services: called by the promotion service once a request is approved (who may
+    decide is checked there), inside the decision's transaction; it checks no permission itself. `actor` is a user name; each move is a StageChange row and an
     audit event `model.stage`.
 
     Raises:

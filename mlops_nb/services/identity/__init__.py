@@ -2,13 +2,17 @@
 
 This package names what the domain offers, so callers write `from mlops_nb.services import
 identity` and `identity.<function>(session=..., ...)`: auth holds users, passwords, tokens and
-`identify` (the one place proof is made); permissions the matrix every service checks.
+`identify` (the one place proof is made) and OPERATOR (the CLI's identity); permissions the matrix
+every service checks; users the administration of users and tokens (list, role, deactivate, revoke).
 """
 from __future__ import annotations
 
 from mlops_nb.services.identity.auth import (
+    MAX_TOKEN_DAYS,
     MIN_PASSWORD,
+    OPERATOR,
     ROLES,
+    TOKEN_DAYS,
     TOKEN_PREFIX,
     Identity,
     add_user,
@@ -18,6 +22,7 @@ from mlops_nb.services.identity.auth import (
     identify,
     issue_token,
     set_password,
+    token_days,
     user_for_token,
     verify_secret,
 )
@@ -25,12 +30,26 @@ from mlops_nb.services.identity.permissions import (
     ACTIONS,
     DECIDERS,
     MATRIX,
+    OPERATOR_NAME,
     PROOF_HINT,
     STEWARDS,
     Rule,
     allowed,
+    authorize,
     current,
+    is_operator,
     require,
+)
+from mlops_nb.services.identity.results import TokenPublic, TokenTable, UserPublic, UserTable
+from mlops_nb.services.identity.users import (
+    activate_user,
+    deactivate_user,
+    list_tokens,
+    list_users,
+    revoke_token,
+    set_role,
+    token_prefix,
+    user_public,
 )
 
 __all__ = [
@@ -39,21 +58,40 @@ __all__ = [
     "DECIDERS",
     "Identity",
     "MATRIX",
+    "MAX_TOKEN_DAYS",
     "MIN_PASSWORD",
+    "OPERATOR",
+    "OPERATOR_NAME",
     "PROOF_HINT",
     "Rule",
     "STEWARDS",
+    "TOKEN_DAYS",
     "TOKEN_PREFIX",
+    "TokenPublic",
+    "TokenTable",
+    "UserPublic",
+    "UserTable",
+    "activate_user",
     "add_user",
     "allowed",
+    "authorize",
     "check_role",
     "current",
+    "deactivate_user",
     "get_user",
     "hash_secret",
     "identify",
+    "is_operator",
     "issue_token",
+    "list_tokens",
+    "list_users",
     "require",
+    "revoke_token",
     "set_password",
+    "set_role",
+    "token_days",
+    "token_prefix",
     "user_for_token",
+    "user_public",
     "verify_secret",
 ]

@@ -4,17 +4,21 @@ SPEC §4 (Identity): a declared name may track and register. Requesting promotio
 (approve, reject, rollback, policies, users) need a proven identity: `identify` checks the password
 or token, and services re-read the proven user's role by id on every call (identity.permissions).
 Only a successful check creates proof: an Identity with `proven=True` and the user's id is made
-here and nowhere else. Users are matched by their name's key (services.values.user_key: NFKC,
+here and nowhere else, besides OPERATOR, the CLI's identity (SPEC §4: the operator holds the
+database anyway). Users are matched by their name's key (services.values.user_key: NFKC,
 case-folded), so "Rita", "rita" and "ＲＩＴＡ" are one user; a stored name keeps its case.
-Passwords and tokens are stored only as argon2 hashes; a token is shown once, when issued.
+Passwords and tokens are stored only as argon2 hashes; a token is shown once, when issued, and
+expires (TOKEN_DAYS by default). Adding users, setting passwords and issuing tokens need
+`manage_users` (a proven admin, or OPERATOR) and are audited (user.add, user.password, token.issue).
 
     who = identify(session=s, declared="rita", fallback="rita", password="...")   # proven, role reviewer
-    token = issue_token(session=s, name="rita")     # "mlops_<prefix>_<secret>"
+    token = issue_token(session=s, actor=OPERATOR, name="rita")     # "mlops_<prefix>_<secret>"
 """
 from __future__ import annotations
 
 import secrets
 import time
+import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,12 +26,17 @@ from sqlalchemy import select
 from sqlmodel import Session, col
 
 from mlops_nb.services.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from mlops_nb.services.governance import audit
+from mlops_nb.services.identity import permissions
 from mlops_nb.services.values import user_key, user_name
 from mlops_nb.store.models import ApiToken, User
 from mlops_nb.store.models.identity import ROLES as ROLES  # re-exported: identity.ROLES
 
 TOKEN_PREFIX = "mlops"  # tokens read "mlops_<8 hex>_<secret>"
 MIN_PASSWORD = 8  # characters
+TOKEN_DAYS = 90  # a new token's lifetime unless the issuer says otherwise
+MAX_TOKEN_DAYS = 3650  # ten years: the longest lifetime a token may be given
+DAY = 86_400.0  # seconds
 
 
 @dataclass(frozen=True)
@@ -39,6 +48,11 @@ class Identity:
     role: str | None = None
     proven: bool = False
     user_id: int | None = None
+
+
+# The CLI's identity: the store's operator, a proven admin with no user row (SPEC §4 Identity).
+# permissions.current takes it as it is; audit events name it OPERATOR_NAME.
+OPERATOR = Identity(name=permissions.OPERATOR_NAME, role="admin", proven=True)
 
 
 def _hasher() -> Any:
@@ -102,18 +116,37 @@ def get_user(*, session: Session, name: str) -> User:
     return user
 
 
-def add_user(*, session: Session, name: str, role: str, password: str | None = None) -> User:
-    """Create a user with `role`; the password (if any) is stored only as an argon2 hash. Not audited
-    here: the caller records who added the user (the CLI as its operator).
+def _check_not_reserved(name: str) -> None:
+    """Nothing, unless `name` spells the operator's audit name (in any case or Unicode form)."""
+    if unicodedata.normalize("NFKC", name).strip().casefold() == permissions.OPERATOR_NAME:
+        raise InvalidInput(f"user name {name!r} is reserved: audit events name the CLI's operator so")
+
+
+def token_days(expires_days: object) -> int:
+    """`expires_days` when it is a whole number of days from 1 to MAX_TOKEN_DAYS; InvalidInput otherwise."""
+    if isinstance(expires_days, bool) or not isinstance(expires_days, int) or not 1 <= expires_days <= MAX_TOKEN_DAYS:
+        raise InvalidInput(f"a token's lifetime must be a whole number of days from 1 to {MAX_TOKEN_DAYS}, "
+                           f"got {expires_days!r}")
+    return expires_days
+
+
+def add_user(*, session: Session, actor: Identity, name: str, role: str, password: str | None = None) -> User:
+    """Create a user with `role`; the password (if any) is stored only as an argon2 hash. Audited as
+    `user.add` by `actor` (name and role; never the password).
+
+    >>> add_user(session=s, actor=OPERATOR, name="rita", role="reviewer", password="rita-secret-1")
 
     The name is stored in NFKC form with its case; its key (case-folded) must be new, so "rita"
     after "Rita" is a Conflict.
 
     Raises:
-        InvalidInput: a bad name (values.user_name: surrounding spaces, control characters, ...) or
-            role, or a password shorter than MIN_PASSWORD characters.
+        PermissionDenied: `actor` is not a proven admin now (`manage_users`) nor the operator.
+        InvalidInput: a bad name (values.user_name: surrounding spaces, control characters, ...), a
+            reserved name or a bad role, or a password shorter than MIN_PASSWORD characters.
         Conflict: a user of that name exists, in any case or width.
     """
+    actor = permissions.authorize(session=session, actor=actor, action="manage_users")
+    _check_not_reserved(name)
     name = user_name(name)
     check_role(role)
     if password is not None:
@@ -126,55 +159,92 @@ def add_user(*, session: Session, name: str, role: str, password: str | None = N
                 password_hash=hash_secret(password) if password else None, created_at=time.time())
     session.add(user)
     session.flush()
+    audit.record(session=session, actor=actor.name, action="user.add", entity="user", entity_id=user.name,
+                 after={"name": user.name, "role": user.role, "password": password is not None})
     return user
 
 
-def set_password(*, session: Session, name: str, password: str) -> User:
-    """Replace user `name`'s password (stored as an argon2 hash).
+def set_password(*, session: Session, actor: Identity, name: str, password: str) -> User:
+    """Replace user `name`'s password (stored as an argon2 hash); audited as `user.password`.
 
     Raises:
+        PermissionDenied: `actor` is not a proven admin now (`manage_users`) nor the operator.
         InvalidInput: the password is shorter than MIN_PASSWORD characters.
         NotFound: no such user.
     """
+    actor = permissions.authorize(session=session, actor=actor, action="manage_users")
     _check_password(name, password)
     user = get_user(session=session, name=name)
+    had = user.password_hash is not None
     user.password_hash = hash_secret(password)
     session.add(user)
     session.flush()
+    audit.record(session=session, actor=actor.name, action="user.password", entity="user", entity_id=user.name,
+                 before={"password": had}, after={"password": True})
     return user
 
 
-def issue_token(*, session: Session, name: str) -> str:
-    """A new API token for user `name` ("mlops_<8 hex>_<secret>"); only its hash is stored, so it
-    is shown this once. It does not expire until revoked.
+def issue_token(*, session: Session, actor: Identity, name: str, expires_days: int = TOKEN_DAYS) -> str:
+    """A new API token for user `name` ("mlops_<8 hex>_<secret>"), valid for `expires_days` days;
+    only its hash is stored, so it is shown this once. Audited as `token.issue` (prefix and expiry).
 
     Raises:
+        PermissionDenied: `actor` is not a proven admin now (`manage_users`) nor the operator.
+        InvalidInput: `expires_days` is not a whole number from 1 to MAX_TOKEN_DAYS.
         NotFound: no such user.
     """
+    actor = permissions.authorize(session=session, actor=actor, action="manage_users")
+    days = token_days(expires_days)
     user = get_user(session=session, name=name)
     prefix = secrets.token_hex(4)
+    while session.execute(select(col(ApiToken.id)).where(col(ApiToken.prefix) == prefix)).first() is not None:
+        prefix = secrets.token_hex(4)  # a prefix names one token, so `mlops user revoke PREFIX` is unambiguous
     secret = secrets.token_urlsafe(32)
-    session.add(ApiToken(user_id=user.id, prefix=prefix, token_hash=hash_secret(secret), created_at=time.time()))
+    now = time.time()
+    expires_at = now + days * DAY
+    session.add(ApiToken(user_id=user.id, prefix=prefix, token_hash=hash_secret(secret), created_at=now,
+                         expires_at=expires_at))
     session.flush()
+    audit.record(session=session, actor=actor.name, action="token.issue", entity="user", entity_id=user.name,
+                 after={"prefix": prefix, "expires_at": expires_at, "expires_days": days})
     return f"{TOKEN_PREFIX}_{prefix}_{secret}"
 
 
+def _utc(ts: float) -> str:
+    """Epoch seconds as "2026-11-29 21:43 UTC"."""
+    return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(ts))
+
+
 def user_for_token(*, session: Session, token: str) -> User:
-    """The active user an API token belongs to.
+    """The active user an API token belongs to, while the token is neither revoked nor expired.
+
+    A token that matches but can no longer be used says why (revoked, expired, user deactivated) and
+    how to get a new one; a wrong token says only that it is not valid.
 
     Raises:
-        PermissionDenied: the token is malformed, wrong, revoked, or of a removed user.
+        PermissionDenied: the token is malformed, wrong, revoked, expired, or of a removed or
+            deactivated user.
     """
     parts = token.split("_", 2) if isinstance(token, str) else []
     if len(parts) != 3 or parts[0] != TOKEN_PREFIX:
         raise PermissionDenied("the API token is malformed; get a new one with `mlops user token NAME`")
-    rows = session.execute(select(ApiToken).where(col(ApiToken.prefix) == parts[1],
-                                                  col(ApiToken.revoked).is_(False))).scalars().all()
+    rows = session.execute(select(ApiToken).where(col(ApiToken.prefix) == parts[1])).scalars().all()
     for row in rows:
-        if verify_secret(row.token_hash, parts[2]):
-            owner = session.get(User, row.user_id)
-            if owner is not None and owner.active:
-                return owner
+        if not verify_secret(row.token_hash, parts[2]):
+            continue
+        owner = session.get(User, row.user_id)
+        name = owner.name if owner is not None else "NAME"
+        renew = f"ask an admin for a new one (`mlops user token {name}`)"
+        if row.revoked:
+            raise PermissionDenied(f"the API token {TOKEN_PREFIX}_{row.prefix}_… was revoked; {renew}")
+        if row.expires_at is not None and row.expires_at <= time.time():
+            raise PermissionDenied(f"the API token {TOKEN_PREFIX}_{row.prefix}_… expired on {_utc(row.expires_at)}; "
+                                   f"{renew}")
+        if owner is None or not owner.active:
+            raise PermissionDenied(f"the API token {TOKEN_PREFIX}_{row.prefix}_… belongs to a user who is "
+                                   f"deactivated or removed; an admin can reactivate them "
+                                   f"(`mlops user activate {name}`)")
+        return owner
     raise PermissionDenied("the API token is not valid (wrong, revoked or of a removed user)")
 
 

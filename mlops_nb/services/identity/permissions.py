@@ -13,19 +13,30 @@ policy narrows the roles further: only the roles it names for the target stage c
     permissions.require(actor, "rollback")   # PermissionDenied: needs ml_engineer or admin
 
 The console and the notebook may hide a button; this module is the guard.
+
+The operator (SPEC §4 Identity): the CLI acts as whoever can open the store's database, who could
+change it anyway (as with psql). It acts as `identity.OPERATOR`, a proven admin with no user row,
+named OPERATOR_NAME in the audit trail; no user may take that name (identity.add_user refuses it).
+There is no flag that switches a check off: the operator passes the same checks as an admin.
 """
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlmodel import Session, col
 
 from mlops_nb.services.errors import InvalidInput, PermissionDenied
-from mlops_nb.services.identity.auth import Identity
 from mlops_nb.store.models import User
 from mlops_nb.store.models.identity import ROLES
+
+if TYPE_CHECKING:  # auth imports this module to guard user management; the class is only named here
+    from mlops_nb.services.identity.auth import Identity
+
+OPERATOR_NAME = "operator (cli)"  # the audit actor of the CLI; a name no user may take
 
 PROOF_HINT = "log in with a password or token (mlops.init(user=..., password=...) or MLOPS_TOKEN)"
 
@@ -53,7 +64,8 @@ MATRIX: dict[str, Rule] = {
     "reject": Rule(DECIDERS, True, "reject a promotion request"),
     "rollback": Rule(STEWARDS, True, "roll back production"),
     "set_policy": Rule(STEWARDS, True, "set a promotion policy"),
-    "manage_users": Rule(("admin",), True, "add users, change roles, issue tokens"),
+    "manage_users": Rule(("admin",), True, "manage users (add, list, change roles, deactivate, set passwords, "
+                                           "issue and revoke tokens)"),
 }
 ACTIONS = tuple(MATRIX)
 
@@ -94,19 +106,40 @@ def require(actor: Identity, action: str, *, allowed_roles: Iterable[str] | None
             f"user {actor.name!r} ({actor.role}) may not {rule.what}: it needs the role {needed}")
 
 
+def is_operator(actor: Identity) -> bool:
+    """True for the CLI's operator identity (identity.OPERATOR): proven admin named OPERATOR_NAME."""
+    return actor.proven and actor.role == "admin" and actor.name == OPERATOR_NAME
+
+
 def current(*, session: Session, actor: Identity) -> Identity:
     """The actor as the store sees them now, read by user id: a role changed, a user renamed or
     deactivated since `init` counts. A deactivated or removed user, or a "proven" identity without
     a user id (no check made it), is only a declared name: no role, no proof.
 
-    A declared (unproven) identity is returned unchanged: it has no role to lose.
+    A declared (unproven) identity is returned unchanged: it has no role to lose; so is the operator,
+    who has no user row.
     """
-    if not actor.proven:
+    if not actor.proven or is_operator(actor):
         return actor
     if actor.user_id is None:
-        return Identity(name=actor.name)
+        return dataclasses.replace(actor, role=None, proven=False)
     row = session.execute(select(col(User.name), col(User.role), col(User.active))
                           .where(col(User.id) == actor.user_id)).first()
     if row is None or not row.active:
-        return Identity(name=actor.name)
-    return Identity(name=row.name, role=row.role, proven=True, user_id=actor.user_id)
+        return dataclasses.replace(actor, role=None, proven=False, user_id=None)
+    return dataclasses.replace(actor, name=row.name, role=row.role, proven=True)
+
+
+def authorize(*, session: Session, actor: Identity, action: str) -> Identity:
+    """The actor as the store sees them now (see `current`), once `require` let them do `action`.
+
+    Services call this first: `actor = permissions.authorize(session=s, actor=actor, action="manage_users")`.
+
+    Raises:
+        InvalidInput: `action` is not one of ACTIONS.
+        PermissionDenied: the action needs proof and the actor is only declared (or no longer active),
+            or their current role is not allowed.
+    """
+    actor = current(session=session, actor=actor)
+    require(actor, action)
+    return actor

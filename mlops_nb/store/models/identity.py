@@ -34,4 +34,5 @@ class ApiToken(SQLModel, table=True):
     prefix: str = Field(max_length=16, index=True)  # the public part, to find the hash to check
     token_hash: str = Field(max_length=255)
     created_at: float
+    expires_at: float | None = None  # epoch seconds; None: issued before tokens expired (valid until revoked)
     revoked: bool = False

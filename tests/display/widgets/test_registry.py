@@ -17,7 +17,7 @@ def store(sqlite_url, tmp_path):
 
     ensure_schema(get_engine(sqlite_url))
     with session_scope(get_engine(sqlite_url)) as session:
-        identity.add_user(session=session, name="dana", role="data_scientist", password="dana-secret-1")
+        identity.add_user(session=session, actor=identity.OPERATOR, name="dana", role="data_scientist", password="dana-secret-1")
     return mlops.init(project="panel", db_url=sqlite_url, user="dana", password="dana-secret-1",
                       artifact_root=str(tmp_path / "artifacts"))
 
@@ -116,7 +116,7 @@ def test_a_version_in_staging_defaults_to_production_and_shows_its_request(regis
     from mlops_nb.store.db import get_engine, session_scope
 
     with session_scope(get_engine(sqlite_url)) as session:
-        identity.add_user(session=session, name="ed", role="ml_engineer", password="ed-secret-1")
+        identity.add_user(session=session, actor=identity.OPERATOR, name="ed", role="ml_engineer", password="ed-secret-1")
     mlops.init(project="panel", db_url=sqlite_url, user="ed", password="ed-secret-1")
     mlops.approve(req.id)
     panel = registry_panel("credit")

@@ -35,10 +35,11 @@ def test_every_governance_change_appends_a_chained_event(engine):
         actions = set(session.execute(select(AuditEvent.action)).scalars())
         result = governance.verify(session=session)
         first, second = session.execute(select(AuditEvent).order_by(AuditEvent.id).limit(2)).scalars().all()
-    assert {"promotion.request", "promotion.gates", "promotion.approve", "promotion.decide", "model.stage",
-            "model.rollback", "model.rollback.stage", "policy.set"} <= actions
+    assert {"user.add", "promotion.request", "promotion.gates", "promotion.approve", "promotion.decide",
+            "model.stage", "model.rollback", "model.rollback.stage", "policy.set"} <= actions
     assert result.ok and result.events == count and str(result) == f"audit chain intact: {count} events"
-    assert second.prev_hash == first.hash and first.ts > 0 and first.actor == "setup"
+    assert second.prev_hash == first.hash and first.ts > 0
+    assert (first.actor, first.action) == ("operator (cli)", "user.add")  # g.add_users adds them as the operator
 
 
 def _forge(engine, event_id: int) -> None:

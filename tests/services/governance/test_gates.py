@@ -172,7 +172,7 @@ def test_prediction_distribution_against_the_production_version(ctx, credit):
     live = _register(credit, C=1.0)
     with session_scope(ctx.engine) as session:
         row = registry.get_version_row(session=session, model_id=live.model_id, version=live.version)
-        governance.set_stage(session=session, actor="setup", version=row, to_stage="production")
+        g.move_stage(session, row, "production")
     close = _register(credit, C=0.5)
     result = _distribution(ctx, close.version, 0.02)
     assert result.passed and f"vs production version {live.version}" in result.detail

@@ -128,3 +128,27 @@ def test_a_project_has_at_most_one_default_policy_row(engine):
     with pytest.raises(IntegrityError):
         with session_scope(engine) as session:
             session.add(Policy(project_id=project_id, model_id=None, rules={}, updated_by="b", updated_at=_time.time()))
+
+
+def test_no_flag_lifts_the_permission_check_only_the_operator_identity_passes(session):
+    """set_policy(operator=True) used to skip the check for anyone; the CLI now passes identity.OPERATOR."""
+    import inspect
+
+    from mlops_nb.services import identity
+
+    people = g.add_users(session)
+    pid = g.project(session)
+    for function in (governance.set_policy, governance.change_policy):
+        assert "operator" not in inspect.signature(function).parameters
+    with pytest.raises(TypeError):
+        governance.set_policy(session=session, actor=people["declared"], project_id=pid, model_id=None,
+                              rules={"lineage_complete": False}, operator=True)
+    for who in (people["declared"], identity.Identity(name="operator (cli)"),
+                identity.Identity(name="cli", role="admin", proven=True)):  # no user row: not proven now
+        with pytest.raises(PermissionDenied, match="may not set a promotion policy"):
+            governance.set_policy(session=session, actor=who, project_id=pid, model_id=None,
+                                  rules={"lineage_complete": False})
+    governance.set_policy(session=session, actor=identity.OPERATOR, project_id=pid, model_id=None,
+                          rules={"lineage_complete": False})
+    event = session.execute(select(AuditEvent).where(AuditEvent.action == "policy.set")).scalars().one()
+    assert event.actor == "operator (cli)"

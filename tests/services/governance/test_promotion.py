@@ -88,8 +88,8 @@ def test_a_pending_request_of_another_user_is_not_superseded(session):
     people, pid, m, v = _setup(session)
     v2 = g.version(session, m)
     dana = _request(session, pid, m, v)
+    sam = g.proven(session, "sam")  # adding sam is audited too
     events = session.execute(select(func.count()).select_from(AuditEvent)).scalar()
-    sam = g.proven(session, "sam")
     for who in (sam, people["reviewer"], people["manager"]):
         with pytest.raises(PermissionDenied) as err:
             with session.begin_nested():
@@ -176,9 +176,7 @@ def test_gates_are_evaluated_again_at_the_decision(session):
     people, pid, m, v = _setup(session)
     req = _request(session, pid, m, v, to="production")
     assert not req.gates[0]["passed"]
-    from mlops_nb.services import governance
-
-    governance.set_stage(session=session, actor="setup", version=v, to_stage="staging")
+    g.move_stage(session, v, "staging")
     approved = governance.approve(session=session, actor=people["ml_engineer"], request_id=req.id)
     assert all(x["passed"] for x in approved.gates)
     whens = [e.after["when"] for e in session.execute(select(AuditEvent).where(
@@ -374,9 +372,9 @@ def test_api_request_approve_rollback_and_policy(ctx, credit):
     from tests.factories import fit_credit_model
 
     with session_scope(ctx.engine) as session:
-        identity.add_user(session=session, name="dana", role="data_scientist", password="dana-secret-1")
-        identity.add_user(session=session, name="eve", role="ml_engineer", password="eve-secret-1")
-        identity.add_user(session=session, name="rita", role="reviewer", password="rita-secret-1")
+        identity.add_user(session=session, actor=identity.OPERATOR, name="dana", role="data_scientist", password="dana-secret-1")
+        identity.add_user(session=session, actor=identity.OPERATOR, name="eve", role="ml_engineer", password="eve-secret-1")
+        identity.add_user(session=session, actor=identity.OPERATOR, name="rita", role="reviewer", password="rita-secret-1")
     url = ctx.db_url
     versions = []
     for C in (0.5, 2.0):

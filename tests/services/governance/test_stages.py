@@ -42,7 +42,7 @@ def test_unknown_stage_is_refused(session):
     pid = g.project(session)
     v = g.version(session, g.model(session, pid))
     with pytest.raises(InvalidInput, match="stage 'live' is not one of none, staging, production, archived"):
-        governance.set_stage(session=session, actor="x", version=v, to_stage="live")
+        governance.stages._set_stage(session=session, actor="x", version=v, to_stage="live")
 
 
 def test_rollback_twice_then_not_found(session):

@@ -20,7 +20,7 @@ def cheap_hashes(monkeypatch):
 
 
 def test_add_user_stores_only_an_argon2_hash(session):
-    user = identity.add_user(session=session, name="rita", role="reviewer", password="rita-secret-1")
+    user = identity.add_user(session=session, actor=identity.OPERATOR, name="rita", role="reviewer", password="rita-secret-1")
     assert user.password_hash.startswith("$argon2id$") and "rita-secret-1" not in user.password_hash
     assert identity.verify_secret(user.password_hash, "rita-secret-1")
     assert not identity.verify_secret(user.password_hash, "wrong")
@@ -28,29 +28,29 @@ def test_add_user_stores_only_an_argon2_hash(session):
 
 
 def test_duplicate_user_is_a_conflict(session):
-    identity.add_user(session=session, name="rita", role="reviewer")
+    identity.add_user(session=session, actor=identity.OPERATOR, name="rita", role="reviewer")
     with pytest.raises(Conflict, match="user 'rita' already exists"):
-        identity.add_user(session=session, name="rita", role="admin")
+        identity.add_user(session=session, actor=identity.OPERATOR, name="rita", role="admin")
 
 
 def test_unknown_role_is_invalid_input(session):
     with pytest.raises(InvalidInput, match="role 'boss' is not one of data_scientist, ml_engineer"):
-        identity.add_user(session=session, name="bob", role="boss")
+        identity.add_user(session=session, actor=identity.OPERATOR, name="bob", role="boss")
 
 
 def test_short_password_is_refused(session):
     with pytest.raises(InvalidInput, match="password for 'bob' is too short; use at least 8 characters"):
-        identity.add_user(session=session, name="bob", role="admin", password="short")
+        identity.add_user(session=session, actor=identity.OPERATOR, name="bob", role="admin", password="short")
 
 
 def test_unknown_user_is_not_found(session):
     with pytest.raises(NotFound, match="user 'ghost' does not exist; add it with `mlops user add ghost"):
-        identity.issue_token(session=session, name="ghost")
+        identity.issue_token(session=session, actor=identity.OPERATOR, name="ghost")
 
 
 def test_tokens_are_stored_hashed_and_name_their_user(session):
-    identity.add_user(session=session, name="rita", role="reviewer")
-    token = identity.issue_token(session=session, name="rita")
+    identity.add_user(session=session, actor=identity.OPERATOR, name="rita", role="reviewer")
+    token = identity.issue_token(session=session, actor=identity.OPERATOR, name="rita")
     assert token.startswith("mlops_")
     row = session.exec(select(ApiToken)).one()
     assert row.token_hash.startswith("$argon2") and token.split("_", 2)[2] not in row.token_hash
@@ -68,12 +68,12 @@ def test_bad_tokens_are_refused(session, bad, words):
 
 
 def test_revoked_tokens_and_inactive_users_are_refused(session):
-    identity.add_user(session=session, name="rita", role="reviewer", password="rita-secret-1")
-    token = identity.issue_token(session=session, name="rita")
+    identity.add_user(session=session, actor=identity.OPERATOR, name="rita", role="reviewer", password="rita-secret-1")
+    token = identity.issue_token(session=session, actor=identity.OPERATOR, name="rita")
     row = session.exec(select(ApiToken)).one()
     row.revoked = True
     session.flush()
-    with pytest.raises(PermissionDenied, match="not valid"):
+    with pytest.raises(PermissionDenied, match=r"the API token mlops_\w{8}_… was revoked; ask an admin for a new one"):
         identity.user_for_token(session=session, token=token)
     user = session.exec(select(User)).one()
     user.active = False
@@ -83,7 +83,7 @@ def test_revoked_tokens_and_inactive_users_are_refused(session):
 
 
 def test_declared_name_without_proof_has_no_role(session):
-    identity.add_user(session=session, name="rita", role="reviewer", password="rita-secret-1")
+    identity.add_user(session=session, actor=identity.OPERATOR, name="rita", role="reviewer", password="rita-secret-1")
     assert identity.identify(session=session, declared="rita", fallback="x") == identity.Identity(name="rita")
     assert identity.identify(session=session, declared=None, fallback="me").name == "me"
 
@@ -95,9 +95,9 @@ def users(db_url):
 
     ensure_schema(engine)
     with session_scope(engine) as session:
-        identity.add_user(session=session, name="rita", role="reviewer", password="rita-secret-1")
-        identity.add_user(session=session, name="ed", role="ml_engineer", password="ed-secret-12")
-        return {"rita": identity.issue_token(session=session, name="rita")}
+        identity.add_user(session=session, actor=identity.OPERATOR, name="rita", role="reviewer", password="rita-secret-1")
+        identity.add_user(session=session, actor=identity.OPERATOR, name="ed", role="ml_engineer", password="ed-secret-12")
+        return {"rita": identity.issue_token(session=session, actor=identity.OPERATOR, name="rita")}
 
 
 def test_init_with_password_proves_the_role(db_url, users):

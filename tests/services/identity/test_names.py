@@ -37,36 +37,36 @@ def test_bad_names_are_refused_naming_the_problem(bad, words):
 
 @pytest.mark.parametrize("second", ["rita", "RITA", "ｒｉｔａ"])
 def test_adding_another_spelling_of_a_user_is_a_conflict(session, second):
-    identity.add_user(session=session, name="Rita", role="reviewer")
+    identity.add_user(session=session, actor=identity.OPERATOR, name="Rita", role="reviewer")
     with pytest.raises(Conflict) as err:
-        identity.add_user(session=session, name=second, role="admin")
+        identity.add_user(session=session, actor=identity.OPERATOR, name=second, role="admin")
     assert str(err.value).startswith(f"user {user_name(second)!r} already exists as 'Rita'")
     assert [identity.get_user(session=session, name=second).role] == ["reviewer"]
 
 
 def test_adding_the_same_name_again_is_a_conflict(session):
-    identity.add_user(session=session, name="rita", role="reviewer")
+    identity.add_user(session=session, actor=identity.OPERATOR, name="rita", role="reviewer")
     with pytest.raises(Conflict, match="^user 'rita' already exists$"):
-        identity.add_user(session=session, name="rita", role="admin")
+        identity.add_user(session=session, actor=identity.OPERATOR, name="rita", role="admin")
 
 
 def test_a_bad_user_name_is_refused_and_nothing_is_stored(session):
     with pytest.raises(InvalidInput, match="has leading or trailing spaces"):
-        identity.add_user(session=session, name="rita ", role="reviewer")
+        identity.add_user(session=session, actor=identity.OPERATOR, name="rita ", role="reviewer")
     with pytest.raises(Exception):
         identity.get_user(session=session, name="rita")
 
 
 def test_a_full_width_login_proves_the_stored_user(session):
-    user = identity.add_user(session=session, name="Rita", role="reviewer", password="rita-secret-1")
+    user = identity.add_user(session=session, actor=identity.OPERATOR, name="Rita", role="reviewer", password="rita-secret-1")
     who = identity.identify(session=session, declared="ＲＩＴＡ", fallback="x", password="rita-secret-1")
     assert who == identity.Identity(name="Rita", role="reviewer", proven=True, user_id=user.id)
-    token = identity.issue_token(session=session, name="rita")
+    token = identity.issue_token(session=session, actor=identity.OPERATOR, name="rita")
     assert identity.identify(session=session, declared="RITA", fallback="x", token=token).user_id == user.id
 
 
 def test_a_declared_name_is_normalised_but_not_a_user(session):
-    identity.add_user(session=session, name="Rita", role="reviewer", password="rita-secret-1")
+    identity.add_user(session=session, actor=identity.OPERATOR, name="Rita", role="reviewer", password="rita-secret-1")
     assert identity.identify(session=session, declared="ＲＩＴＡ", fallback="x") == identity.Identity(name="RITA")
     with pytest.raises(InvalidInput, match="leading or trailing spaces"):
         identity.identify(session=session, declared="rita ", fallback="x")
