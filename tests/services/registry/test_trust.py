@@ -6,7 +6,6 @@ every refusal here also asserts that the marker is absent.
 """
 from __future__ import annotations
 
-import hashlib
 import os
 import time
 from pathlib import Path
@@ -23,7 +22,7 @@ from mlops_nb.services import governance, registry
 from mlops_nb.services.errors import InvalidInput, PermissionDenied
 from mlops_nb.services.identity.auth import Identity
 from mlops_nb.store.db import session_scope
-from mlops_nb.store.models import Artifact, AuditEvent, ModelVersion, Policy, TrustedType
+from mlops_nb.store.models import AuditEvent, ModelVersion, Policy, TrustedType
 from tests import factories
 from tests.services.registry.payload import MARKER_VARIABLE, Detonator, touch_marker
 
@@ -57,17 +56,7 @@ def _arm(monkeypatch, marker: Path) -> None:
 
 
 def _swap_file(ctx, version, data: bytes, *, env_types: list[str] | None = None) -> None:
-    """Replace a version's file with `data` and record its sha256, as someone with write access to the
-    store and its database could (the sha256 check alone cannot catch this); optionally record
-    `env_types` as `env["trusted_types"]`, as versions registered before this change did."""
-    Path(version.artifact_uri.removeprefix("file://")).write_bytes(data)
-    with session_scope(ctx.engine) as session:
-        row = session.get(ModelVersion, version.id)
-        artifact = session.get(Artifact, row.artifact_id)
-        artifact.sha256, artifact.size = hashlib.sha256(data).hexdigest(), len(data)
-        if env_types is not None:
-            row.env = {**row.env, "trusted_types": env_types}
-        session.add_all([artifact, row])
+    factories.swap_model_file(ctx.engine, version, data, env_types=env_types)
 
 
 def _load(ctx, name="credit", version=1):
