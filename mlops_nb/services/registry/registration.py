@@ -162,11 +162,11 @@ def register_model(*, session: Session, store: ArtifactStore, project_id: int, u
     if model_id is None:  # a new model: created (or, losing a race, locked) the ORM way
         model_id = _lock_model(session, project_id=project_id, name=name, user=user).id
     assert model_id is not None  # an existing row's id, or one _lock_model flushed
-    trusted: list[TrustedTypePublic] | None = None
     if needed:
         missing = sorted(set(needed) - set(trust.trusted_names(session=session, model_id=model_id)) - set(wanted))
         if missing:
             raise InvalidInput(_missing_hint(model, name, missing))
+    trusted: list[TrustedTypePublic] | None = None  # None: `public` reads the model's trust records
     if wanted:
         trusted = trust.record_trust(session=session, actor=actor or Identity(name=user), model_id=model_id,
                                      model_name=name, types=wanted, reason=trust_reason)
