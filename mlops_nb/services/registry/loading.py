@@ -113,5 +113,6 @@ def load(plan: LoadPlan, *, store: ArtifactStore) -> ScoringModel:
         warnings.warn(f"model {info.name!r} v{info.version} was trained in another environment: {listed}; "
                       "predictions may differ (install its requirements to match)",
                       EnvironmentMismatchWarning, stacklevel=3)
-    estimator = model_files.load(data, trusted=plan.trusted, label=f"model {info.name!r} v{info.version}")
+    estimator = model_files.load(data, trusted=plan.trusted, label=f"model {info.name!r} v{info.version}",
+                                 model=info.name)
     return ScoringModel(info, estimator, mismatches)

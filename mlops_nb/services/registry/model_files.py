@@ -128,10 +128,11 @@ def _dumps(sio: Any, model: Any) -> tuple[bytes, bytes]:
     return buffer.getvalue(), schema
 
 
-def load(data: bytes, *, trusted: list[str], label: str = "the model file") -> Any:
+def load(data: bytes, *, trusted: list[str], label: str = "the model file", model: str | None = None) -> Any:
     """The estimator in the skops bytes `data`, which may hold only skops' default types, types the
     loader's allow-list allows, and `trusted` (the types trusted for this model in the trust table;
-    never the file's own list). `label` names the model in messages ("model 'credit' v3").
+    never the file's own list). `label` names the model in messages ("model 'credit' v3"), `model`
+    the model's name in the command that would trust its types.
 
     Call only with bytes whose sha256 was checked against the registry.
 
@@ -154,7 +155,8 @@ def load(data: bytes, *, trusted: list[str], label: str = "the model file") -> A
         raise PermissionDenied(
             f"{label} holds types nobody trusted: {listed}; they are outside the loader's allow-list (scikit-learn, "
             "numpy, scipy, pandas, mlops_nb) and nothing was loaded. If this code is yours and safe, a proven "
-            f"ml_engineer or admin can trust it: mlops.trust_types(<model name>, {untrusted!r}, reason=...)")
+            f"ml_engineer or admin can trust it: mlops.trust_types({model or '<model name>'!r}, {untrusted!r}, "
+            "reason=...)")
     problem = allow_list.import_problem(data, set(needed) & set(trusted))
     if problem:
         raise NotFound(f"{label} needs a class or function that cannot be imported here: {problem}; install the "

@@ -177,7 +177,7 @@ def test_an_old_version_with_a_custom_class_loads_once_an_ml_engineer_trusts_it(
     v = register(run.id, model)
     name = f"{majority.__module__}.MajorityClassifier"
     _swap_file(ctx, v, sio.dumps(majority().fit(X, (credit.creditability == "bad").astype(int))), env_types=[name])
-    with pytest.raises(PermissionDenied, match=f"mlops.trust_types\\(<model name>, \\['{name}'\\]"):
+    with pytest.raises(PermissionDenied, match=f"mlops.trust_types\\('credit', \\['{name}'\\]"):
         _load(ctx)
     with session_scope(ctx.engine) as session:
         registry.trust_types(session=session, actor=people["ml_engineer"], project_id=ctx.project_id, model="credit",
