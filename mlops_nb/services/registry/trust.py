@@ -5,7 +5,9 @@ and types a proven ml_engineer or admin trusted explicitly for that model. Trust
 version of it), one row per type with who, their role, why and when, in the same transaction as an
 audit event `model.trust_types`. The rules that never bend: proof and a steward's role
 (permissions MATRIX "trust_types"), a reason, and never a type of NEVER_TRUSTED (`os`, `builtins`,
-`subprocess`, ...) nor one defined in a notebook. Trusting a type already trusted changes nothing.
+`subprocess`, ...) nor one defined in a notebook. Trusting a type already trusted changes nothing;
+two stewards trusting one type at the same moment: the first record stands, and the other call
+records nothing for it (a savepoint per row, never a raw IntegrityError).
 
     trust_types(session=s, actor=ed, project_id=1, model="credit-risk", types=["mypkg.MyScaler"],
                 reason="our scaler, reviewed in PR 42")
@@ -17,6 +19,7 @@ import time
 from collections.abc import Iterable
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
 from mlops_nb.services.errors import InvalidInput
@@ -80,12 +83,17 @@ def record_trust(*, session: Session, actor: Identity, model_id: int, model_name
     names = check_trustable(types)
     why = check_reason(reason)
     already = set(trusted_names(session=session, model_id=model_id))
-    new = [n for n in names if n not in already]
+    assert who.role is not None  # permissions.require passed: a proven role
+    now, new = time.time(), []
+    for name in (n for n in names if n not in already):
+        try:
+            with session.begin_nested():  # a savepoint: a steward trusting it at the same moment wins
+                session.add(TrustedType(model_id=model_id, type_name=name, trusted_by=who.name, role=who.role,
+                                        reason=why, trusted_at=now))
+        except IntegrityError:
+            continue  # trusted meanwhile by someone else: their record stands
+        new.append(name)
     if new:
-        assert who.role is not None  # permissions.require passed: a proven role
-        now = time.time()
-        session.add_all([TrustedType(model_id=model_id, type_name=n, trusted_by=who.name, role=who.role, reason=why,
-                                     trusted_at=now) for n in new])
         audit.record(session=session, actor=who.name, action="model.trust_types", entity="registered_model",
                      entity_id=model_name, after={"model_id": model_id, "types": new, "reason": why,
                                                   "role": who.role})

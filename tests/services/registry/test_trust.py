@@ -252,3 +252,21 @@ def test_a_role_lost_since_login_cannot_trust(ctx, trained, register, people):
     with session_scope(ctx.engine) as session, pytest.raises(PermissionDenied, match=r"\(reviewer\) may not trust"):
         registry.trust_types(session=session, actor=people["ml_engineer"], project_id=ctx.project_id,
                              model="credit", types=["mypkg.Scaler"], reason="r")
+
+
+def test_a_type_trusted_by_someone_else_meanwhile_keeps_their_record(ctx, trained, register, people, monkeypatch):
+    """The unique (model, type) row is the arbiter when two stewards trust at once: no raw IntegrityError."""
+    from mlops_nb.services.registry import trust
+
+    run, model, _ = trained
+    register(run.id, model)
+    with session_scope(ctx.engine) as session:
+        registry.trust_types(session=session, actor=people["admin"], project_id=ctx.project_id, model="credit",
+                             types=["mypkg.Scaler"], reason="first")
+    monkeypatch.setattr(trust, "trusted_names", lambda **_: [])  # as if read before the other commit
+    with session_scope(ctx.engine) as session:
+        shown = registry.trust_types(session=session, actor=people["ml_engineer"], project_id=ctx.project_id,
+                                     model="credit", types=["mypkg.Scaler", "mypkg.Binner"], reason="second")
+    assert [(t.type, t.trusted_by, t.reason) for t in shown] == [
+        ("mypkg.Binner", "ml-engineer", "second"), ("mypkg.Scaler", "admin", "first")]
+    assert [e.after["types"] for e in _events(ctx, "model.trust_types")] == [["mypkg.Binner"], ["mypkg.Scaler"]]
