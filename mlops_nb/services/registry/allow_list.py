@@ -11,7 +11,8 @@ dict and list); of the other names a file holds (skops' `get_untrusted_types`), 
   class into a scikit-learn module, is not scikit-learn's), and only where skops rebuilds it
   without calling it: as an object (`cls.__new__` and its state: skops' ObjectNode) or as the
   class itself (TypeNode), or in the skops node written for that one class (TreeNode for
-  `sklearn.tree._tree.Tree`, DTypeNode for `numpy.dtype`). A class named in a node that calls it
+  `sklearn.tree._tree.Tree`, DTypeNode for `numpy.dtype`); and `builtins.object` as the class itself
+  (`OneHotEncoder(dtype=object)`), which skops leaves out. A class named in a node that calls it
   with arguments from the file (ConstructorFromReduceNode, TupleNode, ...) is not allowed:
   `numpy.memmap(path, mode="w+")` would write a file;
 - a function only where skops trusts it (numpy ufuncs such as `np.log1p`), or from the few modules
@@ -48,6 +49,8 @@ FUNCTION_MODULES = ("sklearn.feature_selection._univariate_selection", "sklearn.
                     "sklearn.metrics", "scipy._lib.array_api_compat", "sklearn.externals.array_api_compat")
 CLASS_LOADERS = ("ObjectNode", "TypeNode")  # skops rebuilds these without calling the class
 SPECIAL_LOADERS = {"TreeNode": ("sklearn.tree._tree.Tree",), "DTypeNode": ("numpy.dtype",)}
+# Builtin classes skops leaves out but a model names as a value, never calling it: `dtype=object`.
+BUILTIN_TYPES = ("builtins.object",)
 NEVER_TRUSTED = ("builtins", "os", "posix", "nt", "subprocess", "_posixsubprocess", "sys", "importlib", "runpy",
                  "code", "codeop", "pickle", "_pickle", "marshal", "shelve", "dill", "cloudpickle", "ctypes",
                  "shutil", "socket", "pty", "signal", "multiprocessing", "threading", "asyncio", "webbrowser",
@@ -173,7 +176,9 @@ def allows(module: str, name: str, loader: str) -> bool:
     verdict = _VERDICTS.get(key)
     if verdict is None:
         full = f"{module}.{name}"
-        if loader in SPECIAL_LOADERS:
+        if loader == "TypeNode" and full in BUILTIN_TYPES:
+            verdict = True
+        elif loader in SPECIAL_LOADERS:
             verdict = full in SPECIAL_LOADERS[loader] and _resolve(module, name) is not None
         elif loader in CLASS_LOADERS:
             obj = _resolve(module, name)

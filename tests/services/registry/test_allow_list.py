@@ -48,6 +48,14 @@ def test_a_pandas_pipeline_needs_nothing_beyond_the_allow_list():
     assert _beyond(pipe.fit(frame, Y)) == []
 
 
+def test_dtype_object_is_allowed_as_a_value_only():
+    """`dtype=object` stores builtins.object as a class, which skops leaves out (notebooks/registry.ipynb)."""
+    frame = pd.DataFrame({"c": np.where(X[:, 1] > 0.5, "x", "y")})
+    encoder = OneHotEncoder(dtype=object, sparse_output=False).fit(frame)
+    assert _beyond(encoder) == []
+    assert not allow_list.allows("builtins", "object", "ObjectNode")
+
+
 @pytest.mark.parametrize("func, names", [
     (os.system, ["posix.system"]),
     (subprocess.call, ["subprocess.call"]),
