@@ -45,6 +45,8 @@ if TYPE_CHECKING:
     from mlops_nb.api.registry import load_model as load_model
     from mlops_nb.api.registry import models as models
     from mlops_nb.api.registry import register_model as register_model
+    from mlops_nb.api.registry import trust_types as trust_types
+    from mlops_nb.api.registry import trusted_types as trusted_types
     from mlops_nb.api.tracking import active_run as active_run
     from mlops_nb.api.tracking import end_run as end_run
     from mlops_nb.api.tracking import get_dataset as get_dataset
@@ -82,7 +84,8 @@ _API = {
     "mlops_nb.api.audit": ["audit_trail"],
     "mlops_nb.api.promotion": ["request_promotion", "approve", "reject", "cancel", "requests", "rollback",
                                "set_policy", "get_policy", "preview_gates"],
-    "mlops_nb.api.registry": ["register_model", "models", "get_model_version", "load_model"],
+    "mlops_nb.api.registry": ["register_model", "models", "get_model_version", "load_model", "trust_types",
+                              "trusted_types"],
     "mlops_nb.api.users": ["users", "add_user", "set_role", "deactivate_user", "activate_user", "set_password",
                            "issue_token", "tokens", "revoke_token"],
 }

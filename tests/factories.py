@@ -130,3 +130,23 @@ def version(session: Session, registered: RegisteredModel, *, metrics: dict | No
     if stage == "production":
         move_stage(session, row, "production")
     return row
+
+
+def swap_model_file(engine: Any, version: Any, data: bytes, *, env_types: list[str] | None = None) -> None:
+    """Replace a registered version's file with `data` and record its sha256, as someone with write
+    access to the artifact store and the database could (the sha256 check alone cannot catch it);
+    with `env_types`, record them as `env["trusted_types"]`, as versions registered before model
+    trust was recorded did."""
+    import hashlib
+    from pathlib import Path
+
+    from mlops_nb.store.db import session_scope
+
+    Path(version.artifact_uri.removeprefix("file://")).write_bytes(data)
+    with session_scope(engine) as session:
+        row = session.get(ModelVersion, version.id)
+        artifact = session.get(Artifact, row.artifact_id)
+        artifact.sha256, artifact.size = hashlib.sha256(data).hexdigest(), len(data)
+        if env_types is not None:
+            row.env = {**row.env, "trusted_types": env_types}
+        session.add_all([artifact, row])

@@ -4,19 +4,21 @@ Each opens one transaction on the context's store and calls services.registry (S
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from mlops_nb.api.connect import get_context
 from mlops_nb.display import present
 from mlops_nb.services.errors import InvalidInput
-from mlops_nb.services.registry.results import ModelTable, ModelVersionPublic
+from mlops_nb.services.registry.results import ModelTable, ModelVersionPublic, TrustList
 from mlops_nb.services.registry.scoring import ScoringModel
 from mlops_nb.store.db import session_scope
 
 
 def register_model(model: Any, *, name: str, dataset: Any = None, target: str | None = None,
                    features: list[str] | None = None, input_example: Any = None,
-                   run_id: str | None = None) -> ModelVersionPublic:
+                   run_id: str | None = None, trust_types: Sequence[str] | None = None,
+                   trust_reason: str | None = None) -> ModelVersionPublic:
     """Register a fitted scikit-learn estimator or pipeline as the next version of model `name`.
 
     >>> with mlops.start_run(experiment="credit"):
@@ -27,9 +29,22 @@ def register_model(model: Any, *, name: str, dataset: Any = None, target: str | 
     Saved in skops format (not pickle) with its sha256, the run's params and metrics, the training
     dataset version, the code and the environment. Needs an active run or `run_id`.
 
+    The file may hold only types the loader trusts: those of scikit-learn, numpy, scipy, pandas and
+    mlops_nb (docs/governance.md, "Model files"), and those trusted for the model before. A model
+    with your own class needs a proven ml_engineer or admin to trust it, in this call or with
+    `trust_types`:
+
+    >>> mlops.init(project="credit", user="eve", password="...")           # a proven ml_engineer
+    >>> mlops.register_model(pipe, name="credit-risk", trust_types=["credit_features.Binner"],
+    ...                      trust_reason="our binning step, reviewed in PR 42")
+
     Raises:
         InvalidInput: no active run and no `run_id`; a bad name, target, dataset or input example;
-            `model` is not a fitted scikit-learn estimator.
+            `model` is not a fitted scikit-learn estimator; it needs types nobody trusted for the
+            model (the message names them), or holds a class defined in the notebook (`__main__`:
+            move it to an importable module); `trust_types` without a reason, naming a type the
+            model does not need, or one nobody may trust (`os.system`, `builtins.eval`, ...).
+        PermissionDenied: `trust_types` and you are not a proven ml_engineer or admin.
         NotFound: no such run or dataset.
     """
     from mlops_nb.services import registry
@@ -44,7 +59,8 @@ def register_model(model: Any, *, name: str, dataset: Any = None, target: str | 
         return present(registry.register_model(session=session, store=context.artifacts, project_id=context.project_id,
                                        user=context.user, model=model, name=name, run_id=run_id,
                                        dataset=dataset, target=target, features=features,
-                                       input_example=input_example))
+                                       input_example=input_example, actor=context.actor(),
+                                       trust_types=trust_types, trust_reason=trust_reason))
 
 
 def models(name: str | None = None) -> ModelTable:
@@ -91,7 +107,10 @@ def load_model(name: str, *, version: int | None = None, stage: str | None = Non
 
     Raises:
         InvalidInput, NotFound: as get_model_version.
-        IntegrityFailure: the file changed since registration, or holds types not recorded then.
+        IntegrityFailure: the file changed since registration.
+        PermissionDenied: the file holds types nobody trusted for the model (named; nothing runs).
+        InvalidInput: the file holds a class defined in a notebook (`__main__`).
+        NotFound: a trusted class cannot be imported in this process (its module is named).
         Conflict: the environment differs and the model's policy says `env_mismatch: refuse`.
     """
     from mlops_nb.services import registry
@@ -101,3 +120,45 @@ def load_model(name: str, *, version: int | None = None, stage: str | None = Non
         plan = registry.plan_load(session=session, project_id=context.project_id, name=name,
                                   version=version, stage=stage)
     return present(registry.load(plan, store=context.artifacts))
+
+
+def trust_types(name: str, types: Sequence[str], *, reason: str) -> TrustList:
+    """Trust `types` (classes or functions beyond the loader's allow-list) for every version of model
+    `name`: their code runs wherever the model is loaded, so it takes a proven ml_engineer or admin.
+
+    >>> mlops.init(project="credit", user="eve", password="...")
+    >>> mlops.trust_types("credit-risk", ["credit_features.Binner"], reason="our binning step, PR 42")
+
+    For a version registered before trust was recorded (its file names the type in
+    `env["trusted_types"]`), this is how it becomes loadable again. Recorded with who, why and
+    when, audited as `model.trust_types`, shown in the version's lineage. Trusting a type already
+    trusted changes nothing.
+
+    Raises:
+        PermissionDenied: you are not a proven ml_engineer or admin.
+        InvalidInput: no reason; a name that is not `module.Name`, is defined in a notebook, or may
+            never be trusted (`os`, `builtins`, `subprocess`, ...).
+        NotFound: `name` is not a registered model of the project.
+    """
+    from mlops_nb.services import registry
+
+    context = get_context()
+    with session_scope(context.engine) as session:
+        return present(registry.trust_types(session=session, actor=context.actor(), project_id=context.project_id,
+                                            model=name, types=types, reason=reason))
+
+
+def trusted_types(name: str) -> TrustList:
+    """The types trusted for model `name`'s files beyond the loader's allow-list: who, why, when.
+
+    >>> mlops.trusted_types("credit-risk").types
+    ['credit_features.Binner']
+
+    Raises:
+        NotFound: `name` is not a registered model of the project.
+    """
+    from mlops_nb.services import registry
+
+    context = get_context()
+    with session_scope(context.engine) as session:
+        return present(registry.trusted_for(session=session, project_id=context.project_id, model=name))

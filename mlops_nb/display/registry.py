@@ -5,7 +5,7 @@ from typing import Any
 
 from mlops_nb.display.base import Displayable, DisplayTable, displays
 from mlops_nb.display.format import format_time
-from mlops_nb.services.registry.results import MODEL_COLUMNS, ModelTable, ModelVersionPublic
+from mlops_nb.services.registry.results import MODEL_COLUMNS, ModelTable, ModelVersionPublic, TrustList
 from mlops_nb.services.registry.scoring import ScoringModel
 
 
@@ -32,7 +32,28 @@ class ModelVersionView(Displayable, ModelVersionPublic):
             ("packages", ", ".join(f"{k} {v}" for k, v in sorted(packages.items()))),
             ("by", self.created_by), ("created", format_time(self.created_at))]
         pairs += [(f"metric {k}", v) for k, v in sorted(self.metrics.items())]
+        pairs += [(f"trusted {t.type}", f"by {t.trusted_by} ({t.role}), {format_time(t.trusted_at)}: {t.reason}")
+                  for t in self.trust]
         return pairs
+
+
+@displays(TrustList)
+class TrustListView(DisplayTable, TrustList):
+    """The types trusted for a model's files, one row each: type, by, role, when, why."""
+
+    def to_frame(self) -> Any:
+        """A pandas DataFrame, one row per trusted type, `trusted_at` as UTC timestamps."""
+        import pandas as pd
+
+        frame = pd.DataFrame([vars(r) for r in self.rows],
+                             columns=["type", "trusted_by", "role", "reason", "trusted_at"])
+        frame["trusted_at"] = pd.to_datetime(frame["trusted_at"], unit="s", utc=True)
+        return frame
+
+    def _display(self, limit: int = 50) -> tuple[list[str], list[list[Any]], str]:
+        cols = ["type", "trusted_by", "role", "trusted_at", "reason"]
+        rows = [[r.type, r.trusted_by, r.role, format_time(r.trusted_at), r.reason] for r in self.rows[:limit]]
+        return cols, rows, f"Types trusted for {self.model} ({len(self.rows)})"
 
 
 @displays(ModelTable)
@@ -72,4 +93,4 @@ class ScoringModelView(Displayable, ScoringModel):
         return pairs
 
 
-__all__ = ["MODEL_COLUMNS", "ModelTableView", "ModelVersionView", "ScoringModelView"]
+__all__ = ["MODEL_COLUMNS", "ModelTableView", "ModelVersionView", "ScoringModelView", "TrustListView"]

@@ -64,6 +64,7 @@ MATRIX: dict[str, Rule] = {
     "reject": Rule(DECIDERS, True, "reject a promotion request"),
     "rollback": Rule(STEWARDS, True, "roll back production"),
     "set_policy": Rule(STEWARDS, True, "set a promotion policy"),
+    "trust_types": Rule(STEWARDS, True, "trust types for a model's files (code that runs where it is loaded)"),
     "manage_users": Rule(("admin",), True, "manage users (add, list, change roles, deactivate, set passwords, "
                                            "issue and revoke tokens)"),
 }

@@ -7,10 +7,17 @@ Each module below is one job; this package names what the domain offers, so call
 - lineage: what a version records of its run, training dataset and signature;
 - registration: the next version of a model, numbered under a lock, audited;
 - model_files: skops files, and the types they may hold;
+- allow_list: the types the loader trusts by itself (scikit-learn, numpy, scipy, pandas, mlops_nb);
+- trust: the types a proven ml_engineer or admin trusted for a model, recorded and audited;
 - loading and scoring: a version's file checked and loaded, then scored against its signature.
 """
 from __future__ import annotations
 
+from mlops_nb.services.registry.allow_list import (
+    ALLOWED_PACKAGES,
+    NEVER_TRUSTED,
+    types_beyond,
+)
 from mlops_nb.services.registry.lineage import (
     EXAMPLE_ROWS,
     input_signature,
@@ -32,6 +39,7 @@ from mlops_nb.services.registry.lookups import (
     list_models,
     production_version_row,
     public,
+    trust_records,
 )
 from mlops_nb.services.registry.model_files import (
     FLAVOR,
@@ -49,12 +57,20 @@ from mlops_nb.services.registry.results import (
     VERSION_COLUMNS,
     ModelTable,
     ModelVersionPublic,
+    TrustedTypePublic,
+    TrustList,
 )
 from mlops_nb.services.registry.scoring import (
     ScoringModel,
 )
+from mlops_nb.services.registry.trust import (
+    trust_types,
+    trusted_for,
+    trusted_names,
+)
 
 __all__ = [
+    "ALLOWED_PACKAGES",
     "EXAMPLE_ROWS",
     "EnvironmentMismatchWarning",
     "FLAVOR",
@@ -62,8 +78,11 @@ __all__ = [
     "MODEL_COLUMNS",
     "ModelTable",
     "ModelVersionPublic",
+    "NEVER_TRUSTED",
     "PARAM_TEXT_LIMIT",
     "ScoringModel",
+    "TrustList",
+    "TrustedTypePublic",
     "VERSION_COLUMNS",
     "check_estimator",
     "dump",
@@ -83,4 +102,9 @@ __all__ = [
     "public",
     "register_model",
     "training_dataset",
+    "trust_records",
+    "trust_types",
+    "trusted_for",
+    "trusted_names",
+    "types_beyond",
 ]

@@ -1,7 +1,10 @@
 """Loading a registered version to score: the file's sha256 first, then the environment, then skops.
 
 SPEC §2 and §4: a file whose hash does not match is never loaded, and model files load only the
-types the loader trusts (skops' defaults and those recorded at registration). A training
+types the loader trusts: skops' defaults, the loader's allow-list (registry.allow_list) and the
+types a proven ml_engineer or admin trusted for the model (registry.trust), never the file's own
+list nor `env["trusted_types"]`. The gates and the registry panel's preview load candidates through
+`plan_for_row` and `load` too, so scoring a candidate never runs a type nobody trusted. A training
 environment other than this one is named in an EnvironmentMismatchWarning, or refused with
 Conflict when the model's effective policy says `env_mismatch: refuse` (services.governance.policies).
 
@@ -50,7 +53,8 @@ def env_policy(*, session: Session, project_id: int, model_id: int) -> str:
 @dataclass
 class LoadPlan:
     """What loading a version needs from the store, read in one short transaction: the version's
-    read model, its file's artifact row, the skops types trusted for it, and 'warn' or 'refuse'."""
+    read model, its file's artifact row, the types trusted for its model (the trust table), and
+    'warn' or 'refuse'."""
 
     version: ModelVersionPublic
     artifact: Artifact
@@ -76,11 +80,12 @@ def plan_load(*, session: Session, project_id: int, name: str, version: int | No
 def plan_for_row(*, session: Session, row: ModelVersion, model_name: str | None = None,
                  env_policy: str = "warn") -> LoadPlan:
     """A LoadPlan for a version row already in hand (the gates load candidates this way), trusting
-    the types recorded at registration (`row.env["trusted_types"]`)."""
+    the types trusted for its model in the trust table (never `row.env["trusted_types"]`, the
+    file's own list)."""
     artifact = session.get(Artifact, row.artifact_id)
     assert artifact is not None  # model_version.artifact_id is a foreign key
-    return LoadPlan(version=public(session=session, row=row, model_name=model_name), artifact=artifact,
-                    trusted=list((row.env or {}).get("trusted_types") or []), env_policy=env_policy)
+    info = public(session=session, row=row, model_name=model_name)
+    return LoadPlan(version=info, artifact=artifact, trusted=[t.type for t in info.trust], env_policy=env_policy)
 
 
 def load(plan: LoadPlan, *, store: ArtifactStore) -> ScoringModel:
@@ -90,8 +95,10 @@ def load(plan: LoadPlan, *, store: ArtifactStore) -> ScoringModel:
     plan's policy is 'refuse'.
 
     Raises:
-        IntegrityFailure: the file does not hash to the recorded sha256 (nothing is deserialised),
-            or holds types not recorded at registration.
+        IntegrityFailure: the file does not hash to the recorded sha256 (nothing is deserialised).
+        PermissionDenied: the file holds types nobody trusted for this model (nothing is deserialised).
+        InvalidInput: the file holds a class defined in a notebook (`__main__`).
+        NotFound: a trusted class cannot be imported in this process.
         Conflict: the environment differs and the model's policy refuses to load it.
     """
     info = plan.version
@@ -106,5 +113,6 @@ def load(plan: LoadPlan, *, store: ArtifactStore) -> ScoringModel:
         warnings.warn(f"model {info.name!r} v{info.version} was trained in another environment: {listed}; "
                       "predictions may differ (install its requirements to match)",
                       EnvironmentMismatchWarning, stacklevel=3)
-    estimator = model_files.load(data, trusted=plan.trusted)
+    estimator = model_files.load(data, trusted=plan.trusted, label=f"model {info.name!r} v{info.version}",
+                                 model=info.name)
     return ScoringModel(info, estimator, mismatches)

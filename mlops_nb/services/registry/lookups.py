@@ -20,8 +20,8 @@ from sqlmodel import Session, col
 from mlops_nb.services.data import datasets
 from mlops_nb.services.data.results import DatasetVersionPublic
 from mlops_nb.services.errors import InvalidInput, NotFound
-from mlops_nb.services.registry.results import ModelTable, ModelVersionPublic
-from mlops_nb.store.models import Artifact, DatasetVersion, ModelVersion, RegisteredModel
+from mlops_nb.services.registry.results import ModelTable, ModelVersionPublic, TrustedTypePublic
+from mlops_nb.store.models import Artifact, DatasetVersion, ModelVersion, RegisteredModel, TrustedType
 from mlops_nb.store.models.registry import STAGES
 
 
@@ -128,12 +128,21 @@ def _metric_value(value: Any) -> Any:
     return float(value) if isinstance(value, str) else value
 
 
+def trust_records(*, session: Session, model_id: int) -> list[TrustedTypePublic]:
+    """Who trusted which type for model `model_id`'s files, why and when, by type name."""
+    rows = session.execute(select(TrustedType).where(col(TrustedType.model_id) == model_id)
+                           .order_by(col(TrustedType.type_name))).scalars()
+    return [TrustedTypePublic(type=r.type_name, trusted_by=r.trusted_by, role=r.role, reason=r.reason,
+                              trusted_at=r.trusted_at) for r in rows]
+
+
 def public(*, session: Session, row: Any, model_name: str | None = None,
-           artifact: Artifact | None = None, dataset: DatasetVersionPublic | None = None) -> ModelVersionPublic:
+           artifact: Artifact | None = None, dataset: DatasetVersionPublic | None = None,
+           trust: list[TrustedTypePublic] | None = None) -> ModelVersionPublic:
     """The read model of version `row` (a ModelVersion, or any object with its fields).
 
-    Pass the model's name, the version's artifact and its training dataset when already in hand;
-    whatever is not passed is read from the store.
+    Pass the model's name, the version's artifact, its training dataset and its model's trust
+    records when already in hand; whatever is not passed is read from the store.
     """
     artifact = artifact or session.get(Artifact, row.artifact_id)
     assert artifact is not None  # model_version.artifact_id is a foreign key
@@ -149,7 +158,8 @@ def public(*, session: Session, row: Any, model_name: str | None = None,
         signature=dict(row.signature or {}), env=dict(row.env or {}), requirements=row.requirements,
         params=dict(row.params or {}), metrics={k: _metric_value(v) for k, v in (row.metrics or {}).items()},
         code=dict(row.code or {}), features=list(row.features or []), created_by=row.created_by,
-        created_at=row.created_at)
+        created_at=row.created_at,
+        trust=trust if trust is not None else trust_records(session=session, model_id=row.model_id))
 
 
 def get_version(*, session: Session, project_id: int, name: str, version: int | None = None,

@@ -1,10 +1,11 @@
 """Model files in skops format: a safe alternative to pickle that names every type it would create.
 
-SPEC §4: model files load only types the loader trusts; a file's own list of types is never
-trusted. At registration we record the types skops does not trust by default
-(`get_untrusted_types`); at load we trust exactly those and nothing more. That is safe because the
-registry checks the file's sha256 before this module sees a byte, and a file holding any other
-type is refused.
+SPEC §4: model files load only types the loader trusts: skops' defaults, the loader's allow-list
+(services.registry.allow_list: scikit-learn, numpy, scipy, pandas and this package, by a precise
+rule) and the types a proven ml_engineer or admin trusted for that model (services.registry.trust).
+A file's own list of types is never trusted: `load` asks skops which names the file holds
+(`get_untrusted_types`, which reads schema.json and constructs nothing) and refuses the file,
+before skops creates a single object, when any of them is trusted by none of these.
 
 scikit-learn and skops are imported here, inside functions, so `import mlops_nb` stays light.
 """
@@ -16,7 +17,8 @@ import json
 import re
 from typing import Any
 
-from mlops_nb.services.errors import IntegrityFailure, InvalidInput
+from mlops_nb.services.errors import InvalidInput, NotFound, PermissionDenied
+from mlops_nb.services.registry import allow_list
 from mlops_nb.services.values import MAX_NAME
 
 FLAVOR = "sklearn-skops"
@@ -126,21 +128,45 @@ def _dumps(sio: Any, model: Any) -> tuple[bytes, bytes]:
     return buffer.getvalue(), schema
 
 
-def load(data: bytes, *, trusted: list[str]) -> Any:
-    """The estimator in the skops bytes `data`, which must hold no type beyond skops' defaults and
-    `trusted` (the types recorded at registration).
+def load(data: bytes, *, trusted: list[str], label: str = "the model file", model: str | None = None) -> Any:
+    """The estimator in the skops bytes `data`, which may hold only skops' default types, types the
+    loader's allow-list allows, and `trusted` (the types trusted for this model in the trust table;
+    never the file's own list). `label` names the model in messages ("model 'credit' v3"), `model`
+    the model's name in the command that would trust its types.
 
     Call only with bytes whose sha256 was checked against the registry.
 
     Raises:
-        IntegrityFailure: the file holds a type that was not recorded; nothing is deserialised.
+        InvalidInput: the file holds a class or function defined in a notebook (`__main__`), which no
+            other process can import; nothing is deserialised.
+        PermissionDenied: the file holds types nobody trusted (named, with how to trust them);
+            nothing is deserialised.
+        NotFound: a trusted class or function cannot be imported here (named with its module).
     """
     sio = _skops_io()
-    unexpected = sorted(set(sio.get_untrusted_types(data=data)) - set(trusted))
-    if unexpected:
-        raise IntegrityFailure(f"the model file holds types that were not recorded at registration: "
-                               f"{', '.join(unexpected)}; refusing to load it")
-    return sio.loads(data, trusted=list(trusted))
+    needed = sorted(sio.get_untrusted_types(data=data))
+    beyond = allow_list.types_beyond(data, needed)
+    notebook = [n for n in beyond if allow_list.is_notebook_type(n)]
+    if notebook:
+        raise InvalidInput(f"{label} cannot be loaded here: {allow_list.notebook_hint(notebook)}")
+    untrusted = sorted(set(beyond) - set(trusted))
+    if untrusted:
+        listed = ", ".join(untrusted)
+        raise PermissionDenied(
+            f"{label} holds types nobody trusted: {listed}; they are outside the loader's allow-list (scikit-learn, "
+            "numpy, scipy, pandas, mlops_nb) and nothing was loaded. If this code is yours and safe, a proven "
+            f"ml_engineer or admin can trust it: mlops.trust_types({model or '<model name>'!r}, {untrusted!r}, "
+            "reason=...)")
+    problem = allow_list.import_problem(data, set(needed) & set(trusted))
+    if problem:
+        raise NotFound(f"{label} needs a class or function that cannot be imported here: {problem}; install the "
+                       "package that defines it (see the version's requirements) and load again")
+    try:
+        return sio.loads(data, trusted=needed)
+    except (ImportError, AttributeError) as err:
+        raise NotFound(f"{label} needs a class or function that cannot be imported here ({err}); install the "
+                       "package that defines it (see the version's requirements), or register the model again "
+                       "from a module this process can import") from err
 
 
 def output_signature(model: Any, example: Any = None) -> dict[str, Any]:

@@ -12,14 +12,47 @@ from mlops_nb.services.data.results import DatasetVersionPublic
 
 
 @dataclass
+class TrustedTypePublic:
+    """A type trusted for a model's files: `type` (module and name), who trusted it (`trusted_by`,
+    proven with `role`), why (`reason`) and when (`trusted_at`, epoch seconds)."""
+
+    type: str
+    trusted_by: str
+    role: str
+    reason: str
+    trusted_at: float
+
+
+@dataclass
+class TrustList:
+    """The types trusted for model `model`'s files (beyond the loader's allow-list), by name."""
+
+    model: str
+    rows: list[TrustedTypePublic] = field(default_factory=list)
+
+    @property
+    def types(self) -> list[str]:
+        """The trusted type names, sorted."""
+        return sorted(r.type for r in self.rows)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __iter__(self) -> Iterator[TrustedTypePublic]:
+        return iter(self.rows)
+
+
+@dataclass
 class ModelVersionPublic:
     """One registered version with its lineage: run, training data, code, params, metrics, environment.
 
     `stage` is none, staging, production or archived; `artifact_uri` and `sha256` (64 hex
     characters) locate and check its skops file of `size` bytes; `signature` holds "inputs" (see
     registry.input_signature) and "outputs"; `env` the Python and package versions at training
-    (and "trusted_types"), `requirements` the same as pip requirement lines; `code` the run's
-    git_commit, git_dirty, code_hash and notebook_path; `created_at` epoch seconds.
+    (and "trusted_types": the names in its file beyond skops' defaults, a record only, never an
+    authority to load them), `requirements` the same as pip requirement lines; `code` the run's
+    git_commit, git_dirty, code_hash and notebook_path; `created_at` epoch seconds; `trust` the
+    types a proven ml_engineer or admin trusted for the model's files (who, why, when).
     """
 
     id: int
@@ -43,6 +76,7 @@ class ModelVersionPublic:
     features: list[str] = field(default_factory=list)
     created_by: str = ""
     created_at: float = 0.0
+    trust: list[TrustedTypePublic] = field(default_factory=list)
 
     @property
     def input_columns(self) -> list[str] | None:

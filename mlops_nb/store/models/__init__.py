@@ -9,6 +9,7 @@ from mlops_nb.store.models.registry import (
     PromotionRequest,
     RegisteredModel,
     StageChange,
+    TrustedType,
 )
 from mlops_nb.store.models.tracking import (
     Artifact,
@@ -24,5 +25,5 @@ from mlops_nb.store.models.tracking import (
 )
 
 __all__ = ["Approval", "AuditEvent", "AuditHead", "ModelVersion", "Policy", "PromotionRequest",
-           "RegisteredModel", "StageChange", "ApiToken", "Artifact", "DatasetVersion", "Experiment", "LatestMetric", "Metric", "Param",
+           "RegisteredModel", "StageChange", "TrustedType", "ApiToken", "Artifact", "DatasetVersion", "Experiment", "LatestMetric", "Metric", "Param",
            "Project", "Run", "RunInput", "Tag", "User"]

@@ -52,6 +52,22 @@ class ModelVersion(SQLModel, table=True):
     created_at: float
 
 
+class TrustedType(SQLModel, table=True):
+    """A type (or function) that a proven ml_engineer or admin trusted for one model's files: who, why
+    and when. The loader trusts a model file's types only from its allow-list and from these rows."""
+
+    __tablename__ = "trusted_type"
+    __table_args__ = (UniqueConstraint("model_id", "type_name", name="uq_trusted_type_model_type"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    model_id: int = Field(foreign_key="registered_model.id", index=True)
+    type_name: str = Field(max_length=250)
+    trusted_by: str = Field(max_length=250)
+    role: str = Field(max_length=32)
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    trusted_at: float
+
+
 class StageChange(SQLModel, table=True):
     """Every stage a version entered, in order: rollback reads production's past from here."""
 

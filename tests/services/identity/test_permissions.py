@@ -26,6 +26,7 @@ EXPECTED = {
     "rollback": {"ml_engineer", "admin"},
     "set_policy": {"ml_engineer", "admin"},
     "manage_users": {"admin"},
+    "trust_types": {"ml_engineer", "admin"},
 }
 SERVICE_EXPECTED = {
     "request": PROVEN,

@@ -14,7 +14,6 @@ from mlops_nb.services.identity import OPERATOR, Identity
 from mlops_nb.store.models import ApiToken, AuditEvent, User
 
 
-
 def _ada(session) -> Identity:
     """ada, the admin, as init's password check proves her (with her user id)."""
     return identity.identify(session=session, declared="ada", fallback="ada", password="ada-secret-1")

@@ -6,7 +6,7 @@ import time
 import pytest
 
 from mlops_nb.services import registry, tracking
-from mlops_nb.services.errors import IntegrityFailure
+from mlops_nb.services.errors import PermissionDenied
 from mlops_nb.store.db import session_scope
 from mlops_nb.store.models import Policy
 
@@ -36,14 +36,22 @@ def test_env_policy_prefers_the_models_own_row(ctx, trained, register):
         assert registry.env_policy(session=session, project_id=ctx.project_id, model_id=v.model_id) == "warn"
 
 
-def test_custom_type_is_recorded_and_trusted_only_as_recorded(ctx, trained, credit, register, majority):
+def test_custom_type_loads_only_as_trusted_in_the_plan_never_as_the_file_lists_it(ctx, trained, credit, register,
+                                                                                  majority):
+    from tests.factories import add_users
+
     run, _, X = trained
+    with session_scope(ctx.engine) as session:
+        engineer = add_users(session)["ml_engineer"]
     custom = majority().fit(X, (credit.creditability == "bad").astype(int))
-    v = register(run.id, custom, name="majority", target="creditability")
-    assert v.env["trusted_types"] == [f"{majority.__module__}.MajorityClassifier"]
+    name = f"{majority.__module__}.MajorityClassifier"
+    v = register(run.id, custom, name="majority", target="creditability", actor=engineer, trust_types=[name],
+                 trust_reason="test baseline")
+    assert v.env["trusted_types"] == [name]  # a record of the file's names, nothing more
     with session_scope(ctx.engine) as session:
         plan = registry.plan_load(session=session, project_id=ctx.project_id, name="majority", version=1)
+    assert plan.trusted == [name]  # from the trust table
     assert registry.load(plan, store=ctx.artifacts).predict(X.head(3)).tolist() == [0, 0, 0]
-    plan.trusted = []  # as if the record had listed nothing unusual: the file's type is unexpected
-    with pytest.raises(IntegrityFailure, match="types that were not recorded at registration: .*MajorityClassifier"):
+    plan.trusted = []  # as if nobody had trusted it: the file's own list does not count
+    with pytest.raises(PermissionDenied, match=f"model 'majority' v1 holds types nobody trusted: {name}"):
         registry.load(plan, store=ctx.artifacts)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from mlops_nb.services import registry
-from mlops_nb.services.errors import IntegrityFailure, InvalidInput
+from mlops_nb.services.errors import InvalidInput, PermissionDenied
 
 
 @pytest.mark.parametrize("thing, kind", [(lambda X: X, "function"), ({"coef": [1, 2]}, "dict")])
@@ -27,5 +27,5 @@ def test_model_file_with_unexpected_type_is_refused_without_loading(monkeypatch,
 
     data = sio.dumps(majority().fit([[0], [1], [1]], [0, 1, 1]))
     monkeypatch.setattr(sio, "loads", lambda *a, **k: pytest.fail("deserialised an unexpected type"))
-    with pytest.raises(IntegrityFailure, match="MajorityClassifier"):
+    with pytest.raises(PermissionDenied, match="the model file holds types nobody trusted: .*MajorityClassifier"):
         registry.model_files.load(data, trusted=[])
