@@ -223,11 +223,31 @@ def verify(*, session: Session) -> VerifyResult:
     """
     key = store_key(session)
     head = session.execute(_HEAD).first()
-    problem = _head_problem(head, key, key_path(session.connection().engine.url))
-    if problem:
-        return VerifyResult(False, 0, None, problem)
+    head_problem = _head_problem(head, key, key_path(session.connection().engine.url))
+    # an untrusted head's keyed_from is not believed: every event must then be keyed
+    keyed_from = 1 if head_problem or head is None else head[3]
+    walked = _walk(session, key, keyed_from)
+    if not walked.ok:
+        return walked
+    count = walked.events
+    if head_problem:
+        return VerifyResult(False, count, None, head_problem)
     assert head is not None  # _head_problem names a missing head
-    head_last_id, head_last_hash, _name, keyed_from, _mac = head
+    if head[0] != count or head[1] != walked.problem:
+        return VerifyResult(False, count, count + 1,
+                            f"the chain ends at event {count} but the head records {head[0]}: "
+                            "events were deleted from the end", walked.legacy_events)
+    if count == 0:
+        models = session.execute(select(func.count()).select_from(RegisteredModel)).scalar_one()
+        if models:
+            return VerifyResult(False, 0, None, f"the trail is empty but the store holds {models} registered "
+                                "models, and every registration is audited: the trail was emptied")
+    return VerifyResult(True, count, legacy_events=walked.legacy_events)
+
+
+def _walk(session: Session, key: bytes, keyed_from: int) -> VerifyResult:
+    """Check every event in id order; ok carries the count, the legacy count and (in `problem`) the
+    last hash, for the head check; else the first broken event."""
     prev, expected_id, count, last_id = GENESIS_HASH, 1, 0, 0
     columns = (col(AuditEvent.id), col(AuditEvent.ts), col(AuditEvent.actor), col(AuditEvent.action),
                col(AuditEvent.entity), col(AuditEvent.entity_id), cast(col(AuditEvent.before), Text),
@@ -256,17 +276,7 @@ def verify(*, session: Session) -> VerifyResult:
                                         f"its content was changed ({action} on {entity} {entity_id})")
             prev, expected_id, count = digest, expected_id + 1, count + 1
         last_id = rows[-1][0]
-    legacy = min(count, keyed_from - 1)
-    if head_last_id != count or head_last_hash != prev:
-        return VerifyResult(False, count, count + 1,
-                            f"the chain ends at event {count} but the head records {head_last_id}: "
-                            "events were deleted from the end", legacy)
-    if count == 0:
-        models = session.execute(select(func.count()).select_from(RegisteredModel)).scalar_one()
-        if models:
-            return VerifyResult(False, 0, None, f"the trail is empty but the store holds {models} registered "
-                                "models, and every registration is audited: the trail was emptied")
-    return VerifyResult(True, count, legacy_events=legacy)
+    return VerifyResult(True, count, problem=prev, legacy_events=min(count, keyed_from - 1))
 
 
 def events(*, session: Session, entity: str | None = None, entity_id: Any = None, action: str | None = None,
