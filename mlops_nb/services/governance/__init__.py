@@ -27,6 +27,7 @@ if TYPE_CHECKING:  # what type checkers see; at run time __getattr__ loads the s
         events,
         head_hash,
         record,
+        store_key,
         trail,
         verify,
     )
@@ -145,6 +146,7 @@ __all__ = [
     "set_policy",
     "set_stage",
     "staging_before_production",
+    "store_key",
     "trail",
     "validate",
     "verify",

@@ -139,8 +139,9 @@ def record(*, session: Session, actor: str, action: str, entity: str, entity_id:
     if problem:
         raise IntegrityFailure(f"audit chain broken: {problem}; governance changes are refused until it is "
                                f"repaired: {_RESTORE}")
-    assert head is not None  # _head_problem names a missing head
+    assert head is not None  # _head_problem names a missing head, and one without its marker
     last_id, last_hash, name, keyed_from, _mac = head
+    assert name is not None and keyed_from is not None
     before, after = _jsonable(before), _jsonable(after)
     event_id = last_id + 1
     ts = time.time()
