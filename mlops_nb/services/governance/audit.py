@@ -54,6 +54,7 @@ _HEAD_FOR_UPDATE = _HEAD.with_for_update()
 _INSERT_EVENT = insert(_EVENT_TABLE)
 _MOVE_HEAD = (update(_HEAD_TABLE).where(_HEAD_TABLE.c.id == 1)
               .values(last_event_id=bindparam("event_id"), last_hash=bindparam("digest"), mac=bindparam("head_mac")))
+_EVENT_AFTER_HEAD = select(col(AuditEvent.id)).where(col(AuditEvent.id) > bindparam("last_id")).limit(1)
 _RESTORE = ("restore the database from a backup (or its audit_head row), then run `mlops audit verify`; "
             "docs/governance.md, Threat model")
 
@@ -142,6 +143,9 @@ def record(*, session: Session, actor: str, action: str, entity: str, entity_id:
     assert head is not None  # _head_problem names a missing head, and one without its marker
     last_id, last_hash, name, keyed_from, _mac = head
     assert name is not None and keyed_from is not None
+    if conn.execute(_EVENT_AFTER_HEAD, {"last_id": last_id}).first() is not None:  # else: a raw duplicate-key error
+        raise IntegrityFailure(f"audit chain broken: events after the head's last event {last_id} exist, added "
+                               f"outside mlops; governance changes are refused until it is repaired: {_RESTORE}")
     before, after = _jsonable(before), _jsonable(after)
     event_id = last_id + 1
     ts = time.time()
@@ -234,6 +238,10 @@ def verify(*, session: Session) -> VerifyResult:
     if head_problem:
         return VerifyResult(False, count, None, head_problem)
     assert head is not None  # _head_problem names a missing head
+    if count > head[0]:
+        return VerifyResult(False, count, head[0] + 1,
+                            f"the head records {head[0]} events but the chain goes on to event {count}: "
+                            "events were added outside mlops", walked.legacy_events)
     if head[0] != count or head[1] != walked.problem:
         return VerifyResult(False, count, count + 1,
                             f"the chain ends at event {count} but the head records {head[0]}: "

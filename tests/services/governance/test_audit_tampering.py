@@ -173,3 +173,16 @@ def test_the_refusal_is_a_domain_error_not_a_driver_error(engine):
     with pytest.raises(MlopsError) as caught:
         _write(engine)
     assert type(caught.value) is IntegrityFailure
+
+
+def test_an_event_appended_outside_mlops_is_named_and_the_next_write_refused_without_a_driver_error(engine):
+    count = _history(engine)
+    with engine.begin() as conn:  # a copy of the last event under the next id, the head left alone
+        conn.execute(text("INSERT INTO audit_event (id, ts, actor, action, entity, entity_id, before, after, "
+                          "prev_hash, hash) SELECT id + 1, ts, actor, action, entity, entity_id, before, after, hash, "
+                          ":h FROM audit_event WHERE id = :id"), {"h": "f" * 64, "id": count})
+    result = _verify(engine)
+    assert not result.ok and str(result).startswith(f"audit chain broken at event {count + 1}: its content was changed")
+    with pytest.raises(IntegrityFailure, match=rf"^audit chain broken: events after the head's last event {count} "
+                                               "exist, added outside mlops"):
+        _write(engine)
