@@ -1,7 +1,7 @@
 """Time `mlops audit verify` over a chain of 100,000 events (BENCH_EVENTS).
 
-The chain is built with services.audit's own hash function (in bulk, one transaction), with the
-before/after payloads promotion and stage changes write. Timed: governance.verify in-process (median of
+The chain is built with services.audit's own hash function under the store's audit key (HMAC-SHA256,
+in bulk, one transaction; the head row's MAC moved as a writer moves it), with the before/after payloads promotion and stage changes write. Timed: governance.verify in-process (median of
 3) and the `mlops audit verify` command end to end (process start included). Target: under 2 s.
 BENCH_DB_URL times another store (PostgreSQL).
 """
@@ -19,6 +19,7 @@ BATCH = 10_000
 from sqlalchemy import delete, insert, update  # noqa: E402
 
 from mlops_nb.services import governance  # noqa: E402
+from mlops_nb.store.audit_key import head_mac  # noqa: E402
 from mlops_nb.store.db import get_engine, session_scope  # noqa: E402
 from mlops_nb.store.migrate import ensure_schema  # noqa: E402
 from mlops_nb.store.models import AuditEvent, AuditHead  # noqa: E402
@@ -42,6 +43,9 @@ PAYLOADS = [
 t_build = perf()
 with session_scope(engine) as session:
     session.execute(delete(AuditEvent))
+    key = governance.store_key(session)
+    head = session.get(AuditHead, 1)
+    assert head is not None and head.key_id is not None and head.keyed_from == 1, "a new store keys every event"
     prev, rows = GENESIS_HASH, []
     ts = time.time()
     for i in range(1, EVENTS + 1):
@@ -49,7 +53,7 @@ with session_scope(engine) as session:
         entity_id = str(i // 4)
         stamp = ts + i * 1e-3
         digest = governance.event_hash(prev, event_id=i, ts=stamp, actor="eve", action=action, entity=entity,
-                                  entity_id=entity_id, before=before, after=after)
+                                  entity_id=entity_id, before=before, after=after, key=key)
         rows.append({"id": i, "ts": stamp, "actor": "eve", "action": action, "entity": entity, "entity_id": entity_id,
                      "before": before, "after": after, "prev_hash": prev, "hash": digest})
         prev = digest
@@ -58,7 +62,8 @@ with session_scope(engine) as session:
             rows = []
     if rows:
         session.execute(insert(AuditEvent), rows)
-    session.execute(update(AuditHead).where(AuditHead.id == 1).values(last_event_id=EVENTS, last_hash=prev))
+    mac = head_mac(key, key_name=head.key_id, keyed_from=1, last_event_id=EVENTS, last_hash=prev)
+    session.execute(update(AuditHead).where(AuditHead.id == 1).values(last_event_id=EVENTS, last_hash=prev, mac=mac))
 build_s = perf() - t_build
 
 times = []

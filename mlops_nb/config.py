@@ -5,7 +5,10 @@ and `MLOPS_ARTIFACT_ROOT` override them; `MLOPS_USER` and `MLOPS_TOKEN` name who
 `MLOPS_RUN_STALE_S` is how old a running run's heartbeat may be before a reader marks it killed;
 `MLOPS_HEARTBEAT_S` how often a live run writes its heartbeat; `MLOPS_NULLPOOL` (any non-empty
 value) makes PostgreSQL engines open a connection per use instead of pooling them;
-`MLOPS_NOTEBOOK_PATH` names the notebook recorded on runs where the front end does not.
+`MLOPS_NOTEBOOK_PATH` names the notebook recorded on runs where the front end does not;
+`MLOPS_AUDIT_KEY_FILE` names the file holding the store's audit key (default: beside a SQLite file,
+else under `MLOPS_HOME/audit-keys/`); `MLOPS_SQLITE_SYNCHRONOUS` sets SQLite's `synchronous` pragma
+(NORMAL by default; FULL makes every commit survive a power loss, at a cost per commit).
 
 Everything else asks this module: `Settings.from_env()` for a snapshot, or the small functions below
 for the values that must be read at the moment they are used. Secrets (the token, a password in a
@@ -26,6 +29,9 @@ from urllib.parse import urlsplit
 
 DEFAULT_RUN_STALE_S = 60.0
 DEFAULT_HEARTBEAT_S = 5.0
+# SQLite's synchronous levels (https://www.sqlite.org/pragma.html#pragma_synchronous); OFF is refused:
+# a store must survive a killed process
+SQLITE_SYNCHRONOUS_LEVELS = ("NORMAL", "FULL", "EXTRA")
 # where front ends say which notebook runs: ours, JupyterLab's, VS Code's
 NOTEBOOK_PATH_VARIABLES = ("MLOPS_NOTEBOOK_PATH", "JPY_SESSION_NAME", "__vsc_ipynb_file__")
 
@@ -71,7 +77,7 @@ class Settings:
     @classmethod
     def from_env(cls) -> Settings:
         """Read every variable now; unset or empty ones take their defaults."""
-        home = Path(os.environ.get("MLOPS_HOME") or Path.home() / ".mlops").expanduser()
+        home = mlops_home()
         db_url = os.environ.get("MLOPS_DB_URL") or f"sqlite:///{home / 'mlops.db'}"
         artifact_root = os.environ.get("MLOPS_ARTIFACT_ROOT") or str(home / "artifacts")
         declared = declared_user()
@@ -118,3 +124,30 @@ def notebook_path_from_env() -> str | None:
         if value:
             return value
     return None
+
+
+def mlops_home() -> Path:
+    """`MLOPS_HOME` (default `~/.mlops`), the folder of the default store, artifacts and audit keys."""
+    return Path(os.environ.get("MLOPS_HOME") or Path.home() / ".mlops").expanduser()
+
+
+def audit_key_file() -> Path | None:
+    """`MLOPS_AUDIT_KEY_FILE` as set (the audit key of the store being opened), or None when unset:
+    the store then looks in its default place (see mlops_nb.store.audit_key)."""
+    value = os.environ.get("MLOPS_AUDIT_KEY_FILE")
+    return Path(value).expanduser() if value else None
+
+
+def sqlite_synchronous() -> str:
+    """`MLOPS_SQLITE_SYNCHRONOUS` upper-cased (NORMAL, FULL or EXTRA; default NORMAL): how hard SQLite
+    pushes each commit to disk. NORMAL in WAL mode survives a killed process but may lose the last
+    commits on a power loss; FULL syncs every commit (SQLite's documentation, pragma synchronous).
+
+    Raises:
+        ValueError: another value (OFF included: a store must survive a killed process).
+    """
+    value = (os.environ.get("MLOPS_SQLITE_SYNCHRONOUS") or "NORMAL").strip().upper()
+    if value not in SQLITE_SYNCHRONOUS_LEVELS:
+        raise ValueError(f"MLOPS_SQLITE_SYNCHRONOUS must be one of {', '.join(SQLITE_SYNCHRONOUS_LEVELS)}, "
+                         f"got {value!r}")
+    return value

@@ -1,23 +1,31 @@
 """`mlops audit verify` and `mlops audit log`: check the audit chain and read the newest events.
 
     mlops audit verify                  "audit chain intact: N events", or exit 1 naming the first broken event
+                                        (or the missing head row, or the emptied trail); needs the audit key
     mlops audit log [--entity E] [--id ID] [--action A] [--limit N]   the newest events
 """
 from __future__ import annotations
 
 import argparse
+import sys
 
 from mlops_nb.cli.base import command, open_engine
 from mlops_nb.services.errors import IntegrityFailure, InvalidInput
 
 
 def cmd_audit_verify(args: argparse.Namespace) -> int:
-    """Recompute the audit chain; exit 1 naming the first broken event.
+    """Recompute the audit chain with the store's audit key; exit 1 naming the first broken event, or
+    what else is broken (a missing or changed head row, an emptied trail). Events from before the
+    keyed chain (a store upgraded from an unkeyed release) are checked with sha256 and a warning is
+    printed on stderr.
 
     Example: mlops audit verify --db postgresql://mlops@db/mlops
 
     Raises:
-        IntegrityFailure: the chain is broken (main prints the message and exits with status 1).
+        IntegrityFailure: the chain is broken, or the key file is unusable (main prints the message
+            and exits with status 1).
+        NotFound: no audit key where it is looked for (MLOPS_AUDIT_KEY_FILE, else beside a SQLite file,
+            else MLOPS_HOME/audit-keys/); the message names the path.
     """
     from mlops_nb.services import governance
     from mlops_nb.store.db import session_scope
@@ -28,6 +36,8 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
     if not result.ok:
         raise IntegrityFailure(str(result))
     print(str(result))
+    if result.warning:
+        print(result.warning, file=sys.stderr)
     if head is not None:
         print(f"head hash: {head}")
     return 0

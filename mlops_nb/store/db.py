@@ -18,7 +18,7 @@ from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.pool import NullPool, StaticPool
 from sqlmodel import Session, create_engine
 
-from mlops_nb.config import use_nullpool
+from mlops_nb.config import sqlite_synchronous, use_nullpool
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
@@ -51,13 +51,14 @@ def normalize_url(url: str) -> str:
 
 def sqlite_pragmas(dbapi_connection: Any) -> None:
     """What every SQLite connection of ours gets, the engine's and the fast path's own sqlite3 ones:
-    autocommit driver (we emit BEGIN), busy timeout, WAL, synchronous NORMAL (a commit survives a
-    killed process; only a power loss may drop the last ones) and foreign keys."""
+    autocommit driver (we emit BEGIN), busy timeout, WAL, synchronous as `MLOPS_SQLITE_SYNCHRONOUS`
+    says (default NORMAL: a commit survives a killed process, only a power loss may drop the last
+    ones; FULL syncs every commit) and foreign keys."""
     dbapi_connection.isolation_level = None  # we emit BEGIN ourselves
     cursor = dbapi_connection.cursor()
     cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA journal_mode = WAL")
-    cursor.execute("PRAGMA synchronous = NORMAL")
+    cursor.execute(f"PRAGMA synchronous = {sqlite_synchronous()}")  # one of three fixed words
     cursor.execute("PRAGMA foreign_keys = ON")
     cursor.close()
 

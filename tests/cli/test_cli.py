@@ -28,10 +28,13 @@ def test_db_upgrade_creates_a_new_store_and_is_idempotent(db):
 
     first = cli("--db", db, "db", "upgrade")
     assert first.returncode == 0, first.stderr
-    assert first.stdout.strip() == f"store at revision {HEAD} (was empty); head is {HEAD}"
+    key = db.removeprefix("sqlite:///") + ".audit-key"
+    assert first.stdout.splitlines() == [f"store at revision {HEAD} (was empty); head is {HEAD}",
+                                         f"audit key: {key} (keep it readable by its owner only, and back it up "
+                                         "apart from the database)"]
     again = cli("db", "upgrade", "--db", db)
     assert again.returncode == 0, again.stderr
-    assert again.stdout.strip() == f"store at revision {HEAD} (was {HEAD}); head is {HEAD}"
+    assert again.stdout.splitlines()[0] == f"store at revision {HEAD} (was {HEAD}); head is {HEAD}"
 
 
 def test_db_upgrade_uses_mlops_db_url(tmp_path):

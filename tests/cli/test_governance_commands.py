@@ -55,6 +55,26 @@ def test_audit_verify_detects_a_deleted_last_event(engine, db_url, capsys):
     assert f"audit chain broken at event {count}" in err and "events were deleted from the end" in err
 
 
+def test_audit_verify_without_the_key_says_where_it_looked_in_one_line(engine, db_url, capsys):
+    from mlops_nb.store.audit_key import key_path
+
+    _store(engine)
+    path = key_path(engine.url)
+    path.unlink()
+    assert main(["--db", db_url, "audit", "verify"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"mlops: no audit key at {path}: ") and "MLOPS_AUDIT_KEY_FILE" in err
+    assert err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_audit_verify_names_a_deleted_head_row(engine, db_url, capsys):
+    _store(engine)
+    with engine.begin() as conn:
+        conn.execute(text("DELETE FROM audit_head"))
+    assert main(["--db", db_url, "audit", "verify"]) == 1
+    assert capsys.readouterr().err.startswith("mlops: audit chain broken: the head row (audit_head) is missing")
+
+
 def test_policy_show_and_set(engine, db_url, capsys):
     _store(engine)
     assert main(["--db", db_url, "policy", "show", "--project", "credit", "--model", "credit-risk"]) == 0

@@ -20,6 +20,24 @@ def test_sqlite_engine_uses_wal_busy_timeout_and_foreign_keys(sqlite_url):
     assert _pragma(engine, "foreign_keys") == 1
 
 
+def test_sqlite_synchronous_is_normal_unless_mlops_sqlite_synchronous_says_full(sqlite_url, monkeypatch):
+    from mlops_nb.store.db import dispose_engines
+
+    assert _pragma(get_engine(sqlite_url), "synchronous") == 1  # NORMAL
+    dispose_engines()
+    monkeypatch.setenv("MLOPS_SQLITE_SYNCHRONOUS", "full")
+    assert _pragma(get_engine(sqlite_url), "synchronous") == 2  # FULL
+    dispose_engines()
+
+
+def test_an_unknown_sqlite_synchronous_level_is_refused_by_name(monkeypatch):
+    from mlops_nb.config import sqlite_synchronous
+
+    monkeypatch.setenv("MLOPS_SQLITE_SYNCHRONOUS", "off")
+    with pytest.raises(ValueError, match="MLOPS_SQLITE_SYNCHRONOUS must be one of NORMAL, FULL, EXTRA, got 'OFF'"):
+        sqlite_synchronous()
+
+
 def test_sqlite_foreign_keys_are_enforced(sqlite_url):
     from mlops_nb.store.migrate import ensure_schema
 

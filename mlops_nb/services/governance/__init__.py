@@ -27,6 +27,7 @@ if TYPE_CHECKING:  # what type checkers see; at run time __getattr__ loads the s
         events,
         head_hash,
         record,
+        store_key,
         trail,
         verify,
     )
@@ -143,6 +144,7 @@ __all__ = [
     "rollback",
     "set_policy",
     "staging_before_production",
+    "store_key",
     "trail",
     "validate",
     "verify",

@@ -29,10 +29,18 @@ class AuditEvent(SQLModel, table=True):
 
 
 class AuditHead(SQLModel, table=True):
-    """One row: the newest event's id and hash. Writers lock it, so the chain never forks."""
+    """One row: the newest event's id and hash. Writers lock it, so the chain never forks.
+
+    `key_id` names the audit key (store.audit_key.key_id), `keyed_from` is the first event hashed with
+    it (events before it predate the keyed chain: plain sha256), and `mac` authenticates the row
+    (store.audit_key.head_mac). All three are set when the store is created or upgraded (migration 0006).
+    """
 
     __tablename__ = "audit_head"
 
     id: int = Field(default=1, primary_key=True)
     last_event_id: int = 0
     last_hash: str = Field(default=GENESIS_HASH, max_length=64)
+    key_id: str | None = Field(default=None, max_length=16)
+    keyed_from: int | None = None
+    mac: str | None = Field(default=None, max_length=64)
