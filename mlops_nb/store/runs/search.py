@@ -18,7 +18,9 @@ One meaning on every database (the rules of services.tracking.filters, as in MLf
   both (doubled for PostgreSQL, whose LIKE takes it as an escape). Case folding beyond ASCII follows
   the database (SQLite folds ASCII letters only).
 - times are compared in whole epoch milliseconds (MLflow's unit): the run's time t (seconds) is
-  taken as floor(t * 1000), so `= v` is `v/1000 <= t < (v+1)/1000`, bound as a<j> and b<j>.
+  taken as t * 1000 rounded to the nearest millisecond (a time written in whole milliseconds is
+  not moved by the float's error), so `= v` is `(v-0.5)/1000 <= t < (v+0.5)/1000`, bound as a<j>
+  and b<j>.
 
     >>> print(search_statement(shape_of(RunQuery(project_id=1, conditions=(...,))), "sqlite"))
 """
@@ -99,7 +101,7 @@ def _compare(column: ColumnElement[Any], op: str, name: str, dialect: str) -> Co
 
 
 def _compare_time(column: ColumnElement[Any], op: str, low: str, high: str) -> ColumnElement[bool]:
-    """floor(column * 1000) `op` v, with :low = v/1000 and :high = (v+1)/1000 (see the module doc)."""
+    """round(column * 1000) `op` v, with :low = (v-0.5)/1000 and :high = (v+0.5)/1000 (module doc)."""
     lo, hi = bindparam(low), bindparam(high)
     if op == "=":
         return and_(column >= lo, column < hi)
@@ -198,8 +200,8 @@ def search_params(query: RunQuery, dialect: str) -> dict[str, Any]:
     for cond in query.conditions:
         if cond.kind == "attributes":
             if cond.key in NUMERIC_ATTRIBUTES:
-                params[f"a{attributes}"] = cond.value / 1000
-                params[f"b{attributes}"] = (cond.value + 1) / 1000
+                params[f"a{attributes}"] = (cond.value - 0.5) / 1000
+                params[f"b{attributes}"] = (cond.value + 0.5) / 1000
             else:
                 params[f"a{attributes}"] = _bound(cond.value, cond.op, dialect)
             attributes += 1
