@@ -43,6 +43,7 @@ from sqlalchemy import (
     or_,
     select,
 )
+from sqlalchemy.sql.elements import BindParameter
 
 from mlops_nb.store.runs.statements import DATASET_VERSION, EXPERIMENT, KEYED_TABLES, RUN, RUN_INPUT
 from mlops_nb.store.runs.types import RunQuery, loaded_float
@@ -73,9 +74,9 @@ def shape_of(query: RunQuery) -> Shape:
 def _compare(column: ColumnElement[Any], op: str, name: str, dialect: str) -> ColumnElement[bool]:
     """`column op :name` with this module's meaning of each operator on `dialect`."""
     if op in _LISTS:
-        values = bindparam(name, expanding=True)
+        values: BindParameter[Any] = bindparam(name, expanding=True)
         return column.in_(values) if op == "IN" else column.not_in(values)
-    value = bindparam(name)
+    value: BindParameter[Any] = bindparam(name)
     if op == "=":
         return column == value
     if op == "!=":
@@ -102,7 +103,8 @@ def _compare(column: ColumnElement[Any], op: str, name: str, dialect: str) -> Co
 
 def _compare_time(column: ColumnElement[Any], op: str, low: str, high: str) -> ColumnElement[bool]:
     """round(column * 1000) `op` v, with :low = (v-0.5)/1000 and :high = (v+0.5)/1000 (module doc)."""
-    lo, hi = bindparam(low), bindparam(high)
+    lo: BindParameter[Any] = bindparam(low)
+    hi: BindParameter[Any] = bindparam(high)
     if op == "=":
         return and_(column >= lo, column < hi)
     if op == "!=":
@@ -162,7 +164,7 @@ def search_statement(shape: Shape, dialect: str) -> Select[Any]:
             query = query.where(_compare(column, op, f"a{j}", dialect))
     datasets = [(key or "", op) for kind, key, op in conditions if kind == "datasets"]
     for j, (key, op) in enumerate(datasets):
-        used = (select(literal_column("1"))
+        used: Select[Any] = (select(literal_column("1"))
                 .select_from(RUN_INPUT.join(DATASET_VERSION, DATASET_VERSION.c.id == RUN_INPUT.c.dataset_version_id))
                 .where(RUN_INPUT.c.run_id == RUN.c.id, _compare(_DATASET_COLUMNS[key], op, f"d{j}", dialect)))
         query = query.where(exists(used))
