@@ -247,3 +247,19 @@ def test_values_cannot_inject_sql(session, project_id):
 def test_keys_cannot_inject_sql(session, project_id):
     assert _names(session, project_id, "params.`model' OR 1=1 --` = 'lr'") == []
     assert len(_names(session, project_id, None)) == 3
+
+
+def test_the_api_and_magics_docs_describe_the_same_grammar_with_the_code_s_limits():
+    from pathlib import Path
+
+    from mlops_nb.services.tracking.filters import MAX_LIST_VALUES
+
+    docs = Path(__file__).resolve().parents[3] / "docs"
+
+    def grammar(name):
+        text = (docs / name).read_text(encoding="utf-8")
+        return text[text.index("<!-- search-grammar:start"):text.index("<!-- search-grammar:end -->")]
+
+    assert grammar("api.md") == grammar("magics.md")
+    assert (f"at most {MAX_CONDITIONS} conditions, {MAX_FILTER_CHARS:,} characters and {MAX_LIST_VALUES:,} values "
+            "per list") in grammar("api.md")
