@@ -227,7 +227,7 @@ def _condition(kind: str, key: str, op: str, value: Any, literal_kind: str, lite
         return Condition(kind, key, op, None)
     if op in ("IN", "NOT IN"):
         if kind == "attributes" and ATTRIBUTE_NAMES[key] == "status":
-            value = tuple(_status(v) for v in value)
+            value = tuple(_status(v, known=op == "IN") for v in value)
         return Condition(kind, ATTRIBUTE_NAMES.get(key, key) if kind == "attributes" else key, op, value)
     if kind == "metrics":
         if literal_kind != "number":
@@ -247,16 +247,18 @@ def _condition(kind: str, key: str, op: str, value: Any, literal_kind: str, lite
         attribute = ATTRIBUTE_NAMES[key]
         if attribute == "status":
             if op in ("=", "!="):
-                text = _status(text)
+                text = _status(text, known=op == "=")
             else:  # an enum's spelling carries no meaning: LIKE on status ignores case
                 op = op.replace("LIKE", "ILIKE").replace("IILIKE", "ILIKE")
         return Condition(kind, attribute, op, text)
     return Condition(kind, key, op, text)
 
 
-def _status(value: str) -> str:
+def _status(value: str, *, known: bool) -> str:
+    """A status as stored (lower case); with `known`, refused unless it is one (= and IN on an
+    unknown status could only find nothing; != and NOT IN on one find every run, as in MLflow)."""
     status = value.lower()
-    if status not in _STATUSES:
+    if known and status not in _STATUSES:
         raise _Refused(f"status {value!r} is not a run status; use one of {', '.join(s.upper() for s in _STATUSES)} "
                        "(any case)")
     return status

@@ -127,7 +127,9 @@ CASES = [
     ("metrics.m_b = 4.0", ["r2"]),
     # test_search_attrs: MLflow's upper-case statuses (r1 running, r2 failed, r3 finished)
     ("", ALL),
+    ("attribute.status != 'blah'", ALL),
     ("attribute.status != 'SCHEDULED'", ALL),
+    ("attributes.status NOT IN ('blah', 'Running')", ["r2", "r3"]),
     ("attribute.status = 'RUNNING'", ["r1"]),
     ("attribute.status = 'FAILED'", ["r2"]),
     ("attribute.status = 'SCHEDULED'", []),
