@@ -35,7 +35,8 @@ __all__ = ["ATTRIBUTE_NAMES", "MAX_CONDITIONS", "MAX_FILTER_CHARS", "MAX_LIST_VA
            "parse_filter"]
 
 # documented limits (docs/api.md): SQLite joins at most 64 tables, and a search joins one per
-# metrics/params/tags condition; a list's values are bound one by one
+# metrics/params/tags condition; every list value is a bind (SQLite takes at most 32,766), so the
+# values of all lists together are capped
 MAX_CONDITIONS = 50
 MAX_FILTER_CHARS = 20_000
 MAX_LIST_VALUES = 1_000
@@ -197,8 +198,6 @@ def _list(tokens: list[tuple[str, str]], i: int, what: str) -> tuple[tuple[str, 
         if kind != "string":
             raise _Refused(f"{what}: a list holds quoted strings, found {value!r}")
         values.append(_string(value))
-        if len(values) > MAX_LIST_VALUES:
-            raise _Refused(f"{what}: a list holds at most {MAX_LIST_VALUES} values")
         if i + 1 >= len(tokens):
             raise _Refused(f"{what}: the list is not closed with ')'")
         if tokens[i + 1] == ("punct", ")"):
@@ -291,7 +290,7 @@ def parse_filter(text: object) -> list[Condition]:
 def _parse(text: str) -> list[Condition]:
     tokens = _tokens(text)
     conditions: list[Condition] = []
-    i = 0
+    i = listed = 0
     while i < len(tokens):
         kind_, ident = tokens[i]
         if kind_ != "ident":
@@ -305,6 +304,10 @@ def _parse(text: str) -> list[Condition]:
             condition = _condition(kind, key, op, None, "", "")
         elif op in ("IN", "NOT IN"):
             values, i = _list(tokens, i, f"{what} {op}")
+            listed += len(values)
+            if listed > MAX_LIST_VALUES:
+                raise _Refused(f"more than {MAX_LIST_VALUES:,} list values; at most {MAX_LIST_VALUES:,} are "
+                               "accepted in all lists together")
             condition = _condition(kind, key, op, values, "list", "")
         else:
             if i >= len(tokens):

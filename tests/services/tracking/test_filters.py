@@ -185,6 +185,18 @@ def test_at_most_the_documented_number_of_conditions():
             parse_filter(" and ".join(f"metrics.m{i} > 0" for i in range(count)))
 
 
+def test_list_values_are_capped_in_all_lists_together():
+    from mlops_nb.services.tracking.filters import MAX_LIST_VALUES
+
+    def lists(*sizes):
+        return " and ".join("run_id IN (" + ", ".join(f"'{i}'" for i in range(n)) + ")" for n in sizes)
+
+    assert len(parse_filter(lists(MAX_LIST_VALUES // 2, MAX_LIST_VALUES // 2))) == 2
+    for sizes in ((MAX_LIST_VALUES + 1,), (MAX_LIST_VALUES // 2, MAX_LIST_VALUES // 2 + 1)):
+        with pytest.raises(InvalidInput, match=f"more than {MAX_LIST_VALUES:,} list values; at most"):
+            parse_filter(lists(*sizes))
+
+
 def test_an_over_long_filter_is_refused_before_it_is_read():
     text = "params.p = '" + "x" * MAX_FILTER_CHARS + "'"
     with pytest.raises(InvalidInput, match=f"at most {MAX_FILTER_CHARS:,} are accepted"):
@@ -262,4 +274,4 @@ def test_the_api_and_magics_docs_describe_the_same_grammar_with_the_code_s_limit
 
     assert grammar("api.md") == grammar("magics.md")
     assert (f"at most {MAX_CONDITIONS} conditions, {MAX_FILTER_CHARS:,} characters and {MAX_LIST_VALUES:,} values "
-            "per list") in grammar("api.md")
+            "in all lists together") in grammar("api.md")

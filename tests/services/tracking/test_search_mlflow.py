@@ -15,7 +15,7 @@ from sqlalchemy import text
 
 from mlops_nb.services import tracking
 from mlops_nb.services.errors import InvalidInput, StoreError
-from mlops_nb.services.tracking.filters import MAX_CONDITIONS
+from mlops_nb.services.tracking.filters import MAX_CONDITIONS, MAX_LIST_VALUES
 from mlops_nb.store.db import session_scope
 from mlops_nb.store.models import DatasetVersion, Run, RunInput
 from mlops_nb.store.run_store import run_store
@@ -205,6 +205,8 @@ def test_runs_are_found_by_id_lists(searched):
         assert _names(store, project_id, f"attributes.run_id IN ('{ids['r1']}', '{ids['r3']}')") == ["r1", "r3"]
         assert _names(store, project_id, f"run_id NOT IN ('{ids['r1']}')") == ["r2", "r3"]
         assert _names(store, project_id, f"attributes.run_id = \"{ids['r2']}\"") == ["r2"]
+        many = ", ".join([f"'{ids['r1']}'"] + [f"'x{i}'" for i in range(MAX_LIST_VALUES - 1)])
+        assert _names(store, project_id, f"run_id IN ({many})") == ["r1"]
 
 
 def test_as_many_conditions_as_documented_run_on_every_store(searched):
