@@ -33,9 +33,10 @@ def test_like_is_glob_on_sqlite_and_like_on_postgresql_ilike_the_reverse():
     query = _query(Condition("params", "p", "LIKE", "a%"), Condition("tags", "t", "ILIKE", "B%"))
     lite = str(search_statement(shape_of(query), "sqlite").compile(dialect=sqlite.dialect()))
     pg = str(search_statement(shape_of(query), "postgresql").compile(dialect=postgresql.dialect()))
-    assert "f0.value GLOB" in lite and "f1.value LIKE" in lite
+    assert "f0.value GLOB" in lite
     assert "f0.value LIKE" in pg and "f1.value ILIKE" in pg
-    assert search_params(query, "sqlite")["v0"] == "a*" and search_params(query, "sqlite")["v1"] == "B%"
+    assert search_params(query, "sqlite")["v0"] == "a*" and search_params(query, "sqlite")["v1"] == "b*"
+    assert "mlops_lower(f1.value) GLOB" in lite
     backslash = _query(Condition("params", "p", "LIKE", "C:\\%"))
     assert search_params(backslash, "postgresql")["v0"] == "C:\\\\%"  # a plain backslash, not PG's escape
 
@@ -55,15 +56,17 @@ def test_every_store_runs_the_conditions_the_same_way(engine):
     with session_scope(engine) as session:
         project = tracking.get_or_create_project(session=session, name="p")
         experiment = tracking.get_or_create_experiment(session=session, project_id=project.id, name="e")
-        for name, value in (("upper", "Another Value"), ("lower", "another value"), ("star", "a*[v]")):
+        for name, value in (("upper", "Another Value"), ("lower", "another value"), ("star", "a*[v]"),
+                            ("accent", "Éclair Ü")):
             run = tracking.create_run(session=session, experiment_id=experiment.id, name=name, user="dana")
             tracking.set_tags(session=session, run_id=run.id, tags={"t": value})
         project_id = project.id
     stores = [run_store(engine)] + ([PortableRunStore(engine)] if engine.dialect.name == "sqlite" else [])
     cases = {
         ("LIKE", "another%"): ["lower"], ("LIKE", "Another%"): ["upper"], ("ILIKE", "ANOTHER%"): ["lower", "upper"],
-        ("NOT LIKE", "a%"): ["upper"], ("NOT ILIKE", "a%"): [], ("LIKE", "a*[v]"): ["star"], ("LIKE", "a_[_]"): ["star"],
-        ("LIKE", "a*%"): ["star"],
+        ("NOT LIKE", "a%"): ["accent", "upper"], ("NOT ILIKE", "a%"): ["accent"], ("LIKE", "a*[v]"): ["star"], ("LIKE", "a_[_]"): ["star"],
+        ("LIKE", "a*%"): ["star"], ("ILIKE", "éCLAIR ü"): ["accent"], ("ILIKE", "%ü"): ["accent"],
+        ("LIKE", "éclair%"): [], ("LIKE", "Éclair%"): ["accent"], ("NOT ILIKE", "%É%"): ["lower", "star", "upper"],
     }
     for store in stores:
         for (op, pattern), expected in cases.items():

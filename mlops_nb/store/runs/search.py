@@ -14,9 +14,9 @@ it, which gives the plain join. `IS [NOT] NULL` on params/tags and `datasets.*` 
 One meaning on every database (the rules of services.tracking.filters, as in MLflow):
 - `LIKE` is case-sensitive and `ILIKE` is not. SQLite's LIKE ignores ASCII case, so there LIKE runs
   as GLOB with the pattern translated (% -> *, _ -> ?, GLOB's own * ? [ bracketed), and ILIKE as
-  SQLite's LIKE; PostgreSQL runs LIKE and ILIKE. A backslash in a pattern is a plain character on
-  both (doubled for PostgreSQL, whose LIKE takes it as an escape). Case folding beyond ASCII follows
-  the database (SQLite folds ASCII letters only).
+  GLOB of both sides folded by Python's lower() (store.db.SQLITE_LOWER: SQLite's lower() knows
+  ASCII only, PostgreSQL's ILIKE every letter); PostgreSQL runs LIKE and ILIKE. A backslash in a
+  pattern is a plain character on both (doubled for PostgreSQL, whose LIKE takes it as an escape).
 - times are compared in whole epoch milliseconds (MLflow's unit): the run's time t (seconds) is
   taken as t * 1000 rounded to the nearest millisecond (a time written in whole milliseconds is
   not moved by the float's error), so `= v` is `(v-0.5)/1000 <= t < (v+0.5)/1000`, bound as a<j>
@@ -38,6 +38,7 @@ from sqlalchemy import (
     and_,
     bindparam,
     exists,
+    func,
     literal_column,
     not_,
     or_,
@@ -45,6 +46,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.sql.elements import BindParameter
 
+from mlops_nb.store.db import SQLITE_LOWER, unicode_lower
 from mlops_nb.store.runs.statements import DATASET_VERSION, EXPERIMENT, KEYED_TABLES, RUN, RUN_INPUT
 from mlops_nb.store.runs.types import RunQuery, loaded_float
 
@@ -95,7 +97,10 @@ def _compare(column: ColumnElement[Any], op: str, name: str, dialect: str) -> Co
     if pattern_op == "LIKE":
         matched = column.op("GLOB", is_comparison=True)(value) if dialect == "sqlite" else column.like(value)
     elif pattern_op == "ILIKE":
-        matched = column.like(value) if dialect == "sqlite" else column.ilike(value)
+        if dialect == "sqlite":  # the pattern is bound folded and translated (_bound)
+            matched = getattr(func, SQLITE_LOWER)(column).op("GLOB", is_comparison=True)(value)
+        else:
+            matched = column.ilike(value)
     else:
         raise ValueError(f"unknown operator {op!r}")
     return not_(matched) if negated else matched
@@ -186,7 +191,7 @@ def _bound(value: Any, op: str, dialect: str) -> Any:
         return list(value)
     if "LIKE" in op:
         if dialect == "sqlite":
-            return _glob(value) if op.removeprefix("NOT ") == "LIKE" else value
+            return _glob(value) if op.removeprefix("NOT ") == "LIKE" else _glob(unicode_lower(value))
         return str(value).replace("\\", "\\\\")
     return value
 
