@@ -24,6 +24,7 @@ from mlops_nb.services.errors import InvalidInput as InvalidInput
 from mlops_nb.services.errors import MlopsError as MlopsError
 from mlops_nb.services.errors import NotFound as NotFound
 from mlops_nb.services.errors import PermissionDenied as PermissionDenied
+from mlops_nb.services.errors import StoreError as StoreError
 
 if TYPE_CHECKING:
     from IPython.core.interactiveshell import InteractiveShell
@@ -92,7 +93,7 @@ _API = {
 _LOCATION = {name: module for module, names in _API.items() for name in names}
 
 __all__ = sorted(_LOCATION) + ["Conflict", "GateFailed", "IntegrityFailure", "InvalidInput", "MlopsError",
-                               "NotFound", "PermissionDenied", "load_ipython_extension"]
+                               "NotFound", "PermissionDenied", "StoreError", "load_ipython_extension"]
 
 
 def __getattr__(name: str) -> Any:

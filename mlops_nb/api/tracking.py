@@ -311,9 +311,12 @@ def runs(experiment: str | None = None, *, filter: str | None = None) -> RunTabl
     >>> mlops.runs("credit", filter="metrics.auc > 0.7 and params.penalty = 'l2'").to_frame()
 
     Running runs whose heartbeat is older than MLOPS_RUN_STALE_S are first marked killed (SPEC §4).
+    The filter grammar (MLflow's; docs/api.md) is services.tracking.filters.
 
     Raises:
-        InvalidInput: the filter cannot be read (the message names the part).
+        InvalidInput: the filter is not a string, too long (over 20,000 characters or 50
+            conditions), or cannot be read; the message names the part and what is accepted.
+        StoreError: the database could not run the search.
         NotFound: `experiment` does not exist in the project (the message lists those that do).
     """
     from mlops_nb.services import tracking

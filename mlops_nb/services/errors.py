@@ -34,5 +34,10 @@ class IntegrityFailure(MlopsError):
     """Stored bytes or records do not match their recorded hash."""
 
 
+class StoreError(MlopsError):
+    """The database could not answer (unreachable, locked past its timeout, damaged, or missing a
+    table); the message names the operation and the driver's own words. Nothing was changed."""
+
+
 __all__ = ["MlopsError", "InvalidInput", "NotFound", "PermissionDenied", "GateFailed", "Conflict",
-           "IntegrityFailure"]
+           "IntegrityFailure", "StoreError"]

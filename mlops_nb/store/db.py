@@ -49,12 +49,23 @@ def normalize_url(url: str) -> str:
     return url
 
 
+# the SQL function a search's ILIKE folds text with on SQLite (store.runs.search)
+SQLITE_LOWER = "mlops_lower"
+
+
+def unicode_lower(value: Any) -> Any:
+    """Python's lower(): SQLite's own lower() folds ASCII letters only, PostgreSQL's every letter."""
+    return value.lower() if isinstance(value, str) else value
+
+
 def sqlite_pragmas(dbapi_connection: Any) -> None:
     """What every SQLite connection of ours gets, the engine's and the fast path's own sqlite3 ones:
     autocommit driver (we emit BEGIN), busy timeout, WAL, synchronous as `MLOPS_SQLITE_SYNCHRONOUS`
     says (default NORMAL: a commit survives a killed process, only a power loss may drop the last
-    ones; FULL syncs every commit) and foreign keys."""
+    ones; FULL syncs every commit), foreign keys, and SQLITE_LOWER, a Unicode lower() so that a
+    search's ILIKE folds É to é as PostgreSQL's does."""
     dbapi_connection.isolation_level = None  # we emit BEGIN ourselves
+    dbapi_connection.create_function(SQLITE_LOWER, 1, unicode_lower, deterministic=True)
     cursor = dbapi_connection.cursor()
     cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA journal_mode = WAL")

@@ -379,3 +379,26 @@ def test_a_run_marked_killed_elsewhere_can_still_be_ended_and_replaced(db_url, t
         time.sleep(0.02)
     mlops.init(project="test", db_url=db_url, user="dana", artifact_root=str(tmp_path / "a"))
     assert mlops.active_run() is None
+
+
+def test_runs_filter_speaks_mlflow_and_means_the_same_on_every_store(ctx):
+    for name, team in (("lr-1", "Risk"), ("rf-1", "risk")):
+        with mlops.start_run(experiment="credit", name=name):
+            mlops.set_tag("team", team)
+    assert list(mlops.runs(filter="tags.team LIKE 'risk'").to_frame()["name"]) == ["rf-1"]
+    assert sorted(mlops.runs(filter="tags.team ILIKE 'RISK'").to_frame()["name"]) == ["lr-1", "rf-1"]
+    assert sorted(mlops.runs(filter="attributes.status IN ('FINISHED') and tags.owner IS NULL")
+                  .to_frame()["name"]) == ["lr-1", "rf-1"]
+
+
+@pytest.mark.parametrize("bad, words", [
+    (123, "filter must be a string such as .*, not int 123"),
+    ({"metrics.auc": 0.7}, "filter must be a string such as .*, not dict"),
+    (" and ".join(["metrics.auc > 0"] * 100), "more than 50 conditions; at most 50 are accepted"),
+    ("attributes.start_time LIKE 1234", "operator 'LIKE' does not apply to time attributes; use one of"),
+])
+def test_runs_refuses_a_bad_filter_with_a_named_error(ctx, bad, words):
+    with mlops.start_run(experiment="credit", name="lr-1"):
+        pass
+    with pytest.raises(mlops.InvalidInput, match=words):
+        mlops.runs(filter=bad)

@@ -115,6 +115,9 @@ def test_runs_lists_runs(db, tmp_path):
     assert "lr-1" in listed.stdout and "rf-1" in listed.stdout and "Runs in baseline (2)" in listed.stdout
     filtered = cli("--db", db, "runs", "--project", "credit", "--filter", "metrics.auc > 0.8")
     assert "rf-1" in filtered.stdout and "lr-1" not in filtered.stdout
+    mlflow_style = cli("--db", db, "runs", "--project", "credit", "--filter",
+                       "attributes.status IN ('FINISHED') and attributes.run_name LIKE 'LR%'")
+    assert mlflow_style.returncode == 0 and "Runs where" in mlflow_style.stdout and "lr-1" not in mlflow_style.stdout
 
 
 def test_runs_marks_runs_with_a_stale_heartbeat_killed_as_every_reader_does(db):
@@ -140,6 +143,8 @@ def test_runs_with_a_bad_filter_or_project_is_one_line_on_stderr(db, tmp_path):
     mlops.init(project="credit", db_url=db, user="dana", artifact_root=str(tmp_path / "a"))
     line = _one_line_error(cli("--db", db, "runs", "--project", "credit", "--filter", "metrics.auc >"))
     assert "incomplete condition" in line
+    line = _one_line_error(cli("--db", db, "runs", "--project", "credit", "--filter", "attributes.start_time LIKE 1"))
+    assert "operator 'LIKE' does not apply to time attributes; use one of =, !=, <, <=, >, >=" in line
     line = _one_line_error(cli("--db", db, "runs", "--project", "nope"))
     assert line.startswith("mlops: project 'nope' does not exist; projects: credit")
 

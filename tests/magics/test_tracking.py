@@ -269,6 +269,17 @@ def test_runs_lists_and_filters(session_shell):
     assert sorted(row["name"] for row in unquoted) == ["elsewhere", "strong"]
 
 
+def test_runs_filter_takes_mlflow_lists_and_null_tests_and_names_what_it_refuses(session_shell):
+    finished_run("baseline", "weak", params={"C": 0.1}, metrics={"auc": 0.6})
+    finished_run("baseline", "strong", params={"C": 1.0}, metrics={"auc": 0.8})
+    table = mlops_line(session_shell, "runs --filter \"attributes.run_name IN ('weak', 'x') and params.C IS NOT NULL\"")
+    assert [row["name"] for row in table] == ["weak"]
+    upper = mlops_line(session_shell, "runs --filter \"attributes.status = 'FINISHED' and run_name LIKE 'S%'\"")
+    assert [row["name"] for row in upper] == []
+    with pytest.raises(UsageError, match="operator '>' does not apply to params; use one of =, !=, LIKE, ILIKE"):
+        mlops_line(session_shell, "runs --filter \"params.C > '0.5'\"")
+
+
 def test_runs_of_an_unknown_experiment_names_it(session_shell):
     with pytest.raises(UsageError, match="nope"):
         mlops_line(session_shell, "runs --experiment nope")

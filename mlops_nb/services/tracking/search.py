@@ -9,8 +9,12 @@ fast and the portable store to the same answers.
 """
 from __future__ import annotations
 
+import sqlite3
+
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col, func, select
 
+from mlops_nb.services.errors import StoreError
 from mlops_nb.services.tracking.filters import parse_filter
 from mlops_nb.services.tracking.projects import get_experiment
 from mlops_nb.services.tracking.results import RunTable
@@ -25,13 +29,22 @@ def search_runs(*, store: RunStore, project_id: int, experiment: str | None = No
     newest first, at most `limit` (None: all), with their params, latest metrics and tags as columns.
     An experiment that does not exist gives no runs (callers that must say so check it).
 
+    The filter grammar is services.tracking.filters (MLflow's, documented in docs/api.md).
+
     Raises:
-        InvalidInput: the filter cannot be read; the message names the part.
+        InvalidInput: the filter is not a string, too long, has too many conditions, or cannot be
+            read; the message names the part and what is accepted.
+        StoreError: the database could not run the search (its driver's error, named).
     """
     query = RunQuery(project_id=project_id, experiment=experiment, conditions=tuple(parse_filter(filter)),
                      limit=limit)
     title = f"Runs in {experiment}" if experiment else "Runs"
-    return RunTable(rows=store.search_runs(query), title=title + (f" where {filter}" if filter else ""))
+    try:
+        rows = store.search_runs(query)
+    except (sqlite3.Error, SQLAlchemyError) as err:
+        detail = str(getattr(err, "orig", None) or err).strip().splitlines()[0]
+        raise StoreError(f"searching runs failed in the database: {type(err).__name__}: {detail}") from err
+    return RunTable(rows=rows, title=title + (f" where {filter}" if filter else ""))
 
 
 def read_runs(*, session: Session, store: RunStore, project_id: int, experiment: str | None = None,
@@ -43,7 +56,8 @@ def read_runs(*, session: Session, store: RunStore, project_id: int, experiment:
     on SQLite each one holds the write lock, which the store's own connection would then wait for.
 
     Raises:
-        InvalidInput: the filter cannot be read; the message names the part.
+        InvalidInput: the filter is refused (see search_runs).
+        StoreError: the database could not run the search.
         NotFound: `experiment` does not exist in the project (the message lists those that do).
     """
     mark_stale_runs(store=store, stale_s=stale_s)

@@ -134,7 +134,7 @@ class PortableRunStore:
     def search_runs(self, query: RunQuery) -> list[dict[str, Any]]:
         """See RunStore.search_runs."""
         with self._reading() as conn:
-            rows = run_rows(conn.execute(search_statement(shape_of(query), self._dialect), search_params(query)))
+            rows = run_rows(conn.execute(search_statement(shape_of(query), self._dialect), search_params(query, self._dialect)))
             ids = list(rows)
             for kind in KEYED_TABLES:
                 for chunk in id_chunks(ids):

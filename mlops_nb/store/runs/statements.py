@@ -46,6 +46,8 @@ METRIC: Table = _TABLES["metric"]
 LATEST_METRIC: Table = _TABLES["latest_metric"]
 # the tables of a run's keyed values (one row per run and key), by their prefix in the filter syntax
 KEYED_TABLES: dict[str, Table] = {"params": PARAM, "metrics": LATEST_METRIC, "tags": TAG}
+RUN_INPUT: Table = _TABLES["run_input"]
+DATASET_VERSION: Table = _TABLES["dataset_version"]
 
 
 def _dialect_insert(dialect: str, table: Table) -> sqlite.Insert | postgresql.Insert:

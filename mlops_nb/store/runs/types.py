@@ -45,9 +45,11 @@ class RunState(NamedTuple):
 
 @dataclass(frozen=True)
 class Condition:
-    """One parsed search condition: `kind` is metrics, params, tags or attributes; `key` the metric,
-    param or tag name (or one of search.ATTRIBUTES); `op` one of = != < <= > >= LIKE NOT LIKE ILIKE; `value`
-    a float or a string."""
+    """One parsed search condition (services.tracking.filters): `kind` is metrics, params, tags,
+    attributes or datasets; `key` the metric, param or tag name, one of search.ATTRIBUTES, or a
+    dataset key (name, digest, context); `op` one of = != < <= > >= LIKE NOT LIKE ILIKE NOT ILIKE
+    IN NOT IN IS NULL IS NOT NULL; `value` a float (metrics), an int (times, epoch milliseconds),
+    a string, a tuple of strings (IN, NOT IN) or None (IS [NOT] NULL)."""
 
     kind: str
     key: str

@@ -184,7 +184,7 @@ class FastRunStore:
             if len(self._searches) >= _SEARCH_CACHE:
                 self._searches.clear()
             compiled = self._searches[shape] = SqliteStatement(search_statement(shape, "sqlite"), self._dialect)
-        sql, params = compiled.bind(search_params(query))
+        sql, params = compiled.bind(search_params(query, "sqlite"))
         conn = self._connection()
         conn.execute("BEGIN")  # one snapshot for the runs and their columns; a read takes no lock in WAL
         try:
