@@ -31,10 +31,18 @@ def _init(magics: MlopsMagics, args: argparse.Namespace) -> Any:
     if args.login:
         import getpass
 
+        from IPython.core.error import StdinNotImplementedError
+
         from mlops_nb.config import Settings
 
         who = args.user or Settings.from_env().user
-        password = getpass.getpass(f"password for {who}: ")
+        try:
+            password = getpass.getpass(f"password for {who}: ")
+        except (StdinNotImplementedError, EOFError) as err:  # nbclient, papermill, a closed stdin
+            raise UsageError(
+                "--login cannot ask for a password here (this kernel has no input: it runs unattended); "
+                "use mlops.init(user=..., password=...) or mlops.init(user=..., token=...), or set "
+                "MLOPS_TOKEN before starting the kernel; nothing was changed") from err
         if not password:
             raise UsageError("--login: no password given")
     return init(args.project or magics.default_project, db_url=args.db or magics.default_db or None,
