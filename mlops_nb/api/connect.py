@@ -68,7 +68,7 @@ def init(project: str = "default", *, db_url: str | None = None, user: str | Non
         assert project_id is not None  # a stored row has its id
     previous = current()
     if previous is not None and previous.active_run is not None:
-        previous.end_active_run("finished")
+        previous.end_all_runs("finished")
     context = Context(project=project, project_id=project_id, db_url=url, artifact_root=root,
                       user=who.name, role=who.role, proven=who.proven, settings=settings,
                       _engine=engine, _store=artifact_store(root))

@@ -199,7 +199,7 @@ def split_line(line: str) -> list[str]:
         if line[i].isspace():
             i += 1
             continue
-        start, closers = i, []
+        start, closers = i, list[str]()
         pair = _is_pair(line[i:].split(None, 1)[0])
         while i < n and (closers or not line[i].isspace()):
             char = line[i]

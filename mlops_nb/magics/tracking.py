@@ -10,7 +10,6 @@ from mlops_nb.magics.parser import arg, metric_number, param_value, split_pairs,
 
 if TYPE_CHECKING:
     from mlops_nb.magics import MlopsMagics
-    from mlops_nb.services.tracking.results import RunPublic
 
 
 @subcommand(
@@ -52,18 +51,23 @@ def _init(magics: MlopsMagics, args: argparse.Namespace) -> Any:
 _TAG = arg("--tag", metavar="KEY=VALUE", action="append", default=[], help="a tag on the run (repeatable)")
 
 
+_NESTED = arg("--nested", action="store_true",
+              help="start it inside the active run (tag mlops.parentRunId); without it, an active run "
+                   "is refused")
+
+
 @subcommand(
-    "start", "start a run (ending the active one) and make it the active run",
-    "%mlops start --experiment baseline --name lr-1",
+    "start", "start a run and make it the active run (inside the active one with --nested)",
+    "%mlops start --experiment baseline --name lr-1\n%mlops start --name fold-1 --nested",
     arg("--experiment", metavar="NAME", help="experiment (default: MlopsMagics.default_experiment)"),
     arg("--name", metavar="RUN", help="run name (default: a generated one)"),
-    _TAG)
+    _TAG, _NESTED)
 def _start(magics: MlopsMagics, args: argparse.Namespace) -> Any:
     """`%mlops start`: `mlops.start_run(...)`."""
     from mlops_nb.api.tracking import start_run
 
     return start_run(args.experiment or magics.default_experiment, name=args.name,
-                           tags=split_pairs(args.tag) or None)
+                     tags=split_pairs(args.tag) or None, nested=args.nested)
 
 
 @subcommand(
@@ -119,43 +123,36 @@ def _dataset(magics: MlopsMagics, args: argparse.Namespace) -> Any:
 
 
 @subcommand(
-    "run", "run the cell inside a new run: its source is kept, an error marks the run failed",
+    "run", "run the cell inside a new run: its source is kept; an error fails the run, an interrupt kills it",
     "%%mlops run --experiment baseline --name lr-1\n"
     "model.fit(X_train, y_train)\n"
     "mlops.log_metric(\"roc_auc\", roc_auc_score(y_test, model.predict_proba(X_test)[:, 1]))",
     arg("--experiment", metavar="NAME", help="experiment (default: MlopsMagics.default_experiment)"),
     arg("--name", metavar="RUN", help="run name (default: a generated one)"),
-    _TAG,
+    _TAG, _NESTED,
     cell=True)
 def _run(magics: MlopsMagics, args: argparse.Namespace) -> Any:
-    """`%%mlops run`: the cell inside a new run; an error in it fails the run and the magic."""
-    from mlops_nb.api.context import current
-    from mlops_nb.api.tracking import end_run, get_run, record_cell_source, start_run
+    """`%%mlops run`: the cell inside a new run, ended as `with mlops.start_run():` ends it (finished,
+    killed by an interrupt, failed by any other error, which also fails the magic)."""
+    from mlops_nb.api.tracking import end_run_of_block, record_cell_source, start_run
+    from mlops_nb.services.tracking import ending_status
 
     shell: Any = magics.shell  # IPython's InteractiveShell is not annotated
     if shell is None:
         raise UsageError("%%mlops run needs an IPython shell")
     run = start_run(args.experiment or magics.default_experiment, name=args.name,
-                          tags=split_pairs(args.tag) or None)
-
-    def end(status: str) -> RunPublic:
-        context = current()
-        if context is not None and context.active_run is not None and context.active_run.id == run.id:
-            return end_run(status)
-        return get_run(run.id)  # the cell ended (or replaced) the run itself
-
+                    tags=split_pairs(args.tag) or None, nested=args.nested)
     try:
         record_cell_source(args.cell)
         result = shell.run_cell(args.cell, store_history=False)
-    except BaseException:
-        end("failed")
+    except BaseException as err:
+        end_run_of_block(run.id, ending_status(err))
         raise
     error = result.error_before_exec or result.error_in_exec
+    ended = end_run_of_block(run.id, ending_status(error))
     if error is None:
-        ended = end("finished")
         magics.show_panel(ended.id)
         return ended
-    ended = end("killed" if isinstance(error, KeyboardInterrupt) else "failed")
     # the cell's traceback is already shown; this line makes the cell fail, so "Run all" stops here
     raise UsageError(f"the cell raised {type(error).__name__}: {error}; "
                      f"run {ended.name!r} ({ended.id}) ended {ended.status}")
