@@ -86,7 +86,7 @@ def _end(magics: MlopsMagics, args: argparse.Namespace) -> Any:
 
 @subcommand(
     "log param", "log params on the active run: values are read as int, float or JSON, else text",
-    "%mlops log param C=0.5 penalty=l2 layers=[64,32]",
+    "%mlops log param C=0.5 penalty=l2 layers=[64,32] cfg={\"a\": 1, \"b\": [1, 2]}",
     arg("pairs", nargs="+", metavar="KEY=VALUE"))
 def _log_param(magics: MlopsMagics, args: argparse.Namespace) -> None:
     """`%mlops log param`: `mlops.log_params(...)` with each value read as Python would write it."""

@@ -3,7 +3,10 @@
 Rules that never bend: a run's params are immutable (the same value again is fine, another value is
 a Conflict and changes nothing); only a running run takes params; a run ends once (ending it again
 changes nothing and says how it ended); a reader marks running runs whose heartbeat is older than
-MLOPS_RUN_STALE_S killed, ending at their last heartbeat (SPEC §4).
+MLOPS_RUN_STALE_S killed, ending at their last heartbeat (SPEC §4), with end_reason 'stale': such a
+run is revived by its owner's heartbeat (a paused process, not a dead one), unless an explicit end
+came first, which always wins and is never undone; an interrupt ends a run killed, any other
+exception failed (`ending_status`), from every door.
 
 Writes go through a run store (store.runs): `run_store(engine)` for the notebook's hot path, where
 each call is one committed transaction (on a SQLite file the raw-sqlite3 fast path), or
