@@ -165,7 +165,7 @@ def test_an_owner_ending_a_run_a_reader_marked_killed_ends_it_as_it_says(ctx):
     assert mlops.get_run(run.id).status == "finished" and _row(ctx, run.id).end_reason is None
 
 
-@pytest.mark.parametrize("status", ["finished", "failed"])
+@pytest.mark.parametrize("status", ["finished", "failed", "killed"])
 def test_a_run_ended_explicitly_elsewhere_is_never_revived(ctx, status):
     run = mlops.start_run(experiment="e", name="ended-elsewhere")
     mlops.log_metric("m", 1.0)
