@@ -31,6 +31,7 @@ class Heartbeats:
     def _reset(self) -> None:
         self.pid = os.getpid()
         self.cond = threading.Condition()
+        self.beating = threading.Lock()  # held while a beat writes (see `beat`)
         self.runs: dict[int, list[Any]] = {}  # id(ActiveRun) -> [context, run, interval, next due]
         self.thread: threading.Thread | None = None
         self.wake_at: float | None = None  # when the sleeping thread wakes next (None: when told)
@@ -83,7 +84,8 @@ class Heartbeats:
         from mlops_nb.store.db import session_scope
 
         try:
-            with session_scope(context.engine) as session:
+            with self.beating, session_scope(context.engine) as session:  # one beat at a time: the
+                # heartbeat thread and a log call after a pause may both find the run marked
                 alive = (tracking.heartbeat(session=session, run_id=run.id)
                          or tracking.revive_run(session=session, run_id=run.id))
         except Exception:  # noqa: BLE001 - a busy or unreachable store must not break the notebook

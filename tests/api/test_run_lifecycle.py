@@ -4,6 +4,7 @@ back (a reader marked it killed; its owner revives it), while a run ended elsewh
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 from sqlalchemy import update
@@ -195,3 +196,41 @@ def test_a_live_run_costs_no_liveness_query_per_log_call(ctx, monkeypatch):
         mlops.log_metric("m", float(step))
     assert calls == []
     mlops.end_run()
+
+
+def test_a_process_stopped_past_the_stale_window_gets_its_run_back_when_continued(db_url, tmp_path, monkeypatch):
+    """The real thing: SIGSTOP (Ctrl-Z) the owner past MLOPS_RUN_STALE_S, a reader marks its run
+    killed, SIGCONT: the owner's next log call is taken and the run is running again."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    monkeypatch.setenv("MLOPS_RUN_STALE_S", "1")
+    env = {**os.environ, "MLOPS_HEARTBEAT_S": "0.2", "MLOPS_RUN_STALE_S": "1"}
+    child = subprocess.Popen([sys.executable, str(Path(__file__).with_name("_workers.py")), "paused_owner", db_url],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             env=env)
+    try:
+        run_id = child.stdout.readline().strip()
+        child.stdin.write("log 1\n")
+        child.stdin.flush()
+        assert child.stdout.readline().strip() == "ok 1"
+        child.send_signal(signal.SIGSTOP)
+        mlops.init(project="paused", db_url=db_url, user="reader", artifact_root=str(tmp_path / "a"))
+        time.sleep(1.5)  # past the stale window while stopped
+        assert mlops.get_run(run_id).status == "killed"  # a reader marks it
+        child.send_signal(signal.SIGCONT)
+        child.stdin.write("log 2\nend\n")
+        child.stdin.flush()
+        assert child.stdout.readline().strip() == "ok 2"
+        assert child.stdout.readline().strip() == "finished"
+    finally:
+        child.send_signal(signal.SIGCONT)
+        child.kill()
+        child.communicate(timeout=30)
+    run = mlops.get_run(run_id)
+    assert run.status == "finished" and run.params == {"p1": "1", "p2": "2"}
+    assert [p.value for p in mlops.get_metric_history(run_id, "m")] == [1.0, 2.0]
+    assert json.loads(run.tags["mlops.revived"])["count"] == 1

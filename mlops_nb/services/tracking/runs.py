@@ -154,7 +154,8 @@ def revive_run(*, session: Session, run_id: str, now: float | None = None) -> bo
     returns: running again, end time cleared, heartbeat at `now` (epoch seconds, default the clock).
     The revival is recorded on the run as tag `mlops.revived` (JSON: how many times, and the last
     one's kill time, revival time and reason). A run ended explicitly (end_run, by any process) is
-    never revived. Returns whether the run was revived.
+    never revived. Returns whether the run is running now (revived here, or by a beat of the owner
+    a moment before).
 
     Called by the run's owner only (its heartbeat, api/heartbeat.py): a reader cannot tell a paused
     owner from a dead one, the owner can.
@@ -168,7 +169,10 @@ def revive_run(*, session: Session, run_id: str, now: float | None = None) -> bo
     if state.status != "killed" or state.end_reason != statements.STALE:
         return False
     if conn.execute(statements.revive_run(), {"run_id": run_id, "now": now}).rowcount != 1:
-        return False  # ended or revived by someone else in between
+        # changed in between (PostgreSQL re-reads a row it waited for): revived by another beat of
+        # the owner (running: alive), or ended explicitly (not)
+        row = conn.execute(statements.run_state(), {"run_id": run_id}).first()
+        return row is not None and RunState(*row).status == "running"
     previous = session.exec(select(Tag.value).where(Tag.run_id == run_id, Tag.key == REVIVED_TAG)).first()
     try:
         count = int(json.loads(previous)["count"]) if previous else 0
