@@ -56,13 +56,14 @@ class _RunSink:
             sio.dump(estimator, path)
             log_artifact(path, name=f"model/{type(estimator).__name__}.skops")
 
-    def end(self, token: str | None, *, failed: bool) -> None:
+    def end(self, token: str | None, *, error: BaseException | None) -> None:
         from mlops_nb.api.connect import get_context
         from mlops_nb.api.tracking import end_run
+        from mlops_nb.services.tracking import ending_status
 
         active = get_context().active_run
         if token is not None and active is not None and active.id == token:
-            end_run("failed" if failed else "finished")
+            end_run(ending_status(error))
 
 
 def autolog(*, disable: bool = False, log_models: bool = False) -> None:

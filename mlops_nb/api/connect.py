@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from mlops_nb.api.context import Context, current, set_current
-from mlops_nb.config import Settings
+from mlops_nb.config import Settings, redact_url
 from mlops_nb.services.errors import Conflict, InvalidInput
 
 
@@ -20,15 +20,29 @@ def open_store(db_url: str) -> Any:
     Raises:
         Conflict: the database holds tables of ours without a version, or a revision this code does
             not know (a newer release made it).
+        InvalidInput: not a URL of a database this installation can open, or the store cannot be
+            opened or created there (a folder that cannot be made or
+            written, a file that is not a database, a server that does not answer): the message
+            names the URL (password hidden) and the driver's reason; nothing is created.
     """
+    from sqlalchemy.exc import ArgumentError, DBAPIError
+
     from mlops_nb.store.db import get_engine
     from mlops_nb.store.migrate import SchemaMismatch, ensure_schema
 
-    engine = get_engine(db_url)
     try:
+        engine = get_engine(db_url)
         ensure_schema(engine)
     except SchemaMismatch as err:
         raise Conflict(str(err)) from err
+    except ArgumentError as err:  # also an unknown dialect or driver (NoSuchModuleError)
+        raise InvalidInput(f"{redact_url(db_url)} is not a store URL this installation can open ({err}); "
+                           "use sqlite:///PATH or postgresql+psycopg://USER@HOST/DB") from err
+    except (DBAPIError, OSError) as err:
+        reason = str(getattr(err, "orig", None) or err).strip().splitlines()[0]
+        raise InvalidInput(f"cannot open the store at {redact_url(db_url)} ({reason}); check the URL "
+                           "(db_url=, %mlops init --db, MLOPS_DB_URL): a SQLite file needs a folder this "
+                           "user can write, a server must be running and reachable") from err
     return engine
 
 
@@ -79,7 +93,7 @@ def init(project: str = "default", *, db_url: str | None = None, user: str | Non
         assert project_id is not None  # a stored row has its id
     previous = current()
     if previous is not None and previous.active_run is not None:
-        previous.end_active_run("finished")
+        previous.end_all_runs("finished")
     context = Context(project=project, project_id=project_id, db_url=url, artifact_root=root, _identity=who,
                       settings=settings, _engine=engine, _store=artifact_store(root))
     set_current(context)

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import html
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
 from mlops_nb.api.heartbeat import HEARTBEATS
-from mlops_nb.config import Settings, redact_url
+from mlops_nb.config import Settings, redact_url, run_stale_seconds
 from mlops_nb.services.errors import InvalidInput
 
 if TYPE_CHECKING:
@@ -41,9 +42,14 @@ class ActiveRun:
     cell_hashes: list[str] = field(default_factory=list)
     stop_heartbeat: threading.Event = field(default_factory=threading.Event)
     heartbeat_thread: threading.Thread | None = None  # the process's shared heartbeat thread
-    # set by the heartbeat when the store no longer has this run running (a reader marked it
-    # killed after a long pause, or another process ended it): logging to it is refused then
+    # set by the heartbeat when another process ended this run explicitly: logging to it is refused
+    # then (a run a reader marked killed after a long pause is revived instead, never lost)
     lost: bool = False
+    # when this process last wrote the run's heartbeat (epoch seconds; the wall clock, which also
+    # runs while a laptop sleeps): much older than that means it was paused (see Context.require_run)
+    beat_at: float = field(default_factory=time.time)
+    # the run this one is nested in (start_run(nested=True)): active again when this one ends
+    parent: ActiveRun | None = None
 
 
 @dataclass
@@ -121,22 +127,34 @@ class Context:
     def require_run(self) -> ActiveRun:
         """The active run.
 
+        When this process has not written the run's heartbeat for over half the stale window (it was
+        paused: a closed laptop lid, Ctrl-Z), one heartbeat is written first, which revives the run
+        if a reader marked it killed meanwhile; so a paused run's first log call after waking is
+        never refused, whichever thread wakes first. Otherwise this costs no query.
+
         Raises:
-            InvalidInput: there is none, or the store no longer has it running (a reader marked it
-                killed, or another process ended it).
+            InvalidInput: there is none, or another process ended it explicitly.
         """
-        if self.active_run is None:
+        active = self.active_run
+        if active is None:
             raise InvalidInput("no active run: start one with mlops.start_run(...) or %mlops start first")
-        if self.active_run.lost:
-            raise InvalidInput(f"run {self.active_run.name!r} ({self.active_run.id}) is no longer running in the "
-                               "store (marked killed after its heartbeat went stale, or ended elsewhere); "
-                               "start a new run to log more")
-        return self.active_run
+        self.check_liveness(active)
+        if active.lost:
+            raise InvalidInput(f"run {active.name!r} ({active.id}) is no longer running in the store: another "
+                               "process ended it (mlops end_run or %mlops end elsewhere); start a new run "
+                               "to log more")
+        return active
+
+    def check_liveness(self, active: ActiveRun) -> None:
+        """Write `active`'s heartbeat now (reviving it, or finding it lost) when this process has
+        not for over half of MLOPS_RUN_STALE_S; nothing otherwise."""
+        if not active.lost and time.time() - active.beat_at > run_stale_seconds() / 2:
+            HEARTBEATS.beat(self, active)
 
     def end_active_run(self, status: str = "finished") -> tuple[ActiveRun, RunEnded]:
         """End the active run in the store with `status` (finished, failed or killed), stop its
-        heartbeat and forget it; returns it and how it ended (what the store has when it had
-        ended already).
+        heartbeat and make the run it was nested in (if any) active again; returns it and how it
+        ended (what the store has when it had ended already).
 
         A run the store no longer has running (a reader marked it killed, or another process ended
         it) ends here too, keeping how the store ended it, so a lost run never blocks `end_run`,
@@ -153,8 +171,18 @@ class Context:
             raise InvalidInput("no active run: start one with mlops.start_run(...) or %mlops start first")
         ended = tracking.end_run(store=self.runs, run_id=active.id, status=status)
         HEARTBEATS.remove(active)
-        self.active_run = None
+        self.active_run = active.parent
         return active, ended
+
+    def end_all_runs(self, status: str = "finished") -> None:
+        """End the active run and every run it is nested in, innermost first, with `status`.
+
+        Raises:
+            InvalidInput: an unknown status (nothing changes).
+            NotFound: the store no longer has one of the runs.
+        """
+        while self.active_run is not None:
+            self.end_active_run(status)
 
     def __repr__(self) -> str:
         who = f"{self.user} ({self.role}, proven)" if self.proven else f"{self.user} (declared)"

@@ -1,7 +1,9 @@
 """Liveness of the runs this process logs to: a heartbeat written from one daemon thread.
 
 SPEC §4: a live run writes a heartbeat at least every 5 seconds, also while idle, so a reader can
-mark a run whose process died as killed once its heartbeat is stale.
+mark a run whose process died as killed once its heartbeat is stale. A process that was only paused
+(a closed laptop lid, Ctrl-Z) finds its run marked so when it wakes: its next beat revives it
+(services.tracking.revive_run), since only the owner can tell a pause from a death.
 """
 from __future__ import annotations
 
@@ -18,9 +20,10 @@ if TYPE_CHECKING:  # only for annotations: api/context.py imports this module
 
 class Heartbeats:
     """One daemon thread per process that writes the heartbeat of every live run of this process
-    (normally the one active run) every `heartbeat_s`, also while the notebook is idle; starting a
-    run registers it, ending it (or setting its `stop_heartbeat`) drops it. A run the store no longer
-    has running (a reader marked it killed, or another process ended it) is marked `lost`."""
+    (normally the one active run, and the runs it is nested in) every `heartbeat_s`, also while the
+    notebook is idle; starting a run registers it, ending it (or setting its `stop_heartbeat`) drops
+    it. A run a reader marked killed while this process was paused is revived (see `beat`); a run
+    another process ended is marked `lost`."""
 
     def __init__(self) -> None:
         self._reset()
@@ -28,6 +31,7 @@ class Heartbeats:
     def _reset(self) -> None:
         self.pid = os.getpid()
         self.cond = threading.Condition()
+        self.beating = threading.Lock()  # held while a beat writes (see `beat`)
         self.runs: dict[int, list[Any]] = {}  # id(ActiveRun) -> [context, run, interval, next due]
         self.thread: threading.Thread | None = None
         self.wake_at: float | None = None  # when the sleeping thread wakes next (None: when told)
@@ -71,20 +75,31 @@ class Heartbeats:
                 self.cond.wait(None if self.wake_at is None else max(self.wake_at - now, 0.001))
                 self.wake_at = None
 
-    def _loop(self) -> None:
+    def beat(self, context: Context, run: ActiveRun) -> None:
+        """One heartbeat of `run`, now, from the calling thread: refresh it when running, revive it
+        when a reader marked it killed for a stale heartbeat (this process was paused, not dead),
+        and mark it `lost` (and stop beating for it) when it was ended explicitly elsewhere. A busy
+        or unreachable store changes nothing (the next beat retries); never raises."""
         from mlops_nb.services import tracking
         from mlops_nb.store.db import session_scope
 
+        try:
+            with self.beating, session_scope(context.engine) as session:  # one beat at a time: the
+                # heartbeat thread and a log call after a pause may both find the run marked
+                alive = (tracking.heartbeat(session=session, run_id=run.id)
+                         or tracking.revive_run(session=session, run_id=run.id))
+        except Exception:  # noqa: BLE001 - a busy or unreachable store must not break the notebook
+            return
+        if alive:
+            run.beat_at = time.time()
+        elif not run.stop_heartbeat.is_set():
+            run.lost = True
+            self.remove(run)
+
+    def _loop(self) -> None:
         while True:
             for context, run in self._due():
-                try:
-                    with session_scope(context.engine) as session:
-                        alive = tracking.heartbeat(session=session, run_id=run.id)
-                except Exception:  # a busy or unreachable store must not kill the notebook; next beat retries
-                    continue
-                if not alive and not run.stop_heartbeat.is_set():
-                    run.lost = True
-                    self.remove(run)
+                self.beat(context, run)
 
 
 # the process's one registry: api.tracking adds the run it starts, Context.end_active_run removes it

@@ -30,27 +30,45 @@ def _mark_stale(context: Context) -> None:
     tracking.mark_stale_runs(store=context.runs, stale_s=run_stale_seconds())
 
 
-def start_run(experiment: str = "default", *, name: str | None = None, tags: Mapping[str, Any] | None = None) -> RunPublic:
-    """Start a run (ending any active one) and make it the active run.
+def start_run(experiment: str = "default", *, name: str | None = None, tags: Mapping[str, Any] | None = None,
+              nested: bool = False) -> RunPublic:
+    """Start a run and make it the active run; with `nested=True`, inside the active run (as MLflow's
+    `start_run(nested=True)`): tag `mlops.parentRunId` names the outer run, which is active again
+    when the nested one ends.
 
-    >>> with mlops.start_run(experiment="credit", name="lr-1") as run:
-    ...     mlops.log_param("C", 0.5)
-    ...     mlops.log_metric("auc", 0.78)
+    >>> with mlops.start_run(experiment="credit", name="search") as parent:
+    ...     for C in (0.1, 1.0):
+    ...         with mlops.start_run(experiment="credit", name=f"C={C}", nested=True):
+    ...             mlops.log_param("C", C)
 
-    Used as a context manager, an exception inside the block marks the run failed.
+    Used as a context manager, the run ends when the block does: finished, `killed` when the block
+    was interrupted (KeyboardInterrupt: Ctrl-C, the kernel's Interrupt), `failed` for any other
+    exception. A run another process ended before is ended quietly first (it is not lost: see
+    `end_run`).
 
     Raises:
-        InvalidInput: a bad experiment, run or tag name, or a tag value over 6,000 characters.
+        InvalidInput: a run is active and `nested` is not True (the message names it: end it with
+            mlops.end_run() first, or pass nested=True); a bad experiment, run or tag name, or a tag
+            value over 6,000 characters. Nothing is started, and the active run stays active.
     """
     from mlops_nb.services import tracking
 
     context = get_context()
-    if context.active_run is not None:
+    parent = context.active_run
+    if parent is not None and parent.lost:  # ended elsewhere: close it here too, then go on
         end_run()
+        parent = context.active_run
+    if parent is not None and not nested:
+        raise InvalidInput(f"run {parent.name!r} ({parent.id}) is active; end it first with mlops.end_run() "
+                           "(or %mlops end), or pass nested=True (%mlops start --nested) to start a run "
+                           "inside it")
+    if parent is not None:
+        tags = {**(tags or {}), tracking.PARENT_TAG: parent.id}
     captured = tracking.capture()
     started = tracking.start_run(store=context.runs, project_id=context.project_id, experiment=experiment,
                                  name=name, user=context.user, context=captured, tags=tags)
-    active = ActiveRun(id=started.id, name=started.name, experiment=experiment, start_time=started.start_time)
+    active = ActiveRun(id=started.id, name=started.name, experiment=experiment, start_time=started.start_time,
+                       parent=parent)
     context.active_run = active
     HEARTBEATS.add(context, active)
     # the Run as just written (no read back): running, no params or metrics yet
@@ -66,14 +84,36 @@ def start_run(experiment: str = "default", *, name: str | None = None, tags: Map
 
 
 def _exit_run(run: RunPublic, exc_type: type[BaseException] | None) -> None:
+    from mlops_nb.services import tracking
+
+    end_run_of_block(run.id, tracking.ending_status(exc_type))
+
+
+def end_run_of_block(run_id: str, status: str) -> RunPublic:
+    """End run `run_id` with `status` when its block (`with start_run()`, a `%%mlops run` cell)
+    ends: nested runs the block left open end first, with the same status; the run it was nested in
+    is active again. A run the block ended (or replaced) itself is returned as the store has it.
+
+    Raises:
+        InvalidInput: an unknown status (nothing changes).
+    """
     context = get_context()
-    if context.active_run is not None and context.active_run.id == run.id:
-        end_run("failed" if exc_type is not None else "finished")
+    chain, active = [], context.active_run
+    while active is not None:
+        chain.append(active.id)
+        active = active.parent
+    if run_id not in chain:
+        return get_run(run_id)
+    while True:
+        ended = end_run(status)
+        if ended.id == run_id:
+            return ended
 
 
 def end_run(status: str = "finished") -> RunPublic:
-    """End the active run with `status` (finished, failed or killed) and return it; a run that had
-    ended elsewhere (or was marked killed) keeps, and returns, how it ended.
+    """End the active run with `status` (finished, failed or killed) and return it; the run it was
+    nested in, if any, is active again. A run another process ended keeps, and returns, how it
+    ended; a run a reader marked killed while this process was paused ends with `status`.
 
     >>> mlops.end_run("failed").status
     'failed'

@@ -16,12 +16,11 @@ SQLAlchemy are imported inside the handlers, so `%load_ext mlops_nb` stays fast.
 """
 from __future__ import annotations
 
-import shlex
 import warnings
 from typing import Any
 
 from IPython.core.error import UsageError
-from IPython.core.magic import Magics, line_cell_magic, magics_class
+from IPython.core.magic import Magics, line_cell_magic, magics_class, no_var_expand
 from traitlets import Bool, CaselessStrEnum, Unicode
 
 from mlops_nb.magics import registry as _registry_subcommands  # noqa: F401  (registers them)
@@ -32,8 +31,10 @@ from mlops_nb.magics.parser import (  # noqa: F401  (re-exported for tests and e
     _HelpShown,
     arg,
     build_parser,
+    expand_variables,
     metric_number,
     param_value,
+    split_line,
     split_pairs,
     subcommand,
     usage,
@@ -60,18 +61,19 @@ class MlopsMagics(Magics):
                                     "(~3.5 MB per chart, works offline)").tag(config=True)
     cell_recorder: CellRecorder | None = None  # the post_run_cell hook, set by load_ipython_extension
 
+    @no_var_expand  # IPython's `{expr}` expansion would eat JSON values: `$name` is expanded below
     @line_cell_magic
     def mlops(self, line: str, cell: str | None = None) -> Any:
         """`%mlops SUBCOMMAND ...` (replaced by the generated usage() in load_ipython_extension).
+
+        The line is read by `split_line` after `expand_variables` (only `$name`; braces stay).
 
         Raises:
             UsageError: a line that cannot be parsed, or any error of the API (its message, no traceback).
         """
         parser = build_parser()
-        try:
-            words = shlex.split(line)
-        except ValueError as err:
-            raise UsageError(f"{PROG}: cannot read the line ({err})") from err
+        namespace = self.shell.user_ns if self.shell is not None else {}
+        words = split_line(expand_variables(line, namespace))
         if not words:
             parser.print_help()
             return None

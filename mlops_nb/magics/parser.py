@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -135,6 +136,122 @@ def build_parser() -> MagicArgumentParser:
 def usage() -> str:
     """The text `%mlops?` and `%mlops --help` show."""
     return build_parser().format_help()
+
+
+# --- reading a line: words as a shell splits them, but KEY=VALUE values kept as typed ---------------
+
+_QUOTES = "'\""
+_OPEN = {"[": "]", "{": "}"}
+_QUOTING_HINT = ("quote a value with spaces whole, e.g. cfg='{\"a\": 1, \"b\": [1, 2]}' or "
+                 "name=\"two words\"")
+
+
+def _is_pair(word: str) -> bool:
+    """A KEY=VALUE word: a bare key (no quote, bracket or leading dash) before its first `=`."""
+    key, sep, _ = word.partition("=")
+    return bool(sep and key) and not key.startswith("-") and not any(c in key for c in "'\"[]{} \\")
+
+
+def _pair_value(value: str) -> str:
+    """A KEY=VALUE value: when it is one quoted string, its text (quotes removed as a shell would);
+    else exactly as typed (quotes and brackets kept, so `{"a": 1}` stays JSON)."""
+    if len(value) >= 2 and value[0] in _QUOTES:
+        try:
+            words = shlex.split(value)
+        except ValueError:
+            return value
+        if len(words) == 1 and _closing_quote(value, 0) == len(value) - 1:
+            return words[0]
+    return value
+
+
+def _closing_quote(text: str, start: int) -> int:
+    """Where the quote opened at `text[start]` closes (a backslash escapes inside double quotes), or -1."""
+    quote, i = text[start], start + 1
+    while i < len(text):
+        if quote == '"' and text[i] == "\\":
+            i += 2
+            continue
+        if text[i] == quote:
+            return i
+        i += 1
+    return -1
+
+
+def split_line(line: str) -> list[str]:
+    """The words of a magic line.
+
+    Words are split at spaces as a shell splits them (quotes group and are removed:
+    `--filter "metrics.auc > 0.7"` is two words), except the value of a KEY=VALUE word, which is
+    kept as typed: quotes inside it stay, and spaces inside its quotes or brackets do not split it,
+    so `cfg={"a": 1, "b": [1, 2]}` is one word and its value is that JSON. A value that is one
+    quoted string (`cfg='{"a": 1}'`, `name="two words"`) loses its outer quotes.
+
+    >>> split_line('log param cfg={"a": 1, "b": [1, 2]} penalty=l2 --tag "team=risk"')
+    ['log', 'param', 'cfg={"a": 1, "b": [1, 2]}', 'penalty=l2', '--tag', 'team=risk']
+
+    Raises:
+        UsageError: an unclosed quote or bracket (the message says how to quote).
+    """
+    words: list[str] = []
+    i, n = 0, len(line)
+    while i < n:
+        if line[i].isspace():
+            i += 1
+            continue
+        start, closers = i, list[str]()
+        pair = _is_pair(line[i:].split(None, 1)[0])
+        while i < n and (closers or not line[i].isspace()):
+            char = line[i]
+            if char == "\\" and i + 1 < n:
+                i += 2
+                continue
+            if char in _QUOTES:
+                end = _closing_quote(line, i)
+                if end < 0:
+                    raise UsageError(f"{PROG}: cannot read the line: unclosed {char} in {line[start:].strip()!r}; {_QUOTING_HINT}")
+                i = end + 1
+                continue
+            if pair and char in _OPEN:
+                closers.append(_OPEN[char])
+            elif pair and closers and char == closers[-1]:
+                closers.pop()
+            i += 1
+        if closers:
+            raise UsageError(f"{PROG}: cannot read the line: {''.join(reversed(closers))!r} is missing at the end of "
+                             f"{line[start:].strip()!r}; {_QUOTING_HINT}")
+        word = line[start:i]
+        if pair:
+            key, _, value = word.partition("=")
+            words.append(f"{key}={_pair_value(value)}")
+        else:
+            try:
+                words.extend(shlex.split(word))
+            except ValueError as err:
+                raise UsageError(f"{PROG}: cannot read the line: {word!r} ({err}); {_QUOTING_HINT}") from err
+    return words
+
+
+def expand_variables(line: str, namespace: dict[str, Any]) -> str:
+    """`$name` and `$name.attr` replaced by the value of that notebook variable, as IPython does for
+    other magics; `$$` is a literal `$`, and a `$` inside single quotes stays. `{expr}` is NOT
+    expanded (IPython's other form), because braces are JSON in `cfg={"a": 1}`.
+
+    >>> expand_variables("approve $request.id", {"request": request})      # 'approve 17'
+
+    Raises:
+        UsageError: `$name` names no variable of the notebook, or an attribute it lacks.
+    """
+    if "$" not in line:
+        return line
+    from IPython.utils.text import DollarFormatter
+
+    escaped = line.replace("{", "{{").replace("}", "}}")  # braces are text here, only $ expands
+    try:
+        return str(DollarFormatter().vformat(escaped, [], namespace))
+    except Exception as err:  # noqa: BLE001 - evaluating `$a.b` may raise anything; the line is refused
+        raise UsageError(f"{PROG}: cannot expand a $variable in the line ({type(err).__name__}: {err}); "
+                         "define it first, or write $$ for a literal $") from err
 
 
 # --- values on the command line --------------------------------------------------------------------

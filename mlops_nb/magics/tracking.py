@@ -10,7 +10,6 @@ from mlops_nb.magics.parser import arg, metric_number, param_value, split_pairs,
 
 if TYPE_CHECKING:
     from mlops_nb.magics import MlopsMagics
-    from mlops_nb.services.tracking.results import RunPublic
 
 
 @subcommand(
@@ -32,10 +31,18 @@ def _init(magics: MlopsMagics, args: argparse.Namespace) -> Any:
     if args.login:
         import getpass
 
+        from IPython.core.error import StdinNotImplementedError
+
         from mlops_nb.config import Settings
 
         who = args.user or Settings.from_env().user
-        password = getpass.getpass(f"password for {who}: ")
+        try:
+            password = getpass.getpass(f"password for {who}: ")
+        except (StdinNotImplementedError, EOFError) as err:  # nbclient, papermill, a closed stdin
+            raise UsageError(
+                "--login cannot ask for a password here (this kernel has no input: it runs unattended); "
+                "use mlops.init(user=..., password=...) or mlops.init(user=..., token=...), or set "
+                "MLOPS_TOKEN before starting the kernel; nothing was changed") from err
         if not password:
             from mlops_nb.api.context import current
 
@@ -50,18 +57,23 @@ def _init(magics: MlopsMagics, args: argparse.Namespace) -> Any:
 _TAG = arg("--tag", metavar="KEY=VALUE", action="append", default=[], help="a tag on the run (repeatable)")
 
 
+_NESTED = arg("--nested", action="store_true",
+              help="start it inside the active run (tag mlops.parentRunId); without it, an active run "
+                   "is refused")
+
+
 @subcommand(
-    "start", "start a run (ending the active one) and make it the active run",
-    "%mlops start --experiment baseline --name lr-1",
+    "start", "start a run and make it the active run (inside the active one with --nested)",
+    "%mlops start --experiment baseline --name lr-1\n%mlops start --name fold-1 --nested",
     arg("--experiment", metavar="NAME", help="experiment (default: MlopsMagics.default_experiment)"),
     arg("--name", metavar="RUN", help="run name (default: a generated one)"),
-    _TAG)
+    _TAG, _NESTED)
 def _start(magics: MlopsMagics, args: argparse.Namespace) -> Any:
     """`%mlops start`: `mlops.start_run(...)`."""
     from mlops_nb.api.tracking import start_run
 
     return start_run(args.experiment or magics.default_experiment, name=args.name,
-                           tags=split_pairs(args.tag) or None)
+                     tags=split_pairs(args.tag) or None, nested=args.nested)
 
 
 @subcommand(
@@ -80,7 +92,7 @@ def _end(magics: MlopsMagics, args: argparse.Namespace) -> Any:
 
 @subcommand(
     "log param", "log params on the active run: values are read as int, float or JSON, else text",
-    "%mlops log param C=0.5 penalty=l2 layers=[64,32]",
+    "%mlops log param C=0.5 penalty=l2 layers=[64,32] cfg={\"a\": 1, \"b\": [1, 2]}",
     arg("pairs", nargs="+", metavar="KEY=VALUE"))
 def _log_param(magics: MlopsMagics, args: argparse.Namespace) -> None:
     """`%mlops log param`: `mlops.log_params(...)` with each value read as Python would write it."""
@@ -117,43 +129,36 @@ def _dataset(magics: MlopsMagics, args: argparse.Namespace) -> Any:
 
 
 @subcommand(
-    "run", "run the cell inside a new run: its source is kept, an error marks the run failed",
+    "run", "run the cell inside a new run: its source is kept; an error fails the run, an interrupt kills it",
     "%%mlops run --experiment baseline --name lr-1\n"
     "model.fit(X_train, y_train)\n"
     "mlops.log_metric(\"roc_auc\", roc_auc_score(y_test, model.predict_proba(X_test)[:, 1]))",
     arg("--experiment", metavar="NAME", help="experiment (default: MlopsMagics.default_experiment)"),
     arg("--name", metavar="RUN", help="run name (default: a generated one)"),
-    _TAG,
+    _TAG, _NESTED,
     cell=True)
 def _run(magics: MlopsMagics, args: argparse.Namespace) -> Any:
-    """`%%mlops run`: the cell inside a new run; an error in it fails the run and the magic."""
-    from mlops_nb.api.context import current
-    from mlops_nb.api.tracking import end_run, get_run, record_cell_source, start_run
+    """`%%mlops run`: the cell inside a new run, ended as `with mlops.start_run():` ends it (finished,
+    killed by an interrupt, failed by any other error, which also fails the magic)."""
+    from mlops_nb.api.tracking import end_run_of_block, record_cell_source, start_run
+    from mlops_nb.services.tracking import ending_status
 
     shell: Any = magics.shell  # IPython's InteractiveShell is not annotated
     if shell is None:
         raise UsageError("%%mlops run needs an IPython shell")
     run = start_run(args.experiment or magics.default_experiment, name=args.name,
-                          tags=split_pairs(args.tag) or None)
-
-    def end(status: str) -> RunPublic:
-        context = current()
-        if context is not None and context.active_run is not None and context.active_run.id == run.id:
-            return end_run(status)
-        return get_run(run.id)  # the cell ended (or replaced) the run itself
-
+                    tags=split_pairs(args.tag) or None, nested=args.nested)
     try:
         record_cell_source(args.cell)
         result = shell.run_cell(args.cell, store_history=False)
-    except BaseException:
-        end("failed")
+    except BaseException as err:
+        end_run_of_block(run.id, ending_status(err))
         raise
     error = result.error_before_exec or result.error_in_exec
+    ended = end_run_of_block(run.id, ending_status(error))
     if error is None:
-        ended = end("finished")
         magics.show_panel(ended.id)
         return ended
-    ended = end("killed" if isinstance(error, KeyboardInterrupt) else "failed")
     # the cell's traceback is already shown; this line makes the cell fail, so "Run all" stops here
     raise UsageError(f"the cell raised {type(error).__name__}: {error}; "
                      f"run {ended.name!r} ({ended.id}) ended {ended.status}")

@@ -22,10 +22,18 @@ from pathlib import Path
 from typing import Any, BinaryIO, cast
 
 CHUNK = 1 << 20
+# what file systems allow: 255 bytes per path component (ext4, XFS, APFS, and NTFS's 255 UTF-16 units
+# cover at least 255 UTF-8 bytes of most text; POSIX NAME_MAX), and a whole path of PATH_MAX bytes
+# (4,096 on Linux); a name is also at most 1,000 characters, the width of `artifact.name`
+MAX_PART_BYTES = 255
+MAX_NAME_CHARS = 1000
+DEFAULT_PATH_MAX = 4096
+_TMP_NAME_BYTES = 16  # ".tmp-" and mkstemp's random part, written beside the target first
 
 
 class UnsafeArtifactName(ValueError):
-    """An artifact name that would leave the artifact root (absolute, `..`, empty parts)."""
+    """An artifact name that would leave the artifact root (absolute, `..`, empty parts) or that no
+    file system takes (a part over 255 bytes, a path over PATH_MAX, over 1,000 characters)."""
 
 
 @dataclass(frozen=True)
@@ -41,7 +49,8 @@ def safe_relative_name(name: str) -> str:
     """`name` normalised to a relative POSIX path inside the root ("a\\b" -> "a/b", "./x" -> "x").
 
     Raises:
-        UnsafeArtifactName: empty, absolute, with NUL, or leaving the root through `..`.
+        UnsafeArtifactName: empty, absolute, with NUL, leaving the root through `..`, over 1,000
+            characters, or with a part (folder or file name) over 255 bytes in UTF-8.
     """
     if not isinstance(name, str) or not name.strip():
         raise UnsafeArtifactName(f"artifact name {name!r} is empty")
@@ -56,6 +65,15 @@ def safe_relative_name(name: str) -> str:
     normalised = posixpath.normpath(candidate)
     if normalised in (".", "") or normalised.startswith("../"):
         raise UnsafeArtifactName(f"artifact name {name!r} does not name a file inside the root")
+    if len(normalised) > MAX_NAME_CHARS:
+        raise UnsafeArtifactName(f"artifact name {normalised[:40]!r}… is {len(normalised)} characters; "
+                                 f"the limit is {MAX_NAME_CHARS}: give a shorter name")
+    for part in normalised.split("/"):
+        size = len(part.encode("utf-8", "surrogatepass"))
+        if size > MAX_PART_BYTES:
+            raise UnsafeArtifactName(
+                f"artifact name part {part[:40]!r}… is {size} bytes; file systems allow {MAX_PART_BYTES} "
+                "bytes per folder or file name: give a shorter name")
     return normalised
 
 
@@ -126,7 +144,22 @@ class LocalArtifactStore(ArtifactStore):
         target = (self.root_path / relative).resolve()
         if self.root_path != target and self.root_path not in target.parents:
             raise UnsafeArtifactName(f"artifact name {name!r} resolves outside the artifact root")
+        limit = self._path_max()
+        if len(os.fsencode(target)) + _TMP_NAME_BYTES >= limit:
+            raise UnsafeArtifactName(f"artifact name {name[:40]!r}… makes a path of {len(os.fsencode(target))} "
+                                     f"bytes under {self.root}; the file system allows {limit}: give a shorter "
+                                     "name (or a shorter artifact root)")
         return target
+
+    def _path_max(self) -> int:
+        """The longest path the file system of the root takes, in bytes (PATH_MAX where it says)."""
+        folder = self.root_path
+        while not folder.exists() and folder != folder.parent:
+            folder = folder.parent
+        try:
+            return int(os.pathconf(folder, "PC_PATH_MAX"))
+        except (OSError, ValueError, AttributeError):  # not said (or not POSIX): Linux's
+            return DEFAULT_PATH_MAX
 
     def _write_atomic(self, target: Path, chunks: Iterable[bytes]) -> StoredArtifact:
         target.parent.mkdir(parents=True, exist_ok=True)

@@ -50,5 +50,26 @@ def log_forever(url: str, run_file: str) -> None:
         time.sleep(0.01)
 
 
+def paused_owner(url: str) -> None:
+    """Start a run, print its id, then follow the parent's lines on stdin: `log N` logs param pN and
+    metric m = N and prints `ok N` (or the refusal); `end` ends the run and prints its status."""
+    import mlops_nb as mlops
+
+    mlops.init(project="paused", db_url=url, user="owner")
+    print(mlops.start_run(experiment="lid", name="paused").id, flush=True)
+    for line in sys.stdin:
+        command, _, value = line.strip().partition(" ")
+        if command == "end":
+            print(mlops.end_run().status, flush=True)
+            return
+        try:
+            mlops.log_param(f"p{value}", int(value))
+            mlops.log_metric("m", float(value))
+            print(f"ok {value}", flush=True)
+        except mlops.MlopsError as err:
+            print(f"refused {err}", flush=True)
+
+
 if __name__ == "__main__":
-    {"log_points": log_points, "log_forever": log_forever}[sys.argv[1]](*sys.argv[2:])
+    {"log_points": log_points, "log_forever": log_forever,
+     "paused_owner": paused_owner}[sys.argv[1]](*sys.argv[2:])

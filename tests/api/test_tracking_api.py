@@ -257,8 +257,9 @@ def test_logging_to_an_ended_run_is_refused(ctx):
         tracking.log_params(store=run_store(ctx.engine), run_id=run.id, params={"a": 1})
 
 
-def test_starting_a_run_ends_the_active_one(ctx):
+def test_starting_a_run_after_ending_the_active_one(ctx):
     first = mlops.start_run(experiment="e", name="first")
+    assert mlops.end_run().status == "finished"
     second = mlops.start_run(experiment="e", name="second")
     assert mlops.get_run(first.id).status == "finished"
     assert mlops.active_run().id == second.id
@@ -331,7 +332,9 @@ def test_tag_errors_name_the_tag(ctx):
             mlops.set_tag("long", "x" * 6001)
 
 
-def test_logging_to_a_run_marked_killed_elsewhere_is_refused(db_url, tmp_path, monkeypatch):
+def test_logging_to_a_run_ended_elsewhere_is_refused(db_url, tmp_path, monkeypatch):
+    """Ended explicitly by another process: the next heartbeat marks it lost, logging is refused.
+    (A run a reader only marked killed for a stale heartbeat is revived: tests/api/test_run_lifecycle.py.)"""
     import time
 
     from mlops_nb.services import tracking
@@ -341,8 +344,7 @@ def test_logging_to_a_run_marked_killed_elsewhere_is_refused(db_url, tmp_path, m
     ctx = mlops.init(project="test", db_url=db_url, user="dana", artifact_root=str(tmp_path / "a"))
     run = mlops.start_run(experiment="e")
     mlops.log_metric("m", 1.0)
-    # a reader saw a stale heartbeat (laptop asleep)
-    assert tracking.mark_stale_runs(store=run_store(ctx.engine), stale_s=-1) == 1
+    assert tracking.end_run(store=run_store(ctx.engine), run_id=run.id, status="killed").status == "killed"
     deadline = time.time() + 5
     while not ctx.active_run.lost and time.time() < deadline:
         time.sleep(0.02)
@@ -352,7 +354,7 @@ def test_logging_to_a_run_marked_killed_elsewhere_is_refused(db_url, tmp_path, m
     assert mlops.get_run(run.id).status == "killed"
 
 
-def test_a_run_marked_killed_elsewhere_can_still_be_ended_and_replaced(db_url, tmp_path, monkeypatch):
+def test_a_run_ended_elsewhere_can_still_be_ended_and_replaced(db_url, tmp_path, monkeypatch):
     """A lost run does not lock the session: end_run reports how the store ended it, and start_run
     and init go on (before: every one of them raised 'start a new run to log more')."""
     import time
@@ -363,7 +365,7 @@ def test_a_run_marked_killed_elsewhere_can_still_be_ended_and_replaced(db_url, t
     monkeypatch.setenv("MLOPS_HEARTBEAT_S", "0.05")
     ctx = mlops.init(project="test", db_url=db_url, user="dana", artifact_root=str(tmp_path / "a"))
     first = mlops.start_run(experiment="e")
-    assert tracking.mark_stale_runs(store=run_store(ctx.engine), stale_s=-1) == 1
+    tracking.end_run(store=run_store(ctx.engine), run_id=first.id, status="killed")
     deadline = time.time() + 5
     while not ctx.active_run.lost and time.time() < deadline:
         time.sleep(0.02)
@@ -372,11 +374,12 @@ def test_a_run_marked_killed_elsewhere_can_still_be_ended_and_replaced(db_url, t
     second = mlops.start_run(experiment="e")
     mlops.log_metric("m", 1.0)
     assert mlops.end_run().status == "finished" and second.id != first.id
-    mlops.start_run(experiment="e")
-    assert tracking.mark_stale_runs(store=run_store(ctx.engine), stale_s=-1) == 1
+    third = mlops.start_run(experiment="e")
+    tracking.end_run(store=run_store(ctx.engine), run_id=third.id, status="failed")
     deadline = time.time() + 5
     while not ctx.active_run.lost and time.time() < deadline:
         time.sleep(0.02)
+    mlops.start_run(experiment="e")  # a lost active run is closed quietly, not refused as active
     mlops.init(project="test", db_url=db_url, user="dana", artifact_root=str(tmp_path / "a"))
     assert mlops.active_run() is None
 

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from sqlalchemy import insert
 from sqlmodel import Session, select
@@ -29,18 +31,41 @@ from mlops_nb.store.artifacts import (
 from mlops_nb.store.models import Artifact
 
 _INSERT_ARTIFACT = insert(Artifact)
+T = TypeVar("T")
 
 
 def checked_name(name: str) -> str:
     """`name` normalised to a relative POSIX path inside the artifact root.
 
     Raises:
-        InvalidInput: an empty or absolute name, or one that leaves the root (`..`).
+        InvalidInput: an empty or absolute name, one that leaves the root (`..`), one over 1,000
+            characters, or one with a part (folder or file name) over 255 bytes in UTF-8.
     """
     try:
         return safe_relative_name(name)
     except UnsafeArtifactName as err:
         raise InvalidInput(str(err)) from err
+
+
+def _written(store: ArtifactStore, name: str, write: Callable[[], T]) -> T:
+    """`write()` (a copy into the artifact store, or a read of the file to copy), with what the file
+    system refuses named: no raw OSError reaches a user, and nothing is recorded (the store writes
+    to a temporary name first, so no partial file is left either).
+
+    Raises:
+        InvalidInput: a name the file system cannot take, a source that cannot be read, or an
+            artifact root that cannot be written (full, read-only, no permission).
+    """
+    try:
+        return write()
+    except UnsafeArtifactName as err:
+        raise InvalidInput(str(err)) from err
+    except OSError as err:
+        reason = err.strerror or type(err).__name__
+        raise InvalidInput(f"artifact {name!r} could not be stored under {store.root} ({reason}"
+                           f"{': ' + str(err.filename) if err.filename else ''}); check that the file is "
+                           "readable and the artifact root writable (mlops.init(artifact_root=...) or "
+                           "MLOPS_ARTIFACT_ROOT)") from err
 
 
 def public(artifact: Artifact) -> ArtifactPublic:
@@ -57,7 +82,9 @@ def log_artifact(*, session: Session, store: ArtifactStore, run_id: str, path: s
     Conflict, so a recorded sha256 always describes the file behind it.
 
     Raises:
-        InvalidInput: a bad name, `path` not a readable file, or the run has ended.
+        InvalidInput: a bad name (leaving the root, or too long for a file system: a part over 255
+            bytes, over 1,000 characters), `path` not a readable file, the run has ended, or the
+            artifact root cannot be written. Nothing is recorded, and no file is left.
         NotFound: no such run.
         Conflict: the run has an artifact of that name with other contents.
     """
@@ -69,12 +96,12 @@ def log_artifact(*, session: Session, store: ArtifactStore, run_id: str, path: s
     existing: Artifact | None = session.exec(
         select(Artifact).where(Artifact.run_id == run_id, Artifact.name == relative)).first()
     if existing is not None:
-        sha, _ = sha256_of_file(source)
+        sha, _ = _written(store, relative, lambda: sha256_of_file(source))
         if sha == existing.sha256:
             return public(existing)
         raise Conflict(f"artifact {relative!r} already exists in run {run_id} with other contents; "
                        "log it under another name")
-    stored = store.put_file(source, f"runs/{run_id}/{relative}")
+    stored = _written(store, relative, lambda: store.put_file(source, f"runs/{run_id}/{relative}"))
     artifact = Artifact(run_id=run_id, name=relative, uri=stored.uri, sha256=stored.sha256,
                         size=stored.size, created_at=time.time())
     session.add(artifact)
@@ -91,9 +118,10 @@ def store_bytes(*, session: Session, store: ArtifactStore, data: bytes, name: st
     for files that belong to no run (registry model files).
 
     Raises:
-        InvalidInput: a bad name.
+        InvalidInput: a bad name, or the artifact store cannot be written (nothing is recorded).
     """
-    stored = store.put_bytes(data, checked_name(name))
+    relative = checked_name(name)
+    stored = _written(store, relative, lambda: store.put_bytes(data, relative))
     values = {"run_id": run_id, "name": name, "uri": stored.uri, "sha256": stored.sha256, "size": stored.size,
               "created_at": time.time()}
     key = session.connection().execute(_INSERT_ARTIFACT, values).inserted_primary_key

@@ -40,8 +40,9 @@ class Sink(Protocol):
         """The fit succeeded: its params (text), training metrics (floats) and tags (text)."""
         ...
 
-    def end(self, token: Any, *, failed: bool) -> None:
-        """The fit ended (`failed`: it raised); `token` is what `begin` returned."""
+    def end(self, token: Any, *, error: BaseException | None) -> None:
+        """The fit ended, raising `error` (None: it returned); `token` is what `begin` returned.
+        A run of its own ends as `runs.ending_status(error)` says (an interrupt is killed)."""
         ...
 
 
@@ -196,11 +197,11 @@ def _recorded_fit(sink: Sink, estimator: Any, bound: Any, args: tuple[Any, ...],
         return bound(*args, **kwargs)
     try:
         result = bound(*args, **kwargs)
-    except BaseException:
-        _end(sink, token, failed=True)
+    except BaseException as err:
+        _end(sink, token, error=err)
         raise
     _record(sink, estimator, args, kwargs)
-    _end(sink, token, failed=False)
+    _end(sink, token, error=None)
     return result
 
 
@@ -222,9 +223,9 @@ def _record(sink: Sink, estimator: Any, args: tuple[Any, ...], kwargs: dict[str,
         _warn(f"log the fit of {type(estimator).__name__}", err)
 
 
-def _end(sink: Sink, token: Any, *, failed: bool) -> None:
+def _end(sink: Sink, token: Any, *, error: BaseException | None) -> None:
     try:
-        sink.end(token, failed=failed)
+        sink.end(token, error=error)
     except Exception as err:  # noqa: BLE001
         _warn("end the run", err)
 

@@ -3,7 +3,10 @@
 Rules that never bend: a run's params are immutable (the same value again is fine, another value is
 a Conflict and changes nothing); only a running run takes params; a run ends once (ending it again
 changes nothing and says how it ended); a reader marks running runs whose heartbeat is older than
-MLOPS_RUN_STALE_S killed, ending at their last heartbeat (SPEC §4).
+MLOPS_RUN_STALE_S killed, ending at their last heartbeat (SPEC §4), with end_reason 'stale': such a
+run is revived by its owner's heartbeat (a paused process, not a dead one), unless an explicit end
+came first, which always wins and is never undone; an interrupt ends a run killed, any other
+exception failed (`ending_status`), from every door.
 
 Writes go through a run store (store.runs): `run_store(engine)` for the notebook's hot path, where
 each call is one committed transaction (on a SQLite file the raw-sqlite3 fast path), or
@@ -16,6 +19,7 @@ each call is one committed transaction (on a SQLite file the raw-sqlite3 fast pa
 """
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from collections.abc import Mapping, Sequence
@@ -28,7 +32,7 @@ from mlops_nb.services.tracking.results import ArtifactPublic, RunEnded, RunPubl
 from mlops_nb.services.values import check_name, param_text
 from mlops_nb.store.models import Artifact, DatasetVersion, Experiment, LatestMetric, Param, Project, Run, RunInput, Tag
 from mlops_nb.store.run_store import run_store
-from mlops_nb.store.runs import RunState, RunStore, loaded_float
+from mlops_nb.store.runs import RunState, RunStore, loaded_float, statements
 
 END_STATUSES = ("finished", "failed", "killed")
 # what `capture()` records about where a run ran (see environment.py), as stored on the run
@@ -96,7 +100,8 @@ def create_run(*, session: Session, experiment_id: int, name: str | None, user: 
 
 def end_run(*, store: RunStore, run_id: str, status: str = "finished") -> RunEnded:
     """End a running run with `status` (finished, failed or killed) now. A run that had ended already
-    keeps how it ended, and that is what is returned.
+    keeps how it ended, and that is what is returned; except a run a reader only marked killed for a
+    stale heartbeat, which takes `status` (an explicit end wins, and the run is never revived after).
 
     Raises:
         InvalidInput: `status` is not one of END_STATUSES.
@@ -113,6 +118,17 @@ def end_run(*, store: RunStore, run_id: str, status: str = "finished") -> RunEnd
     return RunEnded(id=run_id, status=state.status, end_time=state.end_time)
 
 
+def ending_status(error: BaseException | type[BaseException] | None) -> str:
+    """The status of a run whose block, cell or fit ended with `error` (an exception or its class):
+    finished for None, killed for an interrupt (KeyboardInterrupt: Ctrl-C, the kernel's Interrupt
+    button), failed for any other exception. Every door ends runs through this, so a status means
+    the same from `with start_run()`, `%%mlops run` and autolog."""
+    if error is None:
+        return "finished"
+    kind = error if isinstance(error, type) else type(error)
+    return "killed" if issubclass(kind, KeyboardInterrupt) else "failed"
+
+
 def mark_stale_runs(*, store: RunStore, stale_s: float, now: float | None = None) -> int:
     """Mark killed every running run whose heartbeat is older than `stale_s` seconds before `now`
     (epoch seconds, default the clock); returns how many. What every reader calls first (SPEC §4);
@@ -126,6 +142,47 @@ def heartbeat(*, session: Session, run_id: str) -> bool:
     result = session.exec(update(Run).where(col(Run.id) == run_id, col(Run.status) == "running")
                           .values(heartbeat_at=time.time()))
     return bool(result.rowcount == 1)
+
+
+REVIVED_TAG = "mlops.revived"  # the run event a revival leaves (runs have no audit trail: SPEC §4)
+PARENT_TAG = "mlops.parentRunId"  # a nested run's parent, as MLflow's mlflow.parentRunId
+
+
+def revive_run(*, session: Session, run_id: str, now: float | None = None) -> bool:
+    """Bring back a run a reader marked killed because its heartbeat was stale (its process was
+    paused longer than MLOPS_RUN_STALE_S: a closed laptop lid, Ctrl-Z), when its owner's heartbeat
+    returns: running again, end time cleared, heartbeat at `now` (epoch seconds, default the clock).
+    The revival is recorded on the run as tag `mlops.revived` (JSON: how many times, and the last
+    one's kill time, revival time and reason). A run ended explicitly (end_run, by any process) is
+    never revived. Returns whether the run is running now (revived here, or by a beat of the owner
+    a moment before).
+
+    Called by the run's owner only (its heartbeat, api/heartbeat.py): a reader cannot tell a paused
+    owner from a dead one, the owner can.
+    """
+    now = time.time() if now is None else now
+    conn = session.connection()
+    row = conn.execute(statements.run_state(), {"run_id": run_id}).first()
+    if row is None:
+        return False
+    state = RunState(*row)
+    if state.status != "killed" or state.end_reason != statements.STALE:
+        return False
+    if conn.execute(statements.revive_run(), {"run_id": run_id, "now": now}).rowcount != 1:
+        # changed in between (PostgreSQL re-reads a row it waited for): revived by another beat of
+        # the owner (running: alive), or ended explicitly (not)
+        row = conn.execute(statements.run_state(), {"run_id": run_id}).first()
+        return row is not None and RunState(*row).status == "running"
+    previous = session.exec(select(Tag.value).where(Tag.run_id == run_id, Tag.key == REVIVED_TAG)).first()
+    try:
+        count = int(json.loads(previous)["count"]) if previous else 0
+    except (ValueError, KeyError, TypeError):
+        count = 0
+    event = {"count": count + 1, "killed_at": state.end_time, "revived_at": now,
+             "reason": "a reader marked the run killed after its heartbeat went stale (the process was "
+                       "paused); its heartbeat came back"}
+    run_store(session).write_tags(run_id=run_id, tags={REVIVED_TAG: json.dumps(event)})
+    return True
 
 
 def get_run_row(*, session: Session, run_id: str) -> Run:

@@ -43,6 +43,9 @@ class Run(SQLModel, table=True):
     start_time: float
     end_time: float | None = None
     heartbeat_at: float
+    # 'stale': a reader marked the run killed after its heartbeat went stale (its owner revives it
+    # when the heartbeat returns); None: running, or ended explicitly (never revived)
+    end_reason: str | None = Field(default=None, max_length=16)
     # captured context: who, where, which code and environment made this run
     host: str | None = Field(default=None, max_length=250)
     pid: int | None = None

@@ -22,11 +22,13 @@ from sqlalchemy import (
     Select,
     Table,
     Update,
+    and_,
     bindparam,
     insert,
     literal,
     literal_column,
     null,
+    or_,
     select,
     update,
 )
@@ -82,20 +84,23 @@ def add_experiment(dialect: str) -> Insert:
     return stmt.on_conflict_do_nothing(index_elements=[EXPERIMENT.c.project_id, EXPERIMENT.c.name])
 
 
+STALE = "stale"  # run.end_reason of a run a reader marked killed (see mark_stale_runs, revive_run)
 _RUNNING: ColumnClause[str] = literal_column("'running'")  # written into the SQL: the statements below take only their named binds
 
 
 @cache
 def end_run() -> Update:
-    """Run :run_id, if still running, ends with :status at :end_time."""
-    return (update(RUN).where(RUN.c.id == bindparam("run_id"), RUN.c.status == _RUNNING)
-            .values(status=bindparam("status"), end_time=bindparam("end_time")))
+    """Run :run_id, if still running or only marked killed by a reader for a stale heartbeat, ends
+    with :status at :end_time (an explicit end: end_reason cleared, so it is never revived)."""
+    marked_stale = and_(RUN.c.status == literal_column("'killed'"), RUN.c.end_reason == literal_column(f"'{STALE}'"))
+    return (update(RUN).where(RUN.c.id == bindparam("run_id"), or_(RUN.c.status == _RUNNING, marked_stale))
+            .values(status=bindparam("status"), end_time=bindparam("end_time"), end_reason=null()))
 
 
 @cache
 def run_state() -> Select[Any]:
-    """The name, status and end time of run :run_id."""
-    return select(RUN.c.name, RUN.c.status, RUN.c.end_time).where(RUN.c.id == bindparam("run_id"))
+    """The name, status, end time and end reason of run :run_id."""
+    return select(RUN.c.name, RUN.c.status, RUN.c.end_time, RUN.c.end_reason).where(RUN.c.id == bindparam("run_id"))
 
 
 @cache
@@ -107,9 +112,19 @@ def any_stale_run() -> Select[Any]:
 
 @cache
 def mark_stale_runs() -> Update:
-    """Running runs whose heartbeat is older than :cutoff are killed, ending at their last heartbeat."""
+    """Running runs whose heartbeat is older than :cutoff are killed, ending at their last heartbeat,
+    with end_reason 'stale' (so their owner can tell this from an explicit end, and revive them)."""
     return (update(RUN).where(RUN.c.status == "running", RUN.c.heartbeat_at < bindparam("cutoff"))
-            .values(status="killed", end_time=RUN.c.heartbeat_at))
+            .values(status="killed", end_time=RUN.c.heartbeat_at, end_reason=STALE))
+
+
+@cache
+def revive_run() -> Update:
+    """Run :run_id, if a reader marked it killed for a stale heartbeat (and nothing ended it since),
+    is running again with its heartbeat at :now; an explicitly ended run is never touched."""
+    return (update(RUN).where(RUN.c.id == bindparam("run_id"), RUN.c.status == "killed",
+                              RUN.c.end_reason == STALE)
+            .values(status=_RUNNING, end_time=null(), end_reason=null(), heartbeat_at=bindparam("now")))
 
 
 # --- tags and params -----------------------------------------------------------------------------

@@ -35,12 +35,14 @@ NEW_RUN_COLUMNS = ("id", "name", "user", "start_time", "heartbeat_at", "host", "
 
 
 class RunState(NamedTuple):
-    """A run as the rules of logging need it: `name`, `status` (running, finished, failed, killed) and
-    `end_time` (epoch seconds, None while running)."""
+    """A run as the rules of logging need it: `name`, `status` (running, finished, failed, killed),
+    `end_time` (epoch seconds, None while running) and `end_reason` ('stale' when a reader marked it
+    killed for a stale heartbeat, else None)."""
 
     name: str
     status: str
     end_time: float | None
+    end_reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -95,8 +97,9 @@ class RunStore(Protocol):
         ...
 
     def end_run(self, *, run_id: str, status: str, end_time: float) -> bool:
-        """End run `run_id` with `status` at `end_time` (epoch seconds) if it is running; True when it
-        was, False (and nothing changed) when it was not or does not exist."""
+        """End run `run_id` with `status` at `end_time` (epoch seconds) if it is running, or was only
+        marked killed by a reader for a stale heartbeat (an explicit end wins over that mark); True
+        when it was, False (and nothing changed) when it had ended otherwise or does not exist."""
         ...
 
     def run_state(self, *, run_id: str) -> RunState | None:
