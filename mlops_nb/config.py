@@ -5,7 +5,9 @@ and `MLOPS_ARTIFACT_ROOT` override them; `MLOPS_USER` and `MLOPS_TOKEN` name who
 `MLOPS_RUN_STALE_S` is how old a running run's heartbeat may be before a reader marks it killed;
 `MLOPS_HEARTBEAT_S` how often a live run writes its heartbeat; `MLOPS_NULLPOOL` (any non-empty
 value) makes PostgreSQL engines open a connection per use instead of pooling them;
-`MLOPS_NOTEBOOK_PATH` names the notebook recorded on runs where the front end does not.
+`MLOPS_NOTEBOOK_PATH` names the notebook recorded on runs where the front end does not;
+`MLOPS_SQLITE_BUSY_TIMEOUT_MS` is how long a SQLite writer waits for another one's lock (default
+30,000 ms) before the call fails with StoreBusy.
 
 Everything else asks this module: `Settings.from_env()` for a snapshot, or the small functions below
 for the values that must be read at the moment they are used. Secrets (the token, a password in a
@@ -26,6 +28,7 @@ from urllib.parse import urlsplit
 
 DEFAULT_RUN_STALE_S = 60.0
 DEFAULT_HEARTBEAT_S = 5.0
+DEFAULT_SQLITE_BUSY_TIMEOUT_MS = 30_000
 # where front ends say which notebook runs: ours, JupyterLab's, VS Code's
 NOTEBOOK_PATH_VARIABLES = ("MLOPS_NOTEBOOK_PATH", "JPY_SESSION_NAME", "__vsc_ipynb_file__")
 
@@ -118,3 +121,20 @@ def notebook_path_from_env() -> str | None:
         if value:
             return value
     return None
+
+
+def sqlite_busy_timeout_ms() -> int:
+    """`MLOPS_SQLITE_BUSY_TIMEOUT_MS` (default 30,000): how many milliseconds a SQLite connection
+    waits for another writer's lock before giving up (then the call raises StoreBusy). Read when a
+    connection is opened.
+
+    Raises:
+        ValueError: the variable is set but is not a whole number >= 0.
+    """
+    value = os.environ.get("MLOPS_SQLITE_BUSY_TIMEOUT_MS")
+    if not value:
+        return DEFAULT_SQLITE_BUSY_TIMEOUT_MS
+    timeout = int(value)
+    if timeout < 0:
+        raise ValueError(f"MLOPS_SQLITE_BUSY_TIMEOUT_MS must be >= 0 milliseconds, got {value!r}")
+    return timeout

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from mlops_nb.api.boundary import store_errors
 from mlops_nb.api.connect import get_context
 from mlops_nb.display import present
 from mlops_nb.services.errors import InvalidInput
@@ -14,6 +15,7 @@ from mlops_nb.services.registry.scoring import ScoringModel
 from mlops_nb.store.db import session_scope
 
 
+@store_errors
 def register_model(model: Any, *, name: str, dataset: Any = None, target: str | None = None,
                    features: list[str] | None = None, input_example: Any = None,
                    run_id: str | None = None) -> ModelVersionPublic:
@@ -47,6 +49,7 @@ def register_model(model: Any, *, name: str, dataset: Any = None, target: str | 
                                        input_example=input_example))
 
 
+@store_errors
 def models(name: str | None = None) -> ModelTable:
     """The project's registered models, or the versions of one.
 
@@ -63,6 +66,7 @@ def models(name: str | None = None) -> ModelTable:
         return present(registry.list_models(session=session, project_id=context.project_id, name=name))
 
 
+@store_errors
 def get_model_version(name: str, version: int | None = None, stage: str | None = None) -> ModelVersionPublic:
     """A model version by number or stage (the newest version when neither is given).
 
@@ -80,6 +84,7 @@ def get_model_version(name: str, version: int | None = None, stage: str | None =
                                     version=version, stage=stage))
 
 
+@store_errors
 def load_model(name: str, *, version: int | None = None, stage: str | None = None) -> ScoringModel:
     """Load a model version for scoring, by number or stage (the newest version when neither is given).
 

@@ -10,6 +10,7 @@ import os
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from mlops_nb.api.boundary import store_errors
 from mlops_nb.api.connect import get_context
 from mlops_nb.api.context import ActiveRun, Context
 from mlops_nb.api.heartbeat import HEARTBEATS
@@ -30,6 +31,7 @@ def _mark_stale(context: Context) -> None:
     tracking.mark_stale_runs(store=context.runs, stale_s=run_stale_seconds())
 
 
+@store_errors
 def start_run(experiment: str = "default", *, name: str | None = None, tags: Mapping[str, Any] | None = None) -> RunPublic:
     """Start a run (ending any active one) and make it the active run.
 
@@ -71,6 +73,7 @@ def _exit_run(run: RunPublic, exc_type: type[BaseException] | None) -> None:
         end_run("failed" if exc_type is not None else "finished")
 
 
+@store_errors
 def end_run(status: str = "finished") -> RunPublic:
     """End the active run with `status` (finished, failed or killed) and return it; a run that had
     ended elsewhere (or was marked killed) keeps, and returns, how it ended.
@@ -97,6 +100,7 @@ def end_run(status: str = "finished") -> RunPublic:
                             end_time=ended.end_time)
 
 
+@store_errors
 def active_run() -> RunPublic | None:
     """The active run as the store has it now, or None.
 
@@ -107,6 +111,7 @@ def active_run() -> RunPublic | None:
     return get_run(context.active_run.id) if context.active_run else None
 
 
+@store_errors
 def log_param(key: str, value: Any) -> None:
     """Log one param (stored as text; lists and dicts as JSON).
 
@@ -119,6 +124,7 @@ def log_param(key: str, value: Any) -> None:
     log_params({key: value})
 
 
+@store_errors
 def log_params(params: Mapping[str, Any]) -> None:
     """Log several params at once, all or none.
 
@@ -135,6 +141,7 @@ def log_params(params: Mapping[str, Any]) -> None:
     tracking.log_params(store=context.runs, run_id=active.id, params=params)
 
 
+@store_errors
 def log_metric(key: str, value: float, *, step: int | None = None) -> None:
     """Log one metric point; without `step` it takes the key's next step (0 first).
 
@@ -147,6 +154,7 @@ def log_metric(key: str, value: float, *, step: int | None = None) -> None:
     log_metrics({key: value}, step=step)
 
 
+@store_errors
 def log_metrics(metrics: Mapping[str, Any], *, step: int | None = None) -> None:
     """Log several metrics at one step (or each key's next step). NaN and inf are kept.
 
@@ -182,6 +190,7 @@ def log_metrics(metrics: Mapping[str, Any], *, step: int | None = None) -> None:
             next_step[key] = used + 1
 
 
+@store_errors
 def log_metric_history(key: str, values: Iterable[float], *, start_step: int | None = None) -> None:
     """Log a whole curve in one transaction (e.g. a loss per epoch): steps start_step, start_step+1, …
 
@@ -211,6 +220,7 @@ def log_metric_history(key: str, values: Iterable[float], *, start_step: int | N
     active.next_step[key] = max(active.next_step.get(key, 0), points[-1][3] + 1)
 
 
+@store_errors
 def get_metric_history(run_id: str, key: str) -> list[MetricPoint]:
     """Every point of a run's metric, ordered by step then time.
 
@@ -226,6 +236,7 @@ def get_metric_history(run_id: str, key: str) -> list[MetricPoint]:
         return [present(p) for p in tracking.metric_history(session=session, run_id=run_id, key=key)]
 
 
+@store_errors
 def set_tag(key: str, value: Any) -> None:
     """Set a tag on the active run (tags may change; params may not).
 
@@ -237,6 +248,7 @@ def set_tag(key: str, value: Any) -> None:
     set_tags({key: value})
 
 
+@store_errors
 def set_tags(tags: Mapping[str, Any]) -> None:
     """Set several tags on the active run; a tag set again takes the new value.
 
@@ -253,6 +265,7 @@ def set_tags(tags: Mapping[str, Any]) -> None:
         tracking.set_tags(session=session, run_id=active.id, tags=tags)
 
 
+@store_errors
 def log_artifact(path: str | os.PathLike[str], *, name: str | None = None) -> ArtifactPublic:
     """Copy a file into the active run's artifacts; its sha256 and size are recorded.
 
@@ -271,6 +284,7 @@ def log_artifact(path: str | os.PathLike[str], *, name: str | None = None) -> Ar
                                              path=path, name=name))
 
 
+@store_errors
 def log_dataset(df: Any, *, name: str, role: str = "train") -> DatasetVersionPublic:
     """Version a DataFrame (content fingerprint, schema, profile, sample) and link it to the active run.
 
@@ -290,6 +304,7 @@ def log_dataset(df: Any, *, name: str, role: str = "train") -> DatasetVersionPub
                                         df=df, name=name, role=role, run_id=active.id, user=context.user))
 
 
+@store_errors
 def get_dataset(name: str, *, version: int | None = None) -> DatasetVersionPublic:
     """A dataset version of the current project (the newest when `version` is None).
 
@@ -305,6 +320,7 @@ def get_dataset(name: str, *, version: int | None = None) -> DatasetVersionPubli
         return present(data.get_dataset(session=session, project_id=context.project_id, name=name, version=version))
 
 
+@store_errors
 def runs(experiment: str | None = None, *, filter: str | None = None) -> RunTable:
     """Runs of the current project, newest first, filtered with MLflow's search syntax.
 
@@ -324,6 +340,7 @@ def runs(experiment: str | None = None, *, filter: str | None = None) -> RunTabl
                                           experiment=experiment, filter=filter, stale_s=run_stale_seconds()))
 
 
+@store_errors
 def get_run(run_id: str) -> RunPublic:
     """A run with its params, latest metrics, tags, datasets, artifacts and captured context.
 

@@ -34,5 +34,17 @@ class IntegrityFailure(MlopsError):
     """Stored bytes or records do not match their recorded hash."""
 
 
+class StoreUnavailable(MlopsError):
+    """The store could not be reached or used (the database's driver refused the operation: no
+    connection, a read-only or full disk, a database file that is not one). Nothing was changed: the
+    transaction was rolled back. The message keeps the driver's words."""
+
+
+class StoreBusy(StoreUnavailable):
+    """Another writer held the store's lock past the busy timeout (SQLite's `database is locked`,
+    PostgreSQL's lock or statement timeout, a serialization failure). Nothing was changed; the same
+    call may simply be retried. MLOPS_SQLITE_BUSY_TIMEOUT_MS sets how long SQLite waits."""
+
+
 __all__ = ["MlopsError", "InvalidInput", "NotFound", "PermissionDenied", "GateFailed", "Conflict",
-           "IntegrityFailure"]
+           "IntegrityFailure", "StoreUnavailable", "StoreBusy"]
