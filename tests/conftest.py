@@ -16,7 +16,7 @@ PG_ADMIN_URL = os.environ.get("MLOPS_TEST_PG_URL", "postgresql+psycopg://postgre
 REQUIRE_PG = os.environ.get("MLOPS_REQUIRE_POSTGRES") == "1"
 DATA = Path(__file__).resolve().parents[1] / "mlops_nb" / "data" / "german_credit.csv"
 ENV_VARS = ("MLOPS_DB_URL", "MLOPS_USER", "MLOPS_TOKEN", "MLOPS_RUN_STALE_S", "MLOPS_ARTIFACT_ROOT",
-            "MLOPS_HEARTBEAT_S", "MLOPS_NOTEBOOK_PATH")
+            "MLOPS_HEARTBEAT_S", "MLOPS_NOTEBOOK_PATH", "MLOPS_SQLITE_BUSY_TIMEOUT_MS")
 
 
 def _pg_reachable() -> str | None:
