@@ -42,6 +42,10 @@ def register_model(model: Any, *, name: str, dataset: Any = None, target: str | 
             raise InvalidInput("register_model needs an active run or run_id: start one with "
                                "mlops.start_run(...), or pass run_id= of the run that trained the model")
         run_id = context.active_run.id
+    if context.active_run is not None and context.active_run.id == run_id:
+        from mlops_nb.api.cells import record_current_cell
+
+        record_current_cell()  # the cell registering the model is part of the code that made it
     with session_scope(context.engine) as session:
         return present(registry.register_model(session=session, store=context.artifacts, project_id=context.project_id,
                                        user=context.user, model=model, name=name, run_id=run_id,

@@ -5,11 +5,11 @@ point costs one short transaction: the history row and the key's latest value.
 """
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from mlops_nb.api import cells
 from mlops_nb.api.boundary import store_errors
 from mlops_nb.api.connect import get_context
 from mlops_nb.api.context import ActiveRun, Context
@@ -49,18 +49,25 @@ def start_run(experiment: str = "default", *, name: str | None = None, tags: Map
     context = get_context()
     if context.active_run is not None:
         end_run()
-    captured = tracking.capture()
+    in_cell = cells.in_ipython_cell()
+    code_file = None if in_cell else cells.calling_file()  # outside a notebook: the script that called
+    captured = tracking.capture(code_path=code_file)
     started = tracking.start_run(store=context.runs, project_id=context.project_id, experiment=experiment,
                                  name=name, user=context.user, context=captured, tags=tags)
     active = ActiveRun(id=started.id, name=started.name, experiment=experiment, start_time=started.start_time)
     context.active_run = active
     HEARTBEATS.add(context, active)
+    if in_cell:
+        cells.record_current_cell()  # the cell that starts the run (all of it, for `with start_run():`)
+    elif code_file is not None and (text := cells.file_source(code_file)):
+        cells.record_cell(text, key=code_file)
     # the Run as just written (no read back): running, no params or metrics yet
     run = RunView(id=started.id, name=started.name, status="running", experiment=experiment,
                   project=context.project, user=context.user, start_time=started.start_time,
                   end_time=None, params={}, metrics={}, tags=dict(started.tags),
-                  context={**{k: captured.get(k) for k in tracking.CONTEXT_COLUMNS}, "code_hash": None,
-                           "cell_hashes": [], "cell_source": None, "heartbeat_at": started.heartbeat_at},
+                  context={**{k: captured.get(k) for k in tracking.CONTEXT_COLUMNS}, "code_hash": cells.code_hash(active),
+                           "cell_hashes": list(active.cell_hashes), "cell_source": cells.joined(active) or None,
+                           "heartbeat_at": started.heartbeat_at},
                   datasets=[], artifacts=[])
     run.context["packages"] = run.context["packages"] or {}
     run._on_exit = _exit_run
@@ -87,6 +94,8 @@ def end_run(status: str = "finished") -> RunPublic:
     from mlops_nb.services import tracking
 
     context = get_context()
+    if context.active_run is not None:
+        cells.record_current_cell()  # the cell that ends the run is part of its code
     active, ended = context.end_active_run(status)
     engine, run_id = context.engine, active.id
 
@@ -357,34 +366,3 @@ def get_run(run_id: str) -> RunPublic:
     _mark_stale(context)
     with session_scope(context.engine) as session:
         return present(tracking.get_run(session=session, run_id=run_id))
-
-
-def record_cell(source: str) -> None:
-    """Called after each executed notebook cell (the magics' post_run_cell hook): adds the sha256 of
-    its source to the active run's cell hashes and updates the run's code hash; nothing without an
-    active run or for a blank cell."""
-    from mlops_nb.services import tracking
-
-    context = get_context()
-    active = context.active_run
-    if active is None or not source.strip():
-        return
-    active.cell_hashes.append(hashlib.sha256(source.encode()).hexdigest())
-    code_hash = hashlib.sha256("".join(active.cell_hashes).encode()).hexdigest()
-    with session_scope(context.engine) as session:
-        tracking.set_run_code(session=session, run_id=active.id, code_hash=code_hash,
-                              cell_hashes=active.cell_hashes)
-
-
-def record_cell_source(source: str) -> None:
-    """Keep the full source of a `%%mlops run` cell on the active run (appended to what it has).
-
-    Raises:
-        InvalidInput: no active run.
-    """
-    from mlops_nb.services import tracking
-
-    context = get_context()
-    active = context.require_run()
-    with session_scope(context.engine) as session:
-        tracking.set_run_code(session=session, run_id=active.id, cell_source=source)

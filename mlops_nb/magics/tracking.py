@@ -121,8 +121,9 @@ def _dataset(magics: MlopsMagics, args: argparse.Namespace) -> Any:
     cell=True)
 def _run(magics: MlopsMagics, args: argparse.Namespace) -> Any:
     """`%%mlops run`: the cell inside a new run; an error in it fails the run and the magic."""
+    from mlops_nb.api.cells import record_cell_source
     from mlops_nb.api.context import current
-    from mlops_nb.api.tracking import end_run, get_run, record_cell_source, start_run
+    from mlops_nb.api.tracking import end_run, get_run, start_run
 
     shell: Any = magics.shell  # IPython's InteractiveShell is not annotated
     if shell is None:

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from mlops_nb.services.registry.lineage import (
     EXAMPLE_ROWS,
+    code_reference,
+    code_verdict,
     input_signature,
     training_dataset,
 )
@@ -66,6 +68,8 @@ __all__ = [
     "ScoringModel",
     "VERSION_COLUMNS",
     "check_estimator",
+    "code_reference",
+    "code_verdict",
     "dump",
     "env_policy",
     "estimator_params",

@@ -32,7 +32,8 @@ from mlops_nb.store.runs import RunState, RunStore, loaded_float
 
 END_STATUSES = ("finished", "failed", "killed")
 # what `capture()` records about where a run ran (see environment.py), as stored on the run
-CONTEXT_COLUMNS = ("host", "pid", "git_commit", "git_dirty", "notebook_path", "python_version", "packages")
+CONTEXT_COLUMNS = ("host", "pid", "git_commit", "git_dirty", "notebook_path", "code_status", "python_version",
+                   "packages")
 _CONTEXT_KEYS = frozenset(CONTEXT_COLUMNS)
 
 
@@ -155,15 +156,15 @@ def require_running(*, session: Session, run_id: str) -> Run:
 
 def set_run_code(*, session: Session, run_id: str, cell_source: str | None = None,
                  code_hash: str | None = None, cell_hashes: Sequence[str] | None = None) -> None:
-    """Record the run's code: `cell_source` is appended (a blank line between sources), `code_hash`
-    and `cell_hashes` (sha256 hex digests) replace what the run had.
+    """Record the run's code: `cell_source` (the text of every cell the run executed, see
+    api/cells.py), `code_hash` and `cell_hashes` (sha256 hex digests) replace what the run had.
 
     Raises:
         NotFound: no such run.
     """
     run = get_run_row(session=session, run_id=run_id)
     if cell_source is not None:
-        run.cell_source = (run.cell_source + "\n\n" if run.cell_source else "") + cell_source
+        run.cell_source = cell_source
     if code_hash is not None:
         run.code_hash = code_hash
     if cell_hashes is not None:
@@ -239,7 +240,7 @@ def set_tags(*, session: Session, run_id: str, tags: Mapping[str, Any]) -> None:
 
 def _context(run: Run) -> dict[str, Any]:
     return {"host": run.host, "pid": run.pid, "git_commit": run.git_commit, "git_dirty": run.git_dirty,
-            "notebook_path": run.notebook_path, "code_hash": run.code_hash,
+            "notebook_path": run.notebook_path, "code_status": run.code_status, "code_hash": run.code_hash,
             "cell_hashes": run.cell_hashes or [], "cell_source": run.cell_source,
             "python_version": run.python_version, "packages": run.packages or {},
             "heartbeat_at": run.heartbeat_at}
