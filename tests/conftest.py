@@ -7,6 +7,7 @@ skipped with the reason, unless MLOPS_REQUIRE_POSTGRES=1 (set by .ci/run), which
 from __future__ import annotations
 
 import os
+import sys
 import uuid
 from pathlib import Path
 
@@ -135,3 +136,18 @@ def ctx(db_url, tmp_path):
     import mlops_nb as mlops
 
     return mlops.init(project="test", db_url=db_url, user="dana", artifact_root=str(tmp_path / "artifacts"))
+
+
+@pytest.fixture()
+def kernel_of_this_python(tmp_path, monkeypatch) -> str:
+    """A `python3` kernelspec running sys.executable, so the kernel sees this venv's mlops_nb."""
+    from ipykernel.kernelspec import install
+
+    prefix = tmp_path / "kernel-prefix"
+    install(kernel_name="python3", prefix=str(prefix))
+    monkeypatch.setenv("JUPYTER_PATH", str(prefix / "share" / "jupyter"))
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    spec = KernelSpecManager().get_kernel_spec("python3")
+    assert spec.argv[0] == sys.executable
+    return "python3"
