@@ -197,6 +197,32 @@ def code_hash(active: ActiveRun) -> str | None:
     return hashlib.sha256("".join(active.cell_hashes).encode()).hexdigest() if active.cell_hashes else None
 
 
+def starting_code(*, in_cell: bool, code_file: str | None) -> tuple[Any, str] | None:
+    """(key, source) of the code a new run starts with: the top-level cell executing now, else the
+    text of `code_file` (the script that called start_run); None when there is neither."""
+    if in_cell:
+        return current_cell()
+    text = file_source(code_file) if code_file is not None else None
+    return (code_file, text) if text and text.strip() else None
+
+
+def starting_columns(first: tuple[Any, str] | None) -> dict[str, Any]:
+    """The run's code columns (code_hash, cell_hashes, cell_source) for `first`, written with the run
+    itself (no second transaction); {} for None."""
+    if first is None:
+        return {}
+    digest = hashlib.sha256(first[1].encode()).hexdigest()
+    return {"code_hash": hashlib.sha256(digest.encode()).hexdigest(), "cell_hashes": [digest],
+            "cell_source": first[1]}
+
+
+def adopt(active: ActiveRun, first: tuple[Any, str] | None) -> None:
+    """Make `first` (as written by `starting_columns`) the active run's first recorded cell."""
+    if first is not None:
+        active.recorded, active.cells = first[0], [first[1]]
+        active.cell_hashes = [hashlib.sha256(first[1].encode()).hexdigest()]
+
+
 def _write_code(context: Context, active: ActiveRun) -> None:
     from mlops_nb.services import tracking
 

@@ -52,15 +52,15 @@ def start_run(experiment: str = "default", *, name: str | None = None, tags: Map
     in_cell = cells.in_ipython_cell()
     code_file = None if in_cell else cells.calling_file()  # outside a notebook: the script that called
     captured = tracking.capture(code_path=code_file)
+    # the cell that starts the run (all of it, for `with start_run():`), or the script: written with the run
+    first = cells.starting_code(in_cell=in_cell, code_file=code_file)
     started = tracking.start_run(store=context.runs, project_id=context.project_id, experiment=experiment,
-                                 name=name, user=context.user, context=captured, tags=tags)
+                                 name=name, user=context.user, context={**captured, **cells.starting_columns(first)},
+                                 tags=tags)
     active = ActiveRun(id=started.id, name=started.name, experiment=experiment, start_time=started.start_time)
+    cells.adopt(active, first)
     context.active_run = active
     HEARTBEATS.add(context, active)
-    if in_cell:
-        cells.record_current_cell()  # the cell that starts the run (all of it, for `with start_run():`)
-    elif code_file is not None and (text := cells.file_source(code_file)):
-        cells.record_cell(text, key=code_file)
     # the Run as just written (no read back): running, no params or metrics yet
     run = RunView(id=started.id, name=started.name, status="running", experiment=experiment,
                   project=context.project, user=context.user, start_time=started.start_time,

@@ -20,7 +20,7 @@ from mlops_nb.store.sqlite_fast import FastRunStore
 
 R1, R2 = "a" * 32, "b" * 32
 CONTEXT = {"host": "h", "pid": 7, "git_commit": "abc", "git_dirty": True, "notebook_path": None,
-           "code_status": "untracked", "python_version": "3.11", "packages": {"numpy": "2.0"}}
+           "code_status": "untracked", "code_hash": None, "cell_hashes": None, "cell_source": None, "python_version": "3.11", "packages": {"numpy": "2.0"}}
 
 
 def _values(run_id: str, name: str, at: float, **context) -> dict:

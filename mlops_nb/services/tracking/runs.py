@@ -34,7 +34,9 @@ END_STATUSES = ("finished", "failed", "killed")
 # what `capture()` records about where a run ran (see environment.py), as stored on the run
 CONTEXT_COLUMNS = ("host", "pid", "git_commit", "git_dirty", "notebook_path", "code_status", "python_version",
                    "packages")
-_CONTEXT_KEYS = frozenset(CONTEXT_COLUMNS)
+# the code the run starts with (api/cells.py: the starting cell, or the script), written with the run
+CODE_COLUMNS = ("code_hash", "cell_hashes", "cell_source")
+_CONTEXT_KEYS = frozenset(CONTEXT_COLUMNS + CODE_COLUMNS)
 
 
 def _no_such_run(run_id: str) -> NotFound:
@@ -51,7 +53,8 @@ def start_run(*, store: RunStore, project_id: int, experiment: str, name: str | 
               context: Mapping[str, Any] | None = None, tags: Mapping[str, Any] | None = None) -> RunStarted:
     """Create a running run (and its tags) in experiment `experiment` of project `project_id`,
     creating the experiment when it is new. `name` defaults to "run-" and the id's first 8 hex
-    digits; `context` holds CONTEXT_COLUMNS (what `capture()` returns; missing ones stay empty).
+    digits; `context` holds CONTEXT_COLUMNS (what `capture()` returns) and the CODE_COLUMNS the run
+    starts with; missing ones stay empty.
 
     Raises:
         InvalidInput: a bad experiment, run or tag name, a tag value over 6,000 characters, or
@@ -66,9 +69,10 @@ def start_run(*, store: RunStore, project_id: int, experiment: str, name: str | 
     given = context or {}
     if not given.keys() <= _CONTEXT_KEYS:
         unknown = ", ".join(sorted(map(str, given.keys() - _CONTEXT_KEYS)))
-        raise InvalidInput(f"run context has unknown entries {unknown}; it may hold {', '.join(CONTEXT_COLUMNS)}")
+        raise InvalidInput(f"run context has unknown entries {unknown}; it may hold "
+                           f"{', '.join(CONTEXT_COLUMNS + CODE_COLUMNS)}")
     now = time.time()
-    values: dict[str, Any] = dict.fromkeys(CONTEXT_COLUMNS)
+    values: dict[str, Any] = dict.fromkeys(CONTEXT_COLUMNS + CODE_COLUMNS)
     values.update(given)
     values.update(id=run_id, name=name, user=user, start_time=now, heartbeat_at=now)
     if not store.insert_run(project_id=project_id, experiment=experiment, values=values, tags=tag_text):
