@@ -19,7 +19,8 @@ class ModelVersionPublic:
     characters) locate and check its skops file of `size` bytes; `signature` holds "inputs" (see
     registry.input_signature) and "outputs"; `env` the Python and package versions at training
     (and "trusted_types"), `requirements` the same as pip requirement lines; `code` the run's
-    git_commit, git_dirty, code_hash and notebook_path; `created_at` epoch seconds.
+    git_commit, git_dirty, code_hash, notebook_path, code_status and cells (registry.code_reference);
+    `created_at` epoch seconds.
     """
 
     id: int

@@ -117,11 +117,18 @@ def _code_file_status(file: Path) -> str:
     return "modified" if line else "committed"
 
 
+_INSTALLED = tuple({str(Path(p).resolve()) + os.sep for p in (sys.prefix, sys.base_prefix, sys.exec_prefix)})
+
+
 def script_path() -> str | None:
-    """Outside a notebook, the script `python` runs (`__main__.__file__`), or None."""
+    """Outside a notebook, the script `python` runs (`__main__.__file__`), or None (also for an
+    installed tool's entry point, such as pytest's: that is not the code of the run)."""
     main = sys.modules.get("__main__")
     value = getattr(main, "__file__", None)
-    return str(Path(value).resolve()) if value and Path(value).is_file() else None
+    if not value or not Path(value).is_file():
+        return None
+    path = str(Path(value).resolve())
+    return None if path.startswith(_INSTALLED) else path
 
 
 def notebook_path() -> str | None:

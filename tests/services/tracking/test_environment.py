@@ -71,7 +71,9 @@ def test_capture_names_host_python_and_notebook(monkeypatch, tmp_path):
     captured = tracking.capture(tmp_path)
     assert captured["notebook_path"] == str(tmp_path / "train.ipynb")
     assert captured["host"] and captured["pid"] and captured["python_version"].count(".") == 2
-    assert set(captured) == {"host", "pid", "git_commit", "git_dirty", "notebook_path", "python_version", "packages"}
+    assert set(captured) == {"host", "pid", "git_commit", "git_dirty", "notebook_path", "code_status",
+                             "python_version", "packages"}
+    assert captured["code_status"] == "unknown"  # the front end named a notebook that is not on disk
 
 
 def test_notebook_path_comes_from_vs_codes_kernel_variable_when_the_environment_is_silent(shell, tmp_path):
