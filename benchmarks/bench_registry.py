@@ -23,6 +23,7 @@ Skips with a message while `mlops.register_model` / `request_promotion` / `appro
 are not built yet."""
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -48,9 +49,6 @@ from sklearn.ensemble import RandomForestClassifier  # noqa: E402
 from sklearn.linear_model import LogisticRegression  # noqa: E402
 from sklearn.naive_bayes import GaussianNB  # noqa: E402
 from sklearn.tree import DecisionTreeClassifier  # noqa: E402
-
-from mlops_nb.services import identity  # noqa: E402
-from mlops_nb.store.db import get_engine, session_scope  # noqa: E402
 
 tmp, url = fresh_store()
 os.environ["MLOPS_DB_URL"] = url

@@ -24,7 +24,8 @@ from mlops_nb.services.errors import InvalidInput as InvalidInput
 from mlops_nb.services.errors import MlopsError as MlopsError
 from mlops_nb.services.errors import NotFound as NotFound
 from mlops_nb.services.errors import PermissionDenied as PermissionDenied
-from mlops_nb.services.errors import StoreError as StoreError
+from mlops_nb.services.errors import StoreBusy as StoreBusy
+from mlops_nb.services.errors import StoreUnavailable as StoreUnavailable
 
 if TYPE_CHECKING:
     from IPython.core.interactiveshell import InteractiveShell
@@ -93,7 +94,8 @@ _API = {
 _LOCATION = {name: module for module, names in _API.items() for name in names}
 
 __all__ = sorted(_LOCATION) + ["Conflict", "GateFailed", "IntegrityFailure", "InvalidInput", "MlopsError",
-                               "NotFound", "PermissionDenied", "StoreError", "load_ipython_extension"]
+                               "NotFound", "PermissionDenied", "StoreBusy", "StoreUnavailable",
+                               "load_ipython_extension"]
 
 
 def __getattr__(name: str) -> Any:

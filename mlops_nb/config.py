@@ -9,6 +9,8 @@ value) makes PostgreSQL engines open a connection per use instead of pooling the
 `MLOPS_AUDIT_KEY_FILE` names the file holding the store's audit key (default: beside a SQLite file,
 else under `MLOPS_HOME/audit-keys/`); `MLOPS_SQLITE_SYNCHRONOUS` sets SQLite's `synchronous` pragma
 (NORMAL by default; FULL makes every commit survive a power loss, at a cost per commit).
+`MLOPS_SQLITE_BUSY_TIMEOUT_MS` is how long a SQLite writer waits for another one's lock (default
+30,000 ms) before the call fails with StoreBusy.
 
 Everything else asks this module: `Settings.from_env()` for a snapshot, or the small functions below
 for the values that must be read at the moment they are used. Secrets (the token, a password in a
@@ -32,6 +34,7 @@ DEFAULT_HEARTBEAT_S = 5.0
 # SQLite's synchronous levels (https://www.sqlite.org/pragma.html#pragma_synchronous); OFF is refused:
 # a store must survive a killed process
 SQLITE_SYNCHRONOUS_LEVELS = ("NORMAL", "FULL", "EXTRA")
+DEFAULT_SQLITE_BUSY_TIMEOUT_MS = 30_000
 # where front ends say which notebook runs: ours, JupyterLab's, VS Code's
 NOTEBOOK_PATH_VARIABLES = ("MLOPS_NOTEBOOK_PATH", "JPY_SESSION_NAME", "__vsc_ipynb_file__")
 
@@ -151,3 +154,20 @@ def sqlite_synchronous() -> str:
         raise ValueError(f"MLOPS_SQLITE_SYNCHRONOUS must be one of {', '.join(SQLITE_SYNCHRONOUS_LEVELS)}, "
                          f"got {value!r}")
     return value
+
+
+def sqlite_busy_timeout_ms() -> int:
+    """`MLOPS_SQLITE_BUSY_TIMEOUT_MS` (default 30,000): how many milliseconds a SQLite connection
+    waits for another writer's lock before giving up (then the call raises StoreBusy). Read when a
+    connection is opened.
+
+    Raises:
+        ValueError: the variable is set but is not a whole number >= 0.
+    """
+    value = os.environ.get("MLOPS_SQLITE_BUSY_TIMEOUT_MS")
+    if not value:
+        return DEFAULT_SQLITE_BUSY_TIMEOUT_MS
+    timeout = int(value)
+    if timeout < 0:
+        raise ValueError(f"MLOPS_SQLITE_BUSY_TIMEOUT_MS must be >= 0 milliseconds, got {value!r}")
+    return timeout

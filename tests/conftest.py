@@ -7,6 +7,7 @@ skipped with the reason, unless MLOPS_REQUIRE_POSTGRES=1 (set by .ci/run), which
 from __future__ import annotations
 
 import os
+import sys
 import uuid
 from pathlib import Path
 
@@ -16,7 +17,8 @@ PG_ADMIN_URL = os.environ.get("MLOPS_TEST_PG_URL", "postgresql+psycopg://postgre
 REQUIRE_PG = os.environ.get("MLOPS_REQUIRE_POSTGRES") == "1"
 DATA = Path(__file__).resolve().parents[1] / "mlops_nb" / "data" / "german_credit.csv"
 ENV_VARS = ("MLOPS_DB_URL", "MLOPS_USER", "MLOPS_TOKEN", "MLOPS_RUN_STALE_S", "MLOPS_ARTIFACT_ROOT",
-            "MLOPS_HEARTBEAT_S", "MLOPS_NOTEBOOK_PATH", "MLOPS_AUDIT_KEY_FILE", "MLOPS_SQLITE_SYNCHRONOUS")
+            "MLOPS_HEARTBEAT_S", "MLOPS_NOTEBOOK_PATH", "MLOPS_AUDIT_KEY_FILE", "MLOPS_SQLITE_SYNCHRONOUS",
+            "MLOPS_SQLITE_BUSY_TIMEOUT_MS")
 
 
 def _pg_reachable() -> str | None:
@@ -135,3 +137,18 @@ def ctx(db_url, tmp_path):
     import mlops_nb as mlops
 
     return mlops.init(project="test", db_url=db_url, user="dana", artifact_root=str(tmp_path / "artifacts"))
+
+
+@pytest.fixture()
+def kernel_of_this_python(tmp_path, monkeypatch) -> str:
+    """A `python3` kernelspec running sys.executable, so the kernel sees this venv's mlops_nb."""
+    from ipykernel.kernelspec import install
+
+    prefix = tmp_path / "kernel-prefix"
+    install(kernel_name="python3", prefix=str(prefix))
+    monkeypatch.setenv("JUPYTER_PATH", str(prefix / "share" / "jupyter"))
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    spec = KernelSpecManager().get_kernel_spec("python3")
+    assert spec.argv[0] == sys.executable
+    return "python3"

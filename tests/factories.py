@@ -109,15 +109,18 @@ def model(session: Session, project_id: int, name: str | None = None) -> Registe
 
 
 def version(session: Session, registered: RegisteredModel, *, metrics: dict | None = None, stage: str = "none",
-            lineage: bool = True, target: str | None = "y", dataset_row: DatasetVersion | None = None) -> ModelVersion:
-    """A version row; `stage` other than none is reached through `move_stage` (recorded, audited)."""
+            lineage: bool = True, target: str | None = "y", dataset_row: DatasetVersion | None = None,
+            run_context: dict | None = None) -> ModelVersion:
+    """A version row; `stage` other than none is reached through `move_stage` (recorded, audited).
+    `run_context` is its run's captured context (default: a git commit, as runs recorded before
+    code status was kept)."""
     number = len(session.exec(ModelVersion.__table__.select().where(
         ModelVersion.model_id == registered.id)).all()) + 1
     artifact = Artifact(name=f"models/{registered.name}/v{number}", uri=f"file:///nowhere/{registered.name}/{number}",
                         sha256="0" * 64, size=1, created_at=time.time())
     session.add(artifact)
     session.flush()
-    run_id = run(session, registered.project_id) if lineage else None
+    run_id = run(session, registered.project_id, **(run_context or {})) if lineage else None
     data = (dataset_row or dataset(session, registered.project_id)) if lineage else None
     row = ModelVersion(model_id=registered.id, version=number, stage="none", run_id=run_id,
                        dataset_version_id=data.id if data else None, artifact_id=artifact.id, target=target,

@@ -14,21 +14,6 @@ import mlops_nb as mlops
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 
 
-@pytest.fixture()
-def kernel_of_this_python(tmp_path, monkeypatch) -> str:
-    """A `python3` kernelspec running sys.executable, so the kernel sees this venv's mlops_nb."""
-    from ipykernel.kernelspec import install
-
-    prefix = tmp_path / "kernel-prefix"
-    install(kernel_name="python3", prefix=str(prefix))
-    monkeypatch.setenv("JUPYTER_PATH", str(prefix / "share" / "jupyter"))
-    from jupyter_client.kernelspec import KernelSpecManager
-
-    spec = KernelSpecManager().get_kernel_spec("python3")
-    assert spec.argv[0] == sys.executable
-    return "python3"
-
-
 @pytest.mark.parametrize("name", ["quickstart.ipynb", "registry.ipynb"])
 def test_notebook_is_committed_without_outputs(name):
     import nbformat

@@ -1,12 +1,14 @@
 """Reading the audit trail from the Python API: services.governance.trail in one transaction."""
 from __future__ import annotations
 
+from mlops_nb.api.boundary import store_errors
 from mlops_nb.api.connect import get_context
 from mlops_nb.display import present
 from mlops_nb.services.governance.results import AuditTable
 from mlops_nb.store.db import session_scope
 
 
+@store_errors
 def audit_trail(*, entity: str | None = None, entity_id: str | None = None, action: str | None = None,
                 limit: int = 200, verify: bool = True) -> AuditTable:
     """The newest audit events (all of them, or one entity's), with the chain verified.

@@ -10,6 +10,7 @@ import tempfile
 import warnings
 from typing import Any
 
+from mlops_nb.api.boundary import store_errors
 from mlops_nb.services.tracking import autolog as service
 
 
@@ -66,6 +67,7 @@ class _RunSink:
             end_run(ending_status(error))
 
 
+@store_errors
 def autolog(*, disable: bool = False, log_models: bool = False) -> None:
     """Record every scikit-learn fit: params, training metrics and the estimator's class.
 

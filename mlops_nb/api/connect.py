@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from mlops_nb.api.boundary import store_errors
 from mlops_nb.api.context import Context, current, set_current
 from mlops_nb.config import Settings, redact_url
 from mlops_nb.services.errors import Conflict, InvalidInput
@@ -46,6 +47,7 @@ def open_store(db_url: str) -> Any:
     return engine
 
 
+@store_errors
 def init(project: str = "default", *, db_url: str | None = None, user: str | None = None,
          password: str | None = None, token: str | None = None, artifact_root: str | None = None) -> Context:
     """Open the store and set the project and user every later call acts with.

@@ -31,8 +31,10 @@ if TYPE_CHECKING:
 @dataclass
 class ActiveRun:
     """The run this process is logging to, with what the hot path needs without a query: its id,
-    name and experiment, `start_time` (epoch seconds), each metric key's next step, the hashes of the
-    cells executed while it runs, and its heartbeat's stop signal."""
+    name and experiment, `start_time` (epoch seconds), each metric key's next step, the sources and
+    hashes of the cells executed while it runs (api/cells.py; `recorded` is the last cell execution
+    recorded, so none is recorded twice; `code_complete` once a `%%mlops run` cell is its whole code),
+    and its heartbeat's stop signal."""
 
     id: str
     name: str
@@ -40,6 +42,9 @@ class ActiveRun:
     start_time: float = 0.0
     next_step: dict[str, int] = field(default_factory=dict)
     cell_hashes: list[str] = field(default_factory=list)
+    cells: list[str] = field(default_factory=list)
+    recorded: Any = None
+    code_complete: bool = False
     stop_heartbeat: threading.Event = field(default_factory=threading.Event)
     heartbeat_thread: threading.Thread | None = None  # the process's shared heartbeat thread
     # set by the heartbeat when another process ended this run explicitly: logging to it is refused

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from mlops_nb.api.boundary import store_errors
 from mlops_nb.api.connect import get_context
 from mlops_nb.display import present
 from mlops_nb.services.governance.results import PolicyPublic, PromotionRequestPublic, RequestTable
@@ -27,6 +28,7 @@ def _shown(session: Session, request: PromotionRequest) -> PromotionRequestPubli
     return present(governance.public(session=session, request_id=request.id))
 
 
+@store_errors
 def request_promotion(name: str, *, version: int, to: str, reason: str) -> PromotionRequestPublic:
     """Ask for a model version to enter staging or production; the gates run now and at each decision.
 
@@ -54,6 +56,7 @@ def request_promotion(name: str, *, version: int, to: str, reason: str) -> Promo
         return _shown(session, row)
 
 
+@store_errors
 def approve(request_id: int, *, comment: str = "") -> PromotionRequestPublic:
     """Approve a pending request (needs proof and a role the model's policy names; never your own).
 
@@ -77,6 +80,7 @@ def approve(request_id: int, *, comment: str = "") -> PromotionRequestPublic:
         return _shown(session, row)
 
 
+@store_errors
 def reject(request_id: int, *, comment: str) -> PromotionRequestPublic:
     """Reject a pending request, saying why.
 
@@ -97,6 +101,7 @@ def reject(request_id: int, *, comment: str) -> PromotionRequestPublic:
         return _shown(session, row)
 
 
+@store_errors
 def cancel(request_id: int, *, reason: str = "") -> PromotionRequestPublic:
     """Withdraw a pending request (your own, or any as a proven ml_engineer or admin).
 
@@ -116,6 +121,7 @@ def cancel(request_id: int, *, reason: str = "") -> PromotionRequestPublic:
         return _shown(session, row)
 
 
+@store_errors
 def requests(name: str | None = None, *, status: str | None = None) -> RequestTable:
     """Promotion requests of the project (or of one model), newest first.
 
@@ -133,6 +139,7 @@ def requests(name: str | None = None, *, status: str | None = None) -> RequestTa
         return present(governance.list_requests(session=session, project_id=context.project_id, model=name, status=status))
 
 
+@store_errors
 def rollback(name: str, *, reason: str) -> ModelVersionPublic:
     """Return production to the version that held it before; again goes one further back.
 
@@ -155,6 +162,7 @@ def rollback(name: str, *, reason: str) -> ModelVersionPublic:
         return present(registry.public(session=session, row=row, model_name=model.name))
 
 
+@store_errors
 def set_policy(name: str | None = None, **rules: Any) -> PolicyPublic:
     """Change the promotion policy of a model, or the project default when `name` is None.
 
@@ -180,6 +188,7 @@ def set_policy(name: str | None = None, **rules: Any) -> PolicyPublic:
                                                 model=name, rules=rules))
 
 
+@store_errors
 def get_policy(name: str | None = None) -> PolicyPublic:
     """The promotion policy in force for a model (its own, else the project's, else the default).
 
@@ -195,6 +204,7 @@ def get_policy(name: str | None = None) -> PolicyPublic:
         return present(governance.read_policy(session=session, project_id=context.project_id, model=name))
 
 
+@store_errors
 def preview_gates(name: str, *, version: int, to: str) -> list[dict[str, Any]]:
     """The gates the policy would run now for `name` v`version` entering `to`, recording nothing.
 

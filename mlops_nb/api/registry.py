@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from mlops_nb.api.boundary import store_errors
 from mlops_nb.api.connect import get_context
 from mlops_nb.display import present
 from mlops_nb.services.errors import InvalidInput
@@ -15,6 +16,7 @@ from mlops_nb.services.registry.scoring import ScoringModel
 from mlops_nb.store.db import session_scope
 
 
+@store_errors
 def register_model(model: Any, *, name: str, dataset: Any = None, target: str | None = None,
                    features: list[str] | None = None, input_example: Any = None,
                    run_id: str | None = None, trust_types: Sequence[str] | None = None,
@@ -55,6 +57,10 @@ def register_model(model: Any, *, name: str, dataset: Any = None, target: str | 
             raise InvalidInput("register_model needs an active run or run_id: start one with "
                                "mlops.start_run(...), or pass run_id= of the run that trained the model")
         run_id = context.active_run.id
+    if context.active_run is not None and context.active_run.id == run_id:
+        from mlops_nb.api.cells import record_current_cell
+
+        record_current_cell()  # the cell registering the model is part of the code that made it
     with session_scope(context.engine) as session:
         return present(registry.register_model(session=session, store=context.artifacts, project_id=context.project_id,
                                        user=context.user, model=model, name=name, run_id=run_id,
@@ -63,6 +69,7 @@ def register_model(model: Any, *, name: str, dataset: Any = None, target: str | 
                                        trust_types=trust_types, trust_reason=trust_reason))
 
 
+@store_errors
 def models(name: str | None = None) -> ModelTable:
     """The project's registered models, or the versions of one.
 
@@ -79,6 +86,7 @@ def models(name: str | None = None) -> ModelTable:
         return present(registry.list_models(session=session, project_id=context.project_id, name=name))
 
 
+@store_errors
 def get_model_version(name: str, version: int | None = None, stage: str | None = None) -> ModelVersionPublic:
     """A model version by number or stage (the newest version when neither is given).
 
@@ -96,6 +104,7 @@ def get_model_version(name: str, version: int | None = None, stage: str | None =
                                     version=version, stage=stage))
 
 
+@store_errors
 def load_model(name: str, *, version: int | None = None, stage: str | None = None) -> ScoringModel:
     """Load a model version for scoring, by number or stage (the newest version when neither is given).
 

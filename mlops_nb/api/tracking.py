@@ -5,11 +5,12 @@ point costs one short transaction: the history row and the key's latest value.
 """
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from mlops_nb.api import cells
+from mlops_nb.api.boundary import store_errors
 from mlops_nb.api.connect import get_context
 from mlops_nb.api.context import ActiveRun, Context
 from mlops_nb.api.heartbeat import HEARTBEATS
@@ -30,6 +31,7 @@ def _mark_stale(context: Context) -> None:
     tracking.mark_stale_runs(store=context.runs, stale_s=run_stale_seconds())
 
 
+@store_errors
 def start_run(experiment: str = "default", *, name: str | None = None, tags: Mapping[str, Any] | None = None,
               nested: bool = False) -> RunPublic:
     """Start a run and make it the active run; with `nested=True`, inside the active run (as MLflow's
@@ -64,19 +66,26 @@ def start_run(experiment: str = "default", *, name: str | None = None, tags: Map
                            "inside it")
     if parent is not None:
         tags = {**(tags or {}), tracking.PARENT_TAG: parent.id}
-    captured = tracking.capture()
+    in_cell = cells.in_ipython_cell()
+    code_file = None if in_cell else cells.calling_file()  # outside a notebook: the script that called
+    captured = tracking.capture(code_path=code_file)
+    # the cell that starts the run (all of it, for `with start_run():`), or the script: written with the run
+    first = cells.starting_code(in_cell=in_cell, code_file=code_file)
     started = tracking.start_run(store=context.runs, project_id=context.project_id, experiment=experiment,
-                                 name=name, user=context.user, context=captured, tags=tags)
+                                 name=name, user=context.user, context={**captured, **cells.starting_columns(first)},
+                                 tags=tags)
     active = ActiveRun(id=started.id, name=started.name, experiment=experiment, start_time=started.start_time,
                        parent=parent)
+    cells.adopt(active, first)
     context.active_run = active
     HEARTBEATS.add(context, active)
     # the Run as just written (no read back): running, no params or metrics yet
     run = RunView(id=started.id, name=started.name, status="running", experiment=experiment,
                   project=context.project, user=context.user, start_time=started.start_time,
                   end_time=None, params={}, metrics={}, tags=dict(started.tags),
-                  context={**{k: captured.get(k) for k in tracking.CONTEXT_COLUMNS}, "code_hash": None,
-                           "cell_hashes": [], "cell_source": None, "heartbeat_at": started.heartbeat_at},
+                  context={**{k: captured.get(k) for k in tracking.CONTEXT_COLUMNS}, "code_hash": cells.code_hash(active),
+                           "cell_hashes": list(active.cell_hashes), "cell_source": cells.joined(active) or None,
+                           "heartbeat_at": started.heartbeat_at},
                   datasets=[], artifacts=[])
     run.context["packages"] = run.context["packages"] or {}
     run._on_exit = _exit_run
@@ -110,6 +119,7 @@ def end_run_of_block(run_id: str, status: str) -> RunPublic:
             return ended
 
 
+@store_errors
 def end_run(status: str = "finished") -> RunPublic:
     """End the active run with `status` (finished, failed or killed) and return it; the run it was
     nested in, if any, is active again. A run another process ended keeps, and returns, how it
@@ -124,6 +134,8 @@ def end_run(status: str = "finished") -> RunPublic:
     from mlops_nb.services import tracking
 
     context = get_context()
+    if context.active_run is not None:
+        cells.record_current_cell()  # the cell that ends the run is part of its code
     active, ended = context.end_active_run(status)
     engine, run_id = context.engine, active.id
 
@@ -137,6 +149,7 @@ def end_run(status: str = "finished") -> RunPublic:
                             end_time=ended.end_time)
 
 
+@store_errors
 def active_run() -> RunPublic | None:
     """The active run as the store has it now, or None.
 
@@ -147,6 +160,7 @@ def active_run() -> RunPublic | None:
     return get_run(context.active_run.id) if context.active_run else None
 
 
+@store_errors
 def log_param(key: str, value: Any) -> None:
     """Log one param (stored as text; lists and dicts as JSON).
 
@@ -159,6 +173,7 @@ def log_param(key: str, value: Any) -> None:
     log_params({key: value})
 
 
+@store_errors
 def log_params(params: Mapping[str, Any]) -> None:
     """Log several params at once, all or none.
 
@@ -175,6 +190,7 @@ def log_params(params: Mapping[str, Any]) -> None:
     tracking.log_params(store=context.runs, run_id=active.id, params=params)
 
 
+@store_errors
 def log_metric(key: str, value: float, *, step: int | None = None) -> None:
     """Log one metric point; without `step` it takes the key's next step (0 first).
 
@@ -187,6 +203,7 @@ def log_metric(key: str, value: float, *, step: int | None = None) -> None:
     log_metrics({key: value}, step=step)
 
 
+@store_errors
 def log_metrics(metrics: Mapping[str, Any], *, step: int | None = None) -> None:
     """Log several metrics at one step (or each key's next step). NaN and inf are kept.
 
@@ -222,6 +239,7 @@ def log_metrics(metrics: Mapping[str, Any], *, step: int | None = None) -> None:
             next_step[key] = used + 1
 
 
+@store_errors
 def log_metric_history(key: str, values: Iterable[float], *, start_step: int | None = None) -> None:
     """Log a whole curve in one transaction (e.g. a loss per epoch): steps start_step, start_step+1, …
 
@@ -251,6 +269,7 @@ def log_metric_history(key: str, values: Iterable[float], *, start_step: int | N
     active.next_step[key] = max(active.next_step.get(key, 0), points[-1][3] + 1)
 
 
+@store_errors
 def get_metric_history(run_id: str, key: str) -> list[MetricPoint]:
     """Every point of a run's metric, ordered by step then time.
 
@@ -266,6 +285,7 @@ def get_metric_history(run_id: str, key: str) -> list[MetricPoint]:
         return [present(p) for p in tracking.metric_history(session=session, run_id=run_id, key=key)]
 
 
+@store_errors
 def set_tag(key: str, value: Any) -> None:
     """Set a tag on the active run (tags may change; params may not).
 
@@ -277,6 +297,7 @@ def set_tag(key: str, value: Any) -> None:
     set_tags({key: value})
 
 
+@store_errors
 def set_tags(tags: Mapping[str, Any]) -> None:
     """Set several tags on the active run; a tag set again takes the new value.
 
@@ -293,6 +314,7 @@ def set_tags(tags: Mapping[str, Any]) -> None:
         tracking.set_tags(session=session, run_id=active.id, tags=tags)
 
 
+@store_errors
 def log_artifact(path: str | os.PathLike[str], *, name: str | None = None) -> ArtifactPublic:
     """Copy a file into the active run's artifacts; its sha256 and size are recorded.
 
@@ -311,6 +333,7 @@ def log_artifact(path: str | os.PathLike[str], *, name: str | None = None) -> Ar
                                              path=path, name=name))
 
 
+@store_errors
 def log_dataset(df: Any, *, name: str, role: str = "train") -> DatasetVersionPublic:
     """Version a DataFrame (content fingerprint, schema, profile, sample) and link it to the active run.
 
@@ -330,6 +353,7 @@ def log_dataset(df: Any, *, name: str, role: str = "train") -> DatasetVersionPub
                                         df=df, name=name, role=role, run_id=active.id, user=context.user))
 
 
+@store_errors
 def get_dataset(name: str, *, version: int | None = None) -> DatasetVersionPublic:
     """A dataset version of the current project (the newest when `version` is None).
 
@@ -345,6 +369,7 @@ def get_dataset(name: str, *, version: int | None = None) -> DatasetVersionPubli
         return present(data.get_dataset(session=session, project_id=context.project_id, name=name, version=version))
 
 
+@store_errors
 def runs(experiment: str | None = None, *, filter: str | None = None) -> RunTable:
     """Runs of the current project, newest first, filtered with MLflow's search syntax.
 
@@ -356,7 +381,7 @@ def runs(experiment: str | None = None, *, filter: str | None = None) -> RunTabl
     Raises:
         InvalidInput: the filter is not a string, too long (over 20,000 characters or 50
             conditions), or cannot be read; the message names the part and what is accepted.
-        StoreError: the database could not run the search.
+        StoreUnavailable: the database could not run the search.
         NotFound: `experiment` does not exist in the project (the message lists those that do).
     """
     from mlops_nb.services import tracking
@@ -367,6 +392,7 @@ def runs(experiment: str | None = None, *, filter: str | None = None) -> RunTabl
                                           experiment=experiment, filter=filter, stale_s=run_stale_seconds()))
 
 
+@store_errors
 def get_run(run_id: str) -> RunPublic:
     """A run with its params, latest metrics, tags, datasets, artifacts and captured context.
 
@@ -383,34 +409,3 @@ def get_run(run_id: str) -> RunPublic:
     _mark_stale(context)
     with session_scope(context.engine) as session:
         return present(tracking.get_run(session=session, run_id=run_id))
-
-
-def record_cell(source: str) -> None:
-    """Called after each executed notebook cell (the magics' post_run_cell hook): adds the sha256 of
-    its source to the active run's cell hashes and updates the run's code hash; nothing without an
-    active run or for a blank cell."""
-    from mlops_nb.services import tracking
-
-    context = get_context()
-    active = context.active_run
-    if active is None or not source.strip():
-        return
-    active.cell_hashes.append(hashlib.sha256(source.encode()).hexdigest())
-    code_hash = hashlib.sha256("".join(active.cell_hashes).encode()).hexdigest()
-    with session_scope(context.engine) as session:
-        tracking.set_run_code(session=session, run_id=active.id, code_hash=code_hash,
-                              cell_hashes=active.cell_hashes)
-
-
-def record_cell_source(source: str) -> None:
-    """Keep the full source of a `%%mlops run` cell on the active run (appended to what it has).
-
-    Raises:
-        InvalidInput: no active run.
-    """
-    from mlops_nb.services import tracking
-
-    context = get_context()
-    active = context.require_run()
-    with session_scope(context.engine) as session:
-        tracking.set_run_code(session=session, run_id=active.id, cell_source=source)

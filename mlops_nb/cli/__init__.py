@@ -68,6 +68,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as err:  # an unreachable server, an unwritable path: one line, not a traceback
         from sqlalchemy.exc import SQLAlchemyError
 
+        from mlops_nb.services.errors import StoreBusy
+        from mlops_nb.services.store_errors import store_error
+
+        named = store_error(err)  # a lock held past the busy timeout says so, and that a retry may do
+        if isinstance(named, StoreBusy):
+            print(f"mlops: {named}", file=sys.stderr)
+            return 1
+
         if not isinstance(err, (OSError, SQLAlchemyError)):
             raise
         cause = getattr(err, "orig", None) or err

@@ -5,8 +5,23 @@ from typing import Any
 
 from mlops_nb.display.base import Displayable, DisplayTable, displays
 from mlops_nb.display.format import format_time
+from mlops_nb.services.registry.lineage import code_verdict
 from mlops_nb.services.registry.results import MODEL_COLUMNS, ModelTable, ModelVersionPublic, TrustList
 from mlops_nb.services.registry.scoring import ScoringModel
+
+
+def code_words(code: dict[str, Any]) -> str | None:
+    """The version's code lineage in words (registry.code_verdict), None when nothing was kept."""
+    return code_verdict(code)[1] if code else None
+
+
+def code_file(code: dict[str, Any]) -> str | None:
+    """'PATH (STATUS in git)': the notebook or script the code came from, None when unknown."""
+    path = code.get("notebook_path")
+    if not path:
+        return None
+    status = code.get("code_status")
+    return f"{path} ({status})" if status else str(path)
 
 
 @displays(ModelVersionPublic)
@@ -27,7 +42,8 @@ class ModelVersionView(Displayable, ModelVersionPublic):
             ("inputs", f"{len(inputs)} columns: {', '.join(inputs)}" if inputs else None),
             ("outputs", ", ".join(k for k in (self.signature or {}).get("outputs", {}) if k != "classes")),
             ("artifact", self.artifact_uri), ("sha256", self.sha256),
-            ("code", code.get("git_commit") or code.get("code_hash")),
+            ("code", code_words(code)),
+            ("code file", code_file(code)),
             ("python", (self.env or {}).get("python")),
             ("packages", ", ".join(f"{k} {v}" for k, v in sorted(packages.items()))),
             ("by", self.created_by), ("created", format_time(self.created_at))]

@@ -16,12 +16,11 @@ SQLAlchemy are imported inside the handlers, so `%load_ext mlops_nb` stays fast.
 """
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class, no_var_expand
-from traitlets import Bool, CaselessStrEnum, Unicode
+from traitlets import Bool, CaselessStrEnum, Unicode, observe
 
 from mlops_nb.magics import registry as _registry_subcommands  # noqa: F401  (registers them)
 from mlops_nb.magics import tracking as _tracking_subcommands  # noqa: F401  (registers them)
@@ -55,11 +54,18 @@ class MlopsMagics(Magics):
     default_db = Unicode("", help="store URL of `%mlops init` without --db; empty: MLOPS_DB_URL, "
                                   "then $MLOPS_HOME/mlops.db").tag(config=True)
     show_widgets = Bool(False, help="also show the run panel after `%%mlops run` and `%mlops end`").tag(config=True)
-    record_cells = Bool(True, help="keep a hash of every cell executed while a run is active").tag(config=True)
+    record_cells = Bool(True, help="keep the source and hash of every cell executed while a run is active "
+                                   "(api/cells.py)").tag(config=True)
     plotlyjs = CaselessStrEnum(["cdn", "embed"], default_value="cdn",
                                help="how run panels get plotly.js: 'cdn' (needs internet) or 'embed' "
                                     "(~3.5 MB per chart, works offline)").tag(config=True)
-    cell_recorder: CellRecorder | None = None  # the post_run_cell hook, set by load_ipython_extension
+
+    @observe("record_cells")
+    def _record_cells_changed(self, change: Any) -> None:
+        from mlops_nb.api import cells
+
+        if self.shell is not None:
+            cells.set_enabled(self.shell, bool(change["new"]))
 
     @no_var_expand  # IPython's `{expr}` expansion would eat JSON values: `$name` is expanded below
     @line_cell_magic
@@ -119,47 +125,14 @@ class MlopsMagics(Magics):
         show(run_panel(run_id, plotlyjs=self.plotlyjs))
 
 
-class CellRecorder:
-    """The `post_run_cell` hook: a hash of each executed cell goes on the active run.
-
-    Cheap without an active run (an attribute check); it never raises into the user's cell: the
-    first failure is a warning, later ones are silent.
-    """
-
-    def __init__(self, magics: MlopsMagics) -> None:
-        self.magics = magics
-        self.warned = False
-
-    def __call__(self, result: Any) -> None:
-        """Record the source of the cell IPython just ran (`result.info.raw_cell`) on the active run."""
-        try:
-            if not self.magics.record_cells:
-                return
-            from mlops_nb.api.context import current
-
-            context = current()
-            if context is None or context.active_run is None:
-                return
-            source = getattr(getattr(result, "info", None), "raw_cell", None)
-            if not source:
-                return
-            from mlops_nb.api.tracking import record_cell
-
-            record_cell(source)
-        except Exception as err:  # noqa: BLE001 - a bookkeeping failure must not break the user's cell
-            if not self.warned:
-                self.warned = True
-                warnings.warn(f"mlops: could not record the cell on the active run ({type(err).__name__}: "
-                              f"{err}); later failures are silent", RuntimeWarning, stacklevel=2)
-
-
 def load_ipython_extension(ipython: Any) -> None:
-    """`%load_ext mlops_nb`: register `%mlops`/`%%mlops` and the cell recorder."""
+    """`%load_ext mlops_nb`: register `%mlops`/`%%mlops` and the cell recorder (api/cells.py)."""
+    from mlops_nb.api import cells
+
     MlopsMagics.mlops.__doc__ = usage()
     magics = MlopsMagics(shell=ipython)
     ipython.register_magics(magics)
-    magics.cell_recorder = CellRecorder(magics)
-    ipython.events.register("post_run_cell", magics.cell_recorder)
+    cells.set_enabled(ipython, magics.record_cells)
 
 
 def unload_ipython_extension(ipython: Any) -> None:
@@ -167,9 +140,9 @@ def unload_ipython_extension(ipython: Any) -> None:
     magics = ipython.magics_manager.registry.pop(MlopsMagics.__name__, None)
     if magics is None:
         return
-    recorder = getattr(magics, "cell_recorder", None)
-    if recorder is not None and recorder in ipython.events.callbacks["post_run_cell"]:
-        ipython.events.unregister("post_run_cell", recorder)
+    from mlops_nb.api import cells
+
+    cells.uninstall(ipython)  # the next start_run installs it again
     for kind in ("line", "cell"):
         ipython.magics_manager.magics[kind].pop("mlops", None)
     if magics in ipython.configurables:

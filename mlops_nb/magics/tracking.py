@@ -140,7 +140,8 @@ def _dataset(magics: MlopsMagics, args: argparse.Namespace) -> Any:
 def _run(magics: MlopsMagics, args: argparse.Namespace) -> Any:
     """`%%mlops run`: the cell inside a new run, ended as `with mlops.start_run():` ends it (finished,
     killed by an interrupt, failed by any other error, which also fails the magic)."""
-    from mlops_nb.api.tracking import end_run_of_block, record_cell_source, start_run
+    from mlops_nb.api.cells import record_cell_source
+    from mlops_nb.api.tracking import end_run_of_block, start_run
     from mlops_nb.services.tracking import ending_status
 
     shell: Any = magics.shell  # IPython's InteractiveShell is not annotated

@@ -34,10 +34,17 @@ class IntegrityFailure(MlopsError):
     """Stored bytes or records do not match their recorded hash."""
 
 
-class StoreError(MlopsError):
-    """The database could not answer (unreachable, locked past its timeout, damaged, or missing a
-    table); the message names the operation and the driver's own words. Nothing was changed."""
+class StoreUnavailable(MlopsError):
+    """The store could not be reached or used (the database's driver refused the operation: no
+    connection, a read-only or full disk, a database file that is not one). Nothing was changed: the
+    transaction was rolled back. The message keeps the driver's words."""
+
+
+class StoreBusy(StoreUnavailable):
+    """Another writer held the store's lock past the busy timeout (SQLite's `database is locked`,
+    PostgreSQL's lock or statement timeout, a serialization failure). Nothing was changed; the same
+    call may simply be retried. MLOPS_SQLITE_BUSY_TIMEOUT_MS sets how long SQLite waits."""
 
 
 __all__ = ["MlopsError", "InvalidInput", "NotFound", "PermissionDenied", "GateFailed", "Conflict",
-           "IntegrityFailure", "StoreError"]
+           "IntegrityFailure", "StoreUnavailable", "StoreBusy"]

@@ -117,6 +117,30 @@ class ArtifactStore:
         """
         raise NotImplementedError
 
+    def move(self, source: str, name: str) -> str:
+        """Move the file stored as `source` to `name` (both relative paths), replacing what `name`
+        held; returns its new URI. A rename on a local store: what a writer does inside a short transaction with a file it
+        copied in before the transaction began.
+
+        Raises:
+            UnsafeArtifactName: either name would leave the root.
+            FileNotFoundError: nothing is stored as `source`.
+        """
+        raise NotImplementedError
+
+    def delete(self, name: str) -> None:
+        """Remove the file stored as `name` (a relative path); nothing when there is none. What a
+        writer calls for a file it stored before a transaction that then failed.
+
+        Raises:
+            UnsafeArtifactName: `name` would leave the root.
+        """
+        raise NotImplementedError
+
+    def uri_of(self, name: str) -> str:
+        """The URI a file stored as `name` has."""
+        raise NotImplementedError
+
     def read_verified(self, uri: str, sha256: str) -> bytes:
         """The artifact's bytes, only if they hash to `sha256` (hex).
 
@@ -196,6 +220,21 @@ class LocalArtifactStore(ArtifactStore):
         """See ArtifactStore.open."""
         return open(uri_to_path(uri), "rb")
 
+    def move(self, source: str, name: str) -> str:
+        """See ArtifactStore.move (an atomic rename)."""
+        origin, target = self._target(source), self._target(name)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(origin, target)
+        return f"file://{target}"
+
+    def delete(self, name: str) -> None:
+        """See ArtifactStore.delete."""
+        self._target(name).unlink(missing_ok=True)
+
+    def uri_of(self, name: str) -> str:
+        """See ArtifactStore.uri_of."""
+        return f"file://{self._target(name)}"
+
 
 class FsspecArtifactStore(ArtifactStore):
     """Any fsspec filesystem (s3://, gs://, memory://...): write to a temporary key, then move."""
@@ -233,6 +272,21 @@ class FsspecArtifactStore(ArtifactStore):
         import fsspec
 
         return cast(BinaryIO, fsspec.open(uri, "rb").open())
+
+    def move(self, source: str, name: str) -> str:
+        """See ArtifactStore.move (the file system's move)."""
+        self.fs.mv(self._key(source), self._key(name))
+        return self.uri_of(name)
+
+    def delete(self, name: str) -> None:
+        """See ArtifactStore.delete."""
+        key = self._key(name)
+        if self.fs.exists(key):
+            self.fs.rm(key)
+
+    def uri_of(self, name: str) -> str:
+        """See ArtifactStore.uri_of."""
+        return f"{self.root}/{safe_relative_name(name)}"
 
 
 def uri_to_path(uri: str) -> Path:

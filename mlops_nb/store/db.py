@@ -18,9 +18,9 @@ from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.pool import NullPool, StaticPool
 from sqlmodel import Session, create_engine
 
-from mlops_nb.config import sqlite_synchronous, use_nullpool
+from mlops_nb.config import DEFAULT_SQLITE_BUSY_TIMEOUT_MS, sqlite_busy_timeout_ms, sqlite_synchronous, use_nullpool
 
-SQLITE_BUSY_TIMEOUT_MS = 30_000
+SQLITE_BUSY_TIMEOUT_MS = DEFAULT_SQLITE_BUSY_TIMEOUT_MS  # MLOPS_SQLITE_BUSY_TIMEOUT_MS overrides it
 
 _engines: dict[str, Engine] = {}
 _engines_lock = threading.Lock()
@@ -60,14 +60,14 @@ def unicode_lower(value: Any) -> Any:
 
 def sqlite_pragmas(dbapi_connection: Any) -> None:
     """What every SQLite connection of ours gets, the engine's and the fast path's own sqlite3 ones:
-    autocommit driver (we emit BEGIN), busy timeout, WAL, synchronous as `MLOPS_SQLITE_SYNCHRONOUS`
-    says (default NORMAL: a commit survives a killed process, only a power loss may drop the last
-    ones; FULL syncs every commit), foreign keys, and SQLITE_LOWER, a Unicode lower() so that a
-    search's ILIKE folds É to é as PostgreSQL's does."""
+    autocommit driver (we emit BEGIN), busy timeout (config.sqlite_busy_timeout_ms), WAL, synchronous
+    as `MLOPS_SQLITE_SYNCHRONOUS` says (default NORMAL: a commit survives a killed process, only a
+    power loss may drop the last ones; FULL syncs every commit), foreign keys, and SQLITE_LOWER, a
+    Unicode lower() so that a search's ILIKE folds É to é as PostgreSQL's does."""
     dbapi_connection.isolation_level = None  # we emit BEGIN ourselves
     dbapi_connection.create_function(SQLITE_LOWER, 1, unicode_lower, deterministic=True)
     cursor = dbapi_connection.cursor()
-    cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.execute(f"PRAGMA busy_timeout = {int(sqlite_busy_timeout_ms())}")
     cursor.execute("PRAGMA journal_mode = WAL")
     cursor.execute(f"PRAGMA synchronous = {sqlite_synchronous()}")  # one of three fixed words
     cursor.execute("PRAGMA foreign_keys = ON")
@@ -98,7 +98,7 @@ def make_engine(url: str) -> Engine:
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
         kwargs: dict[str, Any] = {"connect_args": {"check_same_thread": False,
-                                                   "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}}
+                                                   "timeout": sqlite_busy_timeout_ms() / 1000}}
         if path is None:
             kwargs["poolclass"] = StaticPool
         engine = create_engine(url, json_serializer=canonical_json, **kwargs)

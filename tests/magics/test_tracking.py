@@ -292,31 +292,36 @@ def _sha(text: str) -> str:
 
 
 def test_cells_executed_during_a_run_are_hashed_on_it(session_shell):
-    run = mlops_line(session_shell, "start --experiment e")
+    assert session_shell.run_cell("%mlops start --experiment e").success
+    run = mlops.active_run()
     session_shell.run_cell("hook_a = 1")
     session_shell.run_cell("hook_b = hook_a + 1")
-    mlops_line(session_shell, "end")
+    session_shell.run_cell("%mlops end")
     session_shell.run_cell("hook_c = 3")  # no active run: not recorded
-    assert mlops.get_run(run.id).context["cell_hashes"] == [_sha("hook_a = 1"), _sha("hook_b = hook_a + 1")]
+    cells = ["%mlops start --experiment e", "hook_a = 1", "hook_b = hook_a + 1", "%mlops end"]
+    context = mlops.get_run(run.id).context
+    assert context["cell_hashes"] == [_sha(c) for c in cells]  # the start and end cells too, each once
+    assert context["cell_source"] == "\n\n# %%\n".join(cells)
 
 
 def test_config_record_cells_off_records_nothing(session_shell):
-    run = mlops_line(session_shell, "start --experiment e")
+    session_shell.run_cell("%mlops start --experiment e")
+    run = mlops.active_run()
     session_shell.run_line_magic("config", "MlopsMagics.record_cells = False")
     try:
         session_shell.run_cell("hook_off = 1")
     finally:
         session_shell.run_line_magic("config", "MlopsMagics.record_cells = True")
-    assert not mlops.get_run(run.id).context["cell_hashes"]
+    assert mlops.get_run(run.id).context["cell_hashes"] == [_sha("%mlops start --experiment e")]
 
 
 def test_cell_hook_failure_never_reaches_the_cell_and_warns_once(session_shell, monkeypatch):
     mlops_line(session_shell, "start --experiment e")
 
-    def broken(source):
+    def broken(source, key=None):
         raise RuntimeError("store unreachable")
 
-    monkeypatch.setattr("mlops_nb.api.tracking.record_cell", broken)
+    monkeypatch.setattr("mlops_nb.api.cells.record_cell", broken)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         first = session_shell.run_cell("hook_fail_1 = 1")
@@ -327,7 +332,7 @@ def test_cell_hook_failure_never_reaches_the_cell_and_warns_once(session_shell, 
 
 
 def test_cell_hook_without_a_run_touches_nothing(shell, monkeypatch):
-    monkeypatch.setattr("mlops_nb.api.tracking.record_cell", lambda source: pytest.fail("recorded without a run"))
+    monkeypatch.setattr("mlops_nb.api.cells.record_cell", lambda source, key=None: pytest.fail("recorded without a run"))
     assert shell.run_cell("hook_idle = 1").success
 
 

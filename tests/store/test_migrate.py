@@ -177,3 +177,21 @@ def test_tokens_issued_before_expiry_existed_keep_working_after_the_upgrade(db_u
         assert conn.execute(text("SELECT prefix FROM api_token")).scalars().all() == ["0123abcd"]
     upgrade(engine)
     assert current_revision(engine) == HEAD
+
+
+def test_0007_adds_code_status_to_a_store_with_runs_and_removes_it_again(db_url):
+    engine = get_engine(db_url)
+    upgrade(engine, "0002")
+    with session_scope(engine) as session:
+        session.execute(text("INSERT INTO project (id, name, created_at) VALUES (1, 'p', 1.0)"))
+        session.execute(text("INSERT INTO experiment (id, project_id, name, created_at) VALUES (1, 1, 'e', 1.0)"))
+        session.execute(text("INSERT INTO run (id, experiment_id, name, status, \"user\", start_time, heartbeat_at, "
+                             "git_commit) VALUES ('r1', 1, 'run-1', 'finished', 'dana', 1.0, 1.0, 'abc')"))
+        session.execute(text("INSERT INTO param (run_id, key, value) VALUES ('r1', 'C', '0.5')"))
+    upgrade(engine)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT git_commit, code_status FROM run WHERE id = 'r1'")).one() == ("abc", None)
+    downgrade(engine, "0002")
+    assert "code_status" not in {c["name"] for c in inspect(engine).get_columns("run")}
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT value FROM param WHERE run_id = 'r1'")).scalar() == "0.5"

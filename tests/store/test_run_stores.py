@@ -20,7 +20,7 @@ from mlops_nb.store.sqlite_fast import FastRunStore
 
 R1, R2 = "a" * 32, "b" * 32
 CONTEXT = {"host": "h", "pid": 7, "git_commit": "abc", "git_dirty": True, "notebook_path": None,
-           "python_version": "3.11", "packages": {"numpy": "2.0"}}
+           "code_status": "untracked", "code_hash": None, "cell_hashes": None, "cell_source": None, "python_version": "3.11", "packages": {"numpy": "2.0"}}
 
 
 def _values(run_id: str, name: str, at: float, **context) -> dict:
@@ -90,14 +90,14 @@ EXPECTED_SEEN = {
     "all": ["r2", "r1"],
 }
 RUN_COLUMNS = ("id", "name", "status", "user", "start_time", "end_time", "heartbeat_at", "host", "pid", "git_commit",
-               "git_dirty", "notebook_path", "code_hash", "cell_hashes", "cell_source", "python_version", "packages")
+               "git_dirty", "notebook_path", "code_status", "code_hash", "cell_hashes", "cell_source", "python_version", "packages")
 # JSON columns hold JSON null, not SQL NULL, for None (as the ORM writes them): (cell_hashes, packages) IS NULL
 EXPECTED_ROWS = {
     "experiments": [("e", 1.0)],
-    "runs": [(R1, "r1", "killed", "dana", 5.0, 5.5, 5.5, "h", 7, "abc", True, None, None, None, None, "3.11",
-              {"numpy": "2.0"}, False, False),
-             (R2, "r2", "failed", "dana", 6.0, 20.0, 6.5, "h", 7, "abc", None, None, None, None, None, "3.11",
-              None, False, False)],
+    "runs": [(R1, "r1", "killed", "dana", 5.0, 5.5, 5.5, "h", 7, "abc", True, None, "untracked", None, None, None,
+              "3.11", {"numpy": "2.0"}, False, False),
+             (R2, "r2", "failed", "dana", 6.0, 20.0, 6.5, "h", 7, "abc", None, None, "untracked", None, None, None,
+              "3.11", None, False, False)],
     "params": [(R1, "C", "1"), (R1, "k", "v"), (R1, "p", "l2")],
     "tags": [(R1, "note", "x"), (R1, "team", "growth")],
     "metrics": [(R1, "auc", None, 0, 11.0), (R1, "big", math.inf, 2**62, 11.0), (R1, "loss", 0.5, 0, 10.0),

@@ -26,7 +26,8 @@ def engine(sqlite_url):
 def test_values_are_converted_as_sqlalchemy_would(engine):
     insert = SqliteStatement(statements.insert_run(), engine.dialect)
     values = {"id": "r", "name": "n", "user": "u", "start_time": 1, "heartbeat_at": 2.5, "host": None, "pid": 7,
-              "git_commit": None, "git_dirty": True, "notebook_path": None, "python_version": "3.11",
+              "git_commit": None, "git_dirty": True, "notebook_path": None, "code_status": None, "code_hash": None,
+              "cell_hashes": None, "cell_source": None, "python_version": "3.11",
               "packages": {"b": 1, "a": "ü"}, "project_id": 1, "experiment": "e"}
     sql, params = insert.bind(values)
     by_name = dict(zip(insert.names, params))

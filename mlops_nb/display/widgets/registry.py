@@ -14,6 +14,7 @@ from functools import lru_cache
 from typing import Any, TypeVar
 
 from mlops_nb.display.format import FLEX_CELL, format_time, html_table
+from mlops_nb.display.registry import code_file, code_words
 from mlops_nb.services.errors import InvalidInput, MlopsError
 from mlops_nb.services.governance import TARGET_STAGES, PromotionRequestPublic
 from mlops_nb.services.registry import ModelVersionPublic
@@ -218,6 +219,7 @@ def lineage_html(version: ModelVersionPublic, run_name: str | None) -> str:
         ("dataset", f"{dataset.name} v{dataset.version}" if dataset else "(none)"),
         ("dataset fingerprint", dataset.fingerprint if dataset else None),
         ("dataset rows", dataset.rows if dataset else None), ("target", version.target),
+        ("code", code_words(code)), ("code file", code_file(code)),
         ("git commit", code.get("git_commit")), ("code hash", code.get("code_hash")),
         ("python", env.get("python")),
         ("packages", ", ".join(f"{k} {v}" for k, v in sorted(packages.items()))),

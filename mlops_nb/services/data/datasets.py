@@ -9,6 +9,12 @@ rows, Parquet, sha256-checked when read) is the reference drift is measured on.
 Version numbers never collide: SQLite serialises writers (BEGIN IMMEDIATE), PostgreSQL takes an
 advisory lock on the dataset's name until the transaction ends.
 
+Heavy work never holds that lock: the fingerprint, schema, profile and sample of a million-row
+frame take seconds, and SQLite has one write lock for the whole file, so every other notebook's
+`log_metric` would wait (past the busy timeout, fail). `log_dataset` computes all of it and writes
+the sample to a staging name before its first statement; the transaction only reads, numbers,
+renames the sample into place and inserts (tests/services/data/test_dataset_lock.py).
+
     v = log_dataset(session=s, store=store, project_id=1, df=train, name="german", run_id=run.id, user="dana")
     v.version, v.fingerprint[:12], v.rows
 """
@@ -26,7 +32,7 @@ from sqlmodel import Session, col
 
 from mlops_nb.services.data.results import DatasetVersionPublic
 from mlops_nb.services.errors import InvalidInput, NotFound
-from mlops_nb.services.tracking.artifacts import read_verified, store_bytes
+from mlops_nb.services.tracking.artifacts import place, read_verified, staged
 from mlops_nb.services.tracking.runs import require_running
 from mlops_nb.services.values import check_name
 from mlops_nb.store.artifacts import ArtifactStore
@@ -195,7 +201,9 @@ def log_dataset(*, session: Session, store: ArtifactStore, project_id: int, df: 
     `run_id` with `role` (one of ROLES).
 
     A new version stores its schema, profile and a sample (at most SAMPLE_ROWS rows, Parquet) in the
-    artifact store; the same content logged again returns the version that holds it.
+    artifact store; the same content logged again returns the version that holds it. All of it is
+    computed (and the sample written to a staging name) before the first statement on `session`,
+    so a caller whose transaction has not begun holds the store's write lock only for the inserts.
 
     Raises:
         InvalidInput: a bad name or role, or `df` is not a non-empty DataFrame with unique columns.
@@ -205,35 +213,36 @@ def log_dataset(*, session: Session, store: ArtifactStore, project_id: int, df: 
     if role not in ROLES:
         raise InvalidInput(f"dataset role {role!r} is not one of {', '.join(ROLES)}")
     df = check_frame(df)
-    if run_id is not None:
-        require_running(session=session, run_id=run_id)
+    # the heavy part, before the session's first statement takes the write lock
     print_ = fingerprint(df)
-    _serialise_versions_of(session, project_id, name)
-    version: DatasetVersion | None = session.execute(select(DatasetVersion).where(
-        col(DatasetVersion.project_id) == project_id, col(DatasetVersion.name) == name,
-        col(DatasetVersion.fingerprint) == print_)).scalars().first()
-    sample: Artifact | None
-    if version is None:
-        schema, profile = schema_and_profile(df)
-        number = (session.execute(select(func.max(col(DatasetVersion.version))).where(
-            col(DatasetVersion.project_id) == project_id, col(DatasetVersion.name) == name)).scalar() or 0) + 1
-        version = DatasetVersion(project_id=project_id, name=name, version=number, fingerprint=print_,
-                                 rows=len(df), columns=df.shape[1], schema_=schema, profile=profile,
-                                 created_by=user, created_at=time.time())
-        session.add(version)
-        session.flush()
-        # the sample's path is built from the version's id, never from the name a user typed, so
-        # two names that a file system reads as one path ("german", "german/") cannot share a file
-        sample = store_bytes(session=session, store=store, data=_sample_bytes(df),
-                             name=f"datasets/{version.id}/sample.parquet")
-        version.sample_artifact_id = sample.id
-        session.add(version)
-        session.flush()
-    else:
-        sample = session.get(Artifact, version.sample_artifact_id) if version.sample_artifact_id else None
-    if run_id is not None and session.get(RunInput, (run_id, version.id, role)) is None:
-        session.add(RunInput(run_id=run_id, dataset_version_id=version.id, role=role, created_at=time.time()))
-        session.flush()
+    schema, profile = schema_and_profile(df)
+    with staged(store, data=_sample_bytes(df)) as sample_file:
+        if run_id is not None:
+            require_running(session=session, run_id=run_id)
+        _serialise_versions_of(session, project_id, name)
+        version: DatasetVersion | None = session.execute(select(DatasetVersion).where(
+            col(DatasetVersion.project_id) == project_id, col(DatasetVersion.name) == name,
+            col(DatasetVersion.fingerprint) == print_)).scalars().first()
+        sample: Artifact | None
+        if version is None:
+            number = (session.execute(select(func.max(col(DatasetVersion.version))).where(
+                col(DatasetVersion.project_id) == project_id, col(DatasetVersion.name) == name)).scalar() or 0) + 1
+            version = DatasetVersion(project_id=project_id, name=name, version=number, fingerprint=print_,
+                                     rows=len(df), columns=df.shape[1], schema_=schema, profile=profile,
+                                     created_by=user, created_at=time.time())
+            session.add(version)
+            session.flush()
+            # the sample's path is built from the version's id, never from the name a user typed, so
+            # two names that a file system reads as one path ("german", "german/") cannot share a file
+            sample = place(session=session, staged_file=sample_file, name=f"datasets/{version.id}/sample.parquet")
+            version.sample_artifact_id = sample.id
+            session.add(version)
+            session.flush()
+        else:  # the same content again: the staged sample is removed on leaving the block
+            sample = session.get(Artifact, version.sample_artifact_id) if version.sample_artifact_id else None
+        if run_id is not None and session.get(RunInput, (run_id, version.id, role)) is None:
+            session.add(RunInput(run_id=run_id, dataset_version_id=version.id, role=role, created_at=time.time()))
+            session.flush()
     return public(version, sample)
 
 

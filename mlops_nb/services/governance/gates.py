@@ -7,7 +7,7 @@ the results with the request (as JSON) and refuses approval while any gate fails
 | gate                      | passes when                                                              |
 |---------------------------|--------------------------------------------------------------------------|
 | staging_before_production | (production only) the version is in staging now                          |
-| lineage_complete          | the version names a run and a training dataset version that exist       |
+| lineage_complete          | the version names a run, its code and a training dataset version         |
 | metric_thresholds         | each named metric of the version meets its rule (e.g. roc_auc >= 0.70)   |
 | no_regression             | the metric is no worse than the production version's, within tolerance   |
 | data_validated            | the training dataset's profile: enough rows, target present, nulls bound |
@@ -122,19 +122,29 @@ def staging_before_production(ctx: GateContext, enabled: bool) -> GateResult:
 
 
 def lineage_complete(ctx: GateContext, enabled: bool) -> GateResult:
-    """Passes when the version names a run and a training dataset version that exist; its code
-    reference and the number of params are reported in `data`."""
+    """Passes when the version names a run and a training dataset version that exist, and the run
+    recorded its code (registry.code_verdict: the notebook's cells or the script's text, else a
+    commit holding the code file unchanged); the code reference and the number of params are in
+    `data`. An untracked or modified notebook whose cells were recorded passes, named as a warning."""
+    from mlops_nb.services.registry.lineage import code_reference, code_verdict
+
     v = ctx.version
     missing: list[str] = []
     data: dict[str, Any] = {}
+    code_words = ""
     run = ctx.session.get(Run, v.run_id) if v.run_id else None
     if run is None:
         missing.append("run" if not v.run_id else f"run {v.run_id} in the store")
     else:
         data["run"] = run.id
-        data["code"] = ({k: val for k, val in v.code.items() if val} if v.code else
-                        {k: val for k, val in (("git_commit", run.git_commit), ("code_hash", run.code_hash),
-                                               ("notebook_path", run.notebook_path)) if val})
+        # the version's own record (registration kept it) over the run's, for what it has
+        code = {**code_reference(run), **{k: val for k, val in (v.code or {}).items() if val is not None}}
+        data["code"] = {k: val for k, val in code.items() if val is not None}
+        recorded, code_words = code_verdict(code)
+        data["code_recorded"] = recorded
+        if not recorded:
+            missing.append(f"code ({code_words}; run the training in a notebook cell or script with mlops, "
+                           "or commit the file)")
         data["params"] = len(v.params) if v.params else len(ctx.session.execute(
             select(col(Param.key)).where(col(Param.run_id) == run.id)).all())
     dataset = ctx.session.get(DatasetVersion, v.dataset_version_id) if v.dataset_version_id else None
@@ -143,12 +153,11 @@ def lineage_complete(ctx: GateContext, enabled: bool) -> GateResult:
     else:
         data["dataset"] = f"{dataset.name} v{dataset.version}"
     if missing:
-        return GateResult("lineage_complete", False, f"{_label(v)} has no {' and no '.join(missing)}; register it "
-                          "from a run that logged its training data (mlops.log_dataset(df, name=..., role='train'))",
-                          data)
-    code = ", ".join(f"{k} {str(val)[:12]}" for k, val in data["code"].items()) or "no code reference"
+        advice = ("" if missing[-1].startswith("code") else "; register it from a run that logged its training data "
+                  "(mlops.log_dataset(df, name=..., role='train'))")
+        return GateResult("lineage_complete", False, f"{_label(v)} has no {' and no '.join(missing)}{advice}", data)
     return GateResult("lineage_complete", True,
-                      f"run {data['run']}, dataset {data['dataset']}, {code}, {data['params']} params", data)
+                      f"run {data['run']}, dataset {data['dataset']}, {code_words}, {data['params']} params", data)
 
 
 def metric_thresholds(ctx: GateContext, thresholds: dict[str, Any]) -> GateResult:

@@ -20,6 +20,8 @@ from mlops_nb.services.registry.allow_list import (
 )
 from mlops_nb.services.registry.lineage import (
     EXAMPLE_ROWS,
+    code_reference,
+    code_verdict,
     input_signature,
     training_dataset,
 )
@@ -85,6 +87,8 @@ __all__ = [
     "TrustedTypePublic",
     "VERSION_COLUMNS",
     "check_estimator",
+    "code_reference",
+    "code_verdict",
     "dump",
     "env_policy",
     "estimator_params",

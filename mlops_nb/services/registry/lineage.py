@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import Float, Text, bindparam, literal, null, select, union_all
@@ -27,7 +28,8 @@ from mlops_nb.store.models import Artifact, DatasetVersion, Experiment, LatestMe
 EXAMPLE_ROWS = 5  # rows of `input_example` the output signature is computed on
 
 _RUN_FOR_MODEL = (select(col(Run.id), col(Run.name), col(Run.git_commit), col(Run.git_dirty), col(Run.code_hash),
-                         col(Run.cell_source), col(Run.notebook_path), col(Experiment.project_id))
+                         col(Run.cell_source), col(Run.cell_hashes), col(Run.notebook_path), col(Run.code_status),
+                         col(Experiment.project_id))
                   .join(Experiment, col(Experiment.id) == Run.experiment_id).where(col(Run.id) == bindparam("run_id")))
 # The run's params (text) and latest metrics (float) in one round trip, each kind in its own column.
 _RUN_PARAMS_AND_METRICS = union_all(
@@ -56,8 +58,8 @@ _RUN_TRAINING_DATASET = (select(*datasets.PUBLIC_COLUMNS)
 
 
 def run_in_project(session: Session, *, run_id: str, project_id: int) -> Any:
-    """The run's id, name, git_commit, git_dirty, code_hash, cell_source, notebook_path and project_id
-    (a SQLAlchemy row): what registration reads of the run that trained a model.
+    """The run's id, name, git_commit, git_dirty, code_hash, cell_source, cell_hashes, notebook_path,
+    code_status and project_id (a SQLAlchemy row): what registration reads of the run that trained a model.
 
     Raises:
         NotFound: no run `run_id`.
@@ -93,13 +95,48 @@ def _json_float(value: float | None) -> float | str:
 
 
 def code_reference(run: Any) -> dict[str, Any]:
-    """The code a run executed: {git_commit, git_dirty, code_hash, notebook_path}. `code_hash` is the
-    run's hash of its executed cells, else the sha256 (hex) of its `%%mlops run` cell source, else None."""
+    """The code a run executed: {git_commit, git_dirty, code_hash, notebook_path, code_status, cells}.
+    `code_hash` is the run's hash of its recorded cells (api/cells.py), else the sha256 (hex) of its
+    cell source, else None; `notebook_path` the notebook or, outside one, the script; `code_status`
+    where that file stands in git (services.tracking.environment.CODE_STATUSES; None for runs
+    recorded before it was kept); `cells` how many cells (or script texts) were recorded."""
     code_hash = run.code_hash
     if code_hash is None and run.cell_source:
         code_hash = hashlib.sha256(run.cell_source.encode()).hexdigest()
+    cells = len(run.cell_hashes or []) or (1 if run.cell_source else 0)
     return {"git_commit": run.git_commit, "git_dirty": run.git_dirty, "code_hash": code_hash,
-            "notebook_path": run.notebook_path}
+            "notebook_path": run.notebook_path, "code_status": run.code_status, "cells": cells}
+
+
+def code_verdict(code: Mapping[str, Any]) -> tuple[bool, str]:
+    """(recorded, why): whether `code` (a code_reference) names the code that made a model, and in words.
+
+    The recorded cells (or script text) are the code: with them the code is recorded, whatever git
+    says (an untracked or modified notebook is named as a warning: the cells are its only copy).
+    Without them, only a git commit holding the code file unchanged (`committed`) names the code; a
+    run recorded before code status was kept (`code_status` None) with a clean commit is taken at
+    its word. Anything else (no commit, a notebook not in git or changed since, no file known) is
+    not recorded code."""
+    commit, status, path = code.get("git_commit"), code.get("code_status"), code.get("notebook_path")
+    where = f"{path!r}" if path else "the code file"
+    if code.get("code_hash"):
+        cells = code.get("cells") or 1
+        words = f"{cells} cell{'s' if cells != 1 else ''} recorded (code hash {str(code['code_hash'])[:12]})"
+        if status in ("untracked", "modified"):
+            words += f"; warning: {where} is {status} in git, so the recorded cells are its only copy"
+        return True, words
+    if commit and (status == "committed" or (status is None and code.get("git_dirty") is not True)):
+        return True, f"git commit {str(commit)[:12]}" + (f" of {where}" if path else "")
+    if status in ("untracked", "modified"):
+        reason = f"{where} is {status} in git (commit {str(commit)[:12]} does not hold it)" if commit else \
+            f"{where} is {status} in git"
+    elif status == "no_git":
+        reason = f"{where} is in no git repository"
+    elif commit and code.get("git_dirty"):
+        reason = f"commit {str(commit)[:12]} had uncommitted changes"
+    else:
+        reason = "no code file is known and no git commit holds it"
+    return False, f"no code recorded: no cells were recorded and {reason}"
 
 
 def training_dataset(*, session: Session, project_id: int, run_id: str, dataset: Any) -> DatasetVersionPublic | None:

@@ -11,8 +11,9 @@ before, or a proven ml_engineer or admin trusts them in the same call (`trust_ty
 reason; recorded and audited as `model.trust_types`). A class defined in the notebook (`__main__`)
 is refused: no other process could load it.
 
-The model is serialised before the first query, so the store's write lock is held only for the few
-inserts (file, version, audit event) that need the new number. Every registration writes an audit
+The model is serialised, hashed and written to a staging name before the first query, so the
+store's write lock is held only for the few reads and inserts (a rename of the file into place,
+version, audit event) that need the new number. Every registration writes an audit
 event (`model.register`, and `model.create` for a new model) in the same transaction.
 
     v = register_model(session=s, store=store, project_id=1, user="dana", model=pipe,
@@ -36,7 +37,7 @@ from mlops_nb.services.registry import allow_list, lineage, model_files, trust
 from mlops_nb.services.registry.lookups import public
 from mlops_nb.services.registry.results import ModelVersionPublic, TrustedTypePublic
 from mlops_nb.services.tracking import environment
-from mlops_nb.services.tracking.artifacts import store_bytes
+from mlops_nb.services.tracking.artifacts import place, staged
 from mlops_nb.services.values import check_name
 from mlops_nb.store.artifacts import ArtifactStore
 from mlops_nb.store.models import ModelVersion, RegisteredModel
@@ -148,31 +149,32 @@ def register_model(*, session: Session, store: ArtifactStore, project_id: int, u
         raise InvalidInput(f"input_example does not fit the {type(model).__name__}: {err}") from err
     env, requirements = environment.training_env(unusual)  # a record of the file's names, not an authority
 
-    run = lineage.run_in_project(session, run_id=run_id, project_id=project_id)
-    trained_on = lineage.training_dataset(session=session, project_id=project_id, run_id=run.id, dataset=dataset)
-    lineage.check_target(target, trained_on)
-    signature = {"inputs": lineage.input_signature(model, dataset=trained_on, target=target,
-                                                   input_example=input_example),
-                 "outputs": outputs}
-    run_params, metrics = lineage.run_params_and_metrics(session, run_id=run.id)
-    params = {**model_files.estimator_params(model), **run_params}
+    with staged(store, data=data) as model_file:  # written and hashed before the first statement
+        run = lineage.run_in_project(session, run_id=run_id, project_id=project_id)
+        trained_on = lineage.training_dataset(session=session, project_id=project_id, run_id=run.id, dataset=dataset)
+        lineage.check_target(target, trained_on)
+        signature = {"inputs": lineage.input_signature(model, dataset=trained_on, target=target,
+                                                       input_example=input_example),
+                     "outputs": outputs}
+        run_params, metrics = lineage.run_params_and_metrics(session, run_id=run.id)
+        params = {**model_files.estimator_params(model), **run_params}
 
-    conn = session.connection()
-    model_id = conn.execute(_MODEL_FOR_UPDATE, {"project_id": project_id, "name": name}).scalar()
-    if model_id is None:  # a new model: created (or, losing a race, locked) the ORM way
-        model_id = _lock_model(session, project_id=project_id, name=name, user=user).id
-    assert model_id is not None  # an existing row's id, or one _lock_model flushed
-    if needed:
-        missing = sorted(set(needed) - set(trust.trusted_names(session=session, model_id=model_id)) - set(wanted))
-        if missing:
-            raise InvalidInput(_missing_hint(model, name, missing))
-    trusted: list[TrustedTypePublic] | None = None  # None: `public` reads the model's trust records
-    if wanted:
-        trusted = trust.record_trust(session=session, actor=actor or Identity(name=user), model_id=model_id,
-                                     model_name=name, types=wanted, reason=trust_reason)
-    number = (conn.execute(_MAX_VERSION, {"model_id": model_id}).scalar() or 0) + 1
-    artifact = store_bytes(session=session, store=store, data=data, run_id=run.id,
-                           name=f"models/{model_id}/v{number}/model.skops")  # from ids, never the typed name
+        conn = session.connection()
+        model_id = conn.execute(_MODEL_FOR_UPDATE, {"project_id": project_id, "name": name}).scalar()
+        if model_id is None:  # a new model: created (or, losing a race, locked) the ORM way
+            model_id = _lock_model(session, project_id=project_id, name=name, user=user).id
+        assert model_id is not None  # an existing row's id, or one _lock_model flushed
+        if needed:
+            missing = sorted(set(needed) - set(trust.trusted_names(session=session, model_id=model_id)) - set(wanted))
+            if missing:
+                raise InvalidInput(_missing_hint(model, name, missing))
+        trusted: list[TrustedTypePublic] | None = None  # None: `public` reads the model's trust records
+        if wanted:
+            trusted = trust.record_trust(session=session, actor=actor or Identity(name=user), model_id=model_id,
+                                         model_name=name, types=wanted, reason=trust_reason)
+        number = (conn.execute(_MAX_VERSION, {"model_id": model_id}).scalar() or 0) + 1
+        artifact = place(session=session, staged_file=model_file, run_id=run.id,
+                         name=f"models/{model_id}/v{number}/model.skops")  # from ids, never the typed name
     values = {"model_id": model_id, "version": number, "stage": "none", "run_id": run.id,
               "dataset_version_id": trained_on.id if trained_on else None, "artifact_id": artifact.id,
               "flavor": model_files.FLAVOR, "target": target, "signature": signature, "env": env,

@@ -51,8 +51,9 @@ class ModelVersionPublic:
     registry.input_signature) and "outputs"; `env` the Python and package versions at training
     (and "trusted_types": the names in its file beyond skops' defaults, a record only, never an
     authority to load them), `requirements` the same as pip requirement lines; `code` the run's
-    git_commit, git_dirty, code_hash and notebook_path; `created_at` epoch seconds; `trust` the
-    types a proven ml_engineer or admin trusted for the model's files (who, why, when).
+    git_commit, git_dirty, code_hash, notebook_path, code_status and cells (registry.code_reference);
+    `created_at` epoch seconds; `trust` the types a proven ml_engineer or admin trusted for the
+    model's files (who, why, when).
     """
 
     id: int

@@ -3,7 +3,13 @@
 Rules that never bend: a recorded sha256 always describes the file behind it (the same name logged
 again with other bytes is a Conflict), and a file whose bytes no longer match it is never read
 (IntegrityFailure). Other domains (datasets, the registry) store their files through `store_bytes`
-and read them through `read_verified`.
+or `staged` + `place`, and read them through `read_verified`.
+
+Heavy work never holds the store's write lock (SQLite has one for the whole file): a file is copied
+and hashed into a unique staging name (`staged`) before the caller's transaction begins, and inside
+it only renamed into place (`place`) and recorded. A staged file is removed when the work fails; a
+commit that fails after the rename leaves a file no row names, which the next writer given the same
+name replaces.
 
     >>> art = tracking.log_artifact(session=session, store=store, run_id=run_id, path="confusion.png")
     >>> art.sha256, art.size
@@ -12,7 +18,10 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
@@ -24,9 +33,9 @@ from mlops_nb.services.tracking.results import ArtifactPublic
 from mlops_nb.services.tracking.runs import require_running
 from mlops_nb.store.artifacts import (
     ArtifactStore,
+    StoredArtifact,
     UnsafeArtifactName,
     safe_relative_name,
-    sha256_of_file,
 )
 from mlops_nb.store.models import Artifact
 
@@ -92,21 +101,73 @@ def log_artifact(*, session: Session, store: ArtifactStore, run_id: str, path: s
     relative = checked_name(name if name is not None else source.name)
     if not source.is_file():
         raise InvalidInput(f"artifact path {str(path)!r} is not a readable file")
-    require_running(session=session, run_id=run_id)
-    existing: Artifact | None = session.exec(
-        select(Artifact).where(Artifact.run_id == run_id, Artifact.name == relative)).first()
-    if existing is not None:
-        sha, _ = _written(store, relative, lambda: sha256_of_file(source))
-        if sha == existing.sha256:
-            return public(existing)
-        raise Conflict(f"artifact {relative!r} already exists in run {run_id} with other contents; "
-                       "log it under another name")
-    stored = _written(store, relative, lambda: store.put_file(source, f"runs/{run_id}/{relative}"))
-    artifact = Artifact(run_id=run_id, name=relative, uri=stored.uri, sha256=stored.sha256,
-                        size=stored.size, created_at=time.time())
-    session.add(artifact)
-    session.flush()
+    # a name the file system can take (checked before any copy, like a source it cannot read)
+    _written(store, relative, lambda: store.uri_of(f"runs/{run_id}/{relative}"))
+    with staged(store, path=source) as copy:  # copied and hashed before the first statement
+        require_running(session=session, run_id=run_id)
+        existing: Artifact | None = session.exec(
+            select(Artifact).where(Artifact.run_id == run_id, Artifact.name == relative)).first()
+        if existing is not None:
+            if copy.stored.sha256 == existing.sha256:
+                return public(existing)
+            raise Conflict(f"artifact {relative!r} already exists in run {run_id} with other contents; "
+                           "log it under another name")
+        artifact = place(session=session, staged_file=copy, name=f"runs/{run_id}/{relative}", run_id=run_id,
+                         record_name=relative)
     return public(artifact)
+
+
+@dataclass
+class StagedFile:
+    """A file in the artifact store under a unique staging name (`name`), as stored (`stored`: its
+    staging URI, sha256 and size), waiting to be placed inside a transaction."""
+
+    store: ArtifactStore
+    name: str
+    stored: StoredArtifact
+
+
+@contextmanager
+def staged(store: ArtifactStore, *, data: bytes | None = None,
+           path: str | os.PathLike[str] | None = None) -> Iterator[StagedFile]:
+    """`data` (or the file at `path`) written and hashed under `.staging/<uuid>` before any
+    transaction; removed on leaving the block unless `place` moved it into place.
+
+    >>> with staged(store, data=sample) as file:
+    ...     artifact = place(session=session, staged_file=file, name=f"datasets/{id}/sample.parquet")
+
+    Raises:
+        InvalidInput: `path` cannot be read, or the store cannot be written (the OSError named).
+    """
+    name = f".staging/{uuid.uuid4().hex}"
+    stored = _written(store, str(path) if path is not None else "the data",
+                      lambda: store.put_bytes(data, name) if data is not None else store.put_file(path or "", name))
+    try:
+        yield StagedFile(store=store, name=name, stored=stored)
+    finally:
+        store.delete(name)  # nothing there once placed
+
+
+def place(*, session: Session, staged_file: StagedFile, name: str, run_id: str | None = None,
+          record_name: str | None = None) -> Artifact:
+    """Move a staged file to `name` (a rename on a local store: no copy, no hashing) and record it
+    in the session's transaction as `record_name` (default `name`); the Artifact returned carries
+    its id and values but is not attached to the session.
+
+    Raises:
+        InvalidInput: a bad name.
+    """
+    uri = _written(staged_file.store, name, lambda: staged_file.store.move(staged_file.name, checked_name(name)))
+    return _record(session, run_id=run_id, name=record_name or name, uri=uri, sha256=staged_file.stored.sha256,
+                   size=staged_file.stored.size)
+
+
+def _record(session: Session, **values: object) -> Artifact:
+    """One artifact row, written with a Core INSERT in the session's transaction."""
+    values["created_at"] = time.time()
+    key = session.connection().execute(_INSERT_ARTIFACT, values).inserted_primary_key
+    assert key is not None  # an INSERT of one row always has it
+    return Artifact(id=key[0], **values)
 
 
 def store_bytes(*, session: Session, store: ArtifactStore, data: bytes, name: str,
@@ -122,11 +183,7 @@ def store_bytes(*, session: Session, store: ArtifactStore, data: bytes, name: st
     """
     relative = checked_name(name)
     stored = _written(store, relative, lambda: store.put_bytes(data, relative))
-    values = {"run_id": run_id, "name": name, "uri": stored.uri, "sha256": stored.sha256, "size": stored.size,
-              "created_at": time.time()}
-    key = session.connection().execute(_INSERT_ARTIFACT, values).inserted_primary_key
-    assert key is not None  # an INSERT of one row always has it
-    return Artifact(id=key[0], **values)
+    return _record(session, run_id=run_id, name=name, uri=stored.uri, sha256=stored.sha256, size=stored.size)
 
 
 def read_verified(*, store: ArtifactStore, artifact: Artifact) -> bytes:

@@ -1,8 +1,14 @@
-"""What made a run: user, host, git commit and dirty flag, notebook path, Python and package versions.
+"""What made a run: user, host, git commit and dirty flag, the code file and where it stands in git,
+Python and package versions.
 
 Captured once per run, cheaply: package versions come from installed metadata (no imports), git
-from one short subprocess with a timeout, so a machine without git or outside a repository still
+from short subprocesses with a timeout, so a machine without git or outside a repository still
 tracks.
+
+The code file is the notebook (where the front end names it) or, outside a notebook, the script
+that started the run. A HEAD commit says nothing about a notebook that was never added to git, or
+was changed since: `code_status` says which (CODE_STATUSES), and such a file makes the run dirty.
+The code itself (the cells, or the script's text) is recorded by the API (api/cells.py).
 """
 from __future__ import annotations
 
@@ -74,6 +80,57 @@ def _git_state(cwd: str) -> tuple[str | None, bool | None]:
     return commit, dirty
 
 
+CODE_STATUSES = ("committed", "modified", "untracked", "no_git", "unknown")
+_status_cache: dict[str, tuple[float, str]] = {}
+
+
+def code_file_status(path: str | os.PathLike[str] | None) -> str:
+    """Where the code file at `path` stands in git: `committed` (tracked and unchanged since HEAD),
+    `modified` (tracked, changed), `untracked` (not in HEAD: new, ignored, or only staged), `no_git`
+    (no repository holds it, or git is missing), `unknown` (no path, or no such file). Remembered
+    for GIT_CACHE_S seconds per file."""
+    if path is None or not Path(path).is_file():
+        return "unknown"
+    file = Path(path).resolve()
+    now = time.monotonic()
+    cached = _status_cache.get(str(file))
+    if cached is not None and now - cached[0] < GIT_CACHE_S:
+        return cached[1]
+    status = _code_file_status(file)
+    _status_cache[str(file)] = (now, status)
+    return status
+
+
+def _code_file_status(file: Path) -> str:
+    try:
+        out = subprocess.run(["git", "status", "--porcelain=v1", "--ignored", "--", file.name],
+                             cwd=file.parent, capture_output=True, text=True, timeout=5)
+        tracked = subprocess.run(["git", "cat-file", "-e", f"HEAD:./{file.name}"],
+                                 cwd=file.parent, capture_output=True, text=True, timeout=5)
+    except (OSError, subprocess.SubprocessError):
+        return "no_git"
+    if out.returncode != 0:
+        return "no_git"
+    line = out.stdout.splitlines()[0] if out.stdout.strip() else ""
+    if tracked.returncode != 0 or line.startswith(("??", "!!")):
+        return "untracked"  # not in HEAD, whatever the index says
+    return "modified" if line else "committed"
+
+
+_INSTALLED = tuple({str(Path(p).resolve()) + os.sep for p in (sys.prefix, sys.base_prefix, sys.exec_prefix)})
+
+
+def script_path() -> str | None:
+    """Outside a notebook, the script `python` runs (`__main__.__file__`), or None (also for an
+    installed tool's entry point, such as pytest's: that is not the code of the run)."""
+    main = sys.modules.get("__main__")
+    value = getattr(main, "__file__", None)
+    if not value or not Path(value).is_file():
+        return None
+    path = str(Path(value).resolve())
+    return None if path.startswith(_INSTALLED) else path
+
+
 def notebook_path() -> str | None:
     """The running notebook's path where the front end tells it: the environment (config's
     NOTEBOOK_PATH_VARIABLES: ours, JupyterLab's, VS Code's), else VS Code's variable in the kernel's
@@ -102,18 +159,36 @@ def _python_version() -> str:
     return platform.python_version()
 
 
-def capture(cwd: str | os.PathLike[str] | None = None) -> dict[str, Any]:
-    """The run context columns (see store.models.Run)."""
-    commit, dirty = git_state(cwd)
-    path = notebook_path()
-    if commit is None and path:
-        commit, dirty = git_state(Path(path).parent) if Path(path).parent.exists() else (None, None)
+def _resolved(path: str) -> str:
+    """A front end's notebook path as a file here: as given, else under the working directory
+    (JupyterLab names it relative to its root, and the kernel runs in the notebook's folder)."""
+    given = Path(path).expanduser()
+    if given.is_absolute() or given.is_file():
+        return str(given.resolve()) if given.exists() else str(given)
+    beside = Path.cwd() / given.name
+    return str(beside.resolve()) if beside.is_file() else path
+
+
+def capture(cwd: str | os.PathLike[str] | None = None, *, code_path: str | None = None) -> dict[str, Any]:
+    """The run context columns (see store.models.Run): `notebook_path` is the notebook's path, else
+    `code_path` (the file that started the run, outside a notebook), else the script's; git is read
+    from that file's folder (else `cwd`), and a code file that is not committed makes the run dirty."""
+    given = notebook_path()
+    path = _resolved(given) if given else (code_path or script_path())
+    folder = Path(path).parent if path and Path(path).parent.is_dir() else None
+    commit, dirty = git_state(folder or cwd)
+    if commit is None and folder is not None and cwd is not None:
+        commit, dirty = git_state(cwd)
+    status = code_file_status(path) if path else "unknown"
+    if status in ("modified", "untracked"):
+        dirty = True  # the commit is not the code that ran
     return {
         "host": _host(),
         "pid": os.getpid(),
         "git_commit": commit,
         "git_dirty": dirty,
         "notebook_path": path,
+        "code_status": status,
         "python_version": _python_version(),
         "packages": package_versions(),
     }

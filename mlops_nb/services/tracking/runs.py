@@ -36,8 +36,11 @@ from mlops_nb.store.runs import RunState, RunStore, loaded_float, statements
 
 END_STATUSES = ("finished", "failed", "killed")
 # what `capture()` records about where a run ran (see environment.py), as stored on the run
-CONTEXT_COLUMNS = ("host", "pid", "git_commit", "git_dirty", "notebook_path", "python_version", "packages")
-_CONTEXT_KEYS = frozenset(CONTEXT_COLUMNS)
+CONTEXT_COLUMNS = ("host", "pid", "git_commit", "git_dirty", "notebook_path", "code_status", "python_version",
+                   "packages")
+# the code the run starts with (api/cells.py: the starting cell, or the script), written with the run
+CODE_COLUMNS = ("code_hash", "cell_hashes", "cell_source")
+_CONTEXT_KEYS = frozenset(CONTEXT_COLUMNS + CODE_COLUMNS)
 
 
 def _no_such_run(run_id: str) -> NotFound:
@@ -54,7 +57,8 @@ def start_run(*, store: RunStore, project_id: int, experiment: str, name: str | 
               context: Mapping[str, Any] | None = None, tags: Mapping[str, Any] | None = None) -> RunStarted:
     """Create a running run (and its tags) in experiment `experiment` of project `project_id`,
     creating the experiment when it is new. `name` defaults to "run-" and the id's first 8 hex
-    digits; `context` holds CONTEXT_COLUMNS (what `capture()` returns; missing ones stay empty).
+    digits; `context` holds CONTEXT_COLUMNS (what `capture()` returns) and the CODE_COLUMNS the run
+    starts with; missing ones stay empty.
 
     Raises:
         InvalidInput: a bad experiment, run or tag name, a tag value over 6,000 characters, or
@@ -69,9 +73,10 @@ def start_run(*, store: RunStore, project_id: int, experiment: str, name: str | 
     given = context or {}
     if not given.keys() <= _CONTEXT_KEYS:
         unknown = ", ".join(sorted(map(str, given.keys() - _CONTEXT_KEYS)))
-        raise InvalidInput(f"run context has unknown entries {unknown}; it may hold {', '.join(CONTEXT_COLUMNS)}")
+        raise InvalidInput(f"run context has unknown entries {unknown}; it may hold "
+                           f"{', '.join(CONTEXT_COLUMNS + CODE_COLUMNS)}")
     now = time.time()
-    values: dict[str, Any] = dict.fromkeys(CONTEXT_COLUMNS)
+    values: dict[str, Any] = dict.fromkeys(CONTEXT_COLUMNS + CODE_COLUMNS)
     values.update(given)
     values.update(id=run_id, name=name, user=user, start_time=now, heartbeat_at=now)
     if not store.insert_run(project_id=project_id, experiment=experiment, values=values, tags=tag_text):
@@ -212,15 +217,15 @@ def require_running(*, session: Session, run_id: str) -> Run:
 
 def set_run_code(*, session: Session, run_id: str, cell_source: str | None = None,
                  code_hash: str | None = None, cell_hashes: Sequence[str] | None = None) -> None:
-    """Record the run's code: `cell_source` is appended (a blank line between sources), `code_hash`
-    and `cell_hashes` (sha256 hex digests) replace what the run had.
+    """Record the run's code: `cell_source` (the text of every cell the run executed, see
+    api/cells.py), `code_hash` and `cell_hashes` (sha256 hex digests) replace what the run had.
 
     Raises:
         NotFound: no such run.
     """
     run = get_run_row(session=session, run_id=run_id)
     if cell_source is not None:
-        run.cell_source = (run.cell_source + "\n\n" if run.cell_source else "") + cell_source
+        run.cell_source = cell_source
     if code_hash is not None:
         run.code_hash = code_hash
     if cell_hashes is not None:
@@ -296,7 +301,7 @@ def set_tags(*, session: Session, run_id: str, tags: Mapping[str, Any]) -> None:
 
 def _context(run: Run) -> dict[str, Any]:
     return {"host": run.host, "pid": run.pid, "git_commit": run.git_commit, "git_dirty": run.git_dirty,
-            "notebook_path": run.notebook_path, "code_hash": run.code_hash,
+            "notebook_path": run.notebook_path, "code_status": run.code_status, "code_hash": run.code_hash,
             "cell_hashes": run.cell_hashes or [], "cell_source": run.cell_source,
             "python_version": run.python_version, "packages": run.packages or {},
             "heartbeat_at": run.heartbeat_at}

@@ -14,7 +14,7 @@ import sqlite3
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col, func, select
 
-from mlops_nb.services.errors import StoreError
+from mlops_nb.services.errors import StoreUnavailable
 from mlops_nb.services.tracking.filters import parse_filter
 from mlops_nb.services.tracking.projects import get_experiment
 from mlops_nb.services.tracking.results import RunTable
@@ -34,7 +34,7 @@ def search_runs(*, store: RunStore, project_id: int, experiment: str | None = No
     Raises:
         InvalidInput: the filter is not a string, too long, has too many conditions, or cannot be
             read; the message names the part and what is accepted.
-        StoreError: the database could not run the search (its driver's error, named).
+        StoreUnavailable: the database could not run the search (its driver's error, named).
     """
     query = RunQuery(project_id=project_id, experiment=experiment, conditions=tuple(parse_filter(filter)),
                      limit=limit)
@@ -43,7 +43,7 @@ def search_runs(*, store: RunStore, project_id: int, experiment: str | None = No
         rows = store.search_runs(query)
     except (sqlite3.Error, SQLAlchemyError) as err:
         detail = str(getattr(err, "orig", None) or err).strip().splitlines()[0]
-        raise StoreError(f"searching runs failed in the database: {type(err).__name__}: {detail}") from err
+        raise StoreUnavailable(f"searching runs failed in the database: {type(err).__name__}: {detail}") from err
     return RunTable(rows=rows, title=title + (f" where {filter}" if filter else ""))
 
 
@@ -57,7 +57,7 @@ def read_runs(*, session: Session, store: RunStore, project_id: int, experiment:
 
     Raises:
         InvalidInput: the filter is refused (see search_runs).
-        StoreError: the database could not run the search.
+        StoreUnavailable: the database could not run the search.
         NotFound: `experiment` does not exist in the project (the message lists those that do).
     """
     mark_stale_runs(store=store, stale_s=stale_s)

@@ -51,7 +51,9 @@ class Run(SQLModel, table=True):
     pid: int | None = None
     git_commit: str | None = Field(default=None, max_length=64)
     git_dirty: bool | None = None
-    notebook_path: str | None = Field(default=None, sa_column=Column(Text))
+    notebook_path: str | None = Field(default=None, sa_column=Column(Text))  # or, outside a notebook, the script
+    # the code file in git: committed, modified, untracked, no_git or unknown (NULL: recorded before 0007)
+    code_status: str | None = Field(default=None, max_length=16)
     code_hash: str | None = Field(default=None, max_length=64)
     cell_hashes: list[str] | None = Field(default=None, sa_column=Column(JSON))
     cell_source: str | None = Field(default=None, sa_column=Column(Text))

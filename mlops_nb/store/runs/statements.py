@@ -17,7 +17,6 @@ from functools import cache
 from typing import Any
 
 from sqlalchemy import (
-    JSON,
     Insert,
     Select,
     Table,
@@ -67,8 +66,7 @@ def insert_run() -> Insert:
     :project_id, found inside the INSERT: no row is inserted when that experiment does not exist."""
     given = {name: bindparam(name, type_=RUN.c[name].type) for name in NEW_RUN_COLUMNS}
     columns: dict[str, Any] = {
-        **given, "experiment_id": EXPERIMENT.c.id, "status": literal("running"), "end_time": null(),
-        "code_hash": null(), "cell_hashes": literal(None, JSON), "cell_source": null()}
+        **given, "experiment_id": EXPERIMENT.c.id, "status": literal("running"), "end_time": null()}
     names = list(columns)
     source = (select(*columns.values())
               .where(EXPERIMENT.c.project_id == bindparam("project_id"), EXPERIMENT.c.name == bindparam("experiment")))

@@ -31,7 +31,8 @@ def loaded_float(value: float | None) -> float:
 
 # the columns of a new run the caller gives (see RunStore.insert_run), besides its project and experiment
 NEW_RUN_COLUMNS = ("id", "name", "user", "start_time", "heartbeat_at", "host", "pid", "git_commit", "git_dirty",
-                   "notebook_path", "python_version", "packages")
+                   "notebook_path", "code_status", "code_hash", "cell_hashes", "cell_source", "python_version",
+                   "packages")
 
 
 class RunState(NamedTuple):

@@ -16,7 +16,8 @@ from typing import TypeVar
 
 from sqlalchemy.engine import Engine
 
-from mlops_nb.store.db import SQLITE_BUSY_TIMEOUT_MS, on_dispose, sqlite_pragmas
+from mlops_nb.config import sqlite_busy_timeout_ms
+from mlops_nb.store.db import on_dispose, sqlite_pragmas
 
 RAW_CACHE_KIB = 32_768  # page cache of the hot path's own connections, in KiB
 
@@ -34,7 +35,7 @@ def connection_for(engine: Engine, path: Path) -> sqlite3.Connection:
     pid = os.getpid()
     if held is not None and held[0] == pid:
         return held[1]
-    conn = sqlite3.connect(str(path), timeout=SQLITE_BUSY_TIMEOUT_MS / 1000, check_same_thread=False,
+    conn = sqlite3.connect(str(path), timeout=sqlite_busy_timeout_ms() / 1000, check_same_thread=False,
                            isolation_level=None)
     sqlite_pragmas(conn)
     # a search probes run, param and metric rows by random run id: with SQLite's default 2 MiB page
@@ -49,7 +50,7 @@ def connection_for(engine: Engine, path: Path) -> sqlite3.Connection:
 def immediate_transaction(conn: sqlite3.Connection, work: Callable[[], T]) -> T:
     """Run `work()` between BEGIN IMMEDIATE and COMMIT on `conn` and return what it returns; on any
     exception roll back and re-raise it, so nothing of `work` is kept. BEGIN IMMEDIATE takes the
-    write lock up front, waiting up to the busy timeout (30 s) for another writer.
+    write lock up front, waiting up to the busy timeout (30 s unless configured) for another writer.
 
     Raises:
         sqlite3.OperationalError: the database stayed locked beyond the busy timeout.

@@ -45,10 +45,49 @@ def test_lineage_complete_names_run_dataset_code_and_params(session):
     pid = g.project(session)
     m = g.model(session, pid)
     ok = _only(_eval(session, g.version(session, m)), "lineage_complete")
-    assert ok.passed and "dataset data-" in ok.detail and "git_commit abc123" in ok.detail and "1 params" in ok.detail
+    assert ok.passed and "dataset data-" in ok.detail and "git commit abc123" in ok.detail and "1 params" in ok.detail
     bad = _only(_eval(session, g.version(session, m, lineage=False)), "lineage_complete")
     assert not bad.passed
     assert bad.detail.startswith("version 2 has no run and no training dataset version; register it from a run")
+
+
+def _with_code(session, m, *, cells: list[str] | None = None, **context):
+    from mlops_nb.services import tracking
+
+    v = g.version(session, m, run_context=context)
+    if cells:
+        tracking.set_run_code(session=session, run_id=v.run_id, cell_source="\n\n# %%\n".join(cells),
+                              code_hash="c" * 64, cell_hashes=["h"] * len(cells))
+    return _only(_eval(session, v), "lineage_complete")
+
+
+def test_lineage_complete_fails_a_run_that_recorded_no_code(session):
+    m = g.model(session, g.project(session))
+    # what `with mlops.start_run():` in one cell of an untracked notebook recorded before: HEAD, "clean"
+    bad = _with_code(session, m, git_commit="abc123", git_dirty=False, notebook_path="/nb/train.ipynb",
+                     code_status="untracked")
+    assert not bad.passed and bad.data["code_recorded"] is False
+    assert bad.detail.startswith("version 1 has no code (no code recorded: no cells were recorded and "
+                                 "'/nb/train.ipynb' is untracked in git (commit abc123 does not hold it)")
+    nothing = _with_code(session, m, git_commit=None, code_status="unknown")
+    assert not nothing.passed and "no code file is known and no git commit holds it" in nothing.detail
+    modified = _with_code(session, m, git_commit="abc123", git_dirty=True, notebook_path="/nb/train.ipynb",
+                          code_status="modified")
+    assert not modified.passed and "'/nb/train.ipynb' is modified in git" in modified.detail
+    outside = _with_code(session, m, git_commit=None, notebook_path="/tmp/train.py", code_status="no_git")
+    assert not outside.passed and "'/tmp/train.py' is in no git repository" in outside.detail
+
+
+def test_lineage_complete_passes_recorded_cells_and_warns_when_the_notebook_is_not_in_git(session):
+    m = g.model(session, g.project(session))
+    untracked = _with_code(session, m, cells=["import pandas", "model.fit(X, y)"], git_commit="abc123",
+                           notebook_path="/nb/train.ipynb", code_status="untracked")
+    assert untracked.passed and untracked.data["code_recorded"] is True
+    assert ("2 cells recorded (code hash cccccccccccc); warning: '/nb/train.ipynb' is untracked in git, "
+            "so the recorded cells are its only copy") in untracked.detail
+    committed = _with_code(session, m, git_commit="abc123", git_dirty=False, notebook_path="/src/train.py",
+                           code_status="committed")
+    assert committed.passed and "git commit abc123 of '/src/train.py'" in committed.detail
 
 
 @pytest.mark.parametrize("metrics, passed, words", [

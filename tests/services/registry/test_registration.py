@@ -20,7 +20,7 @@ def test_register_records_lineage(ctx, trained, register):
     assert v.dataset.name == "german" and v.dataset.version == 1
     assert v.params["C"] == "1.0" and v.params["logisticregression__C"] == "1.0"
     assert v.metrics == {"auc": 0.79}
-    assert set(v.code) == {"git_commit", "git_dirty", "code_hash", "notebook_path"}
+    assert set(v.code) == {"git_commit", "git_dirty", "code_hash", "notebook_path", "code_status", "cells"}
     assert set(v.env["packages"]) >= {"scikit-learn", "numpy", "pandas", "scipy", "skops"}
     assert f"scikit-learn=={v.env['packages']['scikit-learn']}\n" in v.requirements
     assert v.features == []

@@ -71,7 +71,9 @@ def test_capture_names_host_python_and_notebook(monkeypatch, tmp_path):
     captured = tracking.capture(tmp_path)
     assert captured["notebook_path"] == str(tmp_path / "train.ipynb")
     assert captured["host"] and captured["pid"] and captured["python_version"].count(".") == 2
-    assert set(captured) == {"host", "pid", "git_commit", "git_dirty", "notebook_path", "python_version", "packages"}
+    assert set(captured) == {"host", "pid", "git_commit", "git_dirty", "notebook_path", "code_status",
+                             "python_version", "packages"}
+    assert captured["code_status"] == "unknown"  # the front end named a notebook that is not on disk
 
 
 def test_notebook_path_comes_from_vs_codes_kernel_variable_when_the_environment_is_silent(shell, tmp_path):
@@ -90,3 +92,35 @@ def test_outside_a_kernel_the_notebook_path_is_looked_for_without_importing_ipyt
            if k not in ("MLOPS_NOTEBOOK_PATH", "JPY_SESSION_NAME", "__vsc_ipynb_file__")}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
     assert out.stdout.split() == ["None", "False"]
+
+
+def test_code_file_status_says_where_the_code_file_stands_in_git(tmp_path):
+    import subprocess
+
+    from mlops_nb.services.tracking import environment
+
+    def git(*args):
+        subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True)
+
+    outside = tmp_path / "outside.py"
+    outside.write_text("x = 1\n")
+    assert environment.code_file_status(outside) == "no_git"
+    git("init", "-q")
+    git("config", "user.email", "d@example.com")
+    git("config", "user.name", "d")
+    (tmp_path / ".gitignore").write_text("ignored.ipynb\n")
+    for name in ("train.ipynb", "staged.ipynb", "ignored.ipynb"):
+        (tmp_path / name).write_text("{}\n")
+    git("add", "train.ipynb", ".gitignore")
+    git("commit", "-q", "-m", "train")
+    git("add", "staged.ipynb")  # in the index, not in HEAD
+    environment._status_cache.clear()
+    assert environment.code_file_status(tmp_path / "train.ipynb") == "committed"
+    assert environment.code_file_status(tmp_path / "staged.ipynb") == "untracked"
+    assert environment.code_file_status(tmp_path / "ignored.ipynb") == "untracked"
+    assert environment.code_file_status(tmp_path / "outside.py") == "untracked"
+    (tmp_path / "train.ipynb").write_text('{"changed": 1}\n')
+    environment._status_cache.clear()
+    assert environment.code_file_status(tmp_path / "train.ipynb") == "modified"
+    assert environment.code_file_status(tmp_path / "missing.ipynb") == "unknown"
+    assert environment.code_file_status(None) == "unknown"

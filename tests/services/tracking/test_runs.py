@@ -102,9 +102,10 @@ def test_stale_runs_are_marked_killed_and_live_ones_are_not(session, run):
     assert not tracking.heartbeat(session=session, run_id=run.id)
 
 
-def test_set_run_code_appends_cell_sources(session, run):
+def test_set_run_code_replaces_the_recorded_code(session, run):
     tracking.set_run_code(session=session, run_id=run.id, cell_source="a = 1")
-    tracking.set_run_code(session=session, run_id=run.id, cell_source="b = 2", code_hash="h", cell_hashes=["x"])
+    tracking.set_run_code(session=session, run_id=run.id, cell_source="a = 1\n\nb = 2", code_hash="h",
+                          cell_hashes=["x"])
     context = tracking.get_run(session=session, run_id=run.id).context
     assert context["cell_source"] == "a = 1\n\nb = 2" and context["code_hash"] == "h" and context["cell_hashes"] == ["x"]
 

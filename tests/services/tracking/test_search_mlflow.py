@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import text
 
 from mlops_nb.services import tracking
-from mlops_nb.services.errors import InvalidInput, StoreError
+from mlops_nb.services.errors import InvalidInput, StoreUnavailable
 from mlops_nb.services.tracking.filters import MAX_CONDITIONS, MAX_LIST_VALUES
 from mlops_nb.store.db import session_scope
 from mlops_nb.store.models import DatasetVersion, Run, RunInput
@@ -235,5 +235,5 @@ def test_a_driver_error_during_a_search_is_a_store_error(searched, engine):
     with engine.begin() as conn:
         conn.execute(text("DROP TABLE tag CASCADE" if engine.dialect.name == "postgresql" else "DROP TABLE tag"))
     for store in stores:
-        with pytest.raises(StoreError, match="searching runs failed in the database: .*tag"):
+        with pytest.raises(StoreUnavailable, match="searching runs failed in the database: .*tag"):
             tracking.search_runs(store=store, project_id=project_id, filter="tags.env = 'prod'")
