@@ -92,7 +92,7 @@ def start_lab(folder: Path, port: int) -> subprocess.Popen[bytes]:
     raise RuntimeError(f"JupyterLab did not start; see {folder / 'lab.log'}")
 
 
-def shoot(out: Path, width: int = 1100, height: int = 2400) -> list[Path]:
+def shoot(out: Path, width: int = 1280, height: int = 2400) -> list[Path]:
     """Run the notebook in JupyterLab and save one PNG per shown output into `out` (the window is tall
     so that an output shows whole however long it is; the PNG's height is the output's)."""
     from playwright.sync_api import sync_playwright

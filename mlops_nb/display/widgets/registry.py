@@ -286,18 +286,19 @@ def gates_html(latest: PromotionRequestPublic | None, preview: list[dict[str, An
                preview_error: str | None = None) -> str:
     """The gates of the version's latest request (as stored) and those it would face now for `target`."""
     parts = []
+    lead = ""
     if latest is not None:
         title = (f"Gates of request {latest.id} (to {latest.target_stage}, {latest.status}, "
                  f"by {latest.requester})")
         parts.append(_gates_table(latest.gates, title))
     else:
-        parts.append("<p><i>No promotion request for this version yet.</i></p>")
+        lead = "<div><i>No promotion request for this version yet.</i></div>"
     if preview_error is not None:
         parts.append(f"<p style='color:#b00'>Gate preview unavailable: {html.escape(preview_error)}</p>")
     else:
         parts.append(_gates_table(preview, f"Gates for {target} now"))
     cell = f"<div style='{FLEX_CELL}'>{{}}</div>"
-    return "<div style='display:flex;gap:2em;flex-wrap:wrap'>" + "".join(cell.format(p) for p in parts) + "</div>"
+    return lead + "<div style='display:flex;gap:2em;flex-wrap:wrap'>" + "".join(cell.format(p) for p in parts) + "</div>"
 
 
 def request_status_html(request: PromotionRequestPublic) -> str:
