@@ -27,13 +27,14 @@ SHORT_ID = 8  # characters of an id shown in a table; the full id is the cell's 
 class ShortId:
     """An id or hash shown in an HTML table as its first `size` characters with the full value as
     tooltip (`title`), so a 32-character run id or a 64-character sha256 does not take the widest
-    column; text tables show it whole."""
+    column; text tables show it whole (an id to copy), or as short when not `whole_in_text` (a hash)."""
 
     full: str
     size: int = SHORT_ID
+    whole_in_text: bool = True
 
     def __str__(self) -> str:
-        return self.full
+        return self.full if self.whole_in_text else self.full[: self.size]
 
 
 def format_value(value: Any) -> str:

@@ -50,8 +50,10 @@ len(version.params)""",
     "%mlops runs --experiment view",
     "%mlops panel $run_id --embed-plotly",  # offline: plotly.js in the page
     "%mlops registry credit-risk",
+    "%mlops models credit-risk",
+    "%mlops audit",
 ]
-SHOTS = {2: "run-table.png", 3: "run-panel.png", 4: "registry-panel.png"}
+SHOTS = {2: "run-table.png", 3: "run-panel.png", 4: "registry-panel.png", 5: "model-versions.png", 6: "audit.png"}
 
 
 def free_port() -> int:

@@ -119,3 +119,23 @@ def test_registry_panel_of_a_36_param_pipeline_decides_in_the_first_screen(page,
     assert page.locator("details[open]").count() == 0
     stage = page.get_by_text("1/1 gates pass for staging now").bounding_box()
     assert stage["y"] < button["y"]  # the stage and gates lead, the form follows
+
+
+def test_model_versions_and_audit_trail_show_short_ids_and_hashes_with_the_full_one_as_tooltip(page, store, credit):
+    with mlops.start_run(experiment="credit", name="pipeline") as run:
+        mlops.log_dataset(credit, name="german-credit", role="train")
+        version = mlops.register_model(fit_credit_model(credit)[0], name="credit-risk", target="creditability")
+    versions = mlops.models("credit-risk")
+    show(page, versions._repr_html_())
+    cells = page.locator("tbody tr").first.locator("td")
+    columns = page.locator("th").all_inner_texts()
+    run_cell, sha_cell = cells.nth(columns.index("run_id")), cells.nth(columns.index("sha256"))
+    assert (run_cell.inner_text(), run_cell.get_attribute("title")) == (run.id[:8], run.id)
+    assert (sha_cell.inner_text(), sha_cell.get_attribute("title")) == (version.sha256[:12], version.sha256)
+    assert run.id in repr(versions) and version.sha256[:12] in repr(versions)
+
+    trail = mlops.audit_trail()
+    show(page, trail._repr_html_())
+    newest = trail.events[0]
+    hash_cell = page.locator("tbody tr").first.locator("td").last
+    assert (hash_cell.inner_text(), hash_cell.get_attribute("title")) == (newest["hash"][:12], newest["hash"])
