@@ -7,6 +7,12 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CONTRACT := $(wildcard ../shared/contract)
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
+# `make lab PORT=8899`: a port that is taken fails (no silent move to the next one). HOST stays this
+# machine by default; Jupyter makes a token and prints the URL that carries it (LAB_FLAGS for more:
+# LAB_FLAGS=--no-browser).
+PORT ?= 8888
+HOST ?= 127.0.0.1
+LAB_FLAGS ?=
 
 .PHONY: install lab test lint bench
 
@@ -19,7 +25,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 lab: $(STAMP)
-	$(BIN)/jupyter lab $(ROOT_FLAG) notebooks/quickstart.ipynb
+	$(BIN)/jupyter lab $(ROOT_FLAG) --ip=$(HOST) --port=$(PORT) --port-retries=0 $(LAB_FLAGS) notebooks/quickstart.ipynb
 
 lint: $(STAMP)
 	$(BIN)/ruff check mlops_nb tests benchmarks

@@ -47,6 +47,13 @@ def fit_credit_model(credit: pd.DataFrame, C: float = 1.0):
     return make_pipeline(pre, LogisticRegression(C=C, max_iter=1000)).fit(X, y), X
 
 
+def without_styles(html: str) -> str:
+    """`html` less its inline `style='...'` attributes, so a test can look for `<td>name</td>`."""
+    import re
+
+    return re.sub(r" style='[^']*'", "", html)
+
+
 # --- governance builders: rows written straight into the store ---------------------------------
 
 _counter = itertools.count(1)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -12,6 +13,7 @@ import pytest
 import mlops_nb as mlops
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+README = Path(__file__).resolve().parents[1] / "README.md"
 
 
 @pytest.mark.parametrize("name", ["quickstart.ipynb", "registry.ipynb"])
@@ -77,3 +79,54 @@ def test_registry_runs_promotes_to_production_and_rolls_back(tmp_path, kernel_of
     assert not [output for output in shown if output.output_type == "error"]
     text = "".join(str(output.get("data", {}).get("text/plain", "")) + str(output.get("text", "")) for output in shown)
     assert "Promotion request" in text and "approved" in text and "scoring with credit-risk v2" in text
+
+
+def readme_blocks(language: str) -> list[str]:
+    """The README's fenced code blocks in `language`, in order."""
+    return re.findall(rf"```{language}\n(.*?)```", README.read_text(), flags=re.S)
+
+
+def test_readme_first_run_works_pasted_into_one_cell_of_a_fresh_kernel(tmp_path, kernel_of_this_python):
+    """The README's blocks as a new user runs them: the first in one cell of a fresh kernel, the
+    Python API block in the next cell, the operator's `mlops user add` in a shell, then the login and
+    promotion request (the password typed at the prompt is the one the operator set)."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    first, *rest = readme_blocks("python")
+    password = "dana-readme-password"
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(first)]
+    client = NotebookClient(nb, timeout=300, kernel_name=kernel_of_this_python,
+                            resources={"metadata": {"path": str(tmp_path)}})
+    with client.setup_kernel():
+        client.execute_cell(nb.cells[0], 0)  # the first block alone, in a fresh kernel
+        api, promote = rest
+        (add_user,) = [block for block in readme_blocks("bash") if "mlops user add" in block]
+        # what dana types at the prompt (ipykernel puts its kernel's getpass into the module for each cell)
+        typed = f"get_ipython().kernel.getpass = lambda prompt='', **kwargs: {password!r}"
+        nb.cells += [nbformat.v4.new_code_cell(source) for source in (api, typed, promote)]
+        client.execute_cell(nb.cells[1], 1)
+        (tmp_path / "dana-password.txt").write_text(password + "\n")
+        mlops_cli = Path(sys.executable).with_name("mlops")
+        env = {**os.environ, "PATH": f"{mlops_cli.parent}{os.pathsep}{os.environ['PATH']}"}
+        added = subprocess.run(["bash", "-c", add_user], cwd=tmp_path, env=env, capture_output=True, text=True)
+        assert added.returncode == 0, added.stderr
+        client.execute_cell(nb.cells[2], 2)
+        client.execute_cell(nb.cells[3], 3)
+
+    shown = [output for cell in nb.cells for output in cell.outputs]
+    assert not [output for output in shown if output.output_type == "error"]
+    table = "".join(str(output.get("data", {}).get("text/plain", "")) for output in nb.cells[0].outputs)
+    assert "Runs in baseline (1)" in table and "lr-C0.5" in table
+
+    mlops.init(project="credit", user="dana")  # the same default store, from MLOPS_HOME
+    runs = {row["name"]: mlops.get_run(row["run_id"]) for row in mlops.runs("baseline")}
+    assert sorted(runs) == ["lr-C0.5", "lr-C0.5-api"]
+    for run in runs.values():
+        assert run.status == "finished" and 0.6 < run.metrics["roc_auc"] <= 1.0
+        assert [(d["name"], d["role"]) for d in run.datasets] == [("german-credit", "train")]
+    assert {row["version"]: row["run_id"] for row in mlops.models("credit-risk")} == {
+        1: runs["lr-C0.5"].id, 2: runs["lr-C0.5-api"].id}
+    (request,) = mlops.requests("credit-risk")
+    assert (request.version, request.target_stage, request.status, request.requester) == (2, "staging", "pending", "dana")

@@ -7,12 +7,34 @@ from __future__ import annotations
 import html
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
 MAX_CELL = 80
 # a flexible column of a side-by-side layout that wraps long values instead of overflowing
 FLEX_CELL = "flex:1 1 auto;min-width:16em;max-width:100%;overflow-wrap:anywhere"
+# on every header and every short value: it never wraps (a column name broken mid-word reads as two
+# names, a time or a run name broken at its hyphens is misread). Inline on each cell, because
+# JupyterLab's stylesheet sets `white-space: normal` on every td and th, which beats inheriting it.
+NOWRAP = "white-space:nowrap"
+# values longer than this many characters (reasons, hashes, JSON) may wrap
+NOWRAP_CELL = 32
+SHORT_ID = 8  # characters of an id shown in a table; the full id is the cell's tooltip
+
+
+@dataclass(frozen=True)
+class ShortId:
+    """An id or hash shown in an HTML table as its first `size` characters with the full value as
+    tooltip (`title`), so a 32-character run id or a 64-character sha256 does not take the widest
+    column; text tables show it whole (an id to copy), or as short when not `whole_in_text` (a hash)."""
+
+    full: str
+    size: int = SHORT_ID
+    whole_in_text: bool = True
+
+    def __str__(self) -> str:
+        return self.full if self.whole_in_text else self.full[: self.size]
 
 
 def format_value(value: Any) -> str:
@@ -50,16 +72,32 @@ def text_table(columns: Sequence[str], rows: Sequence[Sequence[Any]], title: str
     return "\n".join(lines)
 
 
+def html_cell(value: Any) -> str:
+    """One `<td>`, escaped: a `ShortId` as its short form with the full id as `title`; a value of at
+    most `NOWRAP_CELL` characters on one line (`NOWRAP`), a longer one wrapping."""
+    esc = html.escape
+    if isinstance(value, ShortId):
+        return f"<td title='{esc(value.full, quote=True)}' style='{NOWRAP}'>{esc(value.full[:value.size])}</td>"
+    text = format_value(value)
+    style = f" style='{NOWRAP}'" if len(text) <= NOWRAP_CELL else ""
+    return f"<td{style}>{esc(text)}</td>"
+
+
+def html_header(columns: Sequence[str]) -> str:
+    """The header cells: each column name escaped and on one line (`NOWRAP`)."""
+    return "".join(f"<th style='{NOWRAP}'>{html.escape(c)}</th>" for c in columns)
+
+
 def html_table(columns: Sequence[str], rows: Sequence[Sequence[Any]], title: str = "") -> str:
     """An HTML `<table class='mlops-table'>` with the title as caption; every header and cell is
-    HTML-escaped, so names and values users typed show as text."""
+    HTML-escaped, so names and values users typed show as text. Headers and short values never wrap
+    (`html_cell`, `html_header`)."""
     esc = html.escape
-    head = "".join(f"<th>{esc(c)}</th>" for c in columns)
-    body = "".join("<tr>" + "".join(f"<td>{esc(format_value(v))}</td>" for v in row) + "</tr>"
-                   for row in rows)
+    body = "".join("<tr>" + "".join(html_cell(v) for v in row) + "</tr>" for row in rows)
     caption = f"<caption>{esc(title)}</caption>" if title else ""
     empty = f"<tr><td colspan='{len(columns)}'>(none)</td></tr>" if not rows else ""
-    return f"<table class='mlops-table'>{caption}<thead><tr>{head}</tr></thead><tbody>{body}{empty}</tbody></table>"
+    return (f"<table class='mlops-table'>{caption}<thead><tr>{html_header(columns)}</tr></thead>"
+            f"<tbody>{body}{empty}</tbody></table>")
 
 
 def key_value_html(title: str, pairs: Sequence[tuple[str, Any]]) -> str:

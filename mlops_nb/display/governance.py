@@ -5,7 +5,7 @@ import json
 from typing import Any
 
 from mlops_nb.display.base import Displayable, DisplayTable, displays
-from mlops_nb.display.format import format_time
+from mlops_nb.display.format import ShortId, format_time
 from mlops_nb.services.governance.results import (
     REQUEST_COLUMNS,
     AuditTable,
@@ -107,6 +107,6 @@ class AuditTableView(DisplayTable, AuditTable):
 
     def _display(self, limit: int = 50) -> tuple[list[str], list[list[Any]], str]:
         rows = [[e["id"], format_time(e["ts"]), e["actor"], e["action"], e["entity"], e["entity_id"],
-                 _compact(e["before"]), _compact(e["after"]), e["hash"][:12]] for e in self.events[:limit]]
+                 _compact(e["before"]), _compact(e["after"]), ShortId(e["hash"], 12, whole_in_text=False)] for e in self.events[:limit]]
         title = f"{self.title} ({len(self.events)} shown)" + (f" · {self.verified}" if self.verified else "")
         return AUDIT_COLUMNS, rows, title

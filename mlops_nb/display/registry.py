@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from mlops_nb.display.base import Displayable, DisplayTable, displays
-from mlops_nb.display.format import format_time
+from mlops_nb.display.format import ShortId, format_time
 from mlops_nb.services.registry.lineage import code_verdict
 from mlops_nb.services.registry.results import MODEL_COLUMNS, ModelTable, ModelVersionPublic, TrustList
 from mlops_nb.services.registry.scoring import ScoringModel
@@ -87,11 +87,19 @@ class ModelTableView(DisplayTable, ModelTable):
         return frame
 
     def _display(self, limit: int = 50) -> tuple[list[str], list[list[Any]], str]:
+        """Columns and rows as shown: times as text, the run id and sha256 short in HTML (full as
+        tooltip) and whole in text."""
         cols = self.columns()
-        rows = [[format_time(row.get(c)) if c in ("created_at", "updated_at")
-                 else (row.get(c) or "")[:12] if c == "sha256" else row.get(c) for c in cols]
-                for row in self.rows[:limit]]
+        rows = [[_shown(c, row.get(c)) for c in cols] for row in self.rows[:limit]]
         return cols, rows, f"{self.title} ({len(self.rows)})"
+
+
+def _shown(column: str, value: Any) -> Any:
+    if column in ("created_at", "updated_at"):
+        return format_time(value)
+    if column in ("run_id", "sha256") and value:
+        return ShortId(str(value)) if column == "run_id" else ShortId(str(value), 12, whole_in_text=False)
+    return value
 
 
 @displays(ScoringModel)

@@ -5,7 +5,7 @@ from collections.abc import Callable
 from typing import Any
 
 from mlops_nb.display.base import Displayable, DisplayTable, displays
-from mlops_nb.display.format import format_time
+from mlops_nb.display.format import ShortId, format_time
 from mlops_nb.services.data.results import DatasetVersionPublic
 from mlops_nb.services.tracking.results import ArtifactPublic, MetricPoint, RunPublic, RunTable
 
@@ -121,7 +121,16 @@ class RunTableView(DisplayTable, RunTable):
         return frame
 
     def _display(self, limit: int = 50) -> tuple[list[str], list[list[Any]], str]:
+        """Columns and rows as shown: no experiment (the title names it) or end time, the start time
+        as text, the run id short in HTML (full as its tooltip, and in text and `to_frame()`)."""
         cols = [c for c in self.columns() if c not in ("experiment", "end_time")]
-        rows = [[format_time(row.get(c)) if c == "start_time" else row.get(c) for c in cols]
-                for row in self.rows[:limit]]
+        rows = [[_shown(c, row.get(c)) for c in cols] for row in self.rows[:limit]]
         return cols, rows, f"{self.title} ({len(self.rows)})"
+
+
+def _shown(column: str, value: Any) -> Any:
+    if column == "start_time":
+        return format_time(value)
+    if column == "run_id" and value is not None:
+        return ShortId(str(value))
+    return value

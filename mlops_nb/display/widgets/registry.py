@@ -2,6 +2,11 @@
 
     %mlops registry credit-risk          # registry_panel("credit-risk")
 
+The decision comes first: the pickers, then the version's stage, its latest request and the gates it
+would face (`decision_html`), then the request form and its outcome; the lineage follows, with the
+long lists (params, input columns, packages) folded into `<details>` sections whose titles count their
+rows, so a 36-param pipeline's panel stays within a screen until a section is opened.
+
 The panel's state and click handler are plain attributes and methods, so tests (and scripts) drive
 it without a browser. Every user string (names, params, metrics, reasons, error messages) is
 HTML-escaped. ipywidgets is imported on first use.
@@ -13,13 +18,14 @@ from collections.abc import Callable
 from functools import lru_cache
 from typing import Any, TypeVar
 
-from mlops_nb.display.format import FLEX_CELL, format_time, html_table
+from mlops_nb.display.format import FLEX_CELL, NOWRAP, ShortId, format_time, html_cell, html_header, html_table
 from mlops_nb.display.registry import code_file, code_words
 from mlops_nb.services.errors import InvalidInput, MlopsError
 from mlops_nb.services.governance import TARGET_STAGES, PromotionRequestPublic
 from mlops_nb.services.registry import ModelVersionPublic
 
-MAX_PARAMS = 100  # params listed beside the lineage; the rest are counted
+MAX_PARAMS = 100  # params listed in the folded Params section; the rest are counted
+HASH_SHOWN = 16  # characters of a hash shown in the lineage; the full hash is the cell's tooltip
 T = TypeVar("T")
 
 
@@ -62,17 +68,21 @@ def _registry_class() -> type:
             self.gates = widgets.HTML()
             self.target = widgets.Dropdown(options=list(TARGET_STAGES), value="staging", description="To")
             self.reason = widgets.Textarea(description="Reason", placeholder="why this version should be promoted",
-                                           layout=widgets.Layout(width="60%"))
+                                           layout=widgets.Layout(width="50%", height="4em"))
             self.request_button = widgets.Button(description="Request promotion", icon="arrow-up",
-                                                 button_style="primary", layout=widgets.Layout(width="max-content"),
+                                                 button_style="primary",
+                                                 layout=widgets.Layout(width="max-content", flex="0 0 auto"),
                                                  tooltip="ask for this version to enter the chosen stage")
             self.status = widgets.HTML()
             self.model_picker.observe(self._on_model, names="value")
             self.version_picker.observe(self._on_version, names="value")
             self.target.observe(lambda _change: self._show_gates(), names="value")
             self.request_button.on_click(lambda _button: self.request_promotion())
-            super().__init__([widgets.HBox([self.model_picker, self.version_picker]), self.lineage, self.gates,
-                              widgets.HBox([self.target, self.reason]), self.request_button, self.status])
+            # the decision first (stage, request, gates, the form), the lineage and long lists below it
+            super().__init__([widgets.HBox([self.model_picker, self.version_picker]), self.gates,
+                              widgets.HBox([self.target, self.reason, self.request_button],
+                                           layout=widgets.Layout(align_items="flex-start", gap="0.5em")),
+                              self.status, self.lineage])
             names = _model_names()
             if model is not None and model not in names:
                 import mlops_nb as mlops
@@ -149,7 +159,8 @@ def _registry_class() -> type:
                 self.preview_error = None
             except MlopsError as err:
                 self.preview, self.preview_error = [], str(err)
-            self.gates.value = gates_html(self.latest_request, self.preview, self.target.value, self.preview_error)
+            self.gates.value = decision_html(self.version, self.latest_request, self.preview, self.target.value,
+                                             self.preview_error)
 
         def request_promotion(self) -> PromotionRequestPublic | None:
             """The click: request the shown version for the chosen stage; the request (None when refused)
@@ -209,60 +220,87 @@ def _load_version(name: str, number: int) -> tuple[ModelVersionPublic, str | Non
 
 
 def lineage_html(version: ModelVersionPublic, run_name: str | None) -> str:
-    """Where the version comes from (run, training data, code, environment), beside its params and metrics."""
+    """Where the version comes from (run, training data, code, environment) beside its metrics, then
+    its params, input columns and packages as folded sections titled with their counts."""
     dataset = version.dataset
     code = version.code or {}
     env = version.env or {}
-    packages = env.get("packages", {})
     pairs: list[tuple[str, Any]] = [
-        ("stage", version.stage), ("run id", version.run_id), ("run name", run_name),
-        ("dataset", f"{dataset.name} v{dataset.version}" if dataset else "(none)"),
-        ("dataset fingerprint", dataset.fingerprint if dataset else None),
-        ("dataset rows", dataset.rows if dataset else None), ("target", version.target),
-        ("code", code_words(code)), ("code file", code_file(code)),
-        ("git commit", code.get("git_commit")), ("code hash", code.get("code_hash")),
-        ("python", env.get("python")),
-        ("packages", ", ".join(f"{k} {v}" for k, v in sorted(packages.items()))),
-        ("sha256", version.sha256), ("registered by", version.created_by),
-        ("registered", format_time(version.created_at))]
+        ("run name", run_name), ("run id", ShortId(version.run_id) if version.run_id else None),
+        ("dataset", f"{dataset.name} v{dataset.version} · {dataset.rows} rows" if dataset else "(none)"),
+        ("dataset fingerprint", ShortId(dataset.fingerprint, HASH_SHOWN) if dataset else None),
+        ("target", version.target), ("code", code_words(code)), ("code file", code_file(code)),
+        ("git commit", code.get("git_commit")),
+        ("code hash", ShortId(code["code_hash"], HASH_SHOWN) if code.get("code_hash") else None),
+        ("python", env.get("python")), ("sha256", ShortId(version.sha256, HASH_SHOWN)),
+        ("registered", f"{version.created_by} · {format_time(version.created_at)}")]
     title = f"Model {version.name} v{version.version} · {version.stage}"
-    params = sorted(version.params.items())
-    more = f" (first {MAX_PARAMS} of {len(params)})" if len(params) > MAX_PARAMS else ""
-    values: list[tuple[str, str, Any]] = [("metric", k, v) for k, v in sorted(version.metrics.items())]
-    values += [("param", k, v) for k, v in params[:MAX_PARAMS]]
+    metrics = sorted(version.metrics.items())
     cell = f"<div style='{FLEX_CELL}'>{{}}</div>"
-    return ("<div style='display:flex;gap:2em;flex-wrap:wrap'>"
-            + cell.format(html_table(["lineage", "value"], pairs, title))
-            + cell.format(html_table(["kind", "name", "value"], values, f"Metrics and params{more}"))
-            + "</div>")
+    top = ("<div style='display:flex;gap:2em;flex-wrap:wrap'>"
+           + cell.format(html_table(["lineage", "value"], pairs, title))
+           + cell.format(html_table(["metric", "value"], metrics, f"Metrics ({len(metrics)})"))
+           + "</div>")
+    params = sorted(version.params.items())
+    shown = params[:MAX_PARAMS]
+    more = f", first {MAX_PARAMS} shown" if len(params) > MAX_PARAMS else ""
+    inputs = ((version.signature or {}).get("inputs") or {}).get("columns") or []
+    packages = sorted((env.get("packages") or {}).items())
+    return (top
+            + folded(f"Params ({len(params)}{more})", html_table(["param", "value"], shown))
+            + folded(f"Input columns ({len(inputs)})",
+                     html_table(["column", "dtype"], [(c["name"], c.get("dtype")) for c in inputs]))
+            + folded(f"Packages ({len(packages)})", html_table(["package", "version"], packages)))
+
+
+def folded(title: str, body: str) -> str:
+    """A closed `<details>` section: `title` (escaped) shows, `body` (HTML) opens on a click."""
+    return (f"<details style='margin:0.3em 0'><summary style='cursor:pointer'>{html.escape(title)}</summary>"
+            f"{body}</details>")
 
 
 def _gates_table(results: list[dict[str, Any]], title: str) -> str:
     """Gate results in full (html_table would shorten the details, which say what to do)."""
     esc = html.escape
-    rows = "".join(f"<tr><td>{esc(str(g['name']))}</td><td>{'PASS' if g['passed'] else '<b>FAIL</b>'}</td>"
-                   f"<td>{esc(str(g['detail']))}</td></tr>" for g in results)
+    rows = "".join(f"<tr>{html_cell(str(g['name']))}<td style='{NOWRAP}'>{'PASS' if g['passed'] else '<b>FAIL</b>'}"
+                   f"</td><td>{esc(str(g['detail']))}</td></tr>" for g in results)
     rows = rows or "<tr><td colspan='3'>(no gates)</td></tr>"
-    return (f"<table class='mlops-table'><caption>{esc(title)}</caption><thead><tr><th>gate</th><th>result</th>"
-            f"<th>detail</th></tr></thead><tbody>{rows}</tbody></table>")
+    return (f"<table class='mlops-table'><caption>{esc(title)}</caption><thead><tr>"
+            f"{html_header(['gate', 'result', 'detail'])}</tr></thead><tbody>{rows}</tbody></table>")
+
+
+def decision_html(version: ModelVersionPublic, latest: PromotionRequestPublic | None, preview: list[dict[str, Any]],
+                  target: str, preview_error: str | None = None) -> str:
+    """What a reviewer or requester decides on, first in the panel: the version's stage, how many gates
+    it passes for `target` now, and the gates of its latest request and of a request now (`gates_html`)."""
+    esc = html.escape
+    if preview_error is not None:
+        verdict = "gate preview unavailable"
+    else:
+        passed = sum(1 for g in preview if g["passed"])
+        verdict = f"{passed}/{len(preview)} gates pass for {target} now"
+    head = (f"<div style='font-size:1.1em;margin:0.3em 0'><b>{esc(version.name)} v{version.version}</b> · stage "
+            f"<b>{esc(version.stage)}</b> · {esc(verdict)}</div>")
+    return head + gates_html(latest, preview, target, preview_error)
 
 
 def gates_html(latest: PromotionRequestPublic | None, preview: list[dict[str, Any]], target: str,
                preview_error: str | None = None) -> str:
     """The gates of the version's latest request (as stored) and those it would face now for `target`."""
     parts = []
+    lead = ""
     if latest is not None:
         title = (f"Gates of request {latest.id} (to {latest.target_stage}, {latest.status}, "
                  f"by {latest.requester})")
         parts.append(_gates_table(latest.gates, title))
     else:
-        parts.append("<p><i>No promotion request for this version yet.</i></p>")
+        lead = "<div><i>No promotion request for this version yet.</i></div>"
     if preview_error is not None:
         parts.append(f"<p style='color:#b00'>Gate preview unavailable: {html.escape(preview_error)}</p>")
     else:
         parts.append(_gates_table(preview, f"Gates for {target} now"))
     cell = f"<div style='{FLEX_CELL}'>{{}}</div>"
-    return "<div style='display:flex;gap:2em;flex-wrap:wrap'>" + "".join(cell.format(p) for p in parts) + "</div>"
+    return lead + "<div style='display:flex;gap:2em;flex-wrap:wrap'>" + "".join(cell.format(p) for p in parts) + "</div>"
 
 
 def request_status_html(request: PromotionRequestPublic) -> str:

@@ -25,6 +25,7 @@ from mlops_nb.services.tracking.results import MetricPoint, RunPublic
 
 MAX_CURVES = 12
 CURVE_HEIGHT = 220
+MAX_STEP_TICKS = 12  # up to this span of steps, one x tick per step
 CURVE_GAP_PX = 70  # between charts: room for the next chart's title below the previous axis
 # side-by-side tables: they grow, wrap under each other when narrow, and long values (hashes) break
 PLOTLYJS_CHOICES = ("cdn", "embed")
@@ -147,6 +148,7 @@ def curves_html(histories: dict[str, list[MetricPoint]], *, plotlyjs: str | bool
         points = histories[key]
         figure.add_scatter(x=[p.step for p in points], y=[p.value for p in points], name=titles[row - 1],
                            mode="lines+markers" if len(points) < 50 else "lines", row=row, col=1)
+        figure.update_xaxes(step_axis([p.step for p in points]), row=row, col=1)
     figure.update_xaxes(title_text="step", row=len(keys), col=1)  # one axis title, under the last chart
     figure.update_layout(height=height, showlegend=False, margin={"l": 50, "r": 20, "t": 40, "b": 40})
     include = True if plotlyjs in ("embed", True) else "cdn"
@@ -159,4 +161,12 @@ def curves_html(histories: dict[str, list[MetricPoint]], *, plotlyjs: str | bool
             f'title="metric curves" style="width:100%;height:{height + 16}px;border:0"></iframe></div>')
 
 
-# --- the registry panel ----------------------------------------------------------------------------
+def step_axis(steps: list[int]) -> dict[str, Any]:
+    """Plotly x-axis settings for metric steps: whole numbers only (steps are integers; plotly's own
+    ticks for steps 0-4 are 0, 0.5, 1, ...), one tick per step up to `MAX_STEP_TICKS` steps, then
+    plotly's spacing (whole numbers at that span) printed as integers."""
+    span = (max(steps) - min(steps)) if steps else 0
+    axis: dict[str, Any] = {"tickformat": "d"}
+    if span <= MAX_STEP_TICKS:
+        axis.update(tickmode="linear", tick0=0, dtick=1)
+    return axis

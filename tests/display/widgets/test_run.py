@@ -5,7 +5,7 @@ import pytest
 
 import mlops_nb as mlops
 from mlops_nb.display.widgets import run_panel
-from tests.factories import finished_run
+from tests.factories import finished_run, without_styles
 
 
 @pytest.fixture()
@@ -21,9 +21,9 @@ def test_panel_shows_params_metrics_and_curves_of_a_run(store):
     run = finished_run("baseline", "lr-1", params={"C": 0.5, "penalty": "l2"}, metrics={"auc": 0.78})
     panel = run_panel(run.id)
     assert "lr-1" in panel.header.value and run.id in panel.header.value and "finished" in panel.header.value
-    assert "<td>C</td><td>0.5</td>" in panel.tables.value
-    assert "<td>penalty</td><td>l2</td>" in panel.tables.value
-    assert "<td>auc</td><td>0.78</td>" in panel.tables.value
+    assert "<td>C</td><td>0.5</td>" in without_styles(panel.tables.value)
+    assert "<td>penalty</td><td>l2</td>" in without_styles(panel.tables.value)
+    assert "<td>auc</td><td>0.78</td>" in without_styles(panel.tables.value)
     html = curves_html(panel)
     assert "plotly" in html.lower() and "auc" in html
     assert panel.refresh_button.description == "Refresh"
@@ -34,10 +34,10 @@ def test_panel_escapes_user_text(store):
     run = finished_run("baseline", "<b>run</b>", params={"<script>": "alert('x')"},
                        metrics={"<img src=x onerror=alert(1)>": 1.0})
     panel = run_panel(run.id)
-    assert "&lt;script&gt;" in panel.tables.value and "<script>" not in panel.tables.value
-    assert "alert(&#x27;x&#x27;)" in panel.tables.value
+    assert "&lt;script&gt;" in without_styles(panel.tables.value) and "<script>" not in panel.tables.value
+    assert "alert(&#x27;x&#x27;)" in without_styles(panel.tables.value)
     assert "&lt;b&gt;run&lt;/b&gt;" in panel.header.value and "<b>run</b>" not in panel.header.value
-    assert "<img" not in panel.tables.value and "<img" not in curves_html(panel)
+    assert "<img" not in without_styles(panel.tables.value) and "<img" not in curves_html(panel)
 
 
 def test_panel_without_a_run_id_shows_the_active_run_and_refresh_reloads_it(store):
@@ -45,10 +45,10 @@ def test_panel_without_a_run_id_shows_the_active_run_and_refresh_reloads_it(stor
         mlops.log_metric("loss", 0.9)
         panel = run_panel()
         assert "training" in panel.header.value and "running" in panel.header.value
-        assert "<td>loss</td><td>0.9</td>" in panel.tables.value
+        assert "<td>loss</td><td>0.9</td>" in without_styles(panel.tables.value)
         mlops.log_metric("loss", 0.4)
         panel.refresh_button.click()
-        assert "<td>loss</td><td>0.4</td>" in panel.tables.value
+        assert "<td>loss</td><td>0.4</td>" in without_styles(panel.tables.value)
     panel.refresh()
     assert "finished" in panel.header.value and panel.run_id == run.id
 
@@ -73,7 +73,7 @@ def test_refresh_error_shows_in_the_panel_instead_of_raising(store, monkeypatch)
     monkeypatch.setattr("mlops_nb.display.widgets.run._load", gone)
     panel.refresh()
     assert "&lt;gone&gt;" in panel.status.value
-    assert "<td>C</td><td>1</td>" in panel.tables.value  # the last good view stays
+    assert "<td>C</td><td>1</td>" in without_styles(panel.tables.value)  # the last good view stays
 
 
 def test_panel_magic_returns_the_panel(store):
@@ -84,7 +84,7 @@ def test_panel_magic_returns_the_panel(store):
     shell.extension_manager.load_extension("mlops_nb")
     try:
         panel = shell.run_line_magic("mlops", f"panel {run.id}")
-        assert panel.run_id == run.id and "<td>C</td><td>1</td>" in panel.tables.value
+        assert panel.run_id == run.id and "<td>C</td><td>1</td>" in without_styles(panel.tables.value)
         from IPython.core.error import UsageError
 
         with pytest.raises(UsageError, match="no active run"):
