@@ -103,7 +103,7 @@ def log_artifact(*, session: Session, store: ArtifactStore, run_id: str, path: s
         raise InvalidInput(f"artifact path {str(path)!r} is not a readable file")
     # a name the file system can take (checked before any copy, like a source it cannot read)
     _written(store, relative, lambda: store.uri_of(f"runs/{run_id}/{relative}"))
-    with staged(store, path=source) as copy:  # copied and hashed before the first statement
+    with staged(store, path=source, label=relative) as copy:  # copied and hashed before the first statement
         require_running(session=session, run_id=run_id)
         existing: Artifact | None = session.exec(
             select(Artifact).where(Artifact.run_id == run_id, Artifact.name == relative)).first()
@@ -128,8 +128,8 @@ class StagedFile:
 
 
 @contextmanager
-def staged(store: ArtifactStore, *, data: bytes | None = None,
-           path: str | os.PathLike[str] | None = None) -> Iterator[StagedFile]:
+def staged(store: ArtifactStore, *, data: bytes | None = None, path: str | os.PathLike[str] | None = None,
+           label: str | None = None) -> Iterator[StagedFile]:
     """`data` (or the file at `path`) written and hashed under `.staging/<uuid>` before any
     transaction; removed on leaving the block unless `place` moved it into place.
 
@@ -140,7 +140,7 @@ def staged(store: ArtifactStore, *, data: bytes | None = None,
         InvalidInput: `path` cannot be read, or the store cannot be written (the OSError named).
     """
     name = f".staging/{uuid.uuid4().hex}"
-    stored = _written(store, str(path) if path is not None else "the data",
+    stored = _written(store, label or (str(path) if path is not None else "the data"),
                       lambda: store.put_bytes(data, name) if data is not None else store.put_file(path or "", name))
     try:
         yield StagedFile(store=store, name=name, stored=stored)

@@ -51,7 +51,7 @@ def _verify(engine):
 def _write(engine) -> None:
     """One governance change: an admin sets a policy (audited)."""
     with session_scope(engine) as session:
-        admin = g.Identity(name="admin", role="admin", proven=True)
+        admin = g.identity.OPERATOR  # a proven admin that needs no user row (adding one would be audited)
         governance.set_policy(session=session, actor=admin, project_id=g.project(session), model_id=None,
                               rules={"lineage_complete": False})
 
