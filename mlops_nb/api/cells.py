@@ -153,13 +153,28 @@ def calling_file() -> str | None:
     module that called the API), or None when there is none (an interactive prompt)."""
     frame = sys._getframe(1)
     while frame is not None:
-        name = frame.f_code.co_filename
-        if not name.startswith("<") and os.path.isfile(name):
-            path = str(Path(name).resolve())
-            if not path.startswith(_PACKAGE) and not path.startswith(_LIBRARIES):
-                return path
+        path = _caller_path(frame.f_code.co_filename)
+        if path is not None:
+            return path
         frame = frame.f_back  # type: ignore[assignment]
     return None
+
+
+_caller_paths: dict[str, str | None] = {}  # a frame's file name -> its resolved path, None when not the caller's
+
+
+def _caller_path(name: str) -> str | None:
+    """The resolved path of the file a frame runs, when it is a file outside this package and
+    installed libraries; None otherwise. Resolved once per file name (start_run asks on every run)."""
+    if name in _caller_paths:
+        return _caller_paths[name]
+    path: str | None = None
+    if not name.startswith("<") and os.path.isfile(name):
+        resolved = str(Path(name).resolve())
+        if not resolved.startswith(_PACKAGE) and not resolved.startswith(_LIBRARIES):
+            path = resolved
+    _caller_paths[name] = path
+    return path
 
 
 def file_source(path: str) -> str | None:
