@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import secrets
 import time
-import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
@@ -118,7 +117,7 @@ def get_user(*, session: Session, name: str) -> User:
 
 def _check_not_reserved(name: str) -> None:
     """Nothing, unless `name` spells the operator's audit name (in any case or Unicode form)."""
-    if unicodedata.normalize("NFKC", name).strip().casefold() == permissions.OPERATOR_NAME:
+    if user_key(name.strip()) == permissions.OPERATOR_NAME:
         raise InvalidInput(f"user name {name!r} is reserved: audit events name the CLI's operator so")
 
 

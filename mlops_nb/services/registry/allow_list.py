@@ -79,6 +79,19 @@ def notebook_hint(names: Sequence[str]) -> str:
             "package), fit again, and register with trust_types=[...] naming it, as a proven ml_engineer or admin")
 
 
+def refuse_notebook_types(names: Sequence[str], *, what: str = "") -> None:
+    """Nothing, unless some of `names` are defined in a notebook or inside a function
+    (`is_notebook_type`); then InvalidInput naming them, after `what` ("the Pipeline cannot be
+    registered") when given, with what to do (`notebook_hint`).
+
+    Raises:
+        InvalidInput: as above.
+    """
+    notebook = [n for n in names if is_notebook_type(n)]
+    if notebook:
+        raise InvalidInput(f"{what}: {notebook_hint(notebook)}" if what else notebook_hint(notebook))
+
+
 def check_trustable(names: Iterable[str]) -> list[str]:
     """`names` as a sorted list without repeats, once each is a dotted name that someone may trust.
 
@@ -92,9 +105,7 @@ def check_trustable(names: Iterable[str]) -> list[str]:
     found = sorted({str(n).strip() for n in names})
     if not found:
         raise InvalidInput("trust_types names no type; pass the names the refusal listed, e.g. ['mypkg.MyScaler']")
-    notebook = [n for n in found if is_notebook_type(n)]
-    if notebook:
-        raise InvalidInput(notebook_hint(notebook))
+    refuse_notebook_types(found)
     bad = [n for n in found if not _DOTTED.match(n) or len(n) > 250]
     if bad:
         raise InvalidInput(f"not a type name: {', '.join(map(repr, bad))}; give the module and name, as the "

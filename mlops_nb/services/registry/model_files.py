@@ -146,9 +146,7 @@ def load(data: bytes, *, trusted: list[str], label: str = "the model file", mode
     sio = _skops_io()
     needed = sorted(sio.get_untrusted_types(data=data))
     beyond = allow_list.types_beyond(data, needed)
-    notebook = [n for n in beyond if allow_list.is_notebook_type(n)]
-    if notebook:
-        raise InvalidInput(f"{label} cannot be loaded here: {allow_list.notebook_hint(notebook)}")
+    allow_list.refuse_notebook_types(beyond, what=f"{label} cannot be loaded here")
     untrusted = sorted(set(beyond) - set(trusted))
     if untrusted:
         listed = ", ".join(untrusted)

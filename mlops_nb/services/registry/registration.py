@@ -87,9 +87,7 @@ def _needed_types(model: Any, data: bytes, unusual: list[str], wanted: list[str]
             type the file does not need.
     """
     beyond = allow_list.types_beyond(data, unusual)
-    notebook = [n for n in beyond if allow_list.is_notebook_type(n)]
-    if notebook:
-        raise InvalidInput(f"the {type(model).__name__} cannot be registered: {allow_list.notebook_hint(notebook)}")
+    allow_list.refuse_notebook_types(beyond, what=f"the {type(model).__name__} cannot be registered")
     unneeded = sorted(set(wanted) - set(beyond))
     if unneeded:
         raise InvalidInput(f"trust_types names {', '.join(unneeded)}, which this model's file does not need "
