@@ -331,3 +331,9 @@ def head_hash(*, session: Session) -> str | None:
     no events yet. Kept outside the store, it lets `verify` catch a rewritten chain later."""
     head = session.get(AuditHead, 1)
     return head.last_hash if head is not None else None
+
+
+def latest_event_id(*, session: Session) -> int:
+    """The id of the newest audit event, 0 on a store with none: it changes with every audited change,
+    so readers (the console's caches) can tell that something changed with one cheap query."""
+    return int(session.execute(select(func.coalesce(func.max(col(AuditEvent.id)), 0))).scalar_one())

@@ -55,6 +55,7 @@ from mlops_nb.services.tracking.projects import (
     get_or_create_experiment,
     get_or_create_project,
     get_project,
+    list_projects,
 )
 from mlops_nb.services.tracking.results import (
     RUN_TABLE_FIXED,
@@ -122,6 +123,7 @@ __all__ = [
     "get_or_create_experiment",
     "get_or_create_project",
     "get_project",
+    "list_projects",
     "get_run",
     "get_run_row",
     "git_state",

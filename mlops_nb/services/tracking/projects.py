@@ -21,6 +21,12 @@ from mlops_nb.store.run_store import run_store
 _KNOWN_SHOWN = 20  # how many existing names an error message lists
 
 
+def list_projects(*, session: Session) -> list[tuple[int, str]]:
+    """Every project of the store as (id, name), ordered by name."""
+    rows = session.execute(select(col(Project.id), col(Project.name)).order_by(col(Project.name))).all()
+    return [(int(r[0]), str(r[1])) for r in rows]
+
+
 def get_or_create_project(*, session: Session, name: str) -> Project:
     """The project called `name`, created (in the session's transaction) when it does not exist.
 

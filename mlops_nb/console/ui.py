@@ -1,0 +1,48 @@
+"""Display helpers every page shares: times with their zone, user text as plain text, error boxes.
+
+Names, reasons and comments that users typed are never rendered as HTML or markdown: `plain` escapes
+markdown for the few places that take markdown (captions), and tables show text as text.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+import streamlit as st
+
+from mlops_nb.services.errors import MlopsError
+
+T = TypeVar("T")
+_MARKDOWN = str.maketrans({c: "\\" + c for c in "\\`*_{}[]()#+-.!|<>~$:"})
+
+
+def plain(text: Any) -> str:
+    """`text` with every markdown character escaped, so st.markdown/st.caption show it as typed."""
+    return str(text).translate(_MARKDOWN)
+
+
+def when(ts: float | None) -> str:
+    """An epoch time in seconds as the server's local time with its zone, e.g. 2026-11-30 01:05 UTC."""
+    if ts is None:
+        return ""
+    return dt.datetime.fromtimestamp(ts).astimezone().strftime("%Y-%m-%d %H:%M %Z")
+
+
+@contextmanager
+def error_box() -> Iterator[None]:
+    """Turn a refusal from the services into an error box naming what was wrong (SPEC §4 Errors)."""
+    try:
+        yield
+    except MlopsError as err:
+        st.error(str(err))
+
+
+def attempt(action: Callable[[], T]) -> T | None:
+    """Run `action`; on a refusal show the error box and return None."""
+    try:
+        return action()
+    except MlopsError as err:
+        st.error(str(err))
+        return None

@@ -1,0 +1,13 @@
+"""The Approvals page."""
+from __future__ import annotations
+
+import streamlit as st
+
+
+def render() -> None:
+    """The page."""
+    st.title("Approvals")
+
+
+if __name__ == "__main__":
+    render()

@@ -1,0 +1,13 @@
+"""The Experiments page."""
+from __future__ import annotations
+
+import streamlit as st
+
+
+def render() -> None:
+    """The page."""
+    st.title("Experiments")
+
+
+if __name__ == "__main__":
+    render()
