@@ -43,14 +43,15 @@ def pg_admin_url() -> str:
     return PG_ADMIN_URL
 
 
-def new_pg_database(admin_url: str) -> tuple[str, callable]:
-    """A new empty database on the server, and a function that drops it."""
+def new_pg_database(admin_url: str, template: str | None = None) -> tuple[str, callable]:
+    """A new database on the server (empty, or a copy of the database `template`), and a function
+    that drops it."""
     import psycopg
 
     name = f"mlops_test_{uuid.uuid4().hex[:12]}"
     plain = admin_url.replace("postgresql+psycopg", "postgresql")
     with psycopg.connect(plain, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
     url = admin_url.rsplit("/", 1)[0] + f"/{name}"
 
     def drop() -> None:
@@ -61,6 +62,37 @@ def new_pg_database(admin_url: str) -> tuple[str, callable]:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
     return url, drop
+
+
+@pytest.fixture(scope="session")
+def pg_template(pg_admin_url, tmp_path_factory):
+    """A PostgreSQL database migrated to head once per test session, and its audit key file: the
+    PostgreSQL leg of `db_url` copies it (CREATE DATABASE ... TEMPLATE), which takes a fraction of
+    the time of running every migration for every test. SQLite stores get the same from the store
+    itself (store.migrate's schema template). Tests of the migrations use `empty_db_url`."""
+    import psycopg
+
+    from mlops_nb.store.db import dispose_engines, get_engine
+    from mlops_nb.store.migrate import ensure_schema
+
+    key = tmp_path_factory.mktemp("pg-template") / "audit.key"
+    url, drop = new_pg_database(pg_admin_url)
+    saved = os.environ.get("MLOPS_AUDIT_KEY_FILE")
+    os.environ["MLOPS_AUDIT_KEY_FILE"] = str(key)
+    try:
+        ensure_schema(get_engine(url))
+    finally:
+        if saved is None:
+            os.environ.pop("MLOPS_AUDIT_KEY_FILE", None)
+        else:
+            os.environ["MLOPS_AUDIT_KEY_FILE"] = saved
+        dispose_engines()
+    name = url.rsplit("/", 1)[1]
+    plain = pg_admin_url.replace("postgresql+psycopg", "postgresql")
+    with psycopg.connect(plain, autocommit=True) as conn:  # nobody may connect to a template while it is copied
+        conn.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
+    yield name, key
+    drop()
 
 
 @pytest.fixture(autouse=True)
@@ -80,11 +112,29 @@ def clean_env(tmp_path, monkeypatch):
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def db_url(request, tmp_path) -> str:
-    """A new, empty store URL: a SQLite file, then a new PostgreSQL database."""
+    """A new store URL: a SQLite file (empty; opening it copies the schema template), then a new
+    PostgreSQL database already at head, with its audit key where the store looks for it."""
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'store.db'}"
-    admin = request.getfixturevalue("pg_admin_url")
-    url, drop = new_pg_database(admin)
+    import shutil
+
+    from mlops_nb.store.audit_key import key_path
+
+    template, key = request.getfixturevalue("pg_template")
+    url, drop = new_pg_database(request.getfixturevalue("pg_admin_url"), template=template)
+    request.addfinalizer(drop)
+    target = key_path(url)
+    target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    shutil.copy2(key, target)
+    return url
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def empty_db_url(request, tmp_path) -> str:
+    """A new, empty store URL, for tests of the migrations: a SQLite file, then a new PostgreSQL database."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'store.db'}"
+    url, drop = new_pg_database(request.getfixturevalue("pg_admin_url"))
     request.addfinalizer(drop)
     return url
 

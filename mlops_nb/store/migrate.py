@@ -3,9 +3,19 @@
 A store already at head is recognised with one query and no alembic import (the common case, on
 every `init`). Otherwise one process migrates while the others wait: a file lock beside a SQLite
 database, an advisory lock on PostgreSQL.
+
+A new, empty SQLite store is not migrated step by step: it receives a copy of a schema template, a
+database this process migrated to head with alembic once (a temporary file), through SQLite's
+backup API, then gets its own audit key and head row (`_make_own`, what migration 0006 does per
+store). The result is the same database the migrations make (tests/store/test_schema_template.py
+compares the two), in milliseconds instead of a second. A migration that writes data belonging to
+one store (as 0006 does) must be repeated in `_make_own`; that test fails until it is.
 """
 from __future__ import annotations
 
+import sqlite3
+import tempfile
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -100,6 +110,79 @@ def _refuse_unversioned(engine: Engine) -> None:
                              "it was not created by mlops - check it, then run `mlops db upgrade`")
 
 
+_template_lock = threading.Lock()
+_template: dict[str, Path] = {}  # HEAD -> the template database of this process
+
+
+def _template_path() -> Path:
+    """The schema template of this process: a SQLite file in a private temporary folder (removed at
+    exit), migrated to head by alembic on first use. Its own audit key lies beside it, unused:
+    MLOPS_AUDIT_KEY_FILE, which names the key of the store being opened, is set aside meanwhile."""
+    import atexit
+    import os
+    import shutil
+
+    from alembic import command
+    from sqlalchemy import create_engine, event
+    from sqlalchemy.pool import NullPool
+
+    from mlops_nb.store.db import sqlite_pragmas
+
+    with _template_lock:
+        found = _template.get(HEAD)
+        if found is not None and found.exists():
+            return found
+        folder = Path(tempfile.mkdtemp(prefix="mlops-schema-"))
+        atexit.register(shutil.rmtree, folder, True)
+        path = folder / "template.db"
+        engine = create_engine(f"sqlite:///{path}", poolclass=NullPool)
+        event.listen(engine, "connect", lambda dbapi, _record: sqlite_pragmas(dbapi))
+        saved = os.environ.pop("MLOPS_AUDIT_KEY_FILE", None)
+        try:
+            with _migrating(engine) as conn:
+                command.upgrade(alembic_config(conn), HEAD)
+        finally:
+            if saved is not None:
+                os.environ["MLOPS_AUDIT_KEY_FILE"] = saved
+            engine.dispose()
+        _template[HEAD] = path
+        return path
+
+
+def _is_empty(raw: sqlite3.Connection) -> bool:
+    """Whether the SQLite database holds no table, index, view or trigger at all."""
+    return bool(raw.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] == 0)
+
+
+def _make_own(conn: Connection) -> None:
+    """What a new store gets that the template's copy must not share: its own audit key and head row."""
+    from mlops_nb.store.audit_key import begin_keyed_chain
+
+    begin_keyed_chain(conn)
+
+
+def _copy_template(engine: Engine, path: Path) -> bool:
+    """Give the empty SQLite store at `path` the template's schema (True), or do nothing when it is not
+    empty (False). Runs under the migration file lock, on a connection of its own."""
+    from mlops_nb.store.db import sqlite_pragmas
+
+    target = sqlite3.connect(path, isolation_level=None)
+    try:
+        if not _is_empty(target):
+            return False
+        source = sqlite3.connect(_template_path())
+        try:
+            source.backup(target)
+        finally:
+            source.close()
+        sqlite_pragmas(target)  # WAL again: the copy carries the template's header
+    finally:
+        target.close()
+    with engine.begin() as conn:
+        _make_own(conn)
+    return True
+
+
 def upgrade(engine: Engine, revision: str = "head", *, refuse_unversioned: bool = False) -> None:
     """Migrate to `revision` (default: head) under the lock; a no-op when already there.
 
@@ -116,6 +199,9 @@ def upgrade(engine: Engine, revision: str = "head", *, refuse_unversioned: bool 
             if refuse_unversioned:
                 _refuse_unversioned(engine)
             if revision == "head" and current_revision(engine) == HEAD:
+                return
+            path = sqlite_path(str(engine.url))
+            if revision in ("head", HEAD) and path is not None and _copy_template(engine, path):
                 return
             with _migrating(engine) as conn:
                 command.upgrade(alembic_config(conn), revision)
