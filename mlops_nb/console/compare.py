@@ -12,12 +12,14 @@ from __future__ import annotations
 import html
 import math
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
-import plotly.graph_objects as go
 
 from mlops_nb.console.ui import when
+
+if TYPE_CHECKING:  # plotly is imported when a chart is drawn: the table shows without it
+    import plotly.graph_objects as go
 
 CHART_HEIGHT = 350  # px: one chart fits beside the table without scrolling past it
 TABLE_COLUMNS = ("Run", "Experiment", "Status", "Started", "Duration (s)", "User")
@@ -81,6 +83,8 @@ def parallel_figure(rows: Sequence[Mapping[str, Any]], *, color_metric: str | No
     the same, or that some run lacks, are left out (an axis needs a value per line). Lines are coloured
     by `color_metric` when it is an axis. Returns (the figure, or None when fewer than two runs or no
     axis is left; the names of the categorical params mapped to numbers)."""
+    import plotly.graph_objects as go
+
     if len(rows) < 2:
         return None, []
     dimensions: list[dict[str, Any]] = []
@@ -115,6 +119,8 @@ def curves_figure(histories: Mapping[str, Sequence[tuple[int, float]]], names: M
                   key: str) -> go.Figure:
     """One line per run of metric `key` against its step (`histories`: run id -> [(step, value)],
     `names`: run id -> the line's name)."""
+    import plotly.graph_objects as go
+
     figure = go.Figure()
     for run_id, points in histories.items():
         figure.add_trace(go.Scatter(x=[p[0] for p in points], y=[p[1] for p in points],

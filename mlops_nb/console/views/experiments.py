@@ -37,7 +37,7 @@ def _controls(choices: dict[str, list[str]]) -> dict[str, Any]:
     """The filter box, quick filters, order and page size; the query they make (without the page)."""
     filter_text = st.text_input("Filter", key="experiments.filter", help=_FILTER_HELP,
                                 placeholder="metrics.auc > 0.8 and params.model = 'rf'")
-    cols = st.columns([3, 2, 2, 1, 1])
+    cols = st.columns([3, 2, 2, 1.4, 1])
     experiments = cols[0].multiselect("Experiments", choices["experiments"], key="experiments.experiments",
                                       placeholder="All experiments")
     statuses = cols[1].multiselect("Status", _STATUSES, key="experiments.status", placeholder="Any status")
@@ -55,12 +55,17 @@ def _step(delta: int) -> None:
     st.session_state["experiments.page"] = int(st.session_state.get("experiments.page", 1)) + delta
 
 
-def _pager(page: Any) -> None:
-    """'Page 3 of 101 · 10,042 runs' and the controls that move between pages."""
-    st.session_state["experiments.page"] = page.page  # the page shown (the service moves one past the end)
-    left, prev, number, nxt = st.columns([6, 1, 1, 1], vertical_alignment="center")
+def _count(page: Any) -> None:
+    """'Page 3 of 101 · 10,042 runs', above the table."""
     runs = "1 run" if page.total == 1 else f"{page.total:,} runs"
-    left.markdown(f"**Page {page.page:,} of {page.pages:,}** · {runs}")
+    st.markdown(f"**Page {page.page:,} of {page.pages:,}** · {runs}")
+
+
+def _pager(page: Any) -> None:
+    """The controls that move between pages, below the table (the table's toolbar floats above it)."""
+    if page.pages <= 1:
+        return
+    _, prev, number, nxt = st.columns([6, 1, 1, 1], vertical_alignment="center")
     prev.button("Previous", key="experiments.prev", on_click=_step, args=(-1,), disabled=page.page <= 1,
                 width="stretch")
     number.number_input("Page", min_value=1, max_value=page.pages, step=1, key="experiments.page",
@@ -96,7 +101,7 @@ def _compare(selected: list[dict[str, Any]]) -> None:
         if not metrics:
             st.caption("These runs logged no metrics.")
         else:
-            key = st.selectbox("Metric", metrics, key="experiments.curve_metric")
+            key = st.columns([1, 2])[0].selectbox("Metric", metrics, key="experiments.curve_metric")
             ids = tuple(row["run_id"] for row in selected)
             histories = ui.attempt(lambda: data.metric_histories(ids, key or metrics[0]))
             if histories is not None:
@@ -145,9 +150,11 @@ def render() -> None:
         else:
             empty_state(project["name"])
         return
-    _pager(page)
-    st.session_state["experiments.shown_page"] = page.page
+    # the page shown (the service moves a page past the end back to the last one)
+    st.session_state["experiments.page"] = st.session_state["experiments.shown_page"] = page.page
+    _count(page)
     selected = _table(page.rows)
+    _pager(page)
     if not selected:
         st.caption("Select runs in the table (the boxes on the left) to compare them.")
         return
