@@ -115,3 +115,18 @@ def test_no_runs_yet_shows_the_notebook_lines_that_make_one(console_store, logge
     assert not at.dataframe
     assert 'mlops.init(project="credit")' in at.code[0].value
     assert "mlops.log_metric(" in at.code[0].value
+
+
+def test_parallel_coordinates_map_text_params_to_numbers_and_leave_out_what_is_the_same():
+    from mlops_nb.console import compare
+
+    rows = [{"run_id": "a" * 32, "name": "one", "params.model": "rf", "params.C": "0.1", "params.seed": "1",
+             "metrics.auc": 0.8},
+            {"run_id": "b" * 32, "name": "two", "params.model": "<b>lr</b>", "params.C": "1", "params.seed": "1",
+             "metrics.auc": 0.7}]
+    figure, mapped = compare.parallel_figure(rows, color_metric="auc")
+    dims = figure.data[0].dimensions
+    assert [d.label for d in dims] == ["params.C", "params.model", "metrics.auc"]  # seed is the same: left out
+    assert mapped == ["model"]
+    assert list(dims[1].ticktext) == ["&lt;b&gt;lr&lt;/b&gt;", "rf"] and list(dims[1].values) == [1, 0]
+    assert compare.parallel_figure(rows[:1])[0] is None
