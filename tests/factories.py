@@ -160,3 +160,32 @@ def swap_model_file(engine: Any, version: Any, data: bytes, *, env_types: list[s
         if env_types is not None:
             row.env = {**row.env, "trusted_types": env_types}
         session.add_all([artifact, row])
+
+
+# --- runs through the tracking services (no API context: fast, any store) ---------------------------
+
+def tracked_runs(engine: Any, *, project: str, runs: list[dict[str, Any]], user: str = "dana") -> list[str]:
+    """Make `runs` in `project` through the tracking services, oldest first, and return their ids.
+    Each dict may give `experiment` (default "exp"), `name`, `params`, `metrics` (a value, or a list
+    of values logged at steps 0, 1, ...) and `status` (default finished; "running" leaves it open)."""
+    from mlops_nb.store.db import session_scope
+    from mlops_nb.store.run_store import run_store
+
+    with session_scope(engine) as session:
+        project_id = tracking.get_or_create_project(session=session, name=project).id
+    store = run_store(engine)
+    ids = []
+    for spec in runs:
+        started = tracking.start_run(store=store, project_id=project_id, experiment=spec.get("experiment", "exp"),
+                                     name=spec.get("name"), user=user)
+        if spec.get("params"):
+            tracking.log_params(store=store, run_id=started.id, params=spec["params"])
+        for key, value in (spec.get("metrics") or {}).items():
+            values = value if isinstance(value, list) else [value]
+            for step, v in enumerate(values):
+                points = tracking.metric_points(started.id, {key: v}, {key: step})
+                tracking.write_metric_points(store=store, points=points)
+        if spec.get("status", "finished") != "running":
+            tracking.end_run(store=store, run_id=started.id, status=spec.get("status", "finished"))
+        ids.append(started.id)
+    return ids

@@ -113,3 +113,67 @@ def log_in(name: str, password: str) -> Any:
             return identity.identify(session=s, declared=name, fallback=name, password=password)
     except MlopsError as err:
         raise LoginRefused("Wrong username or password.") from err
+
+
+# --- Experiments ---
+
+@st.cache_data(show_spinner=False, ttl=RUNS_TTL_S)
+def _run_page(url: str, project_id: int, filter_text: str, experiments: tuple[str, ...],
+              statuses: tuple[str, ...], order_by: str, descending: bool, offset: int, limit: int) -> Any:
+    from mlops_nb.config import run_stale_seconds
+    from mlops_nb.services import tracking
+    from mlops_nb.store.run_store import run_store
+
+    store = run_store(engine())
+    tracking.mark_stale_runs(store=store, stale_s=run_stale_seconds())
+    return tracking.search_run_page(store=store, project_id=project_id, filter=filter_text or None,
+                                    experiments=experiments, statuses=statuses, order_by=order_by,
+                                    descending=descending, offset=offset, limit=limit)
+
+
+def run_page(project_id: int, *, filter_text: str = "", experiments: tuple[str, ...] = (),
+             statuses: tuple[str, ...] = (), order_by: str = "start_time", descending: bool = True,
+             offset: int = 0, limit: int = 50) -> Any:
+    """One page of the project's runs (tracking.RunPage: .rows, .total, .page, .pages), as
+    tracking.search_run_page reads it; running runs with a stale heartbeat are marked killed first.
+
+    Raises:
+        InvalidInput: a filter, order or page the service refuses (its message says what to write).
+        StoreUnavailable: the database could not run the search.
+    """
+    return _run_page(store_url(), project_id, filter_text, tuple(experiments), tuple(statuses), order_by,
+                     descending, offset, limit)
+
+
+@st.cache_data(show_spinner=False, ttl=RUNS_TTL_S)
+def _run_choices(url: str, project_id: int) -> dict[str, list[str]]:
+    from mlops_nb.services import tracking
+
+    with session() as s:
+        return {"experiments": tracking.list_experiments(session=s, project_id=project_id),
+                **tracking.run_keys(session=s, project_id=project_id)}
+
+
+def run_choices(project_id: int) -> dict[str, list[str]]:
+    """What the runs of a project can be filtered and ordered by: {"experiments": [names],
+    "metrics": [keys], "params": [keys]}, each by name."""
+    return _run_choices(store_url(), project_id)
+
+
+@st.cache_data(show_spinner=False, ttl=RUNS_TTL_S)
+def _metric_histories(url: str, run_ids: tuple[str, ...], key: str) -> dict[str, list[tuple[int, float]]]:
+    from mlops_nb.services import tracking
+
+    with session() as s:
+        return {rid: [(p.step, p.value) for p in tracking.metric_history(session=s, run_id=rid, key=key)]
+                for rid in run_ids}
+
+
+def metric_histories(run_ids: tuple[str, ...], key: str) -> dict[str, list[tuple[int, float]]]:
+    """Each run's points of metric `key`: {run_id: [(step, value), ...]} by step ([] when the run
+    never logged it; NaN as float('nan')).
+
+    Raises:
+        NotFound: a run that does not exist (deleted since the table was read).
+    """
+    return _metric_histories(store_url(), tuple(run_ids), key)

@@ -55,6 +55,7 @@ from mlops_nb.services.tracking.projects import (
     get_or_create_experiment,
     get_or_create_project,
     get_project,
+    list_experiments,
     list_projects,
 )
 from mlops_nb.services.tracking.results import (
@@ -62,6 +63,7 @@ from mlops_nb.services.tracking.results import (
     ArtifactPublic,
     MetricPoint,
     RunEnded,
+    RunPage,
     RunPublic,
     RunStarted,
     RunTable,
@@ -86,7 +88,15 @@ from mlops_nb.services.tracking.runs import (
     start_run,
     tag_values,
 )
-from mlops_nb.services.tracking.search import count_runs, read_runs, search_runs
+from mlops_nb.services.tracking.search import (
+    MAX_PAGE_SIZE,
+    count_runs,
+    parse_order,
+    read_runs,
+    run_keys,
+    search_run_page,
+    search_runs,
+)
 
 __all__ = [
     "read_runs",
@@ -123,7 +133,13 @@ __all__ = [
     "get_or_create_experiment",
     "get_or_create_project",
     "get_project",
+    "list_experiments",
     "list_projects",
+    "MAX_PAGE_SIZE",
+    "parse_order",
+    "run_keys",
+    "search_run_page",
+    "RunPage",
     "get_run",
     "get_run_row",
     "git_state",

@@ -27,6 +27,13 @@ def list_projects(*, session: Session) -> list[tuple[int, str]]:
     return [(int(r[0]), str(r[1])) for r in rows]
 
 
+def list_experiments(*, session: Session, project_id: int) -> list[str]:
+    """The names of project `project_id`'s experiments, by name."""
+    found = session.exec(select(Experiment.name).where(Experiment.project_id == project_id)
+                         .order_by(col(Experiment.name))).all()
+    return [str(name) for name in found]
+
+
 def get_or_create_project(*, session: Session, name: str) -> Project:
     """The project called `name`, created (in the session's transaction) when it does not exist.
 

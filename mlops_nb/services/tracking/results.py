@@ -103,3 +103,24 @@ class RunTable:
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
         return iter(self.rows)
+
+
+@dataclass(frozen=True)
+class RunPage:
+    """One page of a run search (tracking.search_run_page): `rows` as RunTable's rows (at most
+    `limit`), `total` runs matching in all, the page starting after `offset` of them."""
+
+    rows: list[dict[str, Any]]
+    total: int
+    offset: int
+    limit: int
+
+    @property
+    def page(self) -> int:
+        """This page's number, from 1."""
+        return self.offset // self.limit + 1
+
+    @property
+    def pages(self) -> int:
+        """How many pages the matches fill (1 when there are none)."""
+        return max(1, -(-self.total // self.limit))

@@ -18,10 +18,12 @@ from mlops_nb.store.runs.portable import PortableRunStore
 from mlops_nb.store.runs.search import ATTRIBUTES, NUMERIC_ATTRIBUTES
 from mlops_nb.store.runs.types import (
     NEW_RUN_COLUMNS,
+    ORDER_ATTRIBUTES,
     POINT_COLUMNS,
     Condition,
     MetricRow,
     ParamCheck,
+    RunOrder,
     RunQuery,
     RunState,
     RunStore,
@@ -29,6 +31,6 @@ from mlops_nb.store.runs.types import (
     stored_float,
 )
 
-__all__ = ["ATTRIBUTES", "NEW_RUN_COLUMNS", "NUMERIC_ATTRIBUTES", "POINT_COLUMNS", "Condition", "MetricRow",
-           "ParamCheck", "PortableRunStore", "RunQuery", "RunState", "RunStore", "loaded_float",
+__all__ = ["ATTRIBUTES", "NEW_RUN_COLUMNS", "NUMERIC_ATTRIBUTES", "ORDER_ATTRIBUTES", "POINT_COLUMNS", "Condition",
+           "MetricRow", "ParamCheck", "PortableRunStore", "RunOrder", "RunQuery", "RunState", "RunStore", "loaded_float",
            "stored_float"]

@@ -16,7 +16,15 @@ from typing import Any
 from sqlalchemy.engine import Connection, Engine
 
 from mlops_nb.store.runs import statements
-from mlops_nb.store.runs.search import add_columns, id_chunks, run_rows, search_params, search_statement, shape_of
+from mlops_nb.store.runs.search import (
+    add_columns,
+    count_statement,
+    id_chunks,
+    run_rows,
+    search_params,
+    search_statement,
+    shape_of,
+)
 from mlops_nb.store.runs.statements import KEYED_TABLES
 from mlops_nb.store.runs.types import POINT_COLUMNS, MetricRow, ParamCheck, RunQuery, RunState
 
@@ -134,9 +142,29 @@ class PortableRunStore:
     def search_runs(self, query: RunQuery) -> list[dict[str, Any]]:
         """See RunStore.search_runs."""
         with self._reading() as conn:
-            rows = run_rows(conn.execute(search_statement(shape_of(query), self._dialect), search_params(query, self._dialect)))
-            ids = list(rows)
-            for kind in KEYED_TABLES:
-                for chunk in id_chunks(ids):
-                    add_columns(rows, kind, conn.execute(statements.keyed_values(kind), {"ids": chunk}))
+            return self._search(conn, query)
+
+    def search_page(self, query: RunQuery) -> tuple[int, list[dict[str, Any]]]:
+        """See RunStore.search_page."""
+        with self._reading() as conn, self._snapshot(conn):
+            params = search_params(query, self._dialect)
+            total = int(conn.execute(count_statement(shape_of(query), self._dialect), params).scalar_one())
+            return total, self._search(conn, query)
+
+    @contextmanager
+    def _snapshot(self, conn: Connection) -> Iterator[None]:
+        """The block's reads in one snapshot: on our own PostgreSQL connection a REPEATABLE READ
+        transaction (READ COMMITTED would let a run logged between the count and the page show in one
+        and not the other); SQLite's one read transaction is one snapshot already."""
+        if self._connection is None and self._dialect == "postgresql":
+            conn.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        yield
+
+    def _search(self, conn: Connection, query: RunQuery) -> list[dict[str, Any]]:
+        rows = run_rows(conn.execute(search_statement(shape_of(query), self._dialect),
+                                     search_params(query, self._dialect)))
+        ids = list(rows)
+        for kind in KEYED_TABLES:
+            for chunk in id_chunks(ids):
+                add_columns(rows, kind, conn.execute(statements.keyed_values(kind), {"ids": chunk}))
         return list(rows.values())

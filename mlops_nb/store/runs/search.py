@@ -29,7 +29,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     ColumnElement,
@@ -37,6 +37,7 @@ from sqlalchemy import (
     Select,
     and_,
     bindparam,
+    case,
     exists,
     func,
     literal_column,
@@ -47,8 +48,16 @@ from sqlalchemy import (
 from sqlalchemy.sql.elements import BindParameter
 
 from mlops_nb.store.db import SQLITE_LOWER, unicode_lower
-from mlops_nb.store.runs.statements import DATASET_VERSION, EXPERIMENT, KEYED_TABLES, RUN, RUN_INPUT
-from mlops_nb.store.runs.types import RunQuery, loaded_float
+from mlops_nb.store.runs.statements import (
+    DATASET_VERSION,
+    EXPERIMENT,
+    KEYED_TABLES,
+    LATEST_METRIC,
+    PARAM,
+    RUN,
+    RUN_INPUT,
+)
+from mlops_nb.store.runs.types import ORDER_ATTRIBUTES, RunQuery, loaded_float
 
 # how many run ids one read of params, metrics or tags names (SQLite allows 32,766 binds)
 ID_CHUNK = 5000
@@ -61,16 +70,35 @@ ATTRIBUTES = tuple(_ATTRIBUTE_COLUMNS)
 NUMERIC_ATTRIBUTES = ("start_time", "end_time")
 _NULL_TESTS = ("IS NULL", "IS NOT NULL")
 _LISTS = ("IN", "NOT IN")
-# per condition: (kind, the attribute or dataset key for those kinds else None, operator)
-Shape = tuple[tuple[tuple[str, str | None, str], ...], bool, bool]
+_ORDER_COLUMNS = {"start_time": RUN.c.start_time, "end_time": RUN.c.end_time, "name": RUN.c.name,
+                  "status": RUN.c.status, "user": RUN.c.user, "experiment": EXPERIMENT.c.name}
+assert set(_ORDER_COLUMNS) == set(ORDER_ATTRIBUTES)
+
+
+class Shape(NamedTuple):
+    """What decides the SQL of a query: per condition (kind, the attribute or dataset key for those
+    kinds else None, operator); whether it names an experiment, a limit, a list of experiments and
+    an offset; and its order as (kind, the attribute for attributes else None, descending), or None
+    for newest first."""
+
+    conditions: tuple[tuple[str, str | None, str], ...]
+    has_experiment: bool
+    has_limit: bool
+    has_experiments: bool = False
+    order: tuple[str, str | None, bool] | None = None
+    has_offset: bool = False
 
 
 def shape_of(query: RunQuery) -> Shape:
-    """What decides the SQL of `query`: its conditions without their keys and values (but with the
-    attribute or dataset key they test), and whether it names an experiment and a limit."""
+    """What decides the SQL of `query` (see Shape): its conditions without their keys and values, and
+    which of its other parts it has."""
     conditions = tuple((c.kind, c.key if c.kind in ("attributes", "datasets") else None, c.op)
                        for c in query.conditions)
-    return conditions, query.experiment is not None, query.limit is not None
+    order = query.order
+    return Shape(conditions, query.experiment is not None, query.limit is not None, query.experiments is not None,
+                 None if order is None else (order.kind, order.key if order.kind == "attributes" else None,
+                                             order.descending),
+                 query.offset > 0)
 
 
 def _compare(column: ColumnElement[Any], op: str, name: str, dialect: str) -> ColumnElement[bool]:
@@ -128,11 +156,12 @@ def _compare_time(column: ColumnElement[Any], op: str, low: str, high: str) -> C
 @lru_cache(maxsize=256)
 def search_statement(shape: Shape, dialect: str) -> Select[Any]:
     """The SELECT of a query of this shape on `dialect`: run id, name, status, experiment name, user,
-    start and end time, newest first. Binds: k<i>/v<i> the key and value of the i-th
-    metrics/params/tags value condition, n<i> the key of the i-th IS [NOT] NULL condition, a<j> (and
-    b<j> for times) the value of the j-th attribute condition, d<j> that of the j-th dataset
-    condition, :project_id, :experiment and :limit when the shape has them."""
-    conditions, has_experiment, has_limit = shape
+    start and end time, in the shape's order (newest first when it has none). Binds: k<i>/v<i> the
+    key and value of the i-th metrics/params/tags value condition, n<i> the key of the i-th IS [NOT]
+    NULL condition, a<j> (and b<j> for times) the value of the j-th attribute condition, d<j> that of
+    the j-th dataset condition, :project_id, :experiment, :experiments (a list), :order_key (the
+    metric or param ordered by), :limit and :offset when the shape has them."""
+    conditions, has_experiment, has_limit = shape.conditions, shape.has_experiment, shape.has_limit
     keyed = [(kind, op) for kind, _key, op in conditions if kind in KEYED_TABLES and op not in _NULL_TESTS]
     source: Any = RUN
     if keyed:
@@ -148,12 +177,20 @@ def search_statement(shape: Shape, dialect: str) -> Select[Any]:
         if dialect == "sqlite" and sqlite3.sqlite_version_info >= (3, 35):
             hits = hits.prefix_with("MATERIALIZED")
         source = hits.join(RUN, RUN.c.id == hits.c.run_id)
+    source = source.join(EXPERIMENT, EXPERIMENT.c.id == RUN.c.experiment_id)
+    sort_value: Any = None
+    if shape.order is not None and shape.order[0] in ("metrics", "params"):
+        sort = (LATEST_METRIC if shape.order[0] == "metrics" else PARAM).alias("sort")
+        source = source.outerjoin(sort, and_(sort.c.run_id == RUN.c.id, sort.c.key == bindparam("order_key")))
+        sort_value = sort.c.value
     query = (select(RUN.c.id, RUN.c.name, RUN.c.status, EXPERIMENT.c.name, RUN.c.user, RUN.c.start_time,
                     RUN.c.end_time)
-             .select_from(source.join(EXPERIMENT, EXPERIMENT.c.id == RUN.c.experiment_id))
+             .select_from(source)
              .where(EXPERIMENT.c.project_id == bindparam("project_id")))
     if has_experiment:
         query = query.where(EXPERIMENT.c.name == bindparam("experiment"))
+    if shape.has_experiments:
+        query = query.where(EXPERIMENT.c.name.in_(bindparam("experiments", expanding=True)))
     nulls = [(kind, op) for kind, _key, op in conditions if kind in KEYED_TABLES and op in _NULL_TESTS]
     for i, (kind, op) in enumerate(nulls):
         table = KEYED_TABLES[kind]
@@ -173,10 +210,25 @@ def search_statement(shape: Shape, dialect: str) -> Select[Any]:
                 .select_from(RUN_INPUT.join(DATASET_VERSION, DATASET_VERSION.c.id == RUN_INPUT.c.dataset_version_id))
                 .where(RUN_INPUT.c.run_id == RUN.c.id, _compare(_DATASET_COLUMNS[key], op, f"d{j}", dialect)))
         query = query.where(exists(used))
+    if shape.order is not None:
+        order_kind, order_attribute, descending = shape.order
+        value = _ORDER_COLUMNS[order_attribute or ""] if order_kind == "attributes" else sort_value
+        # runs without the value last, in either direction (the databases disagree on where NULL sorts)
+        query = query.order_by(case((value.is_(None), 1), else_=0), value.desc() if descending else value.asc())
     query = query.order_by(RUN.c.start_time.desc(), RUN.c.id)
     if has_limit:
         query = query.limit(bindparam("limit", type_=Integer))
+    if shape.has_offset:
+        query = query.offset(bindparam("offset", type_=Integer))
     return query
+
+
+@lru_cache(maxsize=256)
+def count_statement(shape: Shape, dialect: str) -> Select[Any]:
+    """SELECT count(*) of the runs a query of this shape selects, its order, limit and offset left
+    aside (the same binds as `search_statement` but :order_key, :limit and :offset)."""
+    unpaged = shape._replace(has_limit=False, order=None, has_offset=False)
+    return search_statement(unpaged, dialect).with_only_columns(func.count()).order_by(None)
 
 
 def _glob(pattern: str) -> str:
@@ -203,6 +255,12 @@ def search_params(query: RunQuery, dialect: str) -> dict[str, Any]:
         params["experiment"] = query.experiment
     if query.limit is not None:
         params["limit"] = query.limit
+    if query.experiments is not None:
+        params["experiments"] = list(query.experiments)
+    if query.order is not None and query.order.kind != "attributes":
+        params["order_key"] = query.order.key
+    if query.offset > 0:
+        params["offset"] = query.offset
     keyed = nulls = attributes = datasets = 0
     for cond in query.conditions:
         if cond.kind == "attributes":

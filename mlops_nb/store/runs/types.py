@@ -60,15 +60,34 @@ class Condition:
     value: Any
 
 
+# what a search may be ordered by besides metrics and params: the run's attributes and its experiment's name
+ORDER_ATTRIBUTES = ("start_time", "end_time", "name", "status", "user", "experiment")
+
+
+@dataclass(frozen=True)
+class RunOrder:
+    """The order of a search: by `kind` attributes (`key` one of ORDER_ATTRIBUTES), metrics (the
+    metric's latest value) or params (the param's text, compared as text), `descending` or not.
+    Runs without the value come last either way; ties are broken newest first, then by run id."""
+
+    kind: str
+    key: str
+    descending: bool = True
+
+
 @dataclass(frozen=True)
 class RunQuery:
-    """A search: the runs of project `project_id` (of experiment `experiment` when given) meeting every
-    condition, newest first, at most `limit` of them (None: all)."""
+    """A search: the runs of project `project_id` (of experiment `experiment` when given, of any of
+    `experiments` when given) meeting every condition, in `order` (None: newest first), skipping the
+    first `offset` and giving at most `limit` of them (None: all)."""
 
     project_id: int
     experiment: str | None = None
     conditions: tuple[Condition, ...] = ()
     limit: int | None = None
+    experiments: tuple[str, ...] | None = None
+    order: RunOrder | None = None
+    offset: int = 0
 
 
 # given the run's state (None: no such run) and the stored values of the keys being logged, the pairs
@@ -134,4 +153,10 @@ class RunStore(Protocol):
         """The runs `query` selects, newest first: per run a dict with `run_id`, `name`, `status`,
         `experiment`, `user`, `start_time`, `end_time` (epoch seconds), then `params.K` and `tags.K`
         (text) and `metrics.K` (each key's latest value, NaN as float('nan')), read in one snapshot."""
+        ...
+
+    def search_page(self, query: RunQuery) -> tuple[int, list[dict[str, Any]]]:
+        """How many runs `query` selects when its offset and limit are left aside, and the runs of its
+        page (as `search_runs` gives them), read in one snapshot. Only the page's runs have their
+        params, metrics and tags read."""
         ...

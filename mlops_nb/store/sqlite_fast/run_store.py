@@ -11,17 +11,17 @@ statements and a COMMIT (WAL, synchronous NORMAL: once it returns, a killed proc
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.sql import ClauseElement
 
 from mlops_nb.store.runs import statements
 from mlops_nb.store.runs.search import (
-    Shape,
     add_columns,
+    count_statement,
     id_chunks,
     run_rows,
     search_params,
@@ -33,7 +33,8 @@ from mlops_nb.store.runs.types import POINT_COLUMNS, MetricRow, ParamCheck, RunQ
 from mlops_nb.store.sqlite_fast.compiled import SqliteStatement
 from mlops_nb.store.sqlite_fast.connection import connection_for, immediate_transaction
 
-_SEARCH_CACHE = 256  # compiled search statements kept per store (one per shape of filter)
+T = TypeVar("T")
+_SEARCH_CACHE = 256  # compiled search and count statements kept per store (one per shape of filter)
 _KEYED_COLUMNS = ("run_id", "key", "value")  # a param's or tag's binds
 
 
@@ -50,7 +51,7 @@ class FastRunStore:
         self._path = path
         self._dialect = engine.dialect
         self._compiled: dict[ClauseElement, SqliteStatement] = {}
-        self._searches: dict[Shape, SqliteStatement] = {}
+        self._searches: dict[Hashable, SqliteStatement] = {}
         # statements run many times per call take tuples as they are (see _positional)
         self._insert_metric = self._positional(statements.insert_metric(), POINT_COLUMNS, {"value", "timestamp"})
         self._upsert_latest = self._positional(statements.upsert_latest("sqlite"), POINT_COLUMNS,
@@ -178,23 +179,43 @@ class FastRunStore:
 
     def search_runs(self, query: RunQuery) -> list[dict[str, Any]]:
         """See RunStore.search_runs."""
+        return self._read_snapshot(lambda conn: self._search(conn, query))
+
+    def search_page(self, query: RunQuery) -> tuple[int, list[dict[str, Any]]]:
+        """See RunStore.search_page."""
         shape = shape_of(query)
-        compiled = self._searches.get(shape)
+        counting = self._cached_search(("count", shape), lambda: count_statement(shape, "sqlite"))
+
+        def read(conn: sqlite3.Connection) -> tuple[int, list[dict[str, Any]]]:
+            (total,) = conn.execute(*counting.bind(search_params(query, "sqlite"))).fetchone()
+            return int(total), self._search(conn, query)
+
+        return self._read_snapshot(read)
+
+    def _cached_search(self, key: Hashable, statement: Callable[[], ClauseElement]) -> SqliteStatement:
+        compiled = self._searches.get(key)
         if compiled is None:
             if len(self._searches) >= _SEARCH_CACHE:
                 self._searches.clear()
-            compiled = self._searches[shape] = SqliteStatement(search_statement(shape, "sqlite"), self._dialect)
-        sql, params = compiled.bind(search_params(query, "sqlite"))
+            compiled = self._searches[key] = SqliteStatement(statement(), self._dialect)
+        return compiled
+
+    def _read_snapshot(self, work: Callable[[sqlite3.Connection], T]) -> T:
         conn = self._connection()
         conn.execute("BEGIN")  # one snapshot for the runs and their columns; a read takes no lock in WAL
         try:
-            # fetchall: stepping the cursor a row at a time from Python costs ~5% of a search
-            rows = run_rows(conn.execute(sql, params).fetchall())
-            ids = list(rows)
-            for kind in KEYED_TABLES:
-                keyed = self._statement(statements.keyed_values(kind))
-                for chunk in id_chunks(ids):
-                    add_columns(rows, kind, conn.execute(*keyed.bind({"ids": chunk})).fetchall())
+            return work(conn)
         finally:
             conn.execute("COMMIT")
+
+    def _search(self, conn: sqlite3.Connection, query: RunQuery) -> list[dict[str, Any]]:
+        shape = shape_of(query)
+        compiled = self._cached_search(shape, lambda: search_statement(shape, "sqlite"))
+        # fetchall: stepping the cursor a row at a time from Python costs ~5% of a search
+        rows = run_rows(conn.execute(*compiled.bind(search_params(query, "sqlite"))).fetchall())
+        ids = list(rows)
+        for kind in KEYED_TABLES:
+            keyed = self._statement(statements.keyed_values(kind))
+            for chunk in id_chunks(ids):
+                add_columns(rows, kind, conn.execute(*keyed.bind({"ids": chunk})).fetchall())
         return list(rows.values())
