@@ -253,8 +253,13 @@ def identify(*, session: Session, declared: str | None, fallback: str, password:
     without either the name is only declared (no role, no id, not proven). A proven identity
     carries the stored user's name, role and id; a name is matched ignoring case and width.
 
+    The password is checked by login.prove_password, which counts wrong passwords and locks the
+    user after too many (recorded in a transaction of its own when `session` has not begun one, so
+    the count survives the caller's rollback).
+
     Raises:
-        PermissionDenied: a wrong token or password, or a token of another user than `declared`.
+        PermissionDenied: a wrong token or password, or a token of another user than `declared`;
+            login.AccountLocked (a PermissionDenied) while the user is locked.
         InvalidInput: the name is not a valid user name (values.user_name).
     """
     if token:
@@ -264,8 +269,7 @@ def identify(*, session: Session, declared: str | None, fallback: str, password:
         return Identity(name=user.name, role=user.role, proven=True, user_id=user.id)
     name = user_name(declared or fallback)
     if password is not None:
-        found = _find_user(session, name)
-        if found is None or not found.active or not verify_secret(found.password_hash, password):
-            raise PermissionDenied(f"wrong user name or password for {name!r}")
-        return Identity(name=found.name, role=found.role, proven=True, user_id=found.id)
+        from mlops_nb.services.identity.login import prove_password  # login builds on this module
+
+        return prove_password(session=session, name=name, password=password)
     return Identity(name=name)
