@@ -66,7 +66,7 @@ def current_identity() -> Identity | None:
     if now - entry.seen > idle_limit_s():
         logout(reason="idle")
         return None
-    fresh = data.current_user(entry.identity)
+    fresh: Identity | None = data.current_user(entry.identity)
     if fresh is None:
         logout(reason="inactive")
         return None
