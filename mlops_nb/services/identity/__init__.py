@@ -2,9 +2,10 @@
 
 This package names what the domain offers, so callers write `from mlops_nb.services import
 identity` and `identity.<function>(session=..., ...)`: auth holds users, passwords, tokens and
-`identify` (the one place proof is made) and OPERATOR (the CLI's identity); permissions the matrix
+OPERATOR (the CLI's identity); permissions the matrix
 every service checks; users the administration of users and tokens (list, role, deactivate, revoke);
-login the one password check with its lockout, logins proven by an OIDC provider, and logout.
+login `identify` (the one place proof is made) with the one password check and its lockout,
+logins proven by an OIDC provider, and logout.
 """
 from __future__ import annotations
 
@@ -20,7 +21,6 @@ from mlops_nb.services.identity.auth import (
     check_role,
     get_user,
     hash_secret,
-    identify,
     issue_token,
     set_password,
     token_days,
@@ -30,6 +30,7 @@ from mlops_nb.services.identity.auth import (
 from mlops_nb.services.identity.login import (
     AccountLocked,
     external_names,
+    identify,
     log_in,
     log_in_external,
     log_out,

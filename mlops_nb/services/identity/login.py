@@ -1,4 +1,5 @@
-"""Logins: the one password check (with lockout), logins proven by an OIDC provider, logout.
+"""Logins: `identify` (who acts), the one password check with its lockout, logins proven by an OIDC
+provider, logout.
 
 Rules that never bend:
 - Every password proof goes through `prove_password`: `identify` (so `mlops.init(user=, password=)`)
@@ -43,8 +44,9 @@ from mlops_nb import config
 from mlops_nb.services.errors import Conflict, InvalidInput, PermissionDenied
 from mlops_nb.services.governance import audit
 from mlops_nb.services.identity import permissions
-from mlops_nb.services.identity.auth import Identity, get_user, verify_secret
+from mlops_nb.services.identity.auth import Identity, get_user, hash_secret, user_for_token, verify_secret
 from mlops_nb.services.identity.results import UserPublic
+from mlops_nb.services.identity.users import user_public
 from mlops_nb.services.values import user_key, user_name
 from mlops_nb.store.models import User
 
@@ -83,8 +85,6 @@ def _utc(ts: float) -> str:
 def _decoy_hash() -> str:
     """An argon2 hash of nothing anyone knows, verified when there is no real hash to check, so an
     unknown name costs the same time as a known one (timing tells nothing either)."""
-    from mlops_nb.services.identity.auth import hash_secret
-
     return hash_secret("decoy: no user has this password")
 
 
@@ -164,6 +164,35 @@ def prove_password(*, session: Session, name: str, password: str, audit_success:
     return outcome
 
 
+def identify(*, session: Session, declared: str | None, fallback: str, password: str | None = None,
+             token: str | None = None) -> Identity:
+    """Who acts: a token names its user, a password proves the declared name (else `fallback`), and
+    without either the name is only declared (no role, no id, not proven). A proven identity
+    carries the stored user's name, role and id; a name is matched ignoring case and width. The one
+    place proof is made (besides OIDC logins, `log_in_external`).
+
+    >>> who = identify(session=s, declared="rita", fallback="rita", password="...")   # proven, role reviewer
+
+    The password goes through `prove_password`: wrong ones are counted and lock the user after too
+    many (recorded in a transaction of its own when `session` has not begun one, so the count
+    survives the caller's rollback).
+
+    Raises:
+        PermissionDenied: a wrong token or password, or a token of another user than `declared`;
+            AccountLocked (a PermissionDenied) while the user is locked.
+        InvalidInput: the name is not a valid user name (values.user_name).
+    """
+    if token:
+        user = user_for_token(session=session, token=token)
+        if declared and user_key(declared) != user.name_key:
+            raise PermissionDenied(f"the API token belongs to {user.name!r}, not {declared!r}")
+        return Identity(name=user.name, role=user.role, proven=True, user_id=user.id)
+    name = user_name(declared or fallback)
+    if password is not None:
+        return prove_password(session=session, name=name, password=password)
+    return Identity(name=name)
+
+
 def log_in(*, session: Session, name: str, password: str) -> Identity:
     """A console login: `prove_password`, with the success audited as `user.login` (via password).
 
@@ -239,8 +268,6 @@ def unlock_user(*, session: Session, actor: Identity, name: str) -> UserPublic:
         NotFound: no such user.
         Conflict: the user is neither locked nor has failed logins.
     """
-    from mlops_nb.services.identity.users import user_public
-
     actor = permissions.authorize(session=session, actor=actor, action="manage_users")
     user = get_user(session=session, name=name)
     if not user.failed_logins and user.locked_until is None:
