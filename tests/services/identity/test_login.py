@@ -269,3 +269,49 @@ def test_an_oidc_login_without_an_active_user_is_refused(sqlite_store):
                               "ask an admin to add you under that name")
     with session_scope(sqlite_store) as s, pytest.raises(PermissionDenied, match=r"\(no email or preferred_username\)"):
         identity.log_in_external(session=s, provider="okta", claims={})
+
+
+@pytest.mark.postgres
+def test_two_wrong_passwords_at_once_count_as_two_on_postgresql(pg_admin_url, tmp_path):
+    """The second check waits for the first one's row lock (FOR UPDATE) and counts on from its result,
+    instead of reading the count before the first committed and writing the same number."""
+    import threading
+
+    from sqlalchemy import text
+
+    from tests.conftest import new_pg_database
+
+    url, drop = new_pg_database(pg_admin_url)
+    try:
+        engine = get_engine(url)
+        ensure_schema(engine)
+        with session_scope(engine) as s:
+            identity.add_user(session=s, actor=OPERATOR, name="rita", role="reviewer", password=SECRET)
+        outcome: list[BaseException] = []
+
+        def second() -> None:
+            try:
+                _try(engine, "guess-two")
+            except PermissionDenied as err:
+                outcome.append(err)
+
+        with session_scope(engine) as first:
+            first.execute(select(User.id)).all()  # in a transaction: the check runs in it and holds the row
+            with pytest.raises(PermissionDenied):
+                identity.identify(session=first, declared="rita", fallback="x", password="guess-one")
+            thread = threading.Thread(target=second)
+            thread.start()
+            waiting = 0
+            for _ in range(200):  # until the second check waits for the lock (at most ~10 s)
+                with engine.connect() as conn:
+                    waiting = conn.execute(text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                                                "AND datname = current_database()")).scalar()
+                if waiting:
+                    break
+                thread.join(0.05)
+            assert waiting == 1
+        thread.join(30)
+        assert len(outcome) == 1
+        assert _rita(engine) == (2, None)
+    finally:
+        drop()
