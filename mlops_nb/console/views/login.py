@@ -24,8 +24,6 @@ def _submit() -> None:
     except data.LoginRefused as err:
         st.session_state[_ERROR_KEY] = str(err)
         return
-    finally:
-        del password
     st.session_state[NAME_KEY] = ""
     auth.login(identity, via="password")
 
