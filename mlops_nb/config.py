@@ -10,7 +10,9 @@ value) makes PostgreSQL engines open a connection per use instead of pooling the
 else under `MLOPS_HOME/audit-keys/`); `MLOPS_SQLITE_SYNCHRONOUS` sets SQLite's `synchronous` pragma
 (NORMAL by default; FULL makes every commit survive a power loss, at a cost per commit).
 `MLOPS_SQLITE_BUSY_TIMEOUT_MS` is how long a SQLite writer waits for another one's lock (default
-30,000 ms) before the call fails with StoreBusy.
+30,000 ms) before the call fails with StoreBusy. `MLOPS_LOGIN_MAX_FAILURES` wrong passwords in a
+row (default 5) lock a user for `MLOPS_LOGIN_LOCK_MIN` minutes (default 15); a console session ends
+after `MLOPS_CONSOLE_IDLE_MIN` idle minutes (default 30).
 
 Everything else asks this module: `Settings.from_env()` for a snapshot, or the small functions below
 for the values that must be read at the moment they are used. Secrets (the token, a password in a
@@ -171,3 +173,35 @@ def sqlite_busy_timeout_ms() -> int:
     if timeout < 0:
         raise ValueError(f"MLOPS_SQLITE_BUSY_TIMEOUT_MS must be >= 0 milliseconds, got {value!r}")
     return timeout
+
+
+# --- login and console sessions (services.identity.login, console.auth) ---
+DEFAULT_LOGIN_MAX_FAILURES = 5
+DEFAULT_LOGIN_LOCK_MIN = 15.0
+DEFAULT_CONSOLE_IDLE_MIN = 30.0
+
+
+def _positive(variable: str, default: float) -> float:
+    """`variable` as a number > 0, else `default` (unset, empty, not a number, or <= 0): a typo must
+    neither switch a safeguard off nor lock everyone out."""
+    try:
+        value = float(os.environ.get(variable) or default)
+    except ValueError:
+        return default
+    return value if value > 0 else default
+
+
+def login_max_failures() -> int:
+    """`MLOPS_LOGIN_MAX_FAILURES` (default 5): wrong passwords in a row that lock a user. Read at each login."""
+    return max(int(_positive("MLOPS_LOGIN_MAX_FAILURES", DEFAULT_LOGIN_MAX_FAILURES)), 1)
+
+
+def login_lock_minutes() -> float:
+    """`MLOPS_LOGIN_LOCK_MIN` (default 15): how many minutes such a lock lasts. Read at each login."""
+    return _positive("MLOPS_LOGIN_LOCK_MIN", DEFAULT_LOGIN_LOCK_MIN)
+
+
+def console_idle_minutes() -> float:
+    """`MLOPS_CONSOLE_IDLE_MIN` (default 30): minutes without a click after which a console session
+    ends. Read at each rerun."""
+    return _positive("MLOPS_CONSOLE_IDLE_MIN", DEFAULT_CONSOLE_IDLE_MIN)

@@ -18,7 +18,7 @@ REQUIRE_PG = os.environ.get("MLOPS_REQUIRE_POSTGRES") == "1"
 DATA = Path(__file__).resolve().parents[1] / "mlops_nb" / "data" / "german_credit.csv"
 ENV_VARS = ("MLOPS_DB_URL", "MLOPS_USER", "MLOPS_TOKEN", "MLOPS_RUN_STALE_S", "MLOPS_ARTIFACT_ROOT",
             "MLOPS_HEARTBEAT_S", "MLOPS_NOTEBOOK_PATH", "MLOPS_AUDIT_KEY_FILE", "MLOPS_SQLITE_SYNCHRONOUS",
-            "MLOPS_SQLITE_BUSY_TIMEOUT_MS")
+            "MLOPS_SQLITE_BUSY_TIMEOUT_MS", "MLOPS_LOGIN_MAX_FAILURES", "MLOPS_LOGIN_LOCK_MIN", "MLOPS_CONSOLE_IDLE_MIN")
 
 
 def _pg_reachable() -> str | None:

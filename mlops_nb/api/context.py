@@ -61,7 +61,7 @@ class ActiveRun:
 class Context:
     """What `init()` returns: the store, project and identity every call acts with.
 
-    Who acts is the Identity that identity.auth.identify issued at `init` (`_identity`): `user`,
+    Who acts is the Identity that identity.identify (services/identity/login.py) issued at `init` (`_identity`): `user`,
     `role`, `proven` and `user_id` are read-only views of it, so no assignment on this object
     makes a session proven or gives it a role (`ctx.proven = True` raises AttributeError). Only a
     successful password or token check in `init` creates proof; a failed one drops it

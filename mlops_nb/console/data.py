@@ -94,25 +94,37 @@ def project() -> dict[str, Any] | None:
 
 
 class LoginRefused(Exception):
-    """A login the console refuses; its message says why, without telling which part was wrong."""
+    """A login the console refuses; its message says why, without telling which part was wrong
+    (except for a locked account, which is told until when)."""
 
 
 def log_in(name: str, password: str) -> Any:
-    """The proven Identity of `name` when `password` is theirs.
+    """The proven Identity of `name` when `password` is theirs; audited as `user.login`. Wrong
+    passwords are counted and lock the user after too many (services.identity.login).
 
     Raises:
-        LoginRefused: an empty field, an unknown or deactivated user, or a wrong password.
+        LoginRefused: an empty field, an unknown or deactivated user, a wrong password, a locked
+            user (the message says until when), or a store that cannot record the login (the
+            message names the problem, e.g. a broken audit chain).
     """
+    from mlops_nb.console.ui import when
     from mlops_nb.services import identity
-    from mlops_nb.services.errors import MlopsError
+    from mlops_nb.services.errors import InvalidInput, MlopsError, PermissionDenied
 
     if not name.strip() or not password:
         raise LoginRefused("Enter your username and password.")
     try:
         with session() as s:
-            return identity.identify(session=s, declared=name, fallback=name, password=password)
+            return identity.log_in(session=s, name=name, password=password)
+    except identity.AccountLocked as err:
+        raise LoginRefused(f"This account is locked until {when(err.until)} after too many wrong passwords; "
+                           "try again then, or ask an admin to unlock it.") from None
+    except (PermissionDenied, InvalidInput):
+        raise LoginRefused("Wrong username or password.") from None
     except MlopsError as err:
-        raise LoginRefused("Wrong username or password.") from err
+        raise LoginRefused(f"The login could not be recorded: {err}") from None
+    finally:
+        st.cache_data.clear()  # the login is audited: the stamp moved
 
 
 # --- Experiments ---
@@ -177,3 +189,53 @@ def metric_histories(run_ids: tuple[str, ...], key: str) -> dict[str, list[tuple
         NotFound: a run that does not exist (deleted since the table was read).
     """
     return _metric_histories(store_url(), tuple(run_ids), key)
+
+
+# --- login ---
+def log_in_external(claims: dict[str, Any]) -> Any:
+    """The proven Identity of the active user an OIDC provider's `claims` (st.user) name, audited as
+    `user.login` via oidc (services.identity.log_in_external).
+
+    Raises:
+        LoginRefused: no active user has the email or preferred username the provider gave.
+    """
+    from mlops_nb.services import identity
+    from mlops_nb.services.errors import MlopsError
+
+    provider = str(claims.get("iss") or "the identity provider")
+    try:
+        return write(lambda s: identity.log_in_external(session=s, provider=provider, claims=claims))
+    except MlopsError as err:
+        raise LoginRefused(str(err)) from None
+
+
+def log_out(who: Any, reason: str) -> None:
+    """Audit the end of `who`'s console session (`user.logout`); a store that cannot record it
+    does not keep anyone logged in, so a refusal here is swallowed."""
+    from mlops_nb.services import identity
+    from mlops_nb.services.errors import MlopsError
+
+    try:
+        write(lambda s: identity.log_out(session=s, actor=who, reason=reason))
+    except MlopsError:
+        pass
+
+
+@st.cache_data(show_spinner=False)
+def _current_user(url: str, stamp_: int, user_id: int) -> tuple[str, str] | None:
+    from mlops_nb.services import identity
+
+    with session() as s:
+        now = identity.current(session=s, actor=identity.Identity(name="", role=None, proven=True, user_id=user_id))
+    return (now.name, now.role) if now.proven and now.role else None
+
+
+def current_user(who: Any) -> Any:
+    """`who` as the store sees them now (name and role re-read by id), or None when they were
+    deactivated or removed. Cached until the store changes (every user change is audited)."""
+    import dataclasses
+
+    found = _current_user(store_url(), stamp(), who.user_id)
+    if found is None:
+        return None
+    return dataclasses.replace(who, name=found[0], role=found[1])

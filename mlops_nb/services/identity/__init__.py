@@ -2,8 +2,10 @@
 
 This package names what the domain offers, so callers write `from mlops_nb.services import
 identity` and `identity.<function>(session=..., ...)`: auth holds users, passwords, tokens and
-`identify` (the one place proof is made) and OPERATOR (the CLI's identity); permissions the matrix
-every service checks; users the administration of users and tokens (list, role, deactivate, revoke).
+OPERATOR (the CLI's identity); permissions the matrix
+every service checks; users the administration of users and tokens (list, role, deactivate, revoke);
+login `identify` (the one place proof is made) with the one password check and its lockout,
+logins proven by an OIDC provider, and logout.
 """
 from __future__ import annotations
 
@@ -19,12 +21,21 @@ from mlops_nb.services.identity.auth import (
     check_role,
     get_user,
     hash_secret,
-    identify,
     issue_token,
     set_password,
     token_days,
     user_for_token,
     verify_secret,
+)
+from mlops_nb.services.identity.login import (
+    AccountLocked,
+    external_names,
+    identify,
+    log_in,
+    log_in_external,
+    log_out,
+    prove_password,
+    unlock_user,
 )
 from mlops_nb.services.identity.permissions import (
     ACTIONS,
@@ -54,6 +65,7 @@ from mlops_nb.services.identity.users import (
 
 __all__ = [
     "ROLES",
+    "AccountLocked",
     "ACTIONS",
     "DECIDERS",
     "Identity",
@@ -78,6 +90,7 @@ __all__ = [
     "check_role",
     "current",
     "deactivate_user",
+    "external_names",
     "get_user",
     "hash_secret",
     "identify",
@@ -85,12 +98,17 @@ __all__ = [
     "issue_token",
     "list_tokens",
     "list_users",
+    "log_in",
+    "log_in_external",
+    "log_out",
+    "prove_password",
     "require",
     "revoke_token",
     "set_password",
     "set_role",
     "token_days",
     "token_prefix",
+    "unlock_user",
     "user_for_token",
     "user_public",
     "verify_secret",

@@ -1,17 +1,16 @@
 """Users, roles and proof of identity: argon2-hashed passwords and API tokens.
 
 SPEC §4 (Identity): a declared name may track and register. Requesting promotion and deciding
-(approve, reject, rollback, policies, users) need a proven identity: `identify` checks the password
-or token, and services re-read the proven user's role by id on every call (identity.permissions).
-Only a successful check creates proof: an Identity with `proven=True` and the user's id is made
-here and nowhere else, besides OPERATOR, the CLI's identity (SPEC §4: the operator holds the
-database anyway). Users are matched by their name's key (services.values.user_key: NFKC,
+(approve, reject, rollback, policies, users) need a proven identity: `identify` (identity.login)
+checks the password or token, and services re-read the proven user's role by id on every call
+(identity.permissions). Only a successful check creates proof: an Identity with `proven=True` and
+the user's id is made in identity.login and nowhere else, besides OPERATOR, the CLI's identity
+(SPEC §4: the operator holds the database anyway). Users are matched by their name's key (services.values.user_key: NFKC,
 case-folded), so "Rita", "rita" and "ＲＩＴＡ" are one user; a stored name keeps its case.
 Passwords and tokens are stored only as argon2 hashes; a token is shown once, when issued, and
 expires (TOKEN_DAYS by default). Adding users, setting passwords and issuing tokens need
 `manage_users` (a proven admin, or OPERATOR) and are audited (user.add, user.password, token.issue).
 
-    who = identify(session=s, declared="rita", fallback="rita", password="...")   # proven, role reviewer
     token = issue_token(session=s, actor=OPERATOR, name="rita")     # "mlops_<prefix>_<secret>"
 """
 from __future__ import annotations
@@ -245,27 +244,3 @@ def user_for_token(*, session: Session, token: str) -> User:
                                    f"(`mlops user activate {name}`)")
         return owner
     raise PermissionDenied("the API token is not valid (wrong, revoked or of a removed user)")
-
-
-def identify(*, session: Session, declared: str | None, fallback: str, password: str | None = None,
-             token: str | None = None) -> Identity:
-    """Who acts: a token names its user, a password proves the declared name (else `fallback`), and
-    without either the name is only declared (no role, no id, not proven). A proven identity
-    carries the stored user's name, role and id; a name is matched ignoring case and width.
-
-    Raises:
-        PermissionDenied: a wrong token or password, or a token of another user than `declared`.
-        InvalidInput: the name is not a valid user name (values.user_name).
-    """
-    if token:
-        user = user_for_token(session=session, token=token)
-        if declared and user_key(declared) != user.name_key:
-            raise PermissionDenied(f"the API token belongs to {user.name!r}, not {declared!r}")
-        return Identity(name=user.name, role=user.role, proven=True, user_id=user.id)
-    name = user_name(declared or fallback)
-    if password is not None:
-        found = _find_user(session, name)
-        if found is None or not found.active or not verify_secret(found.password_hash, password):
-            raise PermissionDenied(f"wrong user name or password for {name!r}")
-        return Identity(name=found.name, role=found.role, proven=True, user_id=found.id)
-    return Identity(name=name)

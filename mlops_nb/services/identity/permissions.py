@@ -4,7 +4,7 @@ SPEC §2, §4: permissions are enforced in the services, not in the UI. A declar
 (init(user=...), MLOPS_USER, the login name) may track and register. Requesting promotion needs a
 proven identity (any role): four eyes compares the requester's user id with each decider's, so a
 request must name a real, proven user. Deciding (approve, reject, rollback, policies, users) needs a
-proven identity (the password or an API token, checked by identity.auth.identify) *and* a role
+proven identity (the password or an API token, checked by identity.login.identify) *and* a role
 allowed for the action; `current` re-reads that role by user id on every call. For approve and reject the promotion
 policy narrows the roles further: only the roles it names for the target stage count
 (governance.promotion passes them as `allowed_roles`).

@@ -15,7 +15,8 @@ TOKEN_COLUMNS = ["user", "prefix", "status", "created_at", "expires_at"]
 @dataclass
 class UserPublic:
     """A user: name, role, whether they may act (`active`), whether a password is set, how many of
-    their tokens are usable now (neither revoked nor expired), when they were added."""
+    their tokens are usable now (neither revoked nor expired), when they were added, and until when
+    their login is locked (None: not locked)."""
 
     name: str
     role: str
@@ -23,6 +24,7 @@ class UserPublic:
     password: bool
     tokens: int
     created_at: float
+    locked_until: float | None = None  # epoch seconds while too many wrong passwords lock them out
 
 
 @dataclass

@@ -40,11 +40,13 @@ def user_public(*, session: Session, user: User) -> UserPublic:
     count = session.execute(select(func.count()).select_from(ApiToken).where(
         col(ApiToken.user_id) == user.id, _usable(time.time()))).scalar_one()
     return UserPublic(name=user.name, role=user.role, active=user.active, password=user.password_hash is not None,
-                      tokens=int(count), created_at=user.created_at)
+                      tokens=int(count), created_at=user.created_at,
+                      locked_until=_locked_until(user, time.time()))
 
 
 def list_users(*, session: Session, actor: Identity) -> UserTable:
-    """Every user by name: role, active, whether a password is set, usable tokens, when added.
+    """Every user by name: role, active, whether a password is set, usable tokens, when added, and
+    until when their login is locked.
 
     Raises:
         PermissionDenied: `actor` is not a proven admin now (`manage_users`) nor the operator.
@@ -53,8 +55,15 @@ def list_users(*, session: Session, actor: Identity) -> UserTable:
     counts: dict[int, int] = dict(session.execute(select(col(ApiToken.user_id), func.count()).where(_usable(time.time()))
                                   .group_by(col(ApiToken.user_id))).all())
     rows = session.execute(select(User).order_by(col(User.name))).scalars().all()
+    now = time.time()
     return UserTable(users=[UserPublic(name=u.name, role=u.role, active=u.active, password=u.password_hash is not None,
-                                       tokens=int(counts.get(u.id, 0)), created_at=u.created_at) for u in rows])
+                                       tokens=int(counts.get(u.id, 0)), created_at=u.created_at,
+                                       locked_until=_locked_until(u, now)) for u in rows])
+
+
+def _locked_until(user: User, now: float) -> float | None:
+    """When `user`'s login lock ends, or None when they are not locked now (services.identity.login)."""
+    return user.locked_until if user.locked_until is not None and user.locked_until > now else None
 
 
 def _check_not_last_admin(session: Session, actor: Identity, user: User, change: str) -> None:

@@ -22,6 +22,10 @@ class User(SQLModel, table=True):
     password_hash: str | None = Field(default=None, max_length=255)
     active: bool = True
     created_at: float
+    # password logins (services.identity.login): wrong passwords in a row, and when the lock they set
+    # ends (epoch seconds; None: not locked)
+    failed_logins: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    locked_until: float | None = None
 
 
 class ApiToken(SQLModel, table=True):
