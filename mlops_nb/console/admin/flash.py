@@ -67,6 +67,6 @@ def show(notes: Notes, area: str) -> None:
         elif note.kind == "token":
             st.success(f"New API token of **{ui.plain(note.about)}**. Copy it now: it will not be shown again "
                        "(only its hash is stored).", icon=":material/key:")
-            st.code(note.text, language=None)
+            st.code(note.text, language=None, wrap_lines=True)
         else:
             st.info(note.text)

@@ -22,7 +22,8 @@ from mlops_nb.services.errors import MlopsError
 from mlops_nb.services.identity import DECIDERS, Identity
 from mlops_nb.store.models.identity import ROLES
 
-_SCOPE = "admin.policy.scope"  # the model chosen (None: the project default)
+_SCOPE = "admin.policy.scope"  # the model chosen, or _DEFAULT
+_DEFAULT = ""  # the project default in the model picker (no model has an empty name)
 GATE_LABELS = {
     "staging_before_production": "Production only from staging",
     "lineage_complete": "Lineage complete (a run and a training dataset)",
@@ -30,14 +31,6 @@ GATE_LABELS = {
     "no_regression": "No regression against production",
     "data_validated": "Training data validated",
     "prediction_distribution": "Prediction distribution within bounds",
-}
-GATE_NAMES = {  # short, for the table
-    "staging_before_production": "Staging first",
-    "lineage_complete": "Lineage complete",
-    "metric_thresholds": "Metric thresholds",
-    "no_regression": "No regression",
-    "data_validated": "Data validated",
-    "prediction_distribution": "Prediction distribution",
 }
 _LINE = re.compile(r"^\s*([^\s<>=!]*)\s*(.*?)\s*$")  # "roc_auc >= 0.70" -> ("roc_auc", ">= 0.70")
 
@@ -50,10 +43,11 @@ def policies_section(who: Identity, notes: flash.Notes) -> None:
                 "their policies show here.")
         return
     models = data.model_names(project["id"])
-    if st.session_state.get(_SCOPE) not in [None, *models]:
-        st.session_state[_SCOPE] = None  # a model of another project, chosen before the project changed
-    model = st.selectbox("Policy of", [None, *models], key=_SCOPE, width=400,
-                         format_func=lambda m: f"Project default ({project['name']})" if m is None else f"Model {m}")
+    if st.session_state.get(_SCOPE) not in [_DEFAULT, *models]:
+        st.session_state[_SCOPE] = _DEFAULT  # a model of another project, chosen before the project changed
+    chosen = st.selectbox("Policy of", [_DEFAULT, *models], key=_SCOPE, width=400,
+                          format_func=lambda m: f"Model {m}" if m else f"Project default ({project['name']})")
+    model = chosen or None
     if not models:
         st.caption(f"No model is registered in {ui.plain(project['name'])} yet: the project default applies to "
                    "every model registered later.")
@@ -87,21 +81,24 @@ def _source(source: str, model: str | None, project: str) -> str:
 # --- the rules in force ---
 
 def _in_force(rules: dict[str, Any]) -> None:
+    """The rules as short lines (they wrap, where a table would cut the settings off)."""
     st.markdown("**In force**")
-    st.dataframe([{"Target stage": stage, "Approvals needed": _approvers(rules["approvals"].get(stage, {}))}
-                  for stage in governance.TARGET_STAGES], hide_index=True, width="stretch")
-    st.dataframe([{"Gate": GATE_NAMES[name], "In force": _gate_words(name, rules["gates"].get(name))}
-                  for name in governance.GATES], hide_index=True, width="stretch")
+    approvals = [f"- {stage}: {ui.plain(_approvers(rules['approvals'].get(stage, {})))}" for stage in governance.TARGET_STAGES]
+    st.markdown("Approvals needed\n\n" + "\n".join(approvals))
+    gates = [f"- {GATE_LABELS[name]}: {_gate_words(name, rules['gates'].get(name))}" for name in governance.GATES]
+    st.markdown("Gates\n\n" + "\n".join(gates))
     st.caption(f"A version loaded in another environment than its training one: {rules['env_mismatch']}.")
 
 
 def _approvers(needed: dict[str, int]) -> str:
-    return ", ".join(f"{count} {role}" for role, count in needed.items()) or "none"
+    return ", ".join(f"{role} × {count}" for role, count in needed.items()) or "none"
 
 
 def _gate_words(name: str, value: Any) -> str:
-    """"off", "on", or the settings of a gate that is on ("roc_auc >= 0.7")."""
-    return (_settings(name, value) or "on") if value else "off"
+    """":gray[off]", "on", or the settings of a gate that is on, escaped ("roc_auc >= 0.7")."""
+    if not value:
+        return ":gray[off]"
+    return ui.plain(_settings(name, value)) or "on"
 
 
 def _threshold_line(metric: str, expression: Any) -> str:

@@ -39,7 +39,7 @@ def users_section(who: Identity, now: Identity, notes: flash.Notes) -> None:
         st.session_state[_CHOSEN] = now.name if now.name in names else names[0]
     chosen = st.selectbox("User", names, key=_CHOSEN, width=320)
     user = next(u for u in users if u.name == chosen)
-    access, password, tokens = st.columns([1, 1, 1.3], gap="large")
+    access, password, tokens = st.columns([1, 1, 2], gap="large")
     with access:
         _access_panel(who, now, user, notes)
     with password:
@@ -169,7 +169,7 @@ def _tokens_panel(who: Identity, user: UserPublic, notes: flash.Notes) -> None:
         st.error(ui.plain(str(err)))
         return
     if tokens:
-        st.dataframe([{"Token": f"{identity.TOKEN_PREFIX}_{t.prefix}_…", "Status": t.status,
+        st.dataframe([{"Prefix": t.prefix, "Status": t.status,
                        "Issued": ui.when(t.created_at), "Expires": ui.when(t.expires_at) or "never"}
                       for t in tokens], hide_index=True, width="stretch", height="auto")
     else:
@@ -183,8 +183,7 @@ def _tokens_panel(who: Identity, user: UserPublic, notes: flash.Notes) -> None:
     live = [t.prefix for t in tokens if t.status == "active"]
     if live:
         pick_col, revoke_col = st.columns([1, 1], vertical_alignment="bottom")
-        pick_col.selectbox("Token", live, format_func=lambda p: f"{identity.TOKEN_PREFIX}_{p}_…",
-                           key=f"admin.revoke_pick.{user.name}")
+        pick_col.selectbox("Token to revoke (prefix)", live, key=f"admin.revoke_pick.{user.name}")
         revoke_col.button("Revoke token", key=f"admin.revoke.{user.name}", on_click=_on_revoke,
                           args=(who, user.name), icon=":material/key_off:", width="stretch")
 

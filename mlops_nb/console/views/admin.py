@@ -32,6 +32,7 @@ def render() -> None:
         with policies_tab:
             policies_section(who, notes)
     elif now.role == "ml_engineer":
+        st.subheader("Promotion policies")
         policies_section(who, notes)
     else:
         st.info("Your role has nothing to manage here: admins manage users, ml_engineers and admins set "
