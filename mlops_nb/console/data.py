@@ -239,3 +239,77 @@ def current_user(who: Any) -> Any:
     if found is None:
         return None
     return dataclasses.replace(who, name=found[0], role=found[1])
+
+
+# --- admin ---
+# Reads for the Admin page. Each is keyed by the store's stamp; the users and tokens reads also by
+# the actor, whose right to see them (manage_users) the service checks on every uncached read.
+
+
+@st.cache_data(show_spinner=False)
+def _users(url: str, stamp_: int, actor: Any) -> list[Any]:
+    from mlops_nb.services import identity
+
+    with session() as s:
+        return list(identity.list_users(session=s, actor=actor))
+
+
+def users(actor: Any) -> list[Any]:
+    """Every user by name, as `actor` may see them: [UserPublic(name, role, active, password,
+    tokens, created_at)] (tokens: how many are usable now; created_at: epoch seconds).
+
+    Raises:
+        PermissionDenied: `actor` is not a proven admin now.
+    """
+    return _users(store_url(), stamp(), actor)
+
+
+@st.cache_data(show_spinner=False)
+def _tokens(url: str, stamp_: int, actor: Any, name: str) -> list[Any]:
+    from mlops_nb.services import identity
+
+    with session() as s:
+        return list(identity.list_tokens(session=s, actor=actor, name=name))
+
+
+def tokens(actor: Any, name: str) -> list[Any]:
+    """User `name`'s API tokens, newest first: [TokenPublic(user, prefix, status, created_at,
+    expires_at)] (status: active, expired or revoked; times in epoch seconds, expires_at may be None).
+
+    Raises:
+        PermissionDenied: `actor` is not a proven admin now.
+        NotFound: no such user.
+    """
+    return _tokens(store_url(), stamp(), actor, name)
+
+
+@st.cache_data(show_spinner=False)
+def _model_names(url: str, stamp_: int, project_id: int) -> list[str]:
+    from mlops_nb.services import registry
+
+    with session() as s:
+        return [row["name"] for row in registry.list_models(session=s, project_id=project_id)]
+
+
+def model_names(project_id: int) -> list[str]:
+    """The names of the models registered in project `project_id`, by name (at most 1,000)."""
+    return _model_names(store_url(), stamp(), project_id)
+
+
+@st.cache_data(show_spinner=False)
+def _policy(url: str, stamp_: int, project_id: int, model: str | None) -> Any:
+    from mlops_nb.services import governance
+
+    with session() as s:
+        return governance.read_policy(session=s, project_id=project_id, model=model)
+
+
+def policy(project_id: int, model: str | None) -> Any:
+    """The promotion policy in force for `model` (None: the project default): PolicyPublic(scope,
+    source, rules), source one of model, project, default; rules as governance.policies documents.
+
+    Raises:
+        NotFound: `model` is not registered in the project.
+        InvalidInput: the stored policy is not a valid policy document.
+    """
+    return _policy(store_url(), stamp(), project_id, model)

@@ -135,6 +135,9 @@ def _validate_gates(gates: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(thresholds, dict):
         raise InvalidInput(f"metric_thresholds must map metric names to \">= 0.70\"-style rules, got {thresholds!r}")
     for metric, expression in thresholds.items():
+        if not isinstance(metric, str) or not metric.strip():
+            raise InvalidInput(f"metric_thresholds needs a metric name before each rule, e.g. "
+                               f"{{'roc_auc': '>= 0.70'}}; got {metric!r} for {expression!r}")
         parse_threshold(metric, expression)
     out["metric_thresholds"] = dict(thresholds)
     regression = _options(out.get("no_regression"), "no_regression", NO_REGRESSION_DEFAULTS, ("metric",))

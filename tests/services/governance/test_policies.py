@@ -112,6 +112,12 @@ def test_threshold_expressions(expression, parsed):
     assert governance.parse_threshold("m", expression) == parsed
 
 
+@pytest.mark.parametrize("metric", ["", "  "])
+def test_a_threshold_needs_a_metric_name(metric):
+    with pytest.raises(InvalidInput, match="metric_thresholds needs a metric name before each rule"):
+        governance.validate({"gates": {"metric_thresholds": {metric: ">= 0.7"}}})
+
+
 def test_a_project_has_at_most_one_default_policy_row(engine):
     """The (project, model) constraint lets NULL model ids repeat; a partial unique index does not."""
     import time as _time
