@@ -78,7 +78,8 @@ def streamlit_command(host: str, port: int) -> list[str]:
     watcher (the console's code does not change while it serves). Holds no secret."""
     return [sys.executable, "-m", "streamlit", "run", str(app_path()),
             "--server.address", host, "--server.port", str(port), "--server.headless", "true",
-            "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
+            "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
+            "--client.toolbarMode", "minimal"]
 
 
 def _stop(child: subprocess.Popen[bytes]) -> int:
@@ -111,11 +112,11 @@ def cmd_console(args: argparse.Namespace) -> int:
     url = engine.url.render_as_string(hide_password=False)
     engine.dispose()  # the console opens its own; this process keeps no connection
     check_port(args.host, args.port)
-    where = ("this machine only (--host 0.0.0.0 serves other machines)" if is_local(args.host)
+    where = ("this machine only; --host 0.0.0.0 serves other machines" if is_local(args.host)
              else "reachable from other machines: put TLS and a firewall in front of it")
     shown_host = f"[{args.host}]" if ":" in args.host else args.host
     print(f"mlops console: store {redact_url(url)}")
-    print(f"mlops console: listening on http://{shown_host}:{args.port} ({where}); Ctrl-C stops it", flush=True)
+    print(f"mlops console: listening on http://{shown_host}:{args.port} ({where}). Ctrl-C stops it.", flush=True)
     child = subprocess.Popen(streamlit_command(args.host, args.port), env={**os.environ, "MLOPS_DB_URL": url})
     signal.signal(signal.SIGTERM, _interrupt)  # `kill PID` stops the child too, as Ctrl-C does
     try:

@@ -11,6 +11,8 @@ import pytest
 
 from mlops_nb.demo import USERS, build
 
+pytestmark = pytest.mark.timeout(900)  # the first test also builds the demo (half a minute of CPU)
+
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
