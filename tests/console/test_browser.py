@@ -117,12 +117,12 @@ def log_in(browser, url: str, name: str, password: str):
     from playwright.sync_api import expect
 
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    page.set_default_timeout(60_000)
+    page.set_default_timeout(120_000)  # a busy machine's first render of a page is slow
     page.goto(url)
     page.get_by_role("textbox", name="Username", exact=True).fill(name)
     page.get_by_role("textbox", name="Password", exact=True).fill(password)
     page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_text(f"Logged in as {name}")).to_be_visible()
+    expect(page.get_by_text(f"Logged in as {name}")).to_be_visible(timeout=120_000)
     return page
 
 
@@ -131,14 +131,21 @@ def open_page(page, title: str) -> None:
     from playwright.sync_api import expect
 
     page.get_by_role("link", name=title).click()
-    expect(page.get_by_role("heading", name=title).first).to_be_visible()
+    expect(page.get_by_role("heading", name=title).first).to_be_visible(timeout=120_000)
     _settle(page)
 
 
-def _settle(page) -> None:
-    """Until Streamlit has finished the rerun (its status widget gone)."""
-    page.wait_for_timeout(300)
-    page.wait_for_function("!document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=60_000)
+def _settle(page, timeout: float = 120) -> None:
+    """Until Streamlit has finished the rerun: its status widget gone and the page's elements
+    unchanged for a second and a half (tables and charts render after the script ends)."""
+    deadline = time.monotonic() + timeout
+    last, stable = -1, 0
+    while time.monotonic() < deadline and stable < 3:
+        page.wait_for_timeout(500)
+        busy = page.locator('[data-testid="stStatusWidget"], [data-testid="stSkeleton"]').count()
+        count = page.locator("[data-testid]").count()
+        stable = stable + 1 if (count == last and not busy) else 0
+        last = count
 
 
 def _waiting_for_reviewer(db: str) -> dict[int, tuple[str, int]]:
