@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import ENV_VARS
 from tests.display.screenshots import CHROMIUM, free_port
 
 MLOPS = str(Path(sys.executable).with_name("mlops"))
@@ -49,8 +50,8 @@ def server(tmp_path_factory):
     """(console URL, store URL, logins): `mlops demo` into a new store, then `mlops console` on it."""
     folder = tmp_path_factory.mktemp("browser")
     db = f"sqlite:///{folder / 'mlops.db'}"
-    env = {**os.environ, "MLOPS_HOME": str(folder / "home")}
-    env.pop("MLOPS_DB_URL", None)
+    env = {k: v for k, v in os.environ.items() if k not in ENV_VARS}  # none of the caller's store or identity
+    env["MLOPS_HOME"] = str(folder / "home")
     demo = subprocess.run([MLOPS, "demo", "--db", db], capture_output=True, text=True, timeout=600, env=env,
                           stdin=subprocess.DEVNULL)
     assert demo.returncode == 0, demo.stderr
