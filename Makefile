@@ -1,5 +1,6 @@
-# Two entry points (README): `make lab` runs the main job, `make test` runs every test.
-# Both create .venv and install the project into it first (again only when pyproject.toml changes).
+# Entry points (README): `make console` runs the main job (the ops console on a demo store), `make lab`
+# the notebooks, `make test` every test. Each creates .venv and installs the project into it first
+# (again only when pyproject.toml changes).
 
 PYTHON ?= python3
 VENV := .venv
@@ -13,8 +14,14 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 PORT ?= 8888
 HOST ?= 127.0.0.1
 LAB_FLAGS ?=
+# `make console`: the demo store is built once into .demo/ (its own MLOPS_HOME: database, audit key,
+# artifacts, the training script and the logins, readable by this user only); `rm -rf .demo` rebuilds
+# it. CONSOLE_PORT picks another port; a taken one fails in one line.
+CONSOLE_PORT ?= 8501
+DEMO := $(CURDIR)/.demo
+DEMO_URL := sqlite:///$(DEMO)/mlops.db
 
-.PHONY: install lab test lint bench
+.PHONY: install console lab test lint bench
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +30,15 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 install: $(STAMP)
+
+$(DEMO)/demo.txt: | $(STAMP)
+	rm -rf $(DEMO) && mkdir -m 700 $(DEMO)
+	MLOPS_HOME=$(DEMO) $(BIN)/mlops demo --db $(DEMO_URL) | tee $(DEMO)/demo.tmp
+	grep -q '^Logins' $(DEMO)/demo.tmp && mv $(DEMO)/demo.tmp $(DEMO)/demo.txt
+
+console: $(DEMO)/demo.txt
+	@sed -n '/^Logins/,/^$$/p' $(DEMO)/demo.txt
+	MLOPS_HOME=$(DEMO) $(BIN)/mlops console --db $(DEMO_URL) --host $(HOST) --port $(CONSOLE_PORT)
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab $(ROOT_FLAG) --ip=$(HOST) --port=$(PORT) --port-retries=0 $(LAB_FLAGS) notebooks/quickstart.ipynb

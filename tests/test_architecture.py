@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "mlops_nb"
-INTERFACES = ("mlops_nb.api", "mlops_nb.magics", "mlops_nb.display", "mlops_nb.cli", "console")
+INTERFACES = ("mlops_nb.api", "mlops_nb.magics", "mlops_nb.display", "mlops_nb.cli", "mlops_nb.demo", "console")
 RENDERING = ("html", "IPython", "ipywidgets", "plotly", "streamlit")
 
 

@@ -40,10 +40,7 @@ ENGINES = {"pyarrow": ("mlops_nb/services/data/datasets.py", "parquet")}
 
 def _declared(extra: str | None = None) -> set[str]:
     """Canonical names of the distributions pyproject.toml declares (with the `extra` list, if named)."""
-    try:
-        import tomllib
-    except ModuleNotFoundError:  # Python 3.10: tomli, a dev dependency there
-        import tomli as tomllib
+    import tomllib
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     requirements = list(project["dependencies"])
     if extra:

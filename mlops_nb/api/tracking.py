@@ -33,7 +33,7 @@ def _mark_stale(context: Context) -> None:
 
 @store_errors
 def start_run(experiment: str = "default", *, name: str | None = None, tags: Mapping[str, Any] | None = None,
-              nested: bool = False) -> RunPublic:
+              nested: bool = False) -> RunView:
     """Start a run and make it the active run; with `nested=True`, inside the active run (as MLflow's
     `start_run(nested=True)`): tag `mlops.parentRunId` names the outer run, which is active again
     when the nested one ends.

@@ -8,7 +8,7 @@ import html
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 MAX_CELL = 80
@@ -56,7 +56,7 @@ def format_time(ts: float | None) -> str:
     """Epoch seconds as `YYYY-MM-DD HH:MM:SS` in UTC; None as empty."""
     if ts is None:
         return ""
-    return datetime.fromtimestamp(ts, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+    return datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def text_table(columns: Sequence[str], rows: Sequence[Sequence[Any]], title: str = "") -> str:

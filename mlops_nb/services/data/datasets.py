@@ -240,6 +240,7 @@ def log_dataset(*, session: Session, store: ArtifactStore, project_id: int, df: 
             session.flush()
         else:  # the same content again: the staged sample is removed on leaving the block
             sample = session.get(Artifact, version.sample_artifact_id) if version.sample_artifact_id else None
+        assert version.id is not None  # a stored row has its id
         if run_id is not None and session.get(RunInput, (run_id, version.id, role)) is None:
             session.add(RunInput(run_id=run_id, dataset_version_id=version.id, role=role, created_at=time.time()))
             session.flush()

@@ -141,6 +141,7 @@ def request_promotion(*, session: Session, actor: Identity, project_id: int, mod
         col(PromotionRequest.status) == "pending").order_by(col(PromotionRequest.id))).scalars().all())
     _supersede(session, actor, older, now)
     policy = policies.get_effective_policy(session=session, project_id=project_id, model_id=model_id)
+    assert version_row.id is not None  # a stored row has its id
     request = PromotionRequest(model_id=model_id, model_version_id=version_row.id, target_stage=to,
                                requester=actor.name, requester_id=actor.user_id, reason=reason, status="pending", created_at=now)
     session.add(request)
@@ -242,6 +243,7 @@ def approve(*, session: Session, actor: Identity, request_id: int, comment: str 
     if failed:
         raise _gate_failure(request, failed)
     now = time.time()
+    assert request.id is not None  # a stored row has its id
     session.add(Approval(request_id=request.id, user=actor.name, user_id=actor.user_id, role=role, decision="approve",
                          comment=comment, created_at=now))
     session.flush()
@@ -280,6 +282,7 @@ def reject(*, session: Session, actor: Identity, request_id: int, comment: str,
     role = actor.role
     assert role is not None  # _decide_checks passed: a proven identity with a role
     now = time.time()
+    assert request.id is not None  # a stored row has its id
     session.add(Approval(request_id=request.id, user=actor.name, user_id=actor.user_id, role=role,
                          decision="reject", comment=comment, created_at=now))
     request.status, request.decided_at, request.decided_by = "rejected", now, actor.name

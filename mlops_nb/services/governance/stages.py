@@ -51,6 +51,7 @@ def lock_model(*, session: Session, model_id: int) -> RegisteredModel:
 def _move(session: Session, *, actor: str, model: RegisteredModel, version: ModelVersion, to_stage: str,
           reason: str, request_id: int | None, rollback: bool, now: float) -> StageChange:
     """Move `version` to `to_stage`: the row, a StageChange and an audit event (no checks)."""
+    assert version.id is not None  # a stored row has its id
     change = StageChange(model_id=version.model_id, model_version_id=version.id, from_stage=version.stage,
                          to_stage=to_stage, actor=actor, reason=reason, request_id=request_id, rollback=rollback,
                          created_at=now)

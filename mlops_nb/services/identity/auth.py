@@ -200,6 +200,7 @@ def issue_token(*, session: Session, actor: Identity, name: str, expires_days: i
     secret = secrets.token_urlsafe(32)
     now = time.time()
     expires_at = now + days * DAY
+    assert user.id is not None  # a stored row has its id
     session.add(ApiToken(user_id=user.id, prefix=prefix, token_hash=hash_secret(secret), created_at=now,
                          expires_at=expires_at))
     session.flush()

@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import insert
 from sqlmodel import Session, select
@@ -162,7 +162,7 @@ def place(*, session: Session, staged_file: StagedFile, name: str, run_id: str |
                    size=staged_file.stored.size)
 
 
-def _record(session: Session, **values: object) -> Artifact:
+def _record(session: Session, **values: Any) -> Artifact:
     """One artifact row, written with a Core INSERT in the session's transaction."""
     values["created_at"] = time.time()
     key = session.connection().execute(_INSERT_ARTIFACT, values).inserted_primary_key

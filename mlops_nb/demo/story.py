@@ -1,0 +1,380 @@
+"""The demo store's history: who trained what, who asked, who decided, in the order it happened.
+
+`build` fills an empty store through the public Python API, as a team would: the operator adds the
+users (the one step done as the operator, as `mlops user add` does), then every other step is done
+by a demo user logged in with their own password (`mlops.init(user=..., password=...)`), so the
+audit trail names the people, and the services check every role and the four-eyes rule as they
+would for anyone. The training is real: scikit-learn fits on the German Credit data
+(credit_scoring.py, run from a copy beside the store so its text is the runs' recorded code).
+
+    summary = build("sqlite:///.demo/mlops.db", progress=print)
+    [(login.name, login.role, login.password) for login in summary.logins]
+"""
+from __future__ import annotations
+
+import importlib.util
+import secrets
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+PROJECT = "credit"
+# (name, role): every role, two data scientists and two reviewers, so four eyes have someone to ask
+USERS: tuple[tuple[str, str], ...] = (
+    ("dana", "data_scientist"), ("omar", "data_scientist"), ("eli", "ml_engineer"), ("pat", "platform_engineer"),
+    ("rita", "reviewer"), ("ravi", "reviewer"), ("max", "manager"), ("ada", "admin"))
+MODELS = ("credit-risk", "credit-risk-gbm", "credit-risk-rf")
+SCRIPT = "credit_scoring.py"
+
+
+@dataclass(frozen=True)
+class Login:
+    """A demo user: name, role and the random password made for them (shown once, by the CLI)."""
+
+    name: str
+    role: str
+    password: str = field(repr=False)
+
+
+@dataclass
+class Summary:
+    """What the demo made, read back from the store: `runs` per status, `experiments` (names),
+    `versions` per model, `requests` per status, `rollbacks`, the audit chain's verdict
+    (`audit_verified`), and how long it took (`seconds`)."""
+
+    project: str
+    logins: list[Login]
+    runs: dict[str, int] = field(default_factory=dict)
+    experiments: list[str] = field(default_factory=list)
+    versions: dict[str, int] = field(default_factory=dict)
+    requests: dict[str, int] = field(default_factory=dict)
+    rollbacks: int = 0
+    audit_verified: str = ""
+    seconds: float = 0.0
+
+
+class Demo:
+    """The demo being built: the store's URL, the logins, and who is logged in now."""
+
+    def __init__(self, db_url: str, artifact_root: str | None, logins: list[Login], script: ModuleType) -> None:
+        self.db_url, self.artifact_root, self.script = db_url, artifact_root, script
+        self.passwords = {login.name: login.password for login in logins}
+        self.sessions: dict[str, Any] = {}  # name -> the Context their login made
+
+    def as_user(self, name: str) -> None:
+        """Act as demo user `name`: logged in with their password the first time (`mlops.init`), as
+        in a notebook; later, that login's context is made current again, as switching back to
+        their notebook would (one argon2 check per user instead of one per switch)."""
+        import mlops_nb as mlops
+        from mlops_nb.api.context import current, set_current
+
+        if name not in self.sessions:
+            self.sessions[name] = mlops.init(project=PROJECT, db_url=self.db_url, user=name,
+                                             password=self.passwords[name], artifact_root=self.artifact_root)
+        elif current() is not self.sessions[name]:
+            set_current(self.sessions[name])
+
+
+def check_empty(engine: Any) -> None:
+    """Nothing when the store holds no project and no user; the demo fills only such a store.
+
+    Raises:
+        Conflict: it holds projects or users (the message names them); nothing is changed.
+    """
+    from mlops_nb.services import identity, tracking
+    from mlops_nb.services.errors import Conflict
+    from mlops_nb.store.db import session_scope
+
+    with session_scope(engine) as session:
+        projects = [name for _, name in tracking.list_projects(session=session)]
+        users = [u.name for u in identity.list_users(session=session, actor=identity.OPERATOR)]
+    if projects or users:
+        held = "; ".join(part for part in (
+            f"{len(projects)} project(s): {', '.join(projects[:5])}" if projects else "",
+            f"{len(users)} user(s): {', '.join(users[:5])}" if users else "") if part)
+        raise Conflict(f"the store already holds {held}; the demo fills only an empty store and changed nothing "
+                       "(give it a new one: mlops demo --db sqlite:///demo/mlops.db)")
+
+
+def add_users(engine: Any) -> list[Login]:
+    """Add USERS as the operator (as `mlops user add` does), each with a new random password."""
+    from mlops_nb.services import identity
+    from mlops_nb.store.db import session_scope
+
+    logins = [Login(name, role, secrets.token_urlsafe(9)) for name, role in USERS]
+    with session_scope(engine) as session:
+        for login in logins:
+            identity.add_user(session=session, actor=identity.OPERATOR, name=login.name, role=login.role,
+                              password=login.password)
+    return logins
+
+
+def load_script(folder: Path) -> ModuleType:
+    """credit_scoring.py copied to `folder` and imported from there (see the module's docstring)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / SCRIPT
+    path.write_text(Path(__file__).with_name(SCRIPT).read_text(encoding="utf-8"), encoding="utf-8")
+    spec = importlib.util.spec_from_file_location("mlops_demo_credit_scoring", path)
+    assert spec is not None and spec.loader is not None  # a .py file we just wrote
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while the class is made
+    spec.loader.exec_module(module)
+    return module
+
+
+# --- the chapters, in the order they happen ----------------------------------------------------------------
+# Each returns the line shown in the terminal. `d` is the Demo; `s` holds what later chapters need.
+
+def baseline(d: Demo, s: dict[str, Any]) -> str:
+    """dana: the first extract of the data, a majority-class baseline and a logistic regression, v1."""
+
+    cs = d.script
+    credit = cs.load_credit()
+    s["train"], s["holdout"] = cs.split(credit)
+    s["train_v1"] = s["train"].iloc[:600]  # the first extract: 600 of the 750 training applicants
+    d.as_user("dana")
+    cs.fit_and_track("baseline", "majority-class", cs.majority(), {"model": "dummy", "strategy": "prior"},
+                     s["train_v1"], s["holdout"], dataset="german-credit")
+    lr = cs.fit_and_track("baseline", "lr-C1", cs.logistic(1.0), {"model": "logistic_regression", "C": 1.0,
+                                                                 "class_weight": "none", "penalty": "l2"},
+                          s["train_v1"], s["holdout"], dataset="german-credit", register="credit-risk")
+    return f"baseline: 2 runs by dana (majority class, logistic regression roc_auc {lr.metrics['roc_auc']:.3f}); credit-risk v1"
+
+
+def policies(d: Demo, s: dict[str, Any]) -> str:
+    """ada sets the project's default gates; eli sets credit-risk's thresholds."""
+    import mlops_nb as mlops
+
+    d.as_user("ada")
+    mlops.set_policy(data_validated={"min_rows": 500})
+    d.as_user("eli")
+    mlops.set_policy("credit-risk", metric_thresholds={"roc_auc": ">= 0.70"},
+                     no_regression={"metric": "roc_auc", "tolerance": 0.02}, data_validated={"min_rows": 500})
+    return "policies: project default by ada (data validated); credit-risk by eli (roc_auc >= 0.70, no regression)"
+
+
+def promote(d: Demo, model: str, version: int, to: str, *, requester: str, reason: str,
+            approvals: list[tuple[str, str]]) -> int:
+    """`requester` asks, each (user, comment) of `approvals` approves in turn; the request's id."""
+    import mlops_nb as mlops
+
+    d.as_user(requester)
+    request_id = mlops.request_promotion(model, version=version, to=to, reason=reason).id
+    for user, comment in approvals:
+        d.as_user(user)
+        mlops.approve(request_id, comment=comment)
+    return int(request_id)
+
+
+def first_release(d: Demo, s: dict[str, Any]) -> str:
+    """credit-risk v1 through staging into production."""
+    promote(d, "credit-risk", 1, "staging", requester="dana", reason="baseline scorecard for the pilot branch",
+            approvals=[("eli", "pipeline and lineage reviewed; staging for shadow scoring")])
+    promote(d, "credit-risk", 1, "production", requester="dana",
+            reason="two weeks of shadow scoring agree with the manual decisions",
+            approvals=[("eli", "shadow scores match the batch job"),
+                       ("rita", "coefficients are explainable for adverse-action notices; approved")])
+    return "credit-risk v1: staging, then production (approved by eli and rita)"
+
+
+def lr_sweep(d: Demo, s: dict[str, Any]) -> str:
+    """dana sweeps C and class weights (14 runs under a parent); the best two become v2 and v3."""
+    cs = d.script
+    d.as_user("dana")
+    grid = [{"C": c, "class_weight": w} for c in (0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0) for w in (None, "balanced")]
+    ranked = cs.sweep("lr-sweep", grid, s["train_v1"], s["holdout"], dataset="german-credit", name="lr-grid-C-weight")
+    s["sweep_best"] = ranked[0]
+    for rank, trained in enumerate(ranked[:2]):
+        point = next(p for p in grid if f"lr-C{p['C']:g}-{p['class_weight'] or 'none'}" == trained.name)
+        cs.fit_and_track("lr-sweep", f"{trained.name}-final", cs.logistic(point["C"], point["class_weight"]),
+                         {"model": "logistic_regression", "C": point["C"], "penalty": "l2",
+                          "class_weight": point["class_weight"] or "none", "sweep_rank": rank + 1},
+                         s["train_v1"], s["holdout"], dataset="german-credit", register="credit-risk")
+    return (f"lr-sweep: {len(grid)} runs under a parent, best {ranked[0].name} roc_auc "
+            f"{ranked[0].metrics['roc_auc']:.3f}; credit-risk v2 and v3 registered")
+
+
+def second_release(d: Demo, s: dict[str, Any]) -> str:
+    """v2 into production; v3 requested to staging, withdrawn, asked again, then into production."""
+    import mlops_nb as mlops
+
+    promote(d, "credit-risk", 2, "staging", requester="dana", reason="best point of the C x class-weight sweep",
+            approvals=[("eli", "sweep reviewed; holdout split unchanged")])
+    promote(d, "credit-risk", 2, "production", requester="dana", reason="beats v1 on holdout roc_auc and cost",
+            approvals=[("eli", "latency unchanged"), ("rita", "same features as v1, better ranking; approved")])
+    d.as_user("omar")
+    withdrawn = mlops.request_promotion("credit-risk", version=3, to="staging", reason="balanced weights variant")
+    mlops.cancel(withdrawn.id, reason="asked before the fairness check; will ask again")
+    promote(d, "credit-risk", 3, "staging", requester="omar",
+            reason="balanced class weights: higher recall on bad credits, fairness check attached",
+            approvals=[("eli", "fairness check read; staging")])
+    promote(d, "credit-risk", 3, "production", requester="omar", reason="recall on bad credits up; cost per applicant down",
+            approvals=[("eli", "ok from engineering"), ("ravi", "recall gain is worth it; approved")])
+    return "credit-risk v2 and v3: staging, then production (one request withdrawn and asked again)"
+
+
+def rollback(d: Demo, s: dict[str, Any]) -> str:
+    """eli rolls credit-risk back from v3 to v2."""
+    import mlops_nb as mlops
+
+    d.as_user("eli")
+    now = mlops.rollback("credit-risk", reason="approval rate for applicants under 25 fell 18% since v3; "
+                                               "back to v2 while risk investigates")
+    return f"rollback: eli returned credit-risk production from v3 to v{now.version}"
+
+
+def boosting(d: Demo, s: dict[str, Any]) -> str:
+    """omar tries gradient boosting: a grid with learning curves, a failed run; v1 rejected, v2 staged
+    then rejected for production."""
+    import mlops_nb as mlops
+
+    cs = d.script
+    d.as_user("omar")
+    cs.fit_raw_boosting("gbm", "gbm-raw-columns", s["train_v1"], s["holdout"], dataset="german-credit")
+    best: dict[int, Any] = {}
+    for lr in (0.05, 0.1):
+        for depth in (2, 3, 4):
+            register = "credit-risk-gbm" if (lr, depth) in ((0.1, 2), (0.05, 3)) else None
+            trained = cs.fit_and_track("gbm", f"gbm-lr{lr:g}-d{depth}", cs.boosting(lr, depth),
+                                       {"model": "gradient_boosting", "learning_rate": lr, "max_depth": depth,
+                                        "n_estimators": 100, "subsample": 0.8},
+                                       s["train_v1"], s["holdout"], dataset="german-credit", register=register)
+            if trained.version is not None:
+                best[trained.version] = trained
+    req = mlops.request_promotion("credit-risk-gbm", version=1, to="staging", reason="first boosting model")
+    d.as_user("eli")
+    mlops.reject(req.id, comment=f"depth-2 trees underfit: roc_auc {best[1].metrics['roc_auc']:.3f}; "
+                                 "try deeper trees with a lower learning rate")
+    promote(d, "credit-risk-gbm", 2, "staging", requester="omar", reason="depth 3, learning rate 0.05",
+            approvals=[("eli", "learning curves flatten by 100 trees; staging")])
+    d.as_user("omar")
+    req = mlops.request_promotion("credit-risk-gbm", version=2, to="production", reason="best ranking so far")
+    d.as_user("eli")
+    mlops.approve(req.id, comment="engineering ok")
+    d.as_user("ravi")
+    mlops.reject(req.id, comment="no reason codes for adverse-action notices; bring monotonic constraints "
+                                 "or per-applicant explanations before production")
+    return "gbm: 6 runs with learning curves and 1 failed; v1 rejected by eli, v2 staged, rejected by ravi"
+
+
+def refresh(d: Demo, s: dict[str, Any]) -> str:
+    """pat publishes the full extract (german-credit v2); dana and omar retrain on it; their new
+    versions reach staging and wait in production requests that eli has approved."""
+    cs = d.script
+    d.as_user("pat")
+    cs.fit_and_track("data-refresh", "extract-full", cs.majority(), {"model": "dummy", "strategy": "prior",
+                                                                     "purpose": "publish the full extract"},
+                     s["train"], s["holdout"], dataset="german-credit")
+    d.as_user("dana")
+    point = s["sweep_best"]
+    params = dict(cs_params_of(point.name))
+    lr = cs.fit_and_track("lr-sweep", f"{point.name}-full-extract", cs.logistic(params["C"], params["class_weight"]),
+                          {"model": "logistic_regression", "C": params["C"], "penalty": "l2",
+                           "class_weight": params["class_weight"] or "none"},
+                          s["train"], s["holdout"], dataset="german-credit", register="credit-risk")
+    d.as_user("omar")
+    gbm = cs.fit_and_track("gbm", "gbm-lr0.05-d3-full-extract", cs.boosting(0.05, 3),
+                           {"model": "gradient_boosting", "learning_rate": 0.05, "max_depth": 3, "n_estimators": 100,
+                            "subsample": 0.8}, s["train"], s["holdout"], dataset="german-credit",
+                           register="credit-risk-gbm")
+    promote(d, "credit-risk", lr.version, "staging", requester="dana", reason="v2's parameters on the full extract",
+            approvals=[("eli", "same pipeline, more data; staging")])
+    promote(d, "credit-risk", lr.version, "production", requester="dana",
+            reason=f"replaces v2 (restored by the rollback): roc_auc {lr.metrics['roc_auc']:.3f} on the holdout",
+            approvals=[("eli", "engineering ok; waiting for risk")])
+    promote(d, "credit-risk-gbm", gbm.version, "staging", requester="omar", reason="full extract, reason codes added",
+            approvals=[("eli", "staging")])
+    promote(d, "credit-risk-gbm", gbm.version, "production", requester="omar",
+            reason="per-applicant explanations now attached, as ravi asked", approvals=[("eli", "engineering ok")])
+    return (f"refresh: german-credit v2 by pat; credit-risk v{lr.version} and credit-risk-gbm v{gbm.version} "
+            "wait for a reviewer (eli approved)")
+
+
+def cs_params_of(run_name: str) -> dict[str, Any]:
+    """The sweep point a run name like `lr-C0.1-balanced` stands for: {"C": 0.1, "class_weight": "balanced"}."""
+    _, c, weight = run_name.split("-", 2)
+    return {"C": float(c[1:]), "class_weight": None if weight == "none" else weight}
+
+
+def forests(d: Demo, s: dict[str, Any]) -> str:
+    """dana tries random forests: v1's staging request superseded by v2's, which waits for eli; a
+    production request that skips staging waits with a failing gate."""
+    import mlops_nb as mlops
+
+    cs = d.script
+    d.as_user("dana")
+    for depth, leaf in ((6, 5), (None, 3)):
+        cs.fit_and_track("random-forest", f"rf-d{depth or 'full'}-leaf{leaf}", cs.forest(depth, leaf),
+                         {"model": "random_forest", "max_depth": depth or "none", "min_samples_leaf": leaf,
+                          "n_estimators": 60}, s["train"], s["holdout"], dataset="german-credit",
+                         register="credit-risk-rf")
+    mlops.request_promotion("credit-risk-rf", version=1, to="staging", reason="a forest for the challenger slot")
+    mlops.request_promotion("credit-risk-rf", version=2, to="staging", reason="deeper trees, better ranking; "
+                                                                              "replaces my v1 request")
+    mlops.request_promotion("credit-risk-rf", version=2, to="production",
+                            reason="the pilot deadline is Friday; can we skip staging?")
+    return "random-forest: 2 runs; rf v1's request superseded by v2's (waits for eli); a production request fails its gate"
+
+
+CHAPTERS: tuple[Callable[[Demo, dict[str, Any]], str], ...] = (
+    baseline, policies, first_release, lr_sweep, second_release, rollback, boosting, refresh, forests)
+
+
+def summarize(logins: list[Login], started: float) -> Summary:
+    """What the store holds now, read back through the public API (as the logged-in demo user)."""
+    import mlops_nb as mlops
+
+    runs = mlops.runs().rows
+    requests = mlops.requests().requests
+    trail = mlops.audit_trail(action="model.rollback", verify=True)
+    return Summary(project=PROJECT, logins=logins, runs=dict(Counter(r["status"] for r in runs)),
+                   experiments=sorted({r["experiment"] for r in runs}),
+                   versions={name: len(mlops.models(name).rows) for name in MODELS},
+                   requests=dict(Counter(r.status for r in requests)), rollbacks=len(trail.events),
+                   audit_verified=trail.verified, seconds=time.perf_counter() - started)
+
+
+def build(db_url: str, *, artifact_root: str | None = None, code_dir: Path | None = None,
+          progress: Callable[[str], None] = lambda line: None) -> Summary:
+    """Fill the empty store at `db_url` with the demo's history; `progress` gets one line per step.
+
+    `code_dir` is where the training script is copied (default: beside a SQLite store, else under
+    MLOPS_HOME/demo); `artifact_root` as for `mlops.init` (default: MLOPS_ARTIFACT_ROOT, else
+    MLOPS_HOME/artifacts).
+
+    Raises:
+        Conflict: the store holds projects or users already (nothing is changed).
+        MlopsError: a step the services refuse (a bug in the demo: the message names it).
+    """
+    from threadpoolctl import threadpool_limits
+
+    from mlops_nb.api.connect import open_store
+    from mlops_nb.api.context import set_current
+    from mlops_nb.config import Settings, redact_url
+    from mlops_nb.store.db import normalize_url, sqlite_path
+
+    started = time.perf_counter()
+    url = normalize_url(db_url)
+    engine = open_store(url)
+    check_empty(engine)
+    progress(f"store: {redact_url(url)} is empty; building the credit-scoring history")
+    logins = add_users(engine)
+    progress(f"users: {len(logins)} added by the operator, each role at least once, with random passwords")
+    if code_dir is None:
+        path = sqlite_path(url) if url.startswith("sqlite") else None
+        code_dir = path.parent if path is not None else Settings.from_env().home / "demo"
+    demo = Demo(url, artifact_root, logins, load_script(code_dir))
+    state: dict[str, Any] = {}
+    try:
+        # the data is small: one BLAS/OpenMP thread fits it faster than threads that spin waiting
+        with threadpool_limits(limits=1):
+            for chapter in CHAPTERS:
+                progress(chapter(demo, state))
+        return summarize(logins, started)
+    finally:
+        set_current(None)  # the last demo user's login is not left behind in this process

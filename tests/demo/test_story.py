@@ -1,0 +1,140 @@
+"""The demo store holds what `mlops demo` says it does, read back through the services: runs of every
+experiment (a sweep, a baseline, a failed run), three models with their versions, requests of every
+status, a rollback, and decisions recorded as the demo users, not the operator.
+
+The demo is built once for the module (it trains for real: a few seconds of CPU)."""
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+
+from mlops_nb.demo import USERS, build
+
+pytestmark = pytest.mark.timeout(900)  # the first test also builds the demo (half a minute of CPU)
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    """(store URL, Summary) of a demo built into a new SQLite store."""
+    folder = tmp_path_factory.mktemp("demo")
+    url = f"sqlite:///{folder / 'mlops.db'}"
+    lines: list[str] = []
+    summary = build(url, artifact_root=str(folder / "artifacts"), progress=lines.append)
+    summary.lines = lines
+    yield url, summary
+    from mlops_nb.store.db import dispose_engines
+
+    dispose_engines()
+
+
+@pytest.fixture()
+def session(demo):
+    from mlops_nb.store.db import get_engine, session_scope
+
+    with session_scope(get_engine(demo[0])) as s:
+        yield s
+
+
+@pytest.fixture()
+def project_id(session):
+    from mlops_nb.services import tracking
+
+    return dict((name, pid) for pid, name in tracking.list_projects(session=session))["credit"]
+
+
+def test_demo_reports_one_line_per_step_and_a_login_per_user(demo):
+    _, summary = demo
+    assert len(summary.lines) >= 10 and all("\n" not in line for line in summary.lines)
+    assert [(login.name, login.role) for login in summary.logins] == list(USERS)
+    assert {role for _, role in USERS} == {"data_scientist", "ml_engineer", "platform_engineer", "reviewer",
+                                           "manager", "admin"}
+    passwords = [login.password for login in summary.logins]
+    assert len(set(passwords)) == len(passwords) and all(len(p) >= 12 for p in passwords)
+    assert "password" not in repr(summary.logins[0]) and passwords[0] not in repr(summary)
+
+
+def test_the_printed_passwords_log_the_users_in(demo, session):
+    from mlops_nb.services import identity
+
+    _, summary = demo
+    rita = next(login for login in summary.logins if login.role == "reviewer")
+    who = identity.identify(session=session, declared=rita.name, fallback=rita.name, password=rita.password)
+    assert who.proven and who.role == "reviewer"
+
+
+def test_runs_hold_a_baseline_a_sweep_and_a_failed_run(demo, session, project_id):
+    from mlops_nb.services import tracking
+    from mlops_nb.store.db import get_engine
+    from mlops_nb.store.run_store import run_store
+
+    runs = tracking.read_runs(session=session, store=run_store(get_engine(demo[0])), project_id=project_id,
+                              stale_s=3600).rows
+    by_experiment = Counter(r["experiment"] for r in runs)
+    assert set(by_experiment) == {"baseline", "lr-sweep", "gbm", "random-forest", "data-refresh"}
+    assert by_experiment["baseline"] == 2
+    sweep = [r for r in runs if r.get("tags.sweep") == "lr-grid-C-weight"]
+    assert len(sweep) == 15  # the parent and 14 grid points
+    assert Counter(r["status"] for r in runs) == {"finished": len(runs) - 1, "failed": 1}
+    assert all("metrics.roc_auc" in r for r in runs if r["status"] == "finished" and r["name"] != "lr-grid-C-weight")
+    assert demo[1].runs == dict(Counter(r["status"] for r in runs))
+
+
+def test_three_models_with_their_versions_and_complete_lineage(demo, session, project_id):
+    from mlops_nb.services import registry
+
+    models = {row["name"]: row for row in registry.list_models(session=session, project_id=project_id).rows}
+    assert {name: row["versions"] for name, row in models.items()} == {
+        "credit-risk": 4, "credit-risk-gbm": 3, "credit-risk-rf": 2}
+    assert models["credit-risk"]["production"] == 2  # v3 was rolled back
+    assert models["credit-risk-gbm"]["production"] is None
+    versions = registry.list_models(session=session, project_id=project_id, name="credit-risk").rows
+    assert {v["dataset"] for v in versions} == {"german-credit v1", "german-credit v2"}
+
+
+def test_requests_of_every_status_with_two_waiting_for_a_reviewer(demo, session, project_id):
+    from mlops_nb.services import governance
+
+    requests = governance.list_requests(session=session, project_id=project_id).requests
+    statuses = Counter(r.status for r in requests)
+    assert statuses == {"approved": 9, "rejected": 2, "pending": 4, "superseded": 1, "cancelled": 1}
+    assert demo[1].requests == dict(statuses)
+    pending = [r for r in requests if r.status == "pending"]
+    for_reviewer = [r for r in pending if r.target_stage == "production"
+                    and [a["role"] for a in r.approvals] == ["ml_engineer"] and all(g["passed"] for g in r.gates)]
+    assert sorted((r.model, r.version) for r in for_reviewer) == [("credit-risk", 4), ("credit-risk-gbm", 3)]
+    assert [(r.model, r.version) for r in pending if r.target_stage == "staging"] == [("credit-risk-rf", 2)]
+    blocked = [r for r in pending if not all(g["passed"] for g in r.gates)]
+    assert [(r.model, [g["name"] for g in r.gates if not g["passed"]]) for r in blocked] == [
+        ("credit-risk-rf", ["staging_before_production"])]
+    rejected = [r for r in requests if r.status == "rejected"]
+    assert all(a["comment"] for r in rejected for a in r.approvals if a["decision"] == "reject")
+
+
+def test_a_rollback_and_every_action_audited_as_the_demo_user(demo, session):
+    from mlops_nb.services import governance
+    from mlops_nb.services.identity.permissions import OPERATOR_NAME
+
+    rollbacks = governance.events(session=session, action="model.rollback")
+    assert [e.actor for e in rollbacks] == ["eli"]
+    events = governance.events(session=session, limit=10_000)
+    by_operator = {e.action for e in events if e.actor == OPERATOR_NAME}
+    assert by_operator == {"user.add"}
+    deciders = {e.actor for e in events if e.action in ("promotion.approve", "promotion.reject")}
+    assert deciders == {"eli", "rita", "ravi"}
+    assert governance.verify(session=session).ok
+
+
+def test_a_store_that_holds_the_demo_is_refused_and_unchanged(demo):
+    from mlops_nb.services import governance
+    from mlops_nb.services.errors import Conflict
+    from mlops_nb.store.db import get_engine, session_scope
+
+    def newest_event() -> int:
+        with session_scope(get_engine(demo[0])) as s:  # not held open: SQLite gives a session the write lock
+            return governance.latest_event_id(session=s)
+
+    before = newest_event()
+    with pytest.raises(Conflict, match=r"already holds 1 project\(s\): credit; 8 user\(s\).*changed nothing"):
+        build(demo[0])
+    assert newest_event() == before
