@@ -36,7 +36,7 @@ def error_box() -> Iterator[None]:
     try:
         yield
     except MlopsError as err:
-        st.error(str(err))
+        st.error(plain(err))
 
 
 def attempt(action: Callable[[], T]) -> T | None:
@@ -44,5 +44,5 @@ def attempt(action: Callable[[], T]) -> T | None:
     try:
         return action()
     except MlopsError as err:
-        st.error(str(err))
+        st.error(plain(err))
         return None

@@ -228,7 +228,7 @@ def test_deactivated_user_cannot_log_in_until_activated(store, admin_page):
     assert at.button(key="admin.active.rita").label == "Activate"
     assert [e.actor for e in events(store, "user.deactivate")] == ["ada"]
     refused = log_in(new_app().run(), "rita")
-    assert [e.value for e in refused.error] == ["Wrong username or password."]
+    assert [e.value for e in refused.error] == [ui.plain("Wrong username or password.")]
     at.button(key="admin.active.rita").click()
     at = at.run()
     assert user_rows(at)["rita"]["Active"]

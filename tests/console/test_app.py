@@ -1,7 +1,7 @@
 """The console's shell: login, navigation by role, logout."""
 from __future__ import annotations
 
-from mlops_nb.console import nav
+from mlops_nb.console import nav, ui
 from tests.console.conftest import USERS, log_in
 
 
@@ -14,7 +14,7 @@ def test_login_page_is_all_nobody_sees(app):
 
 def test_wrong_password_is_refused(app):
     at = log_in(app, "rita", "not her password")
-    assert [e.value for e in at.error] == ["Wrong username or password."]
+    assert [e.value for e in at.error] == [ui.plain("Wrong username or password.")]
     assert [t.value for t in at.title] == ["mlops console"]
 
 

@@ -10,6 +10,7 @@ import time
 import pytest
 from sqlalchemy import select, update
 
+from mlops_nb.console import ui
 from mlops_nb.console.auth import REASONS
 from mlops_nb.services import identity
 from mlops_nb.services.errors import PermissionDenied
@@ -48,19 +49,19 @@ def _user(url: str, name: str) -> User:
 
 def test_a_wrong_password_is_refused_and_counted(app, console_store):
     at = log_in(app, "rita", WRONG)
-    assert [e.value for e in at.error] == ["Wrong username or password."]
+    assert [e.value for e in at.error] == [ui.plain("Wrong username or password.")]
     assert _title(at) == ["mlops console"]
     assert _user(console_store, "rita").failed_logins == 1
     assert _events(console_store, "user.login_failed") == [("rita", "user.login_failed", {"failures": 1})]
     at = log_in(at, "nobody", WRONG)  # an unknown name reads the same
-    assert [e.value for e in at.error] == ["Wrong username or password."]
+    assert [e.value for e in at.error] == [ui.plain("Wrong username or password.")]
 
 
 def test_the_sixth_attempt_is_refused_while_locked_and_the_lock_ends(app, console_store):
     at = app
     for _ in range(4):
         at = log_in(at, "rita", WRONG)
-        assert [e.value for e in at.error] == ["Wrong username or password."]
+        assert [e.value for e in at.error] == [ui.plain("Wrong username or password.")]
     at = log_in(at, "rita", WRONG)
     locked = at.error[0].value
     assert locked.startswith("This account is locked until ") and "try again then, or ask an admin" in locked

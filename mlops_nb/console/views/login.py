@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from mlops_nb.console import auth, data
+from mlops_nb.console import auth, data, ui
 
 NAME_KEY, PASSWORD_KEY = "login_username", "login_password"
 _ERROR_KEY = "login.error"  # the refusal of the last attempt, shown once
@@ -35,7 +35,7 @@ def _oidc(providers: dict[str, str]) -> None:
         try:
             identity = data.log_in_external(claims)
         except data.LoginRefused as err:
-            st.error(str(err))
+            st.error(ui.plain(err))
             if st.button("Log out of the identity provider", key="login.oidc_logout"):
                 st.logout()
             return
