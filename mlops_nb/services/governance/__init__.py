@@ -96,6 +96,7 @@ if TYPE_CHECKING:  # what type checkers see; at run time __getattr__ loads the s
         production_periods,
         production_stack,
         rollback,
+        rollback_target,
         stage_history,
     )
 
@@ -157,6 +158,7 @@ __all__ = [
     "reject",
     "request_promotion",
     "rollback",
+    "rollback_target",
     "set_policy",
     "stage_history",
     "staging_before_production",

@@ -196,6 +196,21 @@ def production_periods(history: list[StageChangePublic]) -> list[ProductionPerio
     return periods[::-1]
 
 
+def rollback_target(history: list[StageChangePublic]) -> int | None:
+    """The version number a rollback would restore, read from a model's `stage_history` (any order)
+    as `production_stack` reads the store: None when no earlier production version is left."""
+    stack: list[int] = []
+    for change in sorted(history, key=lambda c: c.id):
+        if change.to_stage != "production":
+            continue
+        if change.rollback:
+            if stack:
+                stack.pop()
+        else:
+            stack.append(change.version)
+    return stack[-2] if len(stack) >= 2 else None
+
+
 def last_stage_changes(*, session: Session, project_id: int) -> dict[str, float]:
     """When each model of project `project_id` last changed stage: {model name: epoch seconds}; models
     whose versions never moved are absent."""

@@ -63,3 +63,18 @@ def test_last_stage_changes_name_each_moved_model(session):
     g.version(session, still)
     changes = governance.last_stage_changes(session=session, project_id=pid)
     assert list(changes) == ["moved"] and changes["moved"] > 0
+
+
+def test_rollback_target_names_the_version_a_rollback_restores(session):
+    people = g.add_users(session)
+    m = g.model(session, g.project(session))
+    for _ in range(3):
+        g.version(session, m, stage="production")
+
+    def target():
+        return governance.rollback_target(governance.stage_history(session=session, model_id=m.id))
+
+    assert target() == 2
+    for expected_next in (1, None):
+        restored = governance.rollback(session=session, actor=people["admin"], model_id=m.id, reason="r")
+        assert restored.version == (2 if expected_next == 1 else 1) and target() == expected_next
