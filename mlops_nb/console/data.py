@@ -236,6 +236,8 @@ AUDIT_CSV_LIMIT = 100_000  # events at most in one CSV export
 
 @st.cache_data(show_spinner=False, ttl=AUDIT_VERIFY_TTL_S)
 def _audit_verdict(url: str, stamp_: int) -> dict[str, Any]:
+    import time
+
     from mlops_nb.services import governance
     from mlops_nb.services.errors import IntegrityFailure, NotFound
 
@@ -244,15 +246,15 @@ def _audit_verdict(url: str, stamp_: int) -> dict[str, Any]:
             result = governance.verify(session=s)
         except (NotFound, IntegrityFailure) as err:
             return {"ok": False, "verified": False, "events": 0, "broken_event_id": None, "problem": str(err),
-                    "warning": ""}
+                    "warning": "", "checked_at": time.time()}
     return {"ok": result.ok, "verified": True, "events": result.events, "broken_event_id": result.broken_event_id,
-            "problem": result.problem, "warning": result.warning}
+            "problem": result.problem, "warning": result.warning, "checked_at": time.time()}
 
 
 def audit_verdict() -> dict[str, Any]:
     """The chain verified (cached per stamp, for AUDIT_VERIFY_TTL_S at most): {"ok": bool, "verified":
     False when no usable key let it be checked, "events": int, "broken_event_id": int or None,
-    "problem": str, "warning": str (events from before the keyed chain)}."""
+    "problem": str, "warning": str (events from before the keyed chain), "checked_at": epoch seconds}."""
     return _audit_verdict(store_url(), stamp())
 
 
@@ -299,6 +301,23 @@ def audit_page(filters: dict[str, Any], page: int, size: int) -> tuple[list[dict
         InvalidInput: a filter of the wrong kind.
     """
     return _audit_page(store_url(), stamp(), filters, page, size)
+
+
+@st.cache_data(show_spinner=False)
+def _audit_count(url: str, stamp_: int, filters: dict[str, Any]) -> int:
+    from mlops_nb.services import governance
+
+    with session() as s:
+        return governance.count_events(session=s, **filters)
+
+
+def audit_count(filters: dict[str, Any]) -> int:
+    """How many events match `filters` (as `audit_page` takes them).
+
+    Raises:
+        InvalidInput: a filter of the wrong kind.
+    """
+    return _audit_count(store_url(), stamp(), filters)
 
 
 def audit_csv(filters: dict[str, Any]) -> bytes:

@@ -32,16 +32,6 @@ def _version_label(v: Any) -> str:
     return "-" if v is None or (isinstance(v, float) and pd.isna(v)) else f"v{int(v)}"
 
 
-def _pick_from_table(event: Any, options: list[Any], choice_key: str) -> None:
-    """A row newly selected in a table becomes the choice of the selectbox `choice_key`: the table
-    and the selectbox choose the same thing, whichever the user reaches for."""
-    rows = list(getattr(getattr(event, "selection", None), "rows", []) or [])
-    seen_key = choice_key + ".seen"
-    if rows and rows != st.session_state.get(seen_key) and rows[0] < len(options):
-        st.session_state[choice_key] = options[rows[0]]
-    st.session_state[seen_key] = rows
-
-
 def _models_table(rows: list[dict[str, Any]]) -> Any:
     frame = pd.DataFrame({
         "Model": [r["name"] for r in rows],
@@ -228,7 +218,7 @@ def render() -> None:
         st.code(REGISTER_HINT, language="python")
         return
     names = [m["name"] for m in models]
-    _pick_from_table(_models_table(models), names, "registry.model")
+    ui.pick_from_table(_models_table(models), names, "registry.model")
     if st.session_state.get("registry.model") not in names:
         st.session_state["registry.model"] = names[0]
     name = st.selectbox("Model", names, key="registry.model")
@@ -241,7 +231,7 @@ def render() -> None:
         st.markdown(f"**Versions of {ui.plain(name)}** · production {_version_label(model['production'])}")
         numbers = [r["version"] for r in rows]
         choice_key = f"registry.version.{name}"
-        _pick_from_table(_versions_table(rows), numbers, choice_key)
+        ui.pick_from_table(_versions_table(rows), numbers, choice_key)
         if st.session_state.get(choice_key) not in numbers:
             st.session_state[choice_key] = numbers[0] if numbers else None
         version = st.selectbox("Version", numbers, key=choice_key, format_func=lambda n: f"v{n}")
