@@ -87,8 +87,6 @@ def _page_number(filters: dict[str, Any], pages: int) -> int:
     if st.session_state.get("audit.filters_seen") != signature or st.session_state.get("audit.page", 1) > pages:
         st.session_state["audit.page"] = 1
     st.session_state["audit.filters_seen"] = signature
-    if pages == 1:
-        return 1
     return int(st.pagination(pages, key="audit.page", max_visible_pages=7))
 
 
@@ -102,7 +100,7 @@ def _table(rows: list[dict[str, Any]]) -> Any:
         "Entity id": [r["entity_id"] for r in rows],
     })
     return st.dataframe(frame, hide_index=True, on_select="rerun", selection_mode="single-row",
-                        key="audit.table", height=38 + 35 * min(len(rows), 12), width="stretch")
+                        key="audit.table", height=38 + 35 * min(len(rows), 10), width="stretch")
 
 
 def _detail(rows: list[dict[str, Any]]) -> None:
@@ -110,11 +108,12 @@ def _detail(rows: list[dict[str, Any]]) -> None:
     ids = [r["id"] for r in rows]
     if st.session_state.get("audit.event") not in ids:
         st.session_state["audit.event"] = ids[0]
-    chosen = st.selectbox("Event", ids, key="audit.event",
-                          format_func=lambda i: next(f"#{r['id']} {r['action']} {r['entity_id']}" for r in rows
-                                                     if r["id"] == i))
+    pick, about = st.columns([2, 3], vertical_alignment="bottom")
+    chosen = pick.selectbox("Event (or select a row)", ids, key="audit.event",
+                            format_func=lambda i: next(f"#{r['id']} {r['action']} {r['entity_id']}" for r in rows
+                                                       if r["id"] == i))
     event = next(r for r in rows if r["id"] == chosen)
-    st.caption(f"{ui.plain(event['actor'])} · {ui.when(event['ts'])} · hash {event['hash'][:16]}…")
+    about.caption(f"By {ui.plain(event['actor'])} · {ui.when(event['ts'])} · hash {event['hash'][:16]}…")
     before, after = st.columns(2)
     with before:
         st.markdown("**Before**")
@@ -138,17 +137,16 @@ def render() -> None:
                 "recorded here as it happens.")
         return
     pages = -(-total // size)
-    table_col, detail_col = st.columns([3, 2], gap="large")
-    with table_col:
-        page = _page_number(filters, pages) if pages > 1 else 1
-        rows, total = data.audit_page(filters, page, size)
-        first = (page - 1) * size + 1
-        st.caption(f"Events {first:,}–{first + len(rows) - 1:,} of {total:,}, newest first")
-        ui.pick_from_table(_table(rows), [r["id"] for r in rows], "audit.event")
-        st.download_button(f"Download {total:,} events as CSV", data=lambda: data.audit_csv(filters),
-                           file_name="audit.csv", mime="text/csv", key="audit.csv", icon=":material/download:")
-    with detail_col:
-        _detail(rows)
+    page = _page_number(filters, pages) if pages > 1 else 1
+    rows, total = data.audit_page(filters, page, size)
+    first = (page - 1) * size + 1
+    count_col, csv_col = st.columns([3, 1], vertical_alignment="center")
+    count_col.caption(f"Events {first:,}–{first + len(rows) - 1:,} of {total:,}, newest first")
+    csv_col.download_button(f"Download {total:,} events as CSV", data=lambda: data.audit_csv(filters),
+                            file_name="audit.csv", mime="text/csv", key="audit.csv", icon=":material/download:",
+                            width="stretch")
+    ui.pick_from_table(_table(rows), [r["id"] for r in rows], "audit.event")
+    _detail(rows)
 
 
 if __name__ == "__main__":

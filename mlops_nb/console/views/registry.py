@@ -61,31 +61,36 @@ def _versions_table(rows: list[dict[str, Any]]) -> Any:
 
 
 def _champions(history: dict[str, Any]) -> None:
-    """Who held production when (newest first), and every stage move behind a fold."""
+    """Who held production when, newest first: the version, who put it there and why, from and until."""
     periods = history["champions"]
-    st.markdown("**Champions** (who held production when)")
     if not periods:
         st.caption("No version has been in production yet.")
-    else:
-        st.dataframe(pd.DataFrame({
-            "Version": [f"v{p.version}" for p in periods],
-            "From": [ui.when(p.since) for p in periods],
-            "Until": [ui.when(p.until) if p.until is not None else "now" for p in periods],
-            "Put there by": [p.entered_by + (" (rollback)" if p.by_rollback else "") for p in periods],
-            "Why": [p.reason or (f"request #{p.request_id}" if p.request_id else "") for p in periods],
-            "Ended by": [p.ended_by or "" for p in periods],
-        }), hide_index=True, height=_height(len(periods)), width="stretch")
+        return
+    st.dataframe(pd.DataFrame({
+        "Version": [f"v{p.version}" for p in periods],
+        "Put there by": [p.entered_by + (" (rollback)" if p.by_rollback else "") for p in periods],
+        "Why": [p.reason or (f"request #{p.request_id}" if p.request_id else "") for p in periods],
+        "From": [ui.when(p.since) for p in periods],
+        "Until": [ui.when(p.until) if p.until is not None else "now" for p in periods],
+        "Ended by": [p.ended_by or "" for p in periods],
+    }), hide_index=True, height=_height(len(periods)), width="stretch")
+
+
+def _moves(history: dict[str, Any]) -> None:
+    """Every stage move, newest first."""
     moves = history["moves"]
-    with st.expander(f"All stage moves ({len(moves)})"):
-        st.dataframe(pd.DataFrame({
-            "When": [ui.when(m.created_at) for m in moves],
-            "Version": [f"v{m.version}" for m in moves],
-            "From": [m.from_stage for m in moves],
-            "To": [m.to_stage for m in moves],
-            "By": [m.actor for m in moves],
-            "Reason": [m.reason for m in moves],
-            "Request": [f"#{m.request_id}" if m.request_id else ("rollback" if m.rollback else "") for m in moves],
-        }), hide_index=True, height=_height(len(moves)), width="stretch")
+    if not moves:
+        st.caption("No version has changed stage yet.")
+        return
+    st.dataframe(pd.DataFrame({
+        "When": [ui.when(m.created_at) for m in moves],
+        "Version": [f"v{m.version}" for m in moves],
+        "From": [m.from_stage for m in moves],
+        "To": [m.to_stage for m in moves],
+        "By": [m.actor for m in moves],
+        "Reason": [m.reason for m in moves],
+        "Request": [f"#{m.request_id}" if m.request_id else ("rollback" if m.rollback else "") for m in moves],
+    }), hide_index=True, height=_height(len(moves)), width="stretch")
 
 
 def _rollback(identity: Any, project_id: int, model: dict[str, Any], history: dict[str, Any]) -> None:
@@ -111,7 +116,7 @@ def _rollback(identity: Any, project_id: int, model: dict[str, Any], history: di
         st.warning(f"Production of {ui.plain(name)} goes from v{pending['from']} back to v{pending['to']}, "
                    "the version that held it before. Confirm?")
         st.text(f"Reason: {pending['reason']}")
-        confirm, cancel = st.columns(2)
+        confirm, cancel, _ = st.columns([1, 1, 3])
         if cancel.button("Cancel", key=f"registry.rollback.cancel.{name}"):
             st.session_state.pop(pending_key, None)
             st.rerun()
@@ -164,7 +169,7 @@ def _lineage(project_id: int, name: str, version: int) -> None:
                 _facts([("Training data", f"{ds.name} v{ds.version}"), ("Rows × columns", f"{ds.rows} × {ds.columns}"),
                         ("Target", v.target)])
                 st.markdown("**Fingerprint:**")
-                st.code(ds.fingerprint, language=None)
+                st.code(ds.fingerprint, language=None, wrap_lines=True)
     with values_tab:
         left, right = st.columns(2)
         with left:
@@ -188,7 +193,7 @@ def _lineage(project_id: int, name: str, version: int) -> None:
     with file_tab:
         _facts([("Artifact", v.artifact_uri), ("Flavor", v.flavor), ("Size", f"{v.size:,} bytes")])
         st.markdown("**sha256:**")
-        st.code(v.sha256, language=None)
+        st.code(v.sha256, language=None, wrap_lines=True)
         st.markdown("**Trusted types** (beyond the loader's allow-list)")
         if not v.trust:
             st.caption("None: the loader trusts only its allow-list for this model.")
@@ -221,25 +226,30 @@ def render() -> None:
     ui.pick_from_table(_models_table(models), names, "registry.model")
     if st.session_state.get("registry.model") not in names:
         st.session_state["registry.model"] = names[0]
-    name = st.selectbox("Model", names, key="registry.model")
+    model_col, version_col = st.columns(2)
+    name = model_col.selectbox("Model", names, key="registry.model")
     model = next(m for m in models if m["name"] == name)
 
     rows = ui.attempt(lambda: data.versions(project["id"], name)) or []
     history = ui.attempt(lambda: data.stage_history(project["id"], name))
-    left, right = st.columns([3, 2], gap="large")
-    with left:
-        st.markdown(f"**Versions of {ui.plain(name)}** · production {_version_label(model['production'])}")
-        numbers = [r["version"] for r in rows]
-        choice_key = f"registry.version.{name}"
+    moves = len(history["moves"]) if history else 0
+    versions_tab, champions_tab, moves_tab = st.tabs([f"Versions ({len(rows)})", "Champions (who held production)",
+                                                      f"Stage moves ({moves})"])
+    numbers = [r["version"] for r in rows]
+    choice_key = f"registry.version.{name}"
+    with versions_tab:
         ui.pick_from_table(_versions_table(rows), numbers, choice_key)
-        if st.session_state.get(choice_key) not in numbers:
-            st.session_state[choice_key] = numbers[0] if numbers else None
-        version = st.selectbox("Version", numbers, key=choice_key, format_func=lambda n: f"v{n}")
-    with right:
-        if history is not None:
+    if st.session_state.get(choice_key) not in numbers:  # first the production version, else the newest
+        st.session_state[choice_key] = model["production"] if model["production"] in numbers else \
+            (numbers[0] if numbers else None)
+    version = version_col.selectbox("Version", numbers, key=choice_key, format_func=lambda n: f"v{n}")
+    if history is not None:
+        with champions_tab:
             _champions(history)
-            if data.may(identity, "rollback"):
-                _rollback(identity, project["id"], model, history)
+        with moves_tab:
+            _moves(history)
+        if data.may(identity, "rollback"):
+            _rollback(identity, project["id"], model, history)
     if version is not None:
         _lineage(project["id"], name, version)
 
