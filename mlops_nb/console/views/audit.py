@@ -32,8 +32,9 @@ def _title() -> None:
     else:
         where = f" at event {verdict['broken_event_id']:,}" if verdict["broken_event_id"] is not None else ""
         st.title(f"Audit — chain BROKEN{where}", anchor=False)
-        st.error(ui.plain(f"The audit chain is broken{where}: {verdict['problem']}. Governance changes are refused "
-                          "until it is repaired; see docs/governance.md, Threat model."))
+        st.error(ui.plain(f"The audit chain is broken{where}: {verdict['problem']}. Someone changed the trail "
+                          "outside mlops: restore it from a backup and run `mlops audit verify` (docs/governance.md, "
+                          "Threat model)."))
     if verdict["warning"]:
         st.warning(ui.plain(verdict["warning"]))
     note, again = st.columns([5, 1], vertical_alignment="center")
