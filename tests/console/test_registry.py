@@ -6,7 +6,6 @@ import re
 from sqlalchemy import select
 
 from mlops_nb.services import identity, tracking
-from mlops_nb.services.governance import stages
 from mlops_nb.store.db import get_engine, session_scope
 from mlops_nb.store.models import AuditEvent, DatasetVersion, ModelVersion
 from tests import factories as g
@@ -26,7 +25,7 @@ def _credit_model(url: str, name: str = "credit-risk") -> dict[int, str]:
             row = g.version(s, model, metrics={"auc": 0.7 + number / 100})
             row.params = {"C": str(number / 10), "penalty": "l2"}
             s.add(row)
-            stages._set_stage(session=s, actor=actor, version=row, to_stage="production", reason=reason)
+            g.move_stage(s, row, "production", actor=actor, reason=reason)
             fingerprints[number] = s.get(DatasetVersion, row.dataset_version_id).fingerprint
         return fingerprints
 
