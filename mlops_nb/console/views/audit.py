@@ -8,6 +8,7 @@ before and after are shown as JSON text, never as markup.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 from typing import Any
 
@@ -83,12 +84,10 @@ def _filters() -> dict[str, Any]:
 
 
 def _page_number(filters: dict[str, Any], pages: int) -> int:
-    """The page chosen (from 1); back to the first when the filters change."""
-    signature = json.dumps(filters, sort_keys=True)
-    if st.session_state.get("audit.filters_seen") != signature or st.session_state.get("audit.page", 1) > pages:
-        st.session_state["audit.page"] = 1
-    st.session_state["audit.filters_seen"] = signature
-    return int(st.pagination(pages, key="audit.page", max_visible_pages=7))
+    """The page chosen (from 1). The widget is keyed by the filters, so other filters start on page 1
+    (events are only ever appended, so a page chosen for the same filters stays in range)."""
+    signature = hashlib.sha256(json.dumps(filters, sort_keys=True).encode()).hexdigest()[:12]
+    return int(st.pagination(pages, key=f"audit.page.{signature}", max_visible_pages=7))
 
 
 def _table(rows: list[dict[str, Any]]) -> Any:
