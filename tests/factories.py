@@ -80,10 +80,10 @@ def add_users(session: Session) -> dict[str, Identity]:
     return people
 
 
-def move_stage(session: Session, row: ModelVersion, stage: str) -> None:
+def move_stage(session: Session, row: ModelVersion, stage: str, *, actor: str = "setup", reason: str = "") -> None:
     """Set up a version's stage as a decided promotion would (a StageChange and an audit event by
-    'setup'), without a request: the services' private mover, which no interface may call."""
-    stages._set_stage(session=session, actor="setup", version=row, to_stage=stage)
+    `actor`, with `reason`), without a request: the services' private mover, which no interface may call."""
+    stages._set_stage(session=session, actor=actor, version=row, to_stage=stage, reason=reason)
 
 
 def project(session: Session, name: str = "gov") -> int:

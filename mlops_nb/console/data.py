@@ -313,3 +313,235 @@ def policy(project_id: int, model: str | None) -> Any:
         InvalidInput: the stored policy is not a valid policy document.
     """
     return _policy(store_url(), stamp(), project_id, model)
+
+
+# --- Registry ---
+
+@st.cache_data(show_spinner=False)
+def _models(url: str, stamp_: int, project_id: int) -> list[dict[str, Any]]:
+    from mlops_nb.services import governance, registry
+
+    with session() as s:
+        rows = registry.list_models(session=s, project_id=project_id).rows
+        moved = governance.last_stage_changes(session=s, project_id=project_id)
+    return [{**row, "changed_at": max(row["updated_at"] or 0.0, moved.get(row["name"], 0.0))} for row in rows]
+
+
+def models(project_id: int) -> list[dict[str, Any]]:
+    """The project's models, by name: [{"name", "versions", "latest", "production", "staging",
+    "created_by", "updated_at", "changed_at"}], versions as numbers (None when no version holds the
+    stage), times epoch seconds; `changed_at` is the newest registration or stage move."""
+    return _models(store_url(), stamp(), project_id)
+
+
+@st.cache_data(show_spinner=False)
+def _versions(url: str, stamp_: int, project_id: int, name: str) -> list[dict[str, Any]]:
+    from mlops_nb.services import registry
+
+    with session() as s:
+        return registry.list_models(session=s, project_id=project_id, name=name).rows
+
+
+def versions(project_id: int, name: str) -> list[dict[str, Any]]:
+    """Model `name`'s versions, newest first: [{"version", "stage", "run_id", "dataset", "sha256",
+    "created_by", "created_at", "metrics.<key>"...}].
+
+    Raises:
+        NotFound: no such model in the project.
+    """
+    return _versions(store_url(), stamp(), project_id, name)
+
+
+@st.cache_data(show_spinner=False)
+def _lineage(url: str, stamp_: int, project_id: int, name: str, version: int) -> dict[str, Any]:
+    from mlops_nb.services import registry, tracking
+    from mlops_nb.services.errors import NotFound
+
+    with session() as s:
+        found = registry.get_version(session=s, project_id=project_id, name=name, version=version)
+        run = None
+        if found.run_id is not None:
+            try:
+                run = tracking.get_run(session=s, run_id=found.run_id)
+            except NotFound:
+                run = None
+    recorded, words = registry.code_verdict(found.code)
+    return {"version": found, "run": run, "code_recorded": recorded, "code_words": words}
+
+
+def lineage(project_id: int, name: str, version: int) -> dict[str, Any]:
+    """Version `version` of model `name` with its lineage: {"version": ModelVersionPublic, "run":
+    RunPublic or None (no run, or gone), "code_recorded": bool, "code_words": str (what code made it)}.
+
+    Raises:
+        NotFound: no such model or version.
+    """
+    return _lineage(store_url(), stamp(), project_id, name, version)
+
+
+@st.cache_data(show_spinner=False)
+def _stage_history(url: str, stamp_: int, project_id: int, name: str) -> dict[str, Any]:
+    from mlops_nb.services import governance, registry
+
+    with session() as s:
+        model = registry.get_model(session=s, project_id=project_id, name=name)
+        assert model.id is not None  # a row read from the store
+        history = governance.stage_history(session=s, model_id=model.id)
+    return {"moves": history, "champions": governance.production_periods(history),
+            "rollback_to": governance.rollback_target(history)}
+
+
+def stage_history(project_id: int, name: str) -> dict[str, Any]:
+    """Model `name`'s stage history: {"moves": its stage moves, newest first (StageChangePublic),
+    "champions": who was in production when, newest first (ProductionPeriod), "rollback_to": the
+    version a rollback would restore, or None}.
+
+    Raises:
+        NotFound: no such model.
+    """
+    return _stage_history(store_url(), stamp(), project_id, name)
+
+
+def may(identity: Any, action: str) -> bool:
+    """Whether the services would let `identity` do `action` (permissions.MATRIX), to offer a button
+    or not; the service still checks when it is clicked."""
+    from mlops_nb.services.identity import permissions
+
+    return permissions.allowed(identity, action)
+
+
+def rollback(identity: Any, project_id: int, name: str, reason: str) -> Any:
+    """Return model `name`'s production to the version that held it before, as `identity`, with
+    `reason`; the restored version (ModelVersionPublic).
+
+    Raises:
+        PermissionDenied, InvalidInput, NotFound: as governance.rollback.
+    """
+    from mlops_nb.services import governance, registry
+
+    def action(s: Session) -> Any:
+        model = registry.get_model(session=s, project_id=project_id, name=name)
+        assert model.id is not None  # a row read from the store
+        row = governance.rollback(session=s, actor=identity, model_id=model.id, reason=reason)
+        return registry.public(session=s, row=row, model_name=model.name)
+
+    return write(action)
+
+
+# --- Audit ---
+
+AUDIT_VERIFY_TTL_S = 60  # a verdict is served this long at most: a row edited in place does not move the stamp
+AUDIT_CSV_LIMIT = 100_000  # events at most in one CSV export
+
+
+@st.cache_data(show_spinner=False, ttl=AUDIT_VERIFY_TTL_S)
+def _audit_verdict(url: str, stamp_: int) -> dict[str, Any]:
+    import time
+
+    from mlops_nb.services import governance
+    from mlops_nb.services.errors import IntegrityFailure, NotFound
+
+    with session() as s:
+        try:
+            result = governance.verify(session=s)
+        except (NotFound, IntegrityFailure) as err:
+            return {"ok": False, "verified": False, "events": 0, "broken_event_id": None, "problem": str(err),
+                    "warning": "", "checked_at": time.time()}
+    return {"ok": result.ok, "verified": True, "events": result.events, "broken_event_id": result.broken_event_id,
+            "problem": result.problem, "warning": result.warning, "checked_at": time.time()}
+
+
+def audit_verdict() -> dict[str, Any]:
+    """The chain verified (cached per stamp, for AUDIT_VERIFY_TTL_S at most): {"ok": bool, "verified":
+    False when no usable key let it be checked, "events": int, "broken_event_id": int or None,
+    "problem": str, "warning": str (events from before the keyed chain), "checked_at": epoch seconds}."""
+    return _audit_verdict(store_url(), stamp())
+
+
+def audit_verify_again() -> None:
+    """Forget the cached verdict, so the next `audit_verdict` walks the chain again."""
+    _audit_verdict.clear()
+
+
+@st.cache_data(show_spinner=False)
+def _audit_facets(url: str, stamp_: int) -> dict[str, list[str]]:
+    from mlops_nb.services import governance
+
+    with session() as s:
+        return governance.event_facets(session=s)
+
+
+def audit_facets() -> dict[str, list[str]]:
+    """The trail's distinct {"actors", "actions", "entities"}, sorted: the filters' choices."""
+    return _audit_facets(store_url(), stamp())
+
+
+def _event_row(e: Any) -> dict[str, Any]:
+    return {"id": e.id, "ts": e.ts, "actor": e.actor, "action": e.action, "entity": e.entity,
+            "entity_id": e.entity_id, "before": e.before, "after": e.after, "hash": e.hash}
+
+
+@st.cache_data(show_spinner=False)
+def _audit_page(url: str, stamp_: int, filters: dict[str, Any], page: int, size: int
+                ) -> tuple[list[dict[str, Any]], int]:
+    from mlops_nb.services import governance
+
+    with session() as s:
+        total = governance.count_events(session=s, **filters)
+        found = governance.events(session=s, limit=size, offset=(page - 1) * size, **filters)
+    return [_event_row(e) for e in found], total
+
+
+def audit_page(filters: dict[str, Any], page: int, size: int) -> tuple[list[dict[str, Any]], int]:
+    """Page `page` (from 1) of `size` events matching `filters` (governance.events' actor,
+    action_prefix, entity, entity_id, since, until), newest first, and how many match in all. Each
+    event: {"id", "ts" (epoch seconds), "actor", "action", "entity", "entity_id", "before", "after", "hash"}.
+
+    Raises:
+        InvalidInput: a filter of the wrong kind.
+    """
+    return _audit_page(store_url(), stamp(), filters, page, size)
+
+
+@st.cache_data(show_spinner=False)
+def _audit_count(url: str, stamp_: int, filters: dict[str, Any]) -> int:
+    from mlops_nb.services import governance
+
+    with session() as s:
+        return governance.count_events(session=s, **filters)
+
+
+def audit_count(filters: dict[str, Any]) -> int:
+    """How many events match `filters` (as `audit_page` takes them).
+
+    Raises:
+        InvalidInput: a filter of the wrong kind.
+    """
+    return _audit_count(store_url(), stamp(), filters)
+
+
+def audit_csv(filters: dict[str, Any]) -> bytes:
+    """The events matching `filters`, newest first (AUDIT_CSV_LIMIT at most), as UTF-8 CSV with a
+    header: id, time (ISO 8601 UTC), actor, action, entity, entity_id, before and after (JSON), hash."""
+    import csv
+    import datetime as dt
+    import io
+    import json
+
+    from mlops_nb.services import governance
+
+    with session() as s:
+        found = governance.events(session=s, limit=AUDIT_CSV_LIMIT, **filters)
+        rows = [_event_row(e) for e in found]
+    def cell(text: str) -> str:  # a spreadsheet runs a cell that starts like a formula: keep it text
+        return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["id", "time", "actor", "action", "entity", "entity_id", "before", "after", "hash"])
+    for r in rows:
+        when = dt.datetime.fromtimestamp(r["ts"], dt.UTC).isoformat()
+        writer.writerow([r["id"], when, cell(r["actor"]), cell(r["action"]), cell(r["entity"]), cell(r["entity_id"]),
+                         json.dumps(r["before"], ensure_ascii=False), json.dumps(r["after"], ensure_ascii=False),
+                         r["hash"]])
+    return out.getvalue().encode()

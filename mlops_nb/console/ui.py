@@ -46,3 +46,14 @@ def attempt(action: Callable[[], T]) -> T | None:
     except MlopsError as err:
         st.error(plain(err))
         return None
+
+
+def pick_from_table(event: Any, options: list[Any], choice_key: str) -> None:
+    """A row newly selected in a `st.dataframe(on_select="rerun")` table (its returned `event`) becomes
+    the choice of the selectbox keyed `choice_key`, rendered after the table: table and selectbox
+    choose the same thing, whichever the user reaches for. `options` are the rows' values, in order."""
+    rows = list(getattr(getattr(event, "selection", None), "rows", []) or [])
+    seen_key = choice_key + ".seen"
+    if rows and rows != st.session_state.get(seen_key) and rows[0] < len(options):
+        st.session_state[choice_key] = options[rows[0]]
+    st.session_state[seen_key] = rows

@@ -6,7 +6,7 @@ Each module below is one job; this package names what the domain offers, so call
 - audit: the hash-chained audit trail (record, verify, read);
 - policies: the promotion policy documents and their validation; policy_scope: a policy by model name;
 - gates: the checks a version must pass before a promotion is approved;
-- stages: stage changes and rollback, one production version per model;
+- stages: stage changes and rollback, one production version per model, and their history;
 - promotion: requests, approvals, rejections and cancellations, with four eyes.
 
 The names load on first use (PEP 562): importing one module of the domain, as the registry does
@@ -23,6 +23,8 @@ if TYPE_CHECKING:  # what type checkers see; at run time __getattr__ loads the s
     from mlops_nb.services.governance.audit import (
         VERIFY_PAGE,
         VerifyResult,
+        count_events,
+        event_facets,
         event_hash,
         events,
         head_hash,
@@ -82,14 +84,20 @@ if TYPE_CHECKING:  # what type checkers see; at run time __getattr__ loads the s
         REQUEST_COLUMNS,
         AuditTable,
         PolicyPublic,
+        ProductionPeriod,
         PromotionRequestPublic,
         RequestTable,
+        StageChangePublic,
         audit_table,
     )
     from mlops_nb.services.governance.stages import (
+        last_stage_changes,
         lock_model,
+        production_periods,
         production_stack,
         rollback,
+        rollback_target,
+        stage_history,
     )
 
 __all__ = [
@@ -108,9 +116,11 @@ __all__ = [
     "OPS",
     "PREDICTION_DISTRIBUTION_DEFAULTS",
     "PolicyPublic",
+    "ProductionPeriod",
     "PromotionRequestPublic",
     "REQUEST_COLUMNS",
     "RequestTable",
+    "StageChangePublic",
     "TARGET_STAGES",
     "VERIFY_PAGE",
     "VerifyResult",
@@ -119,13 +129,16 @@ __all__ = [
     "audit_table",
     "cancel",
     "change_policy",
+    "count_events",
     "data_validated",
     "evaluate",
+    "event_facets",
     "event_hash",
     "events",
     "failing",
     "get_effective_policy",
     "head_hash",
+    "last_stage_changes",
     "latest_event_id",
     "lineage_complete",
     "list_requests",
@@ -136,6 +149,7 @@ __all__ = [
     "parse_threshold",
     "prediction_distribution",
     "preview_gates",
+    "production_periods",
     "production_stack",
     "public",
     "read_policy",
@@ -144,7 +158,9 @@ __all__ = [
     "reject",
     "request_promotion",
     "rollback",
+    "rollback_target",
     "set_policy",
+    "stage_history",
     "staging_before_production",
     "store_key",
     "trail",

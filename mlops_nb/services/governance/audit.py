@@ -288,35 +288,99 @@ def _walk(session: Session, key: bytes, keyed_from: int) -> VerifyResult:
     return VerifyResult(True, count, problem=prev, legacy_events=min(count, keyed_from - 1))
 
 
-def events(*, session: Session, entity: str | None = None, entity_id: Any = None, action: str | None = None,
-           limit: int = 200, before_id: int | None = None) -> list[AuditEvent]:
-    """At most `limit` events, newest first, optionally of one entity (kind, id) or one action; the
-    next page starts `before_id` (the smallest id of this one)."""
-    query = select(AuditEvent).order_by(col(AuditEvent.id).desc()).limit(limit)
+def _filtered(query: Any, *, entity: str | None, entity_id: Any, action: str | None, actor: str | None,
+              action_prefix: str | None, since: float | None, until: float | None) -> Any:
+    """`query` narrowed to the events that match every filter given (see `events`)."""
     if entity is not None:
         query = query.where(col(AuditEvent.entity) == entity)
     if entity_id is not None:
         query = query.where(col(AuditEvent.entity_id) == str(entity_id))
     if action is not None:
         query = query.where(col(AuditEvent.action) == action)
+    if action_prefix is not None:
+        query = query.where(col(AuditEvent.action).startswith(action_prefix, autoescape=True))
+    if actor is not None:
+        query = query.where(col(AuditEvent.actor) == actor)
+    if since is not None:
+        query = query.where(col(AuditEvent.ts) >= since)
+    if until is not None:
+        query = query.where(col(AuditEvent.ts) < until)
+    return query
+
+
+def _check_window(limit: int, offset: int, since: float | None, until: float | None) -> None:
+    for name, value, least in (("limit", limit, 1), ("offset", offset, 0)):
+        if not isinstance(value, int) or isinstance(value, bool) or value < least:
+            raise InvalidInput(f"{name} must be a whole number of at least {least}, got {value!r}")
+    for name, bound in (("since", since), ("until", until)):
+        if bound is not None and (isinstance(bound, bool) or not isinstance(bound, (int, float))):
+            raise InvalidInput(f"{name} must be epoch seconds (a number), got {bound!r}")
+
+
+def events(*, session: Session, entity: str | None = None, entity_id: Any = None, action: str | None = None,
+           limit: int = 200, before_id: int | None = None, actor: str | None = None,
+           action_prefix: str | None = None, since: float | None = None, until: float | None = None,
+           offset: int = 0) -> list[AuditEvent]:
+    """At most `limit` events, newest first, skipping the first `offset`, of those that match every
+    filter given: one entity kind and id, one `action` (exact) or every action starting with
+    `action_prefix` ("promotion." for all of a request's steps), one `actor` (exact name), a time
+    window `since` <= ts < `until` (epoch seconds). Pages go by `offset`, or by `before_id` (the
+    smallest id of the page before), which stays cheap however deep the trail.
+
+        events(session=s, actor="rita", action_prefix="promotion.", since=t0, limit=50, offset=50)
+
+    Raises:
+        InvalidInput: `limit` below 1, `offset` below 0, or `since`/`until` not numbers.
+    """
+    _check_window(limit, offset, since, until)
+    query = _filtered(select(AuditEvent), entity=entity, entity_id=entity_id, action=action, actor=actor,
+                      action_prefix=action_prefix, since=since, until=until)
     if before_id is not None:
         query = query.where(col(AuditEvent.id) < before_id)
+    query = query.order_by(col(AuditEvent.id).desc()).limit(limit).offset(offset)
     found: list[AuditEvent] = list(session.execute(query).scalars().all())
     return found
 
 
-def trail(*, session: Session, entity: str | None = None, entity_id: Any = None, action: str | None = None,
-          limit: int = 200, verify_chain: bool = True) -> AuditTable:
-    """The newest `limit` events (optionally one entity's or one action's), newest first, with the
-    verdict of `verify` on the whole chain in `.verified` ("" when `verify_chain` is False). A broken
-    chain is reported there, not raised: the trail is what one inspects then.
+def count_events(*, session: Session, entity: str | None = None, entity_id: Any = None, action: str | None = None,
+                 actor: str | None = None, action_prefix: str | None = None, since: float | None = None,
+                 until: float | None = None) -> int:
+    """How many events match the filters (as `events` takes them): what a paged view counts pages by.
 
     Raises:
-        InvalidInput: `limit` is not a positive whole number.
+        InvalidInput: `since`/`until` not numbers.
+    """
+    _check_window(1, 0, since, until)
+    query = _filtered(select(func.count()).select_from(AuditEvent), entity=entity, entity_id=entity_id,
+                      action=action, actor=actor, action_prefix=action_prefix, since=since, until=until)
+    return int(session.execute(query).scalar_one())
+
+
+def event_facets(*, session: Session) -> dict[str, list[str]]:
+    """The values the trail holds, for filter choices: {"actors": [...], "actions": [...],
+    "entities": [...]}, each distinct and sorted."""
+    facets: dict[str, list[str]] = {}
+    for key, column in (("actors", AuditEvent.actor), ("actions", AuditEvent.action),
+                        ("entities", AuditEvent.entity)):
+        facets[key] = [str(v) for v in session.execute(select(col(column)).distinct().order_by(col(column)))
+                       .scalars().all()]
+    return facets
+
+
+def trail(*, session: Session, entity: str | None = None, entity_id: Any = None, action: str | None = None,
+          limit: int = 200, verify_chain: bool = True, actor: str | None = None, action_prefix: str | None = None,
+          since: float | None = None, until: float | None = None, offset: int = 0) -> AuditTable:
+    """The newest `limit` events matching the filters (as `events` takes them), newest first, with
+    the verdict of `verify` on the whole chain in `.verified` ("" when `verify_chain` is False). A
+    broken chain is reported there, not raised: the trail is what one inspects then.
+
+    Raises:
+        InvalidInput: `limit` is not a positive whole number, `offset` below 0, `since`/`until` not numbers.
     """
     if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
         raise InvalidInput(f"limit must be a positive whole number, got {limit!r}")
-    found = events(session=session, entity=entity, entity_id=entity_id, action=action, limit=limit)
+    found = events(session=session, entity=entity, entity_id=entity_id, action=action, limit=limit, actor=actor,
+                   action_prefix=action_prefix, since=since, until=until, offset=offset)
     verdict = ""
     if verify_chain:
         try:

@@ -102,3 +102,37 @@ def audit_table(events: Iterable[AuditEvent], verified: str = "", title: str = "
     return AuditTable(events=[{"id": e.id, "ts": e.ts, "actor": e.actor, "action": e.action, "entity": e.entity,
                                "entity_id": e.entity_id, "before": e.before, "after": e.after, "hash": e.hash}
                               for e in events], verified=verified, title=title)
+
+
+@dataclass
+class StageChangePublic:
+    """One move of a model's version between stages: `version` went `from_stage` -> `to_stage`, moved
+    by `actor` at `created_at` (epoch seconds), with `reason`; `request_id` names the promotion
+    request that decided it (None for a rollback or a set-up move), `rollback` marks a rollback's moves."""
+
+    id: int
+    version: int
+    from_stage: str
+    to_stage: str
+    actor: str
+    reason: str
+    request_id: int | None
+    rollback: bool
+    created_at: float
+
+
+@dataclass
+class ProductionPeriod:
+    """A time one version held production (was the champion): from `since` to `until` (epoch seconds;
+    None while it still holds it), put there by `entered_by` with `reason` (`by_rollback` when a
+    rollback restored it) and, once it ended, moved out by `ended_by` with `ended_reason`."""
+
+    version: int
+    since: float
+    until: float | None
+    entered_by: str
+    reason: str
+    request_id: int | None
+    by_rollback: bool
+    ended_by: str | None = None
+    ended_reason: str | None = None

@@ -19,16 +19,20 @@ the same transaction), so it is private to the services: no interface may move a
 decision (tests/test_architecture.py holds it so). Rollback checks its own permission:
 
     rollback(session=s, actor=eve, model_id=3, reason="default rate doubled")   # -> the restored version
+
+The history reads the same rows: `stage_history` every move, newest first, and `production_periods`
+who was champion (in production) when.
 """
 from __future__ import annotations
 
 import time
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlmodel import Session, col
 
 from mlops_nb.services.errors import InvalidInput, NotFound
 from mlops_nb.services.governance import audit
+from mlops_nb.services.governance.results import ProductionPeriod, StageChangePublic
 from mlops_nb.services.identity import permissions
 from mlops_nb.services.identity.auth import Identity
 from mlops_nb.store.models import ModelVersion, RegisteredModel, StageChange
@@ -149,3 +153,70 @@ def rollback(*, session: Session, actor: Identity, model_id: int, reason: str) -
                  entity_id=model.name, before={"production": [r.version for r in current]},
                  after={"production": target.version, "reason": reason})
     return target
+
+
+def stage_history(*, session: Session, model_id: int, limit: int = 500) -> list[StageChangePublic]:
+    """Every stage move of model `model_id`'s versions, newest first (at most `limit`): who moved which
+    version from which stage to which, when and why.
+
+        [StageChangePublic(id=9, version=2, from_stage="archived", to_stage="production", actor="eli",
+                           reason="AUC dropped", request_id=None, rollback=True, created_at=1.7e9), ...]
+
+    Raises:
+        NotFound: no registered model `model_id`.
+        InvalidInput: `limit` below 1.
+    """
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+        raise InvalidInput(f"limit must be a whole number of at least 1, got {limit!r}")
+    if session.get(RegisteredModel, model_id) is None:
+        raise NotFound(f"registered model {model_id} does not exist")
+    rows = session.execute(
+        select(StageChange, col(ModelVersion.version)).join(ModelVersion, col(ModelVersion.id) ==
+                                                            StageChange.model_version_id)
+        .where(col(StageChange.model_id) == model_id).order_by(col(StageChange.id).desc()).limit(limit)).all()
+    return [StageChangePublic(id=c.id, version=number, from_stage=c.from_stage, to_stage=c.to_stage, actor=c.actor,
+                              reason=c.reason, request_id=c.request_id, rollback=c.rollback, created_at=c.created_at)
+            for c, number in rows]
+
+
+def production_periods(history: list[StageChangePublic]) -> list[ProductionPeriod]:
+    """Who was champion when, newest first, from a model's `stage_history` (any order): each entry
+    into production opens a period, the same version's next move out of production closes it."""
+    periods: list[ProductionPeriod] = []
+    open_by_version: dict[int, ProductionPeriod] = {}
+    for change in sorted(history, key=lambda c: c.id):
+        if change.to_stage == "production":
+            period = ProductionPeriod(version=change.version, since=change.created_at, until=None,
+                                      entered_by=change.actor, reason=change.reason, request_id=change.request_id,
+                                      by_rollback=change.rollback)
+            periods.append(period)
+            open_by_version[change.version] = period
+        elif change.from_stage == "production" and change.version in open_by_version:
+            ended = open_by_version.pop(change.version)
+            ended.until, ended.ended_by, ended.ended_reason = change.created_at, change.actor, change.reason
+    return periods[::-1]
+
+
+def rollback_target(history: list[StageChangePublic]) -> int | None:
+    """The version number a rollback would restore, read from a model's `stage_history` (any order)
+    as `production_stack` reads the store: None when no earlier production version is left."""
+    stack: list[int] = []
+    for change in sorted(history, key=lambda c: c.id):
+        if change.to_stage != "production":
+            continue
+        if change.rollback:
+            if stack:
+                stack.pop()
+        else:
+            stack.append(change.version)
+    return stack[-2] if len(stack) >= 2 else None
+
+
+def last_stage_changes(*, session: Session, project_id: int) -> dict[str, float]:
+    """When each model of project `project_id` last changed stage: {model name: epoch seconds}; models
+    whose versions never moved are absent."""
+    rows = session.execute(select(col(RegisteredModel.name), func.max(col(StageChange.created_at)))
+                           .join(StageChange, col(StageChange.model_id) == RegisteredModel.id)
+                           .where(col(RegisteredModel.project_id) == project_id)
+                           .group_by(col(RegisteredModel.name))).all()
+    return {name: float(ts) for name, ts in rows}
