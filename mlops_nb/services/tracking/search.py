@@ -19,6 +19,7 @@ import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
+from typing import Any
 
 from sqlalchemy import exists, literal_column
 from sqlalchemy.exc import SQLAlchemyError
@@ -141,7 +142,7 @@ def run_keys(*, session: Session, project_id: int) -> dict[str, list[str]]:
     for kind in ("metrics", "params"):
         table = KEYED_TABLES[kind]
         distinct = select(table.c.key).distinct().subquery("k")
-        used = (select(literal_column("1"))
+        used: Any = (select(literal_column("1"))
                 .select_from(table.join(Run, col(Run.id) == table.c.run_id)
                              .join(Experiment, col(Experiment.id) == col(Run.experiment_id)))
                 .where(table.c.key == distinct.c.key, col(Experiment.project_id) == project_id))
