@@ -142,13 +142,13 @@ def test_ml_engineer_sees_policies_but_not_users(store, admin_page):
         identity.list_users(session=s, actor=proven(store, "eli"))
 
 
-def test_a_role_taken_away_since_login_empties_the_page(store, admin_page):
+def test_a_role_taken_away_since_login_takes_the_page_away(store, admin_page):
     at = admin_page("eli")
     with session_scope(get_engine(store)) as s:
         identity.set_role(session=s, actor=identity.OPERATOR, name="eli", role="reviewer")
-    at = at.run()
+    at = at.run()  # the login re-reads the role by id on every rerun: the navigation no longer has Admin
     assert not [w for w in at.selectbox if w.key == "admin.policy.scope"]
-    assert at.info[0].value.startswith("Your role has nothing to manage here")
+    assert "Admin" not in [t.value for t in at.title]
 
 
 # --- users and roles ---

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from mlops_nb.console import ui
 from mlops_nb.console.views.experiments import TABLE_KEY
 from tests.factories import tracked_runs
 
@@ -65,7 +66,7 @@ def test_a_bad_filter_shows_the_services_message_and_no_traceback(runs, logged_i
     at.text_input(key="experiments.filter").input("metrics.auc >").run()
     assert not at.exception
     assert len(at.error) == 1
-    assert "filter 'metrics.auc >'" in at.error[0].value and "has no value" in at.error[0].value
+    assert ui.plain("filter 'metrics.auc >'") in at.error[0].value and "has no value" in at.error[0].value
     assert not at.dataframe
 
 

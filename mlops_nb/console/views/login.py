@@ -58,7 +58,7 @@ def render() -> None:
         st.form_submit_button("Log in", on_click=_submit)
     error = st.session_state.pop(_ERROR_KEY, None)
     if error:
-        st.error(error)
+        st.error(ui.plain(error))
     providers = auth.oidc_providers()
     if providers:
         st.caption("Or with your organisation's account:")
