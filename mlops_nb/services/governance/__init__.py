@@ -7,6 +7,7 @@ Each module below is one job; this package names what the domain offers, so call
 - policies: the promotion policy documents and their validation; policy_scope: a policy by model name;
 - gates: the checks a version must pass before a promotion is approved;
 - stages: stage changes and rollback, one production version per model;
+- decisions: the checks of every decision, and why a user may not decide a request (read-only);
 - promotion: requests, approvals, rejections and cancellations, with four eyes.
 
 The names load on first use (PEP 562): importing one module of the domain, as the registry does
@@ -31,6 +32,9 @@ if TYPE_CHECKING:  # what type checkers see; at run time __getattr__ loads the s
         store_key,
         trail,
         verify,
+    )
+    from mlops_nb.services.governance.decisions import (
+        decision_blockers,
     )
     from mlops_nb.services.governance.gates import (
         GATE_FUNCTIONS,
@@ -120,6 +124,7 @@ __all__ = [
     "cancel",
     "change_policy",
     "data_validated",
+    "decision_blockers",
     "evaluate",
     "event_hash",
     "events",
@@ -153,7 +158,7 @@ __all__ = [
 ]
 
 # the modules, leaves first: a name is looked up in the first that lists it
-_MODULES = ('results', 'audit', 'policies', 'stages', 'policy_scope', 'gates', 'promotion')
+_MODULES = ('results', 'audit', 'policies', 'stages', 'policy_scope', 'gates', 'decisions', 'promotion')
 
 
 def __getattr__(name: str) -> Any:
