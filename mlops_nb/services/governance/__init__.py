@@ -8,7 +8,8 @@ Each module below is one job; this package names what the domain offers, so call
 - gates: the checks a version must pass before a promotion is approved;
 - stages: stage changes and rollback, one production version per model;
 - decisions: the checks of every decision, and why a user may not decide a request (read-only);
-- promotion: requests, approvals, rejections and cancellations, with four eyes.
+- promotion: requests, approvals, rejections and cancellations, with four eyes;
+- reviews: what a reviewer reads before deciding (lineage, gates now, blockers), what holds production.
 
 The names load on first use (PEP 562): importing one module of the domain, as the registry does
 with `governance.policies` and `governance.audit`, does not load the rest. Promotion and the gates
@@ -90,6 +91,12 @@ if TYPE_CHECKING:  # what type checkers see; at run time __getattr__ loads the s
         RequestTable,
         audit_table,
     )
+    from mlops_nb.services.governance.reviews import (
+        Review,
+        lineage_summary,
+        production_models,
+        review,
+    )
     from mlops_nb.services.governance.stages import (
         lock_model,
         production_stack,
@@ -115,6 +122,7 @@ __all__ = [
     "PromotionRequestPublic",
     "REQUEST_COLUMNS",
     "RequestTable",
+    "Review",
     "TARGET_STAGES",
     "VERIFY_PAGE",
     "VerifyResult",
@@ -133,6 +141,7 @@ __all__ = [
     "head_hash",
     "latest_event_id",
     "lineage_complete",
+    "lineage_summary",
     "list_requests",
     "lock_model",
     "merge",
@@ -141,6 +150,7 @@ __all__ = [
     "parse_threshold",
     "prediction_distribution",
     "preview_gates",
+    "production_models",
     "production_stack",
     "public",
     "read_policy",
@@ -148,6 +158,7 @@ __all__ = [
     "registry_loader",
     "reject",
     "request_promotion",
+    "review",
     "rollback",
     "set_policy",
     "staging_before_production",
@@ -158,7 +169,7 @@ __all__ = [
 ]
 
 # the modules, leaves first: a name is looked up in the first that lists it
-_MODULES = ('results', 'audit', 'policies', 'stages', 'policy_scope', 'gates', 'decisions', 'promotion')
+_MODULES = ('results', 'audit', 'policies', 'stages', 'policy_scope', 'gates', 'decisions', 'promotion', 'reviews')
 
 
 def __getattr__(name: str) -> Any:

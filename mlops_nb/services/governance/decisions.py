@@ -154,13 +154,23 @@ def decision_blockers(*, session: Session, actor: Identity, request_id: int, act
         raise NotFound(f"promotion request {request_id} does not exist; list them with mlops.requests()")
     model = session.get(RegisteredModel, request.model_id)
     assert model is not None  # promotion_request.model_id is a foreign key
+    return listed(session=session, actor=actor, request=request, model=model, action=action, store=store,
+                  load=load)
+
+
+def listed(*, session: Session, actor: Identity, request: PromotionRequest, model: RegisteredModel, action: str,
+           gate_results: list[dict[str, Any]] | None = None, store: Any = None, load: Any = None) -> list[str]:
+    """decision_blockers for rows already read: `gate_results` are the gates just evaluated for the
+    request under the policy in force (promotion.preview_gates), else they are evaluated here."""
     actor = permissions.current(session=session, actor=actor)
     checked = check(session, actor, request, model, action)
     found = list(checked.blockers)
     if action == "approve" and checked.policy is not None:
-        version = session.get(ModelVersion, request.model_version_id)
-        assert version is not None  # promotion_request.model_version_id is a foreign key
-        results = gates.evaluate(session=session, version=version, target_stage=request.target_stage,
-                                 policy=checked.policy, store=store, load=load)
-        found += gate_blockers(gates.failing(results))
+        if gate_results is None:
+            version = session.get(ModelVersion, request.model_version_id)
+            assert version is not None  # promotion_request.model_version_id is a foreign key
+            gate_results = [r.to_dict() for r in gates.evaluate(
+                session=session, version=version, target_stage=request.target_stage, policy=checked.policy,
+                store=store, load=load)]
+        found += gate_blockers(gates.failing(gate_results))
     return [b.message for b in found]
