@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from mlops_nb.console.views.approvals import FAIL, PASS
 from mlops_nb.services import governance, tracking
 from mlops_nb.store.db import get_engine, session_scope
 from mlops_nb.store.models import AuditEvent, ModelVersion, PromotionRequest
@@ -91,7 +92,7 @@ def test_failing_gates_hide_approve_and_leave_reject(console_store, logged_in):
     assert _keys(at, "approve") == set() and _keys(at, "reject") == {f"approvals.reject.{req}"}
     assert "You cannot approve this request" in _warnings(at) and "staging\\_before\\_production" in _warnings(at)
     gates = at.table[0].value
-    assert list(gates["Result"]) == ["❌ fail", "✅ pass"]
+    assert list(gates["Result"]) == [FAIL, PASS]
 
 
 def test_reject_without_a_comment_shows_the_error_and_changes_nothing(console_store, logged_in):

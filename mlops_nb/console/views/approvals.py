@@ -17,6 +17,7 @@ from mlops_nb.services.errors import MlopsError
 from mlops_nb.services.identity import Identity
 
 PAGE_SIZE = 10  # requests shown per page of the queue
+PASS, FAIL = ":green[pass]", ":red[**fail**]"  # gate results in the table (markdown cells; no emoji font needed)
 FLASH = "approvals.flash"  # the success message shown after the rerun a decision triggers
 EMPTY_QUEUE = (
     "No request waits for a decision in project **{project}**. A request is made from a notebook: "
@@ -35,7 +36,7 @@ def _gates(gates: list[dict[str, Any]]) -> None:
     if not gates:
         st.caption("No gate applies to this stage under the model's policy.")
         return
-    rows = [{"Gate": ui.plain(g["name"]), "Result": "✅ pass" if g["passed"] else "❌ fail",
+    rows = [{"Gate": ui.plain(g["name"]), "Result": PASS if g["passed"] else FAIL,
              "Detail": ui.plain(g["detail"])} for g in gates]
     st.table(pd.DataFrame(rows), hide_index=True)
 
@@ -51,7 +52,7 @@ def _lineage(lineage: dict[str, Any]) -> None:
     run = lineage["run_id"]
     data_ = lineage["dataset"]
     rows = [
-        ("Run", f"{lineage['run_name'] or '?'} ({run})" if run else "none recorded"),
+        ("Run", f"{lineage['run_name'] or '?'} (id {run[:12]})" if run else "none recorded"),
         ("Training data", (f"{data_['name']} v{data_['version']}, {data_['rows']:,} rows, fingerprint "
                            f"{data_['fingerprint'][:12]}") if data_ else "none recorded"),
         ("Params", _items(lineage["params"], lineage["params_total"])),
@@ -101,18 +102,17 @@ def _decision(review: Any, actor: Identity, project_id: int) -> None:
     """The comment box and the buttons the actor may use, or why they may not decide."""
     req = review.request
     may_approve, may_reject = not review.approve_blockers, not review.reject_blockers
-    if not may_approve and not may_reject:
-        reasons = list(dict.fromkeys(review.approve_blockers + review.reject_blockers))
-        _blocked(reasons, "You cannot decide this request:")
+    if not may_approve and not may_reject:  # what blocks a rejection blocks an approval too: say it once
+        _blocked(review.approve_blockers, "You cannot decide this request:")
         return
     if not may_approve:
         _blocked(review.approve_blockers, "You cannot approve this request (you may reject it):")
     comment = st.text_area("Comment", key=f"approvals.comment.{req.id}", height=80,
                            placeholder="What you checked; required to reject")
-    left, right, _ = st.columns([1, 1, 6])
-    if may_approve and left.button("Approve", key=f"approvals.approve.{req.id}", type="primary"):
+    buttons = st.container(horizontal=True)
+    if may_approve and buttons.button("Approve", key=f"approvals.approve.{req.id}", type="primary"):
         _decide("approve", req, comment, actor, project_id)
-    if may_reject and right.button("Reject", key=f"approvals.reject.{req.id}"):
+    if may_reject and buttons.button("Reject", key=f"approvals.reject.{req.id}"):
         _decide("reject", req, comment, actor, project_id)
 
 
@@ -144,7 +144,7 @@ def _history(project: dict[str, Any]) -> None:
     if not decided:
         st.caption("No request has been decided yet.")
         return
-    rows = [{"Request": r.id, "Model": r.model, "Version": r.version, "Target": r.target_stage, "Status": r.status,
+    rows = [{"Request": r.id, "Model": f"{r.model} v{r.version}", "Target": r.target_stage, "Status": r.status,
              "Decided by": r.decided_by or "", "Decided": ui.when(r.decided_at), "Requested by": r.requester,
              "Comments": "; ".join(f"{a['user']} ({a['role']}, {a['decision']}): {a['comment']}"
                                    for a in r.approvals if a["comment"]) or ""}
@@ -152,7 +152,6 @@ def _history(project: dict[str, Any]) -> None:
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch",
                  height=min(38 + 35 * len(rows), 400), key="approvals.history",
                  column_config={"Request": st.column_config.NumberColumn(format="#%d", width="small"),
-                                "Version": st.column_config.NumberColumn(width="small"),
                                 "Comments": st.column_config.TextColumn(width="large")})
 
 

@@ -35,7 +35,8 @@ def _production(models: list[dict[str, Any]]) -> None:
     _table([{"Model": m["model"], "Version": m["version"], "Since": ui.when(m["since"]),
              "Approved by": ", ".join(m["approved_by"]) or
              (f"rollback by {m['moved_by']}" if m["rollback"] else (m["moved_by"] or ""))} for m in models],
-           "overview.production", Version=st.column_config.NumberColumn(width="small"))
+           "overview.production", Version=st.column_config.NumberColumn(width="small"),
+           **{"Approved by": st.column_config.TextColumn(width="large")})
 
 
 def _waiting(waiting: list[Any]) -> None:
@@ -43,10 +44,9 @@ def _waiting(waiting: list[Any]) -> None:
     if not waiting:
         st.caption("Nothing waits for your decision.")
     else:
-        _table([{"Request": r.id, "Model": r.model, "Version": r.version, "Target": r.target_stage,
+        _table([{"Request": r.id, "Model": f"{r.model} v{r.version}", "Target": r.target_stage,
                  "Requested by": r.requester, "Requested": ui.when(r.created_at)} for r in waiting],
-               "overview.waiting", Request=st.column_config.NumberColumn(format="#%d", width="small"),
-               Version=st.column_config.NumberColumn(width="small"))
+               "overview.waiting", Request=st.column_config.NumberColumn(format="#%d", width="small"))
     st.page_link(APPROVALS, label="Open Approvals", icon=":material/fact_check:")
 
 
@@ -55,10 +55,9 @@ def _decisions(decided: list[Any]) -> None:
     if not decided:
         st.caption("No request has been decided yet.")
         return
-    _table([{"Request": r.id, "Model": r.model, "Version": r.version, "Target": r.target_stage, "Status": r.status,
+    _table([{"Request": r.id, "Model": f"{r.model} v{r.version}", "Target": r.target_stage, "Status": r.status,
              "Decided by": r.decided_by or "", "Decided": ui.when(r.decided_at)} for r in decided[:RECENT]],
-           "overview.decisions", Request=st.column_config.NumberColumn(format="#%d", width="small"),
-           Version=st.column_config.NumberColumn(width="small"))
+           "overview.decisions", Request=st.column_config.NumberColumn(format="#%d", width="small"))
 
 
 def _activity(events: list[dict[str, Any]]) -> None:
