@@ -52,12 +52,12 @@ def test_overview_shows_production_waiting_decisions_and_activity(console_store,
     assert _metrics(at) == {"Production models": "1", "Pending requests": "1", "Waiting for you": "1",
                             "Runs": "4"}
     production, waiting, decisions, activity = (d.value for d in at.dataframe)
-    assert production.loc[0, "Model"] == "credit-risk" and production.loc[0, "Version"] == 2
+    assert production.loc[0, "Model"] == "credit-risk v2"
     assert production.loc[0, "Approved by"] == "eli (ml_engineer), rita (reviewer)"
     assert production.loc[0, "Since"][:2] == "20"  # ui.when: a date and time with the zone
     assert list(waiting["Request"]) == [ids["pending"]]
     assert list(decisions["Request"]) == [ids["rejected"], ids["live"]]
-    assert list(decisions["Status"]) == ["rejected", "approved"]
+    assert list(decisions["Status"]) == ["rejected (staging)", "approved (production)"]
     assert activity.loc[0, "Actor"] == "eli" and activity.loc[0, "Action"] == "promotion.reject"
     assert [p.label for p in at.page_link] == ["Open Approvals"]
 

@@ -32,11 +32,10 @@ def _production(models: list[dict[str, Any]]) -> None:
     if not models:
         st.caption("No model is in production yet: a request to production is approved on the Approvals page.")
         return
-    _table([{"Model": m["model"], "Version": m["version"], "Since": ui.when(m["since"]),
+    _table([{"Model": f"{m['model']} v{m['version']}", "Since": ui.when(m["since"]),
              "Approved by": ", ".join(m["approved_by"]) or
              (f"rollback by {m['moved_by']}" if m["rollback"] else (m["moved_by"] or ""))} for m in models],
-           "overview.production", Version=st.column_config.NumberColumn(width="small"),
-           **{"Approved by": st.column_config.TextColumn(width="large")})
+           "overview.production", **{"Approved by": st.column_config.TextColumn(width="large")})
 
 
 def _waiting(waiting: list[Any]) -> None:
@@ -55,7 +54,7 @@ def _decisions(decided: list[Any]) -> None:
     if not decided:
         st.caption("No request has been decided yet.")
         return
-    _table([{"Request": r.id, "Model": f"{r.model} v{r.version}", "Target": r.target_stage, "Status": r.status,
+    _table([{"Request": r.id, "Model": f"{r.model} v{r.version}", "Status": f"{r.status} ({r.target_stage})",
              "Decided by": r.decided_by or "", "Decided": ui.when(r.decided_at)} for r in decided[:RECENT]],
            "overview.decisions", Request=st.column_config.NumberColumn(format="#%d", width="small"))
 
