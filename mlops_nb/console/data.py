@@ -176,13 +176,14 @@ def _waiting(url: str, stamp_: int, project_id: int, actor: Any) -> list[Any]:
     from mlops_nb.services import governance
 
     with session() as s:
-        pending = governance.list_requests(session=s, project_id=project_id, status="pending", limit=QUEUE_LIMIT)
-        return [r for r in pending if not governance.decision_blockers(
-            session=s, actor=actor, request_id=r.id, store=artifacts())]
+        ids = set(governance.waiting_for(session=s, actor=actor, project_id=project_id, store=artifacts(),
+                                         limit=QUEUE_LIMIT))
+    return [r for r in pending_requests(project_id) if r.id in ids]
 
 
 def waiting_for(project_id: int, actor: Any) -> list[Any]:
-    """The project's pending requests `actor` may approve now (no decision blockers), newest first."""
+    """The project's pending requests `actor` may approve now (governance.waiting_for: no decision
+    blockers), newest first."""
     return _waiting(store_url(), stamp(), project_id, actor)
 
 

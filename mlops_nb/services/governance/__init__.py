@@ -36,6 +36,7 @@ if TYPE_CHECKING:  # what type checkers see; at run time __getattr__ loads the s
     )
     from mlops_nb.services.governance.decisions import (
         decision_blockers,
+        waiting_for,
     )
     from mlops_nb.services.governance.gates import (
         GATE_FUNCTIONS,
@@ -166,6 +167,7 @@ __all__ = [
     "trail",
     "validate",
     "verify",
+    "waiting_for",
 ]
 
 # the modules, leaves first: a name is looked up in the first that lists it

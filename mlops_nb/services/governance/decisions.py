@@ -89,10 +89,12 @@ def approvals(session: Session, request_id: int | None) -> list[Approval]:
 
 
 def check(session: Session, actor: Identity, request: PromotionRequest, model: RegisteredModel,
-          action: str) -> Checked:
+          action: str, *, existing: list[Approval] | None = None,
+          policy: policies.EffectivePolicy | None = None) -> Checked:
     """Checks 1-5 of the module's list for `actor` (as the store sees them now) deciding `request`
     of `model` with `action` (approve or reject); reads only. Every blocker found is listed, in
-    that order; a request no longer pending has that one blocker alone."""
+    that order; a request no longer pending has that one blocker alone. `existing` (the request's
+    decisions) and `policy` (the model's policy in force) are read here unless given."""
     stale = not_pending(request)
     if stale is not None:
         return Checked([stale])
@@ -102,14 +104,16 @@ def check(session: Session, actor: Identity, request: PromotionRequest, model: R
         hint = "ask another reviewer" if action == "approve" else "withdraw it with mlops.cancel(request_id)"
         blockers.append(Blocker(PermissionDenied, f"user {actor.name!r} requested promotion request {request.id} "
                                                   f"and may not {verb} it (four eyes); {hint}"))
-    policy = policies.get_effective_policy(session=session, project_id=model.project_id, model_id=model.id)
+    if policy is None:
+        policy = policies.get_effective_policy(session=session, project_id=model.project_id, model_id=model.id)
     required = policy.approvals(request.target_stage)
     try:
         permissions.require(actor, action, allowed_roles=required)
     except PermissionDenied as err:
         blockers.append(Blocker(PermissionDenied,
                                 f"{err} (the policy of model {model.name!r} for {request.target_stage})"))
-    existing = approvals(session, request.id)
+    if existing is None:
+        existing = approvals(session, request.id)
     given = Counter(a.role for a in existing if a.decision == "approve")
     if any(same_user(actor, a.user_id, a.user) for a in existing):
         blockers.append(Blocker(Conflict, f"user {actor.name!r} has already decided promotion request {request.id}"))
@@ -174,3 +178,39 @@ def listed(*, session: Session, actor: Identity, request: PromotionRequest, mode
                 store=store, load=load)]
         found += gate_blockers(gates.failing(gate_results))
     return [b.message for b in found]
+
+
+def waiting_for(*, session: Session, actor: Identity, project_id: int, store: Any = None, load: Any = None,
+                limit: int = 200) -> list[int]:
+    """Ids of the project's pending requests (the `limit` newest, newest first) that `actor` may
+    approve now: those for which decision_blockers is [], found with the same checks in fewer
+    queries (the actor, the decisions and the versions are read once for all).
+
+        waiting_for(session=s, actor=eli, project_id=1)   # [14, 12]
+    """
+    actor = permissions.current(session=session, actor=actor)
+    rows = session.execute(select(PromotionRequest, RegisteredModel)
+                           .join(RegisteredModel, col(RegisteredModel.id) == PromotionRequest.model_id)
+                           .where(col(RegisteredModel.project_id) == project_id,
+                                  col(PromotionRequest.status) == "pending")
+                           .order_by(col(PromotionRequest.id).desc()).limit(limit)).all()
+    ids = [request.id for request, _ in rows]
+    decided: dict[int | None, list[Approval]] = {i: [] for i in ids}
+    for a in session.execute(select(Approval).where(col(Approval.request_id).in_(ids))
+                             .order_by(col(Approval.id))).scalars():
+        decided[a.request_id].append(a)
+    versions = {v.id: v for v in session.execute(select(ModelVersion).where(
+        col(ModelVersion.id).in_([request.model_version_id for request, _ in rows]))).scalars()}
+    in_force: dict[int | None, policies.EffectivePolicy] = {}
+    found = []
+    for request, model in rows:
+        checked = check(session, actor, request, model, "approve", existing=decided[request.id],
+                        policy=in_force.get(model.id))
+        if checked.blockers or checked.policy is None:
+            continue
+        in_force[model.id] = checked.policy
+        results = gates.evaluate(session=session, version=versions[request.model_version_id],
+                                 target_stage=request.target_stage, policy=checked.policy, store=store, load=load)
+        if not gates.failing(results):
+            found.append(request.id)
+    return [i for i in found if i is not None]

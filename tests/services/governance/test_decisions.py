@@ -113,3 +113,31 @@ def test_bad_ids_and_actions_are_named(session):
     with pytest.raises(InvalidInput, match="action 'cancel' is not one of approve, reject"):
         _blockers(session, people["admin"], req, "cancel")
     assert session.execute(select(PromotionRequest.status)).scalars().all() == ["pending"]
+
+
+def _with_version(session, pid) -> str:
+    m = g.model(session, pid)
+    g.version(session, m)
+    return m.name
+
+
+def test_waiting_for_lists_what_decision_blockers_clears(session):
+    people, pid, m, own = _setup(session, to="staging")  # dana's staging request
+    failing = governance.request_promotion(session=session, actor=people["dana"], project_id=pid,
+                                           model=_with_version(session, pid), version=1, to="production",
+                                           reason="skip staging")  # a failing gate
+    ready = g.model(session, pid)
+    g.version(session, ready, stage="staging")
+    both = governance.request_promotion(session=session, actor=people["dana"], project_id=pid, model=ready.name,
+                                        version=1, to="production", reason="ready")
+    governance.approve(session=session, actor=people["ml_engineer"], request_id=both.id, comment="tech ok")
+    mine = governance.request_promotion(session=session, actor=people["ml_engineer"], project_id=pid,
+                                        model=_with_version(session, pid), version=1, to="staging", reason="mine")
+    assert failing.id and mine.id
+    pending = [r.id for r in governance.list_requests(session=session, project_id=pid, status="pending")]
+    for who in ("ml_engineer", "reviewer", "manager", "dana", "declared"):
+        expected = [i for i in pending if not governance.decision_blockers(session=session, actor=people[who],
+                                                                            request_id=i)]
+        assert governance.waiting_for(session=session, actor=people[who], project_id=pid) == expected, who
+    assert governance.waiting_for(session=session, actor=people["ml_engineer"], project_id=pid) == [own.id]
+    assert governance.waiting_for(session=session, actor=people["reviewer"], project_id=pid) == [both.id]
