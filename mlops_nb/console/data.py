@@ -148,9 +148,10 @@ def pending_requests(project_id: int) -> list[Any]:
 
 
 def decided_requests(project_id: int) -> list[Any]:
-    """The project's decided requests (approved, rejected, superseded, cancelled), newest first,
-    among its HISTORY_LIMIT newest requests."""
-    return [r for r in _requests(store_url(), stamp(), project_id, None, HISTORY_LIMIT) if r.status != "pending"]
+    """The project's decided requests (approved, rejected, superseded, cancelled) among its
+    HISTORY_LIMIT newest requests, the latest decision first."""
+    decided = [r for r in _requests(store_url(), stamp(), project_id, None, HISTORY_LIMIT) if r.status != "pending"]
+    return sorted(decided, key=lambda r: (r.decided_at or 0.0, r.id), reverse=True)
 
 
 @st.cache_data(show_spinner=False)
