@@ -545,3 +545,141 @@ def audit_csv(filters: dict[str, Any]) -> bytes:
                          json.dumps(r["before"], ensure_ascii=False), json.dumps(r["after"], ensure_ascii=False),
                          r["hash"]])
     return out.getvalue().encode()
+
+
+# --- Approvals and Overview ---
+
+QUEUE_LIMIT = 200  # pending requests the queue reads (newest first); the page says when there are more
+HISTORY_LIMIT = 200  # requests the decision history reads, newest first
+
+
+@st.cache_resource(show_spinner=False)
+def _artifacts(root: str) -> Any:
+    from mlops_nb.store.artifacts import artifact_store
+
+    return artifact_store(root)
+
+
+def artifacts() -> Any:
+    """The artifact store (`MLOPS_ARTIFACT_ROOT`, else the default): the gates that score a version's
+    reference sample read it, at a review and at the decision."""
+    return _artifacts(Settings.from_env().artifact_root)
+
+
+@st.cache_data(show_spinner=False)
+def _requests(url: str, stamp_: int, project_id: int, status: str | None, limit: int) -> list[Any]:
+    from mlops_nb.services import governance
+
+    with session() as s:
+        return list(governance.list_requests(session=s, project_id=project_id, status=status, limit=limit))
+
+
+def pending_requests(project_id: int) -> list[Any]:
+    """The project's pending requests (PromotionRequestPublic), newest first, at most QUEUE_LIMIT."""
+    return _requests(store_url(), stamp(), project_id, "pending", QUEUE_LIMIT)
+
+
+def decided_requests(project_id: int) -> list[Any]:
+    """The project's decided requests (approved, rejected, superseded, cancelled) among its
+    HISTORY_LIMIT newest requests, the latest decision first."""
+    decided = [r for r in _requests(store_url(), stamp(), project_id, None, HISTORY_LIMIT) if r.status != "pending"]
+    return sorted(decided, key=lambda r: (r.decided_at or 0.0, r.id), reverse=True)
+
+
+@st.cache_data(show_spinner=False)
+def _review(url: str, stamp_: int, request_id: int, actor: Any) -> Any:
+    from mlops_nb.services import governance
+
+    with session() as s:
+        return governance.review(session=s, request_id=request_id, actor=actor, store=artifacts())
+
+
+def review(request_id: int, actor: Any) -> Any:
+    """Request `request_id` as `actor` (the logged-in Identity) reads it: governance.Review (lineage,
+    gates now, why they may not approve or reject).
+
+    Raises:
+        NotFound: no such request (decided and gone is still found).
+    """
+    return _review(store_url(), stamp(), request_id, actor)
+
+
+@st.cache_data(show_spinner=False)
+def _waiting(url: str, stamp_: int, project_id: int, actor: Any) -> list[Any]:
+    from mlops_nb.services import governance
+
+    with session() as s:
+        ids = set(governance.waiting_for(session=s, actor=actor, project_id=project_id, store=artifacts(),
+                                         limit=QUEUE_LIMIT))
+    return [r for r in pending_requests(project_id) if r.id in ids]
+
+
+def waiting_for(project_id: int, actor: Any) -> list[Any]:
+    """The project's pending requests `actor` may approve now (governance.waiting_for: no decision
+    blockers), newest first."""
+    return _waiting(store_url(), stamp(), project_id, actor)
+
+
+def approve(request_id: int, comment: str, actor: Any, project_id: int) -> str:
+    """Approve as `actor`; the request's status after it (approved, or pending while other roles' approvals
+    are due).
+
+    Raises:
+        MlopsError: the service's refusal (four eyes, role, gates, already decided); nothing is stored.
+    """
+    from mlops_nb.services import governance
+
+    return write(lambda s: governance.approve(session=s, actor=actor, request_id=request_id, comment=comment,
+                                              project_id=project_id, store=artifacts()).status)
+
+
+def reject(request_id: int, comment: str, actor: Any, project_id: int) -> str:
+    """Reject as `actor` with `comment` (required by the service); the request's status after it.
+
+    Raises:
+        MlopsError: the service's refusal (no comment, four eyes, role, already decided); nothing is stored.
+    """
+    from mlops_nb.services import governance
+
+    return write(lambda s: governance.reject(session=s, actor=actor, request_id=request_id, comment=comment,
+                                             project_id=project_id).status)
+
+
+@st.cache_data(show_spinner=False)
+def _production(url: str, stamp_: int, project_id: int) -> list[dict[str, Any]]:
+    from mlops_nb.services import governance
+
+    with session() as s:
+        return governance.production_models(session=s, project_id=project_id)
+
+
+def production_models(project_id: int) -> list[dict[str, Any]]:
+    """The project's models in production: governance.production_models' rows."""
+    return _production(store_url(), stamp(), project_id)
+
+
+@st.cache_data(show_spinner=False)
+def _activity(url: str, stamp_: int, limit: int) -> list[dict[str, Any]]:
+    from mlops_nb.services import governance
+
+    with session() as s:
+        return [{"ts": e.ts, "actor": e.actor, "action": e.action, "entity": e.entity, "entity_id": e.entity_id}
+                for e in governance.events(session=s, limit=limit)]
+
+
+def recent_activity(limit: int = 10) -> list[dict[str, Any]]:
+    """The newest `limit` audit events of the store: [{"ts" (epoch s), "actor", "action", "entity", "entity_id"}]."""
+    return _activity(store_url(), stamp(), limit)
+
+
+@st.cache_data(show_spinner=False, ttl=RUNS_TTL_S)
+def _run_count(url: str, project_id: int) -> int:
+    from mlops_nb.services import tracking
+
+    with session() as s:
+        return tracking.count_runs(session=s, project_id=project_id)
+
+
+def run_count(project_id: int) -> int:
+    """How many runs the project holds (read again after RUNS_TTL_S seconds: runs are not audited)."""
+    return _run_count(store_url(), project_id)

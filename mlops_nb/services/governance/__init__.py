@@ -7,7 +7,9 @@ Each module below is one job; this package names what the domain offers, so call
 - policies: the promotion policy documents and their validation; policy_scope: a policy by model name;
 - gates: the checks a version must pass before a promotion is approved;
 - stages: stage changes and rollback, one production version per model, and their history;
-- promotion: requests, approvals, rejections and cancellations, with four eyes.
+- decisions: the checks of every decision, and why a user may not decide a request (read-only);
+- promotion: requests, approvals, rejections and cancellations, with four eyes;
+- reviews: what a reviewer reads before deciding (lineage, gates now, blockers), what holds production.
 
 The names load on first use (PEP 562): importing one module of the domain, as the registry does
 with `governance.policies` and `governance.audit`, does not load the rest. Promotion and the gates
@@ -33,6 +35,10 @@ if TYPE_CHECKING:  # what type checkers see; at run time __getattr__ loads the s
         store_key,
         trail,
         verify,
+    )
+    from mlops_nb.services.governance.decisions import (
+        decision_blockers,
+        waiting_for,
     )
     from mlops_nb.services.governance.gates import (
         GATE_FUNCTIONS,
@@ -90,6 +96,12 @@ if TYPE_CHECKING:  # what type checkers see; at run time __getattr__ loads the s
         StageChangePublic,
         audit_table,
     )
+    from mlops_nb.services.governance.reviews import (
+        Review,
+        lineage_summary,
+        production_models,
+        review,
+    )
     from mlops_nb.services.governance.stages import (
         last_stage_changes,
         lock_model,
@@ -121,6 +133,7 @@ __all__ = [
     "REQUEST_COLUMNS",
     "RequestTable",
     "StageChangePublic",
+    "Review",
     "TARGET_STAGES",
     "VERIFY_PAGE",
     "VerifyResult",
@@ -131,6 +144,7 @@ __all__ = [
     "change_policy",
     "count_events",
     "data_validated",
+    "decision_blockers",
     "evaluate",
     "event_facets",
     "event_hash",
@@ -141,6 +155,7 @@ __all__ = [
     "last_stage_changes",
     "latest_event_id",
     "lineage_complete",
+    "lineage_summary",
     "list_requests",
     "lock_model",
     "merge",
@@ -150,6 +165,7 @@ __all__ = [
     "prediction_distribution",
     "preview_gates",
     "production_periods",
+    "production_models",
     "production_stack",
     "public",
     "read_policy",
@@ -157,6 +173,7 @@ __all__ = [
     "registry_loader",
     "reject",
     "request_promotion",
+    "review",
     "rollback",
     "rollback_target",
     "set_policy",
@@ -166,10 +183,11 @@ __all__ = [
     "trail",
     "validate",
     "verify",
+    "waiting_for",
 ]
 
 # the modules, leaves first: a name is looked up in the first that lists it
-_MODULES = ('results', 'audit', 'policies', 'stages', 'policy_scope', 'gates', 'promotion')
+_MODULES = ('results', 'audit', 'policies', 'stages', 'policy_scope', 'gates', 'decisions', 'promotion', 'reviews')
 
 
 def __getattr__(name: str) -> Any:

@@ -126,7 +126,7 @@ def lineage_complete(ctx: GateContext, enabled: bool) -> GateResult:
     recorded its code (registry.code_verdict: the notebook's cells or the script's text, else a
     commit holding the code file unchanged); the code reference and the number of params are in
     `data`. An untracked or modified notebook whose cells were recorded passes, named as a warning."""
-    from mlops_nb.services.registry.lineage import code_reference, code_verdict
+    from mlops_nb.services.registry.lineage import code_verdict, version_code
 
     v = ctx.version
     missing: list[str] = []
@@ -138,7 +138,7 @@ def lineage_complete(ctx: GateContext, enabled: bool) -> GateResult:
     else:
         data["run"] = run.id
         # the version's own record (registration kept it) over the run's, for what it has
-        code = {**code_reference(run), **{k: val for k, val in (v.code or {}).items() if val is not None}}
+        code = version_code(run, v.code)
         data["code"] = {k: val for k, val in code.items() if val is not None}
         recorded, code_words = code_verdict(code)
         data["code_recorded"] = recorded

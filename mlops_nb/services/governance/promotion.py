@@ -12,6 +12,8 @@ Rules that never bend, checked here on every call whatever the interface:
 - gates are evaluated at the request and again at each decision; a failing gate blocks approval;
 - a new request supersedes an older pending one for the same model and stage, when its requester
   is the same user or may cancel others' requests (a proven steward: ml_engineer or admin);
+- the checks of a decision live in governance.decisions, which also lists them for readers
+  (decision_blockers: why a user may not decide, without writing anything);
 - the approval that completes the policy's quotas approves the request and moves the version in
   the same transaction (one production version per model: the previous one is archived).
 
@@ -22,19 +24,17 @@ so two reviewers approving at the same moment record exactly one decision.
 from __future__ import annotations
 
 import time
-from collections import Counter
 from typing import Any
 
 from sqlalchemy import select
 from sqlmodel import Session, col
 
 from mlops_nb.services import registry
-from mlops_nb.services.errors import Conflict, GateFailed, InvalidInput, NotFound, PermissionDenied
-from mlops_nb.services.governance import audit, gates, policies, stages
+from mlops_nb.services.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from mlops_nb.services.governance import audit, decisions, gates, policies, stages
 from mlops_nb.services.governance.results import PromotionRequestPublic, RequestTable
 from mlops_nb.services.identity import permissions
 from mlops_nb.services.identity.auth import Identity
-from mlops_nb.services.values import user_key
 from mlops_nb.store.models import Approval, ModelVersion, PromotionRequest, RegisteredModel
 from mlops_nb.store.models.registry import REQUEST_STATUSES
 
@@ -55,12 +55,6 @@ def _text(value: Any, what: str, *, required: bool, example: str) -> str:
     return value.strip()
 
 
-def _gate_failure(request: PromotionRequest, failed: list[dict[str, Any]]) -> GateFailed:
-    """The GateFailed naming each failing gate and its detail."""
-    names = "; ".join(f"{g['name']} ({g['detail']})" for g in failed)
-    return GateFailed(f"request {request.id} cannot be approved: {len(failed)} gate(s) failed: {names}")
-
-
 def _evaluate(session: Session, *, actor: str, request: PromotionRequest, version: ModelVersion,
               policy: policies.EffectivePolicy, when: str, store: Any, load: Any) -> list[dict[str, Any]]:
     """Evaluate the gates for the request, store the results and the policy on it, audit them."""
@@ -74,25 +68,12 @@ def _evaluate(session: Session, *, actor: str, request: PromotionRequest, versio
     return results
 
 
-def _same_user(actor: Identity, user_id: int | None, name: str | None) -> bool:
-    """True when `actor` is the user a row names: by id; for a row from before ids were stored
-    (no id), by the name's key (case and width folded)."""
-    if user_id is not None:
-        return actor.user_id is not None and actor.user_id == user_id
-    if name is None:
-        return False
-    try:
-        return user_key(name) == user_key(actor.name)
-    except InvalidInput:  # a stored name that is no valid user name matches nobody
-        return False
-
-
 def _supersede(session: Session, actor: Identity, older: list[PromotionRequest], now: float) -> None:
     """Mark the `older` pending requests superseded by `actor`, audited; all or none: a request of
     another user needs the "cancel" permission (a proven ml_engineer or admin), else
     PermissionDenied naming the request and its requester, before anything changes."""
     for row in older:
-        if not _same_user(actor, row.requester_id, row.requester) and not permissions.allowed(actor, "cancel"):
+        if not decisions.same_user(actor, row.requester_id, row.requester) and not permissions.allowed(actor, "cancel"):
             raise PermissionDenied(
                 f"user {actor.name!r} ({actor.role}) may not supersede promotion request {row.id} of "
                 f"{row.requester!r}, pending for the same model and stage: only its requester or a proven "
@@ -172,41 +153,15 @@ def _locked_request(session: Session, request_id: Any, project_id: int | None) -
     return request, model
 
 
-def _require_pending(request: PromotionRequest) -> None:
-    """Nothing while the request is pending; Conflict naming its status (and who decided) otherwise."""
-    if request.status != "pending":
-        by = f" by {request.decided_by}" if request.decided_by else ""
-        raise Conflict(f"promotion request {request.id} is already {request.status}{by}; nothing was changed")
-
-
-def _approvals(session: Session, request_id: int | None) -> list[Approval]:
-    """The decisions on the request so far, oldest first."""
-    found: list[Approval] = list(session.execute(select(Approval).where(col(Approval.request_id) == request_id)
-                                                 .order_by(col(Approval.id))).scalars().all())
-    return found
-
-
 def _decide_checks(session: Session, actor: Identity, request: PromotionRequest, model: RegisteredModel,
-                   action: str) -> tuple[policies.EffectivePolicy, dict[str, int], list[Approval]]:
-    """The checks of every decision: pending, four eyes, a role the policy names for the stage (with
-    proof), one decision per user; (the policy, the approvals it requires, the decisions so far).
-    Four eyes and one-decision-per-user compare user ids (`_same_user`), never typed names."""
-    _require_pending(request)
-    verb = "approve" if action == "approve" else "reject"
-    if _same_user(actor, request.requester_id, request.requester):
-        hint = "ask another reviewer" if action == "approve" else "withdraw it with mlops.cancel(request_id)"
-        raise PermissionDenied(f"user {actor.name!r} requested promotion request {request.id} and may not {verb} it "
-                               f"(four eyes); {hint}")
-    policy = policies.get_effective_policy(session=session, project_id=model.project_id, model_id=model.id)
-    required = policy.approvals(request.target_stage)
-    try:
-        permissions.require(actor, action, allowed_roles=required)
-    except PermissionDenied as err:
-        raise PermissionDenied(f"{err} (the policy of model {model.name!r} for {request.target_stage})") from err
-    existing = _approvals(session, request.id)
-    if any(_same_user(actor, a.user_id, a.user) for a in existing):
-        raise Conflict(f"user {actor.name!r} has already decided promotion request {request.id}")
-    return policy, required, existing
+                   action: str) -> decisions.Checked:
+    """The checks of every decision (decisions.check: pending, four eyes, a role the policy names
+    for the stage with proof, one decision per user, the quota of the actor's role when approving);
+    raises the first blocker's error, else returns what the checks read."""
+    checked = decisions.check(session, actor, request, model, action)
+    if checked.blockers:
+        raise checked.blockers[0].exception()
+    return checked
 
 
 def approve(*, session: Session, actor: Identity, request_id: int, comment: str = "", project_id: int | None = None,
@@ -227,21 +182,18 @@ def approve(*, session: Session, actor: Identity, request_id: int, comment: str 
     actor = permissions.current(session=session, actor=actor)
     comment = _text(comment, "comment", required=False, example="")
     request, model = _locked_request(session, request_id, project_id)
-    policy, required, existing = _decide_checks(session, actor, request, model, "approve")
+    checked = _decide_checks(session, actor, request, model, "approve")
+    policy, required, given = checked.policy, checked.required, checked.given
+    assert policy is not None  # the checks passed, so they read the policy
     role = actor.role
     assert role is not None  # _decide_checks passed: a proven identity with a role
-    given = Counter(a.role for a in existing if a.decision == "approve")
-    if given[role] >= required[role]:
-        waiting = ", ".join(f"{n - given[r]} {r}" for r, n in required.items() if given[r] < n)
-        raise Conflict(f"promotion request {request.id} already has its {role} approvals; "
-                       f"it waits for {waiting}")
     version = session.get(ModelVersion, request.model_version_id)
     assert version is not None  # promotion_request.model_version_id is a foreign key
     results = _evaluate(session, actor=actor.name, request=request, version=version, policy=policy, when="decision",
                         store=store, load=load)
     failed = gates.failing(results)
     if failed:
-        raise _gate_failure(request, failed)
+        raise decisions.gate_failure(request, failed)
     now = time.time()
     assert request.id is not None  # a stored row has its id
     session.add(Approval(request_id=request.id, user=actor.name, user_id=actor.user_id, role=role, decision="approve",
@@ -310,8 +262,10 @@ def cancel(*, session: Session, actor: Identity, request_id: int, reason: str = 
     actor = permissions.current(session=session, actor=actor)
     reason = _text(reason, "reason", required=False, example="")
     request, _ = _locked_request(session, request_id, project_id)
-    _require_pending(request)
-    own = _same_user(actor, request.requester_id, request.requester)
+    stale = decisions.not_pending(request)
+    if stale is not None:
+        raise stale.exception()
+    own = decisions.same_user(actor, request.requester_id, request.requester)
     permissions.require(actor, "cancel_own" if own else "cancel")
     request.status, request.decided_at, request.decided_by = "cancelled", time.time(), actor.name
     request.decided_by_id = actor.user_id

@@ -24,6 +24,7 @@ from mlops_nb.services.registry.lineage import (
     code_verdict,
     input_signature,
     training_dataset,
+    version_code,
 )
 from mlops_nb.services.registry.loading import (
     EnvironmentMismatchWarning,
@@ -111,4 +112,5 @@ __all__ = [
     "trusted_for",
     "trusted_names",
     "types_beyond",
+    "version_code",
 ]

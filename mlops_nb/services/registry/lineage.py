@@ -108,6 +108,13 @@ def code_reference(run: Any) -> dict[str, Any]:
             "notebook_path": run.notebook_path, "code_status": run.code_status, "cells": cells}
 
 
+def version_code(run: Any, recorded: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The code that made a version: its run's code_reference, overridden by what the version's own
+    record (kept at registration) holds, key by key; `run` None: the record alone."""
+    base = code_reference(run) if run is not None else {}
+    return {**base, **{k: val for k, val in (recorded or {}).items() if val is not None}}
+
+
 def code_verdict(code: Mapping[str, Any]) -> tuple[bool, str]:
     """(recorded, why): whether `code` (a code_reference) names the code that made a model, and in words.
 
