@@ -90,7 +90,8 @@ def mlflow_side(args: argparse.Namespace, logs: Path) -> dict[str, Any]:
     finally:
         console_procs.stop(proc)
     return {"store": store, "startup_s": round(startup, 1), "loads": loads,
-            "cold_s": med([x["wall_s"] for x in loads["cold"]]), "warm_s": med([x["wall_s"] for x in loads["warm"]]),
+            "cold_s": med([x["wall_s"] for x in loads["cold"] if "wall_s" in x]),
+            "warm_s": med([x["wall_s"] for x in loads["warm"] if "wall_s" in x]),
             "memory": memory}
 
 
@@ -159,7 +160,7 @@ def main() -> int:
     ap.add_argument("--port", type=int, default=8617)
     ap.add_argument("--mlflow-port", type=int, default=5055)
     ap.add_argument("--server-timeout", type=float, default=300, help="s to wait for a server to answer")
-    ap.add_argument("--page-timeout", type=float, default=120, help="s to wait for a page's first row")
+    ap.add_argument("--page-timeout", type=float, default=300, help="s to wait for a page's first row")
     ap.add_argument("--skip", nargs="*", default=[], choices=["mlflow", "browser", "apptest"])
     ap.add_argument("--out", help="also write the JSON here")
     args = ap.parse_args()

@@ -75,7 +75,15 @@ def launch(p: Any) -> Any:
 
 
 def mlflow_load(ctx: Any, url: str, row_sel: str, timeout_s: float, shot: str | None = None) -> dict[str, Any]:
-    """One load of MLflow's runs page in a new page of `ctx`: wall s from `goto` to a visible run row."""
+    """One load of MLflow's runs page in a new page of `ctx`: wall s from `goto` to a visible run row,
+    or {"error"} when none shows within `timeout_s`."""
+    try:
+        return _mlflow_load(ctx, url, row_sel, timeout_s, shot)
+    except Exception as err:  # a load that never shows a row is reported, and the others still run
+        return {"error": f"{type(err).__name__}: {str(err).splitlines()[0][:200]}"}
+
+
+def _mlflow_load(ctx: Any, url: str, row_sel: str, timeout_s: float, shot: str | None) -> dict[str, Any]:
     pg = ctx.new_page()
     pg.add_init_script(MLFLOW_INIT % json.dumps(row_sel))
     t0 = time.perf_counter()
