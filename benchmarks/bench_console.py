@@ -132,7 +132,7 @@ def console_side(args: argparse.Namespace, store: dict[str, Any], logs: Path) ->
 
 def apptest_side(args: argparse.Namespace, store: dict[str, Any]) -> dict[str, Any]:
     """console_apptest.py in its own process on our store."""
-    env = {**os.environ, "MLOPS_DB_URL": store["url"], "MLOPS_HOME": store["home"],
+    env = {**os.environ, "MLOPS_DB_URL": store["url"], "MLOPS_HOME": store["home"], "MLOPS_BENCH_CONSOLE_APP": str(args.app),
            "PYTHONPATH": os.pathsep.join([str(args.root), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)}
     cp = subprocess.run([args.python, str(HERE / "console_apptest.py"), args.user, store["password"],
                          str(args.repeat), *TITLES], capture_output=True, text=True, env=env, timeout=900,

@@ -12,6 +12,7 @@ start it) so the Streamlit caches start empty.
 from __future__ import annotations
 
 import json
+import os
 import statistics
 import sys
 import time
@@ -19,7 +20,9 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-APP = ROOT / "mlops_nb" / "console" / "app.py"
+# the console to render: this checkout's, or another's (bench_console --app; its checkout then
+# comes first on PYTHONPATH, so nav.PAGES and the app's page paths agree)
+APP = Path(os.environ.get("MLOPS_BENCH_CONSOLE_APP") or ROOT / "mlops_nb" / "console" / "app.py")
 TITLES = ("Overview", "Experiments", "Registry", "Approvals", "Audit", "Admin")
 
 

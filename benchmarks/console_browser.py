@@ -46,7 +46,7 @@ MLFLOW_INIT = """
 """
 
 FIRST_ROW = """
-([title, text]) => {
+([title, text, graceMs]) => {
   const fresh = '[data-testid="stElementContainer"]:not([data-stale="true"])';
   if (![...document.querySelectorAll(fresh + ' h1')].some(h => h.textContent.includes(title))) return false;
   for (const grid of document.querySelectorAll(fresh + ' [data-testid="stDataFrame"]')) {
@@ -56,9 +56,14 @@ FIRST_ROW = """
       if (row.getAttribute('aria-rowindex') !== '1' && row.textContent.includes(text)) return performance.now();
     }
   }
-  return false;
+  // a page whose script finished without drawing a run row: give up after graceMs (-1), not the timeout
+  const settled = !document.querySelector('[data-stale="true"]') && !document.querySelector('[data-testid="stStatusWidget"]');
+  if (!settled) { window.__settledAt = null; return false; }
+  window.__settledAt = window.__settledAt || performance.now();
+  return performance.now() - window.__settledAt > graceMs ? -1 : false;
 }
 """
+NO_ROW_GRACE_S = 30  # s a settled page may take to draw its table before the harness says it has none
 
 SETTLED = """
 ([title]) => {
@@ -140,14 +145,18 @@ def log_in(pg: Any, base: str, user: str, password: str, timeout_s: float, landi
 def go(pg: Any, title: str, timeout_s: float, row_text: str | None) -> dict[str, Any]:
     """Click `title` in the navigation; wall s (and in-page ms) until its first run row is visible
     (`row_text`), or until the page is settled when `row_text` is None."""
-    t_click = pg.evaluate("performance.now()")
+    t_click = pg.evaluate("window.__settledAt = null, performance.now()")
     t0 = time.perf_counter()
     nav_link(pg, title).click()
     if row_text is None:
         pg.wait_for_function(SETTLED, arg=[title], polling=100, timeout=timeout_s * 1000)
         return {"wall_s": round(time.perf_counter() - t0, 3)}
-    handle = pg.wait_for_function(FIRST_ROW, arg=[title, row_text], polling="raf", timeout=timeout_s * 1000)
+    handle = pg.wait_for_function(FIRST_ROW, arg=[title, row_text, NO_ROW_GRACE_S * 1000], polling="raf",
+                                  timeout=timeout_s * 1000)
     wall = time.perf_counter() - t0
+    if handle.json_value() == -1:
+        raise RuntimeError(f"the {title} page finished without a row showing {row_text!r} "
+                           f"(waited {NO_ROW_GRACE_S} s after it settled)")
     return {"wall_s": round(wall, 3), "inpage_ms": round(handle.json_value() - t_click, 1)}
 
 
