@@ -6,6 +6,8 @@ benchmarks/results/latest.json.
     .venv/bin/python benchmarks/run_all.py --mlflow-python /tmp/mlflow-venv/bin/python
                                          # run MLflow's anchor scripts first (one at a time), then ours
     .venv/bin/python benchmarks/run_all.py --cases log_metric log_batch  # a subset
+    .venv/bin/python benchmarks/run_all.py --cases console --mlflow-python /tmp/mlflow-venv/bin/python
+                                         # the console beside MLflow's UI (bench_console.py: a few minutes)
 
 Benchmarks run one after another, never two at once (the figures are from a 2-core machine).
 
@@ -38,14 +40,17 @@ CASES = {  # our case -> script
     "registry": "bench_registry.py",
     "decision": "bench_decision.py",
     "audit_verify": "bench_audit_verify.py",
+    "console": "bench_console.py",
 }
 CASE_ENV = {"log_metric_full": {"MLOPS_SQLITE_SYNCHRONOUS": "FULL"}}  # our store as durable as MLflow's default
 ANCHORS = ("import_time", "log_metric_single", "log_metric_batch", "search_runs", "registry")
 NEEDS = {"import": ["import_time"], "new_store": ["log_metric_single", "log_metric_batch", "search_runs", "registry"],
          "log_metric": ["log_metric_single"], "log_metric_full": ["log_metric_single"],
          "log_batch": ["log_metric_batch"], "runs_search": ["search_runs"],
-         "registry": ["registry"], "decision": [], "audit_verify": []}
+         "registry": ["registry"], "decision": [], "audit_verify": [],
+         "console": []}  # the console case runs MLflow's server and store itself, with --mlflow-python
 MLFLOW_SIDE = HERE / "mlflow_side"
+CONSOLE_PAGES = ("Overview", "Experiments", "Registry", "Approvals", "Audit", "Admin")
 COLD_RUNS = 3
 NOT_MEASURED = "not measured"
 MLFLOW_DURABILITY = "MLflow: SQLite defaults, rollback journal, synchronous=FULL (a commit survives a power loss)"
@@ -223,10 +228,54 @@ def rows_for(case: str, ours: dict, a: dict[str, dict]) -> list[dict]:
         out.append(row(case, f"approve() completing production on a store of {ours['versions']:,} versions (median)",
                        v, None, "s", "< 50 ms", ours["value_ms"] < 50,
                        "gates re-evaluated, approval, stage change, audit events, one transaction"))
+    elif case == "console":
+        out += console_rows(ours)
     elif case == "audit_verify":
         v = ours["value_s"]
         out.append(row(case, f"`mlops audit verify` over {ours.get('events', 0):,} events (whole command)", v, None,
                        "s", "< 2 s", v < 2))
+    return out
+
+
+def console_rows(ours: dict) -> list[dict]:
+    """The console beside MLflow's UI (bench_console.py): first run row cold and warm, each page in
+    AppTest, the servers' memory."""
+    ml, con, app = ours.get("mlflow", {}), ours.get("console", {}), ours.get("apptest", {})
+    runs = ours.get("store", {}).get("runs", 0)
+    ml_note = ml.get("skipped") or ml.get("error") or ""
+    out = []
+    for kind, how in (("cold", "a new browser context each time (empty cache); ours: log in, then the first visit"),
+                      ("warm", "the same browser context; ours: the same session, back from Overview")):
+        v, m = con.get(f"{kind}_s"), ml.get(f"{kind}_s")
+        met = NOT_MEASURED if v is None or m is None else m / v >= 3
+        note = f"{how}; MLflow: goto the runs page's URL"
+        if v is None:
+            note += f"; ours not measured: {con.get('first_rows_error', 'no browser run')}"
+        if m is None:
+            note += f"; MLflow not measured: {ml_note or 'no figure'}"
+        out.append(row("console", f"first run row of {runs:,}, headless Chromium, {kind} (median of "
+                                  f"{ours.get('repeat', 5)}): Experiments vs MLflow's runs page",
+                       v, m, "s", "<= 1/3 of MLflow", met, note))
+    v = con.get("cold_from_open_s")
+    out.append(row("console", "  same, cold, ours counting opening the console and logging in", v, ml.get("cold_s"),
+                   "s", "(report)", None,
+                   f"login {statistics.median(con['loads']['login_s']):.3f} s" if v is not None else ""))
+    pages = app.get("pages", {})
+    for title in CONSOLE_PAGES:
+        page = pages.get(title, {})
+        v = page.get("median_s")
+        error = page.get("error") or app.get("error")
+        met = NOT_MEASURED if v is None else (v < 1 and not error)
+        out.append(row("console", f"{title} page rendered in AppTest (median of {app.get('repeat', 5)})", v, None, "s",
+                       "< 1 s", met, (f"first visit {page['first_s']} s, {page['elements']} elements on the page"
+                                      if "first_s" in page else "")
+                       + (f"; error: {error[:150]}" if error else "")))
+    mem, ml_mem = con.get("memory", {}), ml.get("memory", {})
+    v = mem.get("pss_mb")
+    out.append(row("console", f"console server's processes, PSS after every page once ({mem.get('processes', '?')} "
+                              f"processes; MLflow server: {ml_mem.get('processes', '?')})", v, ml_mem.get("pss_mb"),
+                   "MB", "< 500 MB", NOT_MEASURED if v is None else v < 500,
+                   f"RSS ours {mem.get('rss_mb')} MB, MLflow {ml_mem.get('rss_mb')} MB; MLflow after its runs page"))
     return out
 
 
@@ -271,7 +320,8 @@ def main() -> int:
     results, rows = {}, []
     for case in args.cases:
         print(f"bench {case} ...", file=sys.stderr, flush=True)
-        results[case] = run_script(args.python, HERE / CASES[case], args.timeout, env=CASE_ENV.get(case))
+        extra = ("--mlflow-python", args.mlflow_python) if case == "console" and args.mlflow_python else ()
+        results[case] = run_script(args.python, HERE / CASES[case], args.timeout, extra, env=CASE_ENV.get(case))
         rows += rows_for(case, results[case], anchors)
 
     report = {"ts": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
