@@ -658,17 +658,23 @@ def production_models(project_id: int) -> list[dict[str, Any]]:
     return _production(store_url(), stamp(), project_id)
 
 
+SESSION_ACTIONS = ("user.login", "user.logout", "user.login_failed")  # on the Audit page, not in the activity
+
+
 @st.cache_data(show_spinner=False)
 def _activity(url: str, stamp_: int, limit: int) -> list[dict[str, Any]]:
     from mlops_nb.services import governance
 
     with session() as s:
-        return [{"ts": e.ts, "actor": e.actor, "action": e.action, "entity": e.entity, "entity_id": e.entity_id}
-                for e in governance.events(session=s, limit=limit)]
+        found = [e for e in governance.events(session=s, limit=limit * 5) if e.action not in SESSION_ACTIONS]
+    return [{"ts": e.ts, "actor": e.actor, "action": e.action, "entity": e.entity, "entity_id": e.entity_id}
+            for e in found[:limit]]
 
 
 def recent_activity(limit: int = 10) -> list[dict[str, Any]]:
-    """The newest `limit` audit events of the store: [{"ts" (epoch s), "actor", "action", "entity", "entity_id"}]."""
+    """The newest `limit` audit events of the store that change something (logins and logouts, which
+    the Audit page lists, are left out; of the newest 5 x `limit` events): [{"ts" (epoch s), "actor",
+    "action", "entity", "entity_id"}]."""
     return _activity(store_url(), stamp(), limit)
 
 
