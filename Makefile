@@ -14,6 +14,8 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 PORT ?= 8888
 HOST ?= 127.0.0.1
 LAB_FLAGS ?=
+# `make test TEST_WORKERS=0` runs the tests in one process (pytest-xdist's -n)
+TEST_WORKERS ?= 2
 # `make console`: the demo store is built once into .demo/ (its own MLOPS_HOME: database, audit key,
 # artifacts, the training script and the logins, readable by this user only); `rm -rf .demo` rebuilds
 # it. CONSOLE_PORT picks another port; a taken one fails in one line.
@@ -48,7 +50,7 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 test: lint
-	$(BIN)/python -m pytest -q -p no:cacheprovider tests $(CONTRACT)
+	$(BIN)/python -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --durations=15 tests $(CONTRACT)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py

@@ -27,6 +27,8 @@ from __future__ import annotations
 
 import getpass
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -205,3 +207,21 @@ def console_idle_minutes() -> float:
     """`MLOPS_CONSOLE_IDLE_MIN` (default 30): minutes without a click after which a console session
     ends. Read at each rerun."""
     return _positive("MLOPS_CONSOLE_IDLE_MIN", DEFAULT_CONSOLE_IDLE_MIN)
+
+
+@contextmanager
+def audit_key_file_set_aside() -> Iterator[None]:
+    """`MLOPS_AUDIT_KEY_FILE` unset for the block and restored after it: for the store's schema
+    template (store.migrate), whose own key must never be written where a store's key belongs."""
+    saved = os.environ.pop("MLOPS_AUDIT_KEY_FILE", None)
+    try:
+        yield
+    finally:
+        if saved is not None:
+            os.environ["MLOPS_AUDIT_KEY_FILE"] = saved
+
+
+def child_environment(**values: str) -> dict[str, str]:
+    """A copy of this process's environment with `values` set: what a child process (the console's
+    Streamlit server) is started with, so settings reach it without a command-line argument."""
+    return {**os.environ, **values}

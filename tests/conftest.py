@@ -97,7 +97,10 @@ def pg_template(pg_admin_url, tmp_path_factory):
 
 @pytest.fixture(autouse=True)
 def clean_env(tmp_path, monkeypatch):
-    """Every test starts with no mlops variables, MLOPS_HOME in its own folder and no current context."""
+    """Every test starts with no mlops variables, MLOPS_HOME in its own folder and no current context;
+    `__main__` is put back after it (Streamlit's AppTest replaces it, and runs read the script's path
+    from it: services.tracking.environment.script_path)."""
+    monkeypatch.setitem(sys.modules, "__main__", sys.modules["__main__"])
     for var in ENV_VARS:
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("MLOPS_HOME", str(tmp_path / "home"))

@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import errno
 import ipaddress
-import os
 import signal
 import socket
 import subprocess
@@ -24,6 +23,7 @@ import sys
 from pathlib import Path
 
 from mlops_nb.cli.base import command, open_engine
+from mlops_nb.config import child_environment
 from mlops_nb.services.errors import Conflict, InvalidInput
 
 DEFAULT_HOST = "127.0.0.1"
@@ -117,7 +117,7 @@ def cmd_console(args: argparse.Namespace) -> int:
     shown_host = f"[{args.host}]" if ":" in args.host else args.host
     print(f"mlops console: store {redact_url(url)}")
     print(f"mlops console: listening on http://{shown_host}:{args.port} ({where}). Ctrl-C stops it.", flush=True)
-    child = subprocess.Popen(streamlit_command(args.host, args.port), env={**os.environ, "MLOPS_DB_URL": url})
+    child = subprocess.Popen(streamlit_command(args.host, args.port), env=child_environment(MLOPS_DB_URL=url))
     signal.signal(signal.SIGTERM, _interrupt)  # `kill PID` stops the child too, as Ctrl-C does
     try:
         return child.wait()

@@ -119,13 +119,13 @@ def _template_path() -> Path:
     exit), migrated to head by alembic on first use. Its own audit key lies beside it, unused:
     MLOPS_AUDIT_KEY_FILE, which names the key of the store being opened, is set aside meanwhile."""
     import atexit
-    import os
     import shutil
 
     from alembic import command
     from sqlalchemy import create_engine, event
     from sqlalchemy.pool import NullPool
 
+    from mlops_nb.config import audit_key_file_set_aside
     from mlops_nb.store.db import sqlite_pragmas
 
     with _template_lock:
@@ -137,13 +137,10 @@ def _template_path() -> Path:
         path = folder / "template.db"
         engine = create_engine(f"sqlite:///{path}", poolclass=NullPool)
         event.listen(engine, "connect", lambda dbapi, _record: sqlite_pragmas(dbapi))
-        saved = os.environ.pop("MLOPS_AUDIT_KEY_FILE", None)
         try:
-            with _migrating(engine) as conn:
+            with audit_key_file_set_aside(), _migrating(engine) as conn:
                 command.upgrade(alembic_config(conn), HEAD)
         finally:
-            if saved is not None:
-                os.environ["MLOPS_AUDIT_KEY_FILE"] = saved
             engine.dispose()
         _template[HEAD] = path
         return path
