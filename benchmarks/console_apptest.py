@@ -50,7 +50,7 @@ def render_pages(user: str, password: str, repeat: int = 5, titles: tuple[str, .
     if at.exception or not any(t.value == "Overview" for t in at.title):
         raise RuntimeError(f"logging in as {user!r} failed: {[e.value for e in at.exception] or [e.value for e in at.error]}")
     specs = {spec.title: spec for spec in nav.PAGES}
-    role = at.session_state["_mlops_login"]["identity"].role if "_mlops_login" in at.session_state else None
+    role = at.session_state["_mlops_login"].identity.role if "_mlops_login" in at.session_state else None
     pages: dict[str, Any] = {}
     for title in titles:
         spec = specs.get(title)
