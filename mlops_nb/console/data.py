@@ -482,20 +482,19 @@ def _event_row(e: Any) -> dict[str, Any]:
 
 
 @st.cache_data(show_spinner=False)
-def _audit_page(url: str, stamp_: int, filters: dict[str, Any], page: int, size: int
-                ) -> tuple[list[dict[str, Any]], int]:
+def _audit_page(url: str, stamp_: int, filters: dict[str, Any], page: int, size: int) -> list[dict[str, Any]]:
     from mlops_nb.services import governance
 
     with session() as s:
-        total = governance.count_events(session=s, **filters)
         found = governance.events(session=s, limit=size, offset=(page - 1) * size, **filters)
-    return [_event_row(e) for e in found], total
+    return [_event_row(e) for e in found]
 
 
-def audit_page(filters: dict[str, Any], page: int, size: int) -> tuple[list[dict[str, Any]], int]:
+def audit_page(filters: dict[str, Any], page: int, size: int) -> list[dict[str, Any]]:
     """Page `page` (from 1) of `size` events matching `filters` (governance.events' actor,
-    action_prefix, entity, entity_id, since, until), newest first, and how many match in all. Each
-    event: {"id", "ts" (epoch seconds), "actor", "action", "entity", "entity_id", "before", "after", "hash"}.
+    action_prefix, entity, entity_id, since, until), newest first (`audit_count` says how many match
+    in all). Each event: {"id", "ts" (epoch seconds), "actor", "action", "entity", "entity_id",
+    "before", "after", "hash"}.
 
     Raises:
         InvalidInput: a filter of the wrong kind.

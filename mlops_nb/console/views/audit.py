@@ -138,7 +138,7 @@ def render() -> None:
         return
     pages = -(-total // size)
     page = _page_number(filters, pages) if pages > 1 else 1
-    rows, total = data.audit_page(filters, page, size)
+    rows = data.audit_page(filters, page, size)
     first = (page - 1) * size + 1
     count_col, csv_col = st.columns([3, 1], vertical_alignment="center")
     count_col.caption(f"Events {first:,}–{first + len(rows) - 1:,} of {total:,}, newest first")
