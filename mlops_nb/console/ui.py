@@ -6,8 +6,7 @@ markdown for the few places that take markdown (captions), and tables show text 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 import streamlit as st
@@ -28,15 +27,6 @@ def when(ts: float | None) -> str:
     if ts is None:
         return ""
     return dt.datetime.fromtimestamp(ts).astimezone().strftime("%Y-%m-%d %H:%M %Z")
-
-
-@contextmanager
-def error_box() -> Iterator[None]:
-    """Turn a refusal from the services into an error box naming what was wrong (SPEC §4 Errors)."""
-    try:
-        yield
-    except MlopsError as err:
-        st.error(plain(err))
 
 
 def attempt(action: Callable[[], T]) -> T | None:
