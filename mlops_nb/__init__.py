@@ -26,6 +26,7 @@ from mlops_nb.services.errors import NotFound as NotFound
 from mlops_nb.services.errors import PermissionDenied as PermissionDenied
 from mlops_nb.services.errors import StoreBusy as StoreBusy
 from mlops_nb.services.errors import StoreUnavailable as StoreUnavailable
+from mlops_nb.services.errors import ValidationFailed as ValidationFailed
 
 if TYPE_CHECKING:
     from IPython.core.interactiveshell import InteractiveShell
@@ -94,7 +95,7 @@ _API = {
 _LOCATION = {name: module for module, names in _API.items() for name in names}
 
 __all__ = sorted(_LOCATION) + ["Conflict", "GateFailed", "IntegrityFailure", "InvalidInput", "MlopsError",
-                               "NotFound", "PermissionDenied", "StoreBusy", "StoreUnavailable",
+                               "NotFound", "PermissionDenied", "StoreBusy", "StoreUnavailable", "ValidationFailed",
                                "load_ipython_extension"]
 
 

@@ -34,6 +34,15 @@ class IntegrityFailure(MlopsError):
     """Stored bytes or records do not match their recorded hash."""
 
 
+class ValidationFailed(InvalidInput):
+    """A frame broke its contract badly enough to be refused (a scoring batch under a `refuse`
+    policy): `.report` is the ValidationReport whose error findings name each column and rule."""
+
+    def __init__(self, message: str, report: object = None) -> None:
+        super().__init__(message)
+        self.report = report
+
+
 class StoreUnavailable(MlopsError):
     """The store could not be reached or used (the database's driver refused the operation: no
     connection, a read-only or full disk, a database file that is not one). Nothing was changed: the
@@ -47,4 +56,4 @@ class StoreBusy(StoreUnavailable):
 
 
 __all__ = ["MlopsError", "InvalidInput", "NotFound", "PermissionDenied", "GateFailed", "Conflict",
-           "IntegrityFailure", "StoreUnavailable", "StoreBusy"]
+           "IntegrityFailure", "StoreUnavailable", "StoreBusy", "ValidationFailed"]

@@ -1,7 +1,9 @@
 """SQLModel tables, one module per domain. Times are UTC epoch seconds (floats): portable across
 SQLite and PostgreSQL and cheap on the metric hot path."""
 from mlops_nb.store.models.audit import AuditEvent, AuditHead
+from mlops_nb.store.models.data import FeatureDefinition, RunFeature, ValidationRecord
 from mlops_nb.store.models.identity import ApiToken, User
+from mlops_nb.store.models.monitoring import Outcome, ScoringBatch
 from mlops_nb.store.models.registry import (
     Approval,
     ModelVersion,
@@ -26,4 +28,5 @@ from mlops_nb.store.models.tracking import (
 
 __all__ = ["Approval", "AuditEvent", "AuditHead", "ModelVersion", "Policy", "PromotionRequest",
            "RegisteredModel", "StageChange", "TrustedType", "ApiToken", "Artifact", "DatasetVersion", "Experiment", "LatestMetric", "Metric", "Param",
-           "Project", "Run", "RunInput", "Tag", "User"]
+           "Project", "Run", "RunInput", "Tag", "User", "FeatureDefinition", "RunFeature",
+           "ValidationRecord", "Outcome", "ScoringBatch"]
