@@ -94,7 +94,7 @@ def test_a_schema_without_columns_is_refused(train):
 def test_missing_and_extra_columns(train, contract):
     result = check(train.drop(columns="purpose").assign(channel="web"), contract)
     missing = only(result, "purpose", "missing_column")
-    assert missing.severity == "error" and "column 'purpose' (object) of the contract is not in the frame" == missing.message
+    assert missing.severity == "error" and missing.message == "column 'purpose' (object) of the contract is not in the frame"
     extra = only(result, "channel", "extra_column")
     assert extra.severity == "warning" and extra.examples == ["web"]
     assert not result.ok and len(result.errors) == 1 and len(result.warnings) == 1
@@ -129,7 +129,7 @@ def test_new_categories_are_an_error_with_the_most_frequent_first(train, contrac
     purpose.iloc[30:40] = "horse"
     f = only(check(train.assign(purpose=purpose), contract), "purpose", "new_categories")
     assert f.severity == "error" and f.examples == ["boat", "horse"]
-    assert "2 level(s) the contract never saw: 'boat', 'horse' in 40 of 2,000 rows" == f.message
+    assert f.message == "2 level(s) the contract never saw: 'boat', 'horse' in 40 of 2,000 rows"
     assert f.details["count"] == 40
 
 
