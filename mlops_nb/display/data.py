@@ -72,8 +72,8 @@ class ValidationReport(ValidationResult):
             cells = [html_cell(row[0]), html_cell(row[1]),
                      f"<td style='{NOWRAP};color:{COLOURS.get(severity, 'inherit')};font-weight:600'>"
                      f"{esc(severity)}</td>",
-                     f"<td style='text-align:left'>{esc(row[3])}</td>",
-                     f"<td style='text-align:left'>{esc(row[4])}</td>"]
+                     f"<td style='text-align:left;min-width:16em;overflow-wrap:anywhere'>{esc(row[3])}</td>",
+                     f"<td style='text-align:left;overflow-wrap:anywhere'>{esc(row[4])}</td>"]
             body.append("<tr>" + "".join(cells) + "</tr>")
         more = (f"<tr><td colspan='{len(SHOWN)}'>… {len(self.findings) - MAX_ROWS} more (to_frame() has all)</td></tr>"
                 if len(self.findings) > MAX_ROWS else "")

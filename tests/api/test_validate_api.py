@@ -65,7 +65,8 @@ def test_html_escapes_user_text_and_colours_severities(ctx, german):
     report = mlops.validate(rest.assign(**{"<b>x</b>": "<script>alert(1)</script>"}).drop(columns="job"),
                             against="german")
     html = report._repr_mimebundle_()["text/html"]
-    assert "<script>" not in html and "&lt;script&gt;" in html and "&lt;b&gt;x&lt;/b&gt;" in html
+    assert "<script>" not in html and "<b>" not in html
+    assert "&lt;script&gt;" in html and "column &#x27;&lt;b&gt;x&lt;/b&gt;&#x27; (object) is not in the contract" in html
     assert "#b3261e" in html and "#9a6700" in html  # an error in red, a warning in amber
     assert "1 error, " in html and " against german v1" in html
     assert html.index("missing_column") < html.index("extra_column")  # errors first
