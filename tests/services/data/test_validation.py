@@ -319,3 +319,18 @@ def test_validate_version_reads_the_stored_sample(ctx, logged, train):
         row = data.latest_validation(session=session, subject_version_id=other.id, contract_version_id=logged.id)
     assert not result.ok and row.id == result.id and row.subject == "dataset loans-q2 v1"
     assert rules(result) == {("housing", "dtype_changed")}
+
+
+def test_small_batches_take_the_plain_python_path_to_the_same_findings(train, contract, monkeypatch):
+    from mlops_nb.services.data import checks
+
+    batch = train.iloc[:60].copy()
+    batch["purpose"] = ["boat"] * 5 + ["horse"] * 2 + list(batch["purpose"].iloc[7:])
+    batch["amount"] = [1e9] * 3 + [np.inf] + [-1.0] * 2 + list(batch["amount"].iloc[6:])
+    batch["note"] = [None] * 30 + list(batch["note"].iloc[30:])
+    batch["housing"] = batch["housing"].map({"for free": 0, "own": 1, "rent": 2})
+    assert len(batch) <= checks.SMALL
+    python_path = check(batch, contract)
+    monkeypatch.setattr(checks, "SMALL", 0)  # every column through pandas' hash tables and numpy
+    assert check(batch, contract).findings == python_path.findings
+    assert {f.rule for f in python_path.findings} == {"new_categories", "out_of_range", "null_rate", "dtype_changed"}
