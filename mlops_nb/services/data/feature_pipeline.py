@@ -46,11 +46,11 @@ def _load_stored(definition: FeatureDefinitionPublic) -> Callable[..., Any]:
     except Exception as err:  # noqa: BLE001 - the stored text is the user's code: any failure is named
         raise InvalidInput(f"feature {definition.label}'s stored source does not run: {type(err).__name__}: {err}") \
             from err
-    functions = [v for k, v in namespace.items() if callable(v) and getattr(v, "__code__", None) is not None
+    functions: list[Callable[..., Any]] = [v for k, v in namespace.items() if callable(v) and getattr(v, "__code__", None) is not None
                  and k not in ("pd", "np")]
     if len(functions) != 1:
         raise InvalidInput(f"feature {definition.label}'s stored source defines {len(functions)} functions, not one")
-    return functions[0]  # type: ignore[no-any-return]
+    return functions[0]
 
 
 def _imported(definition: FeatureDefinitionPublic) -> Callable[..., Any] | None:
@@ -66,7 +66,8 @@ def _imported(definition: FeatureDefinitionPublic) -> Callable[..., Any] | None:
         found = registry.source_of(target)
     except (ImportError, AttributeError, MlopsError):
         return None
-    return target if registry.source_hash(found) == definition.source_hash else None  # type: ignore[no-any-return]
+    function: Callable[..., Any] = target
+    return function if registry.source_hash(found) == definition.source_hash else None
 
 
 def find_function(definition: FeatureDefinitionPublic, *, run_stored_source: bool = False) -> Callable[..., Any]:

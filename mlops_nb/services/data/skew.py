@@ -45,10 +45,10 @@ def _serving_definition(session: Session, project_id: int, name: str, digest: st
     return FeatureDefinitionPublic(id=0, name=name, version=0, source="", source_hash=digest)
 
 
-def _error(definition: FeatureDefinitionPublic, message: str, rule: str = "feature_skew",
-           **details: Any) -> Finding:
+def _error(definition: FeatureDefinitionPublic, message: str, *, rule: str = "feature_skew",
+           details: dict[str, Any] | None = None) -> Finding:
     return Finding(column=definition.name, rule=rule, severity="error", message=message,
-                   details={"feature": definition.name, "training_version": definition.version, **details})
+                   details={"feature": definition.name, "training_version": definition.version, **(details or {})})
 
 
 def _versions(training: FeatureDefinitionPublic, serving: FeatureDefinitionPublic) -> str:
@@ -100,7 +100,7 @@ def _check_one(session: Session, project_id: int, definition: FeatureDefinitionP
     except (Conflict, NotFound) as err:  # the training way cannot be computed here: the finding says why
         serving_def = _serving_definition(session, project_id, definition.name, now[0]) if now else None
         extra = {"serving_version": serving_def.version or None} if serving_def else {}
-        return [_error(definition, f"{err}; pass run_stored_source=True to compare the values", **extra)]
+        return [_error(definition, f"{err}; pass run_stored_source=True to compare the values", details=extra)]
     except InvalidInput as err:
         return [_error(definition, f"training way: {err}", rule="feature_error")]
     if served is not None:
@@ -108,7 +108,7 @@ def _check_one(session: Session, project_id: int, definition: FeatureDefinitionP
         for column, values in training.items():
             if column not in served.columns:
                 found.append(_error(definition, f"feature {definition.label}: the served frame has no column "
-                                                f"{column!r}", column=column))
+                                                f"{column!r}", details={"column": column}))
                 continue
             serving = pd.Series(served[column].to_numpy(), index=records.index)
             finding = skew_finding(definition, column, values, serving, how="the served value", rtol=rtol, atol=atol,
@@ -129,13 +129,13 @@ def _check_one(session: Session, project_id: int, definition: FeatureDefinitionP
     try:
         serving_columns = apply_one(serving_def, current, records)
     except InvalidInput as err:
-        return [_error(definition, f"serving way: {err}", rule="feature_error", **versions)]
+        return [_error(definition, f"serving way: {err}", rule="feature_error", details=versions)]
     found = []
     for column, values in training.items():
         if column not in serving_columns:
             found.append(_error(definition, f"feature {definition.name!r} ({_versions(definition, serving_def)}): "
                                             f"the serving definition no longer produces column {column!r}",
-                                **versions))
+                                details=versions))
             continue
         finding = skew_finding(definition, column, values, serving_columns[column],
                                how=f"this process's definition ({_versions(definition, serving_def)})",

@@ -283,6 +283,7 @@ def _reference_sample(ctx: GateContext, version: ModelVersion) -> Any:
     from mlops_nb.store.models import Artifact
 
     reference = (version.signature or {}).get("reference_inputs")
+    assert version.dataset_version_id is not None  # prediction_distribution checked it first
     if not reference:
         return datasets.load_sample(session=ctx.session, store=ctx.store, dataset_version_id=version.dataset_version_id)
     artifact = ctx.session.get(Artifact, reference.get("artifact_id"))
