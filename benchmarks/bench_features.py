@@ -12,8 +12,8 @@ import time
 
 import numpy as np
 import pandas as pd
-
 from _bench import emit, median, r
+
 from mlops_nb.services.data import features
 from mlops_nb.services.data.feature_pipeline import bind
 from mlops_nb.services.data.feature_results import FeatureDefinitionPublic

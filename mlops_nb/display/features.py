@@ -9,6 +9,7 @@ from mlops_nb.display.format import ShortId, format_time
 from mlops_nb.services.data.feature_results import FEATURE_COLUMNS, FeatureDefinitionPublic, FeatureTable, SkewResult
 
 SKEW_COLUMNS = ["feature", "column", "rule", "severity", "rows", "share", "versions", "message", "examples"]
+SHOWN_COLUMNS = ["feature", "rule", "severity", "rows", "share", "versions", "examples", "message"]
 
 
 @displays(FeatureDefinitionPublic)
@@ -71,17 +72,22 @@ class SkewReport(DisplayTable, SkewResult):
                 list(finding.examples)]
 
     def _display(self, limit: int = 50) -> tuple[list[str], list[list[Any]], str]:
+        """One row per finding: feature, rule, severity, rows, share (a percentage), versions, the
+        examples as `row R: training vs serving` (floats to 6 significant digits), the message."""
         rows = []
         for finding in self.findings[:limit]:
-            row = self._row(finding)
-            row[5] = f"{row[5]:.1%}" if isinstance(row[5], float) else row[5]
-            row[8] = "; ".join(f"row {e.get('row')}: {e.get('training')!r} vs {e.get('serving')!r}"
-                               for e in row[8]) or None
-            rows.append(row)
+            feature, _, rule, severity, count, share, versions, message, examples = self._row(finding)
+            rows.append([feature, rule, severity, count, f"{share:.1%}" if isinstance(share, float) else share,
+                         versions, "; ".join(f"row {e.get('row')}: {_short(e.get('training'))} vs "
+                                             f"{_short(e.get('serving'))}" for e in examples) or None, message])
         verdict = "no skew" if self.ok else f"{sum(f.severity == 'error' for f in self.findings)} features differ"
         title = (f"Skew check of {self.model} v{self.version} on {self.rows} rows, {len(self.features)} features "
                  f"against {self.serving}: {verdict}")
-        return SKEW_COLUMNS, rows, title
+        return SHOWN_COLUMNS, rows, title
+
+
+def _short(value: Any) -> str:
+    return f"{value:.6g}" if isinstance(value, float) else repr(value)
 
 
 __all__ = ["FeatureDefinitionView", "FeatureTableView", "SkewReport"]

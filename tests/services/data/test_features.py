@@ -279,3 +279,32 @@ def test_two_features_producing_one_column_are_refused():
 
 def test_version_row_stand_in_has_what_refs_need():
     assert features.refs_of(SimpleNamespace(features=None).features) == []
+
+
+def test_concurrent_writers_of_new_sources_get_distinct_versions(engine):
+    import threading
+
+    from mlops_nb.store.db import session_scope
+
+    with session_scope(engine) as s:
+        pid = g.project(s)
+    barrier = threading.Barrier(6)
+    numbers: list[int] = []
+    errors: list[BaseException] = []
+
+    def write(i: int) -> None:
+        try:
+            barrier.wait()
+            with session_scope(engine) as s:
+                numbers.append(features.register_definition(session=s, project_id=pid, name="avg_spend",
+                                                            source=f"def f(df):\n    return df * {i}\n",
+                                                            user=f"w{i}").version)
+        except BaseException as err:  # noqa: BLE001 - reported below
+            errors.append(err)
+
+    threads = [threading.Thread(target=write, args=(i,)) for i in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == [] and sorted(numbers) == [1, 2, 3, 4, 5, 6]
