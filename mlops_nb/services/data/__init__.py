@@ -23,12 +23,21 @@ from mlops_nb.services.data.datasets import (
     public,
     schema_and_profile,
 )
+from mlops_nb.services.data.feature_pipeline import FeaturePipeline, bind
+from mlops_nb.services.data.feature_results import FeatureDefinitionPublic, FeatureTable, SkewResult
+from mlops_nb.services.data.features import feature_refs_for_version
 from mlops_nb.services.data.results import (
     DatasetVersionPublic,
 )
 
 __all__ = [
     "DatasetVersionPublic",
+    "FeatureDefinitionPublic",
+    "FeaturePipeline",
+    "FeatureTable",
+    "SkewResult",
+    "bind",
+    "feature_refs_for_version",
     "MAX_CATEGORIES",
     "ROLES",
     "SAMPLE_ROWS",

@@ -269,3 +269,4 @@ def feature_refs_for_version(*, session: Session, version_row: Any) -> list[Feat
                                    f"{str(ref['source_hash'])[:12]}; the stored definition was changed")
         found.append(definition)
     return found
+
