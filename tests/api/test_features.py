@@ -299,3 +299,34 @@ def test_skew_report_html_escapes_names_and_values(ctx, loans):
     assert "Skew check of credit v1 on 5 rows" in repr(report)
     listed = without_styles(mlops.features()._repr_html_())
     assert "<b>band</b>" not in listed and "&lt;b&gt;band&lt;/b&gt;" in listed
+
+
+def test_registration_runs_feature_code_without_holding_the_write_lock(ctx, loans, db_url):
+    import sqlite3
+
+    from sklearn.linear_model import LogisticRegression
+
+    if not db_url.startswith("sqlite"):
+        pytest.skip("SQLite's single write lock is what this checks")
+    path = db_url.removeprefix("sqlite:///")
+    free: list[bool] = []
+
+    @mlops.feature
+    def avg_spend(df):
+        other = sqlite3.connect(path, timeout=0, isolation_level=None)
+        try:
+            other.execute("BEGIN IMMEDIATE")  # fails at once while another writer holds the lock
+            other.execute("ROLLBACK")
+            free.append(True)
+        except sqlite3.OperationalError:
+            free.append(False)
+        finally:
+            other.close()
+        return df["spend_7d"] / 7
+
+    with mlops.start_run(experiment="credit"):
+        mlops.log_dataset(loans, name="loans")
+        X = loans[["income"]].assign(avg_spend=avg_spend(loans))
+        version = mlops.register_model(LogisticRegression().fit(X, loans.late), name="credit", target="late")
+    assert "reference_inputs" in version.signature
+    assert free == [True, True]  # training, then the sample at registration: never under the lock

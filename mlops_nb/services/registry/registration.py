@@ -30,11 +30,10 @@ from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
-from mlops_nb.services.data import features as feature_defs
 from mlops_nb.services.errors import Conflict, InvalidInput
 from mlops_nb.services.governance import audit
 from mlops_nb.services.identity.auth import Identity
-from mlops_nb.services.registry import allow_list, lineage, model_files, trust
+from mlops_nb.services.registry import allow_list, feature_inputs, lineage, model_files, trust
 from mlops_nb.services.registry.lookups import public
 from mlops_nb.services.registry.results import ModelVersionPublic, TrustedTypePublic
 from mlops_nb.services.tracking import environment
@@ -118,7 +117,9 @@ def register_model(*, session: Session, store: ArtifactStore, project_id: int, u
     applied), stored as refs {"name", "version", "source_hash"}; with any, their functions in this
     process compute the model's inputs on the training dataset's sample, stored as the artifact
     `signature["reference_inputs"]` ({"artifact_id", "sha256"}) that the prediction_distribution
-    gate scores;
+    gate scores. `features` may also be registry.FeatureInputs prepared and computed before the
+    transaction (services.registry.feature_inputs: the Python API does, so the write lock is not
+    held while feature functions run);
     `input_example` (a DataFrame or array) gives the signature instead of the dataset. The version
     starts in stage "none"; the audit event `model.register` records its run, sha256 and dataset.
 
@@ -145,7 +146,8 @@ def register_model(*, session: Session, store: ArtifactStore, project_id: int, u
         trust.check_reason(trust_reason)
     if target is not None:
         check_name(target, "target")
-    features = lineage.check_features(features)
+    if not isinstance(features, feature_inputs.FeatureInputs):
+        features = lineage.check_features(features)
     data, unusual = model_files.dump(model)
     needed = _needed_types(model, data, unusual, wanted)
     example = lineage.example_rows(input_example, target)
@@ -159,9 +161,9 @@ def register_model(*, session: Session, store: ArtifactStore, project_id: int, u
         run = lineage.run_in_project(session, run_id=run_id, project_id=project_id)
         trained_on = lineage.training_dataset(session=session, project_id=project_id, run_id=run.id, dataset=dataset)
         lineage.check_target(target, trained_on)
-        definitions = feature_defs.for_registration(session=session, project_id=project_id, run_id=run.id,
-                                                    names=features)
-        reference = lineage.reference_inputs(session=session, store=store, dataset=trained_on, definitions=definitions)
+        inputs = feature_inputs.resolve(session=session, store=store, project_id=project_id, run_id=run.id,
+                                        dataset=trained_on, features=features)
+        definitions, reference = inputs.definitions, inputs.reference
         signature = {"inputs": lineage.input_signature(model, dataset=trained_on, target=target,
                                                        input_example=input_example),
                      "outputs": outputs}
