@@ -186,8 +186,8 @@ def skew_check(model: str, records: Any, *, served: Any = None, version: int | N
     from mlops_nb.services.registry.lookups import find_version_row, get_model
 
     context = get_context()
-    with session_scope(context.engine) as session:
+    with session_scope(context.engine) as session:  # a short read; the feature code runs after it
         registered = get_model(session=session, project_id=context.project_id, name=model)
         row = find_version_row(session=session, model=registered, version=version, stage=stage)
-        return present(skew.skew_check(session=session, version_row=row, model_name=registered.name, records=records,
-                                       served=served, run_stored_source=run_stored_source))
+        plan = skew.plan(session=session, version_row=row, model_name=registered.name)
+    return present(skew.skew_check(plan=plan, records=records, served=served, run_stored_source=run_stored_source))

@@ -13,12 +13,14 @@ error) with the rows that differ, their share and up to five examples; a functio
 The story it is for: a credit model trained with a seven-day average; production computes a
 five-day one. Both are `avg_spend`; the check names it, with the rows and both values.
 
-    result = skew_check(session=s, version_row=row, model_name="credit", records=applicants,
-                        served=production_features)
+    with session_scope(engine) as s:            # a short read
+        p = plan(session=s, version_row=row, model_name="credit")
+    result = skew_check(plan=p, records=applicants, served=production_features)   # feature code, no transaction
     result.ok, [f.message for f in result.findings]
 """
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
@@ -35,14 +37,39 @@ if TYPE_CHECKING:
     import pandas as pd
 
 
-def _serving_definition(session: Session, project_id: int, name: str, digest: str) -> FeatureDefinitionPublic:
-    """The stored definition of `name` with source `digest`, else an unregistered one (version 0)."""
-    row = session.execute(select(FeatureDefinition).where(
-        col(FeatureDefinition.project_id) == project_id, col(FeatureDefinition.name) == name,
-        col(FeatureDefinition.source_hash) == digest)).scalars().first()
-    if row is not None:
-        return registry.public(row)
-    return FeatureDefinitionPublic(id=0, name=name, version=0, source="", source_hash=digest)
+@dataclass
+class SkewPlan:
+    """What a skew check reads from the store, in one short transaction: model `model` version
+    `version`'s definitions (`definitions`, in order) and, for each feature this process defines
+    with another source, that source's stored definition (`serving`, by name; version 0 when it
+    was never registered)."""
+
+    model: str
+    version: int
+    definitions: list[FeatureDefinitionPublic]
+    serving: dict[str, FeatureDefinitionPublic] = field(default_factory=dict)
+
+
+def plan(*, session: Session, version_row: Any, model_name: str) -> SkewPlan:
+    """The definitions model version `version_row` (a ModelVersion of model `model_name`) names,
+    and the stored versions of the other sources this process defines under those names.
+
+    Raises:
+        NotFound, IntegrityFailure, Conflict: as feature_refs_for_version.
+    """
+    definitions = registry.feature_refs_for_version(session=session, version_row=version_row)
+    model = session.get(RegisteredModel, version_row.model_id)
+    assert model is not None  # model_version.model_id is a foreign key
+    serving: dict[str, FeatureDefinitionPublic] = {}
+    for definition in definitions:
+        now = registry.defined_now(definition.name)
+        if now is not None and now[0] != definition.source_hash:
+            row = session.execute(select(FeatureDefinition).where(
+                col(FeatureDefinition.project_id) == model.project_id, col(FeatureDefinition.name) == definition.name,
+                col(FeatureDefinition.source_hash) == now[0])).scalars().first()
+            serving[definition.name] = registry.public(row) if row is not None else FeatureDefinitionPublic(
+                id=0, name=definition.name, version=0, source="", source_hash=now[0])
+    return SkewPlan(model=model_name, version=version_row.version, definitions=definitions, serving=serving)
 
 
 def _error(definition: FeatureDefinitionPublic, message: str, *, rule: str = "feature_skew",
@@ -56,15 +83,15 @@ def _versions(training: FeatureDefinitionPublic, serving: FeatureDefinitionPubli
     return f"trained with v{training.version}, this process defines {shown}"
 
 
-def skew_check(*, session: Session, version_row: Any, model_name: str, records: Any, served: Any = None,
-               run_stored_source: bool = False, rtol: float = RTOL, atol: float = ATOL) -> SkewResult:
-    """Compute each feature model version `version_row` (a ModelVersion of model `model_name`) was
-    trained with on `records`, the training way and the serving way (`served`, a frame row for row
-    with `records`, else this process's definitions), and name every feature that differs.
+def skew_check(*, plan: SkewPlan, records: Any, served: Any = None, run_stored_source: bool = False,
+               rtol: float = RTOL, atol: float = ATOL) -> SkewResult:
+    """Compute each feature of `plan` (what the model version was trained with) on `records`, the
+    training way and the serving way (`served`, a frame row for row with `records`, else this
+    process's definitions), and name every feature that differs. Opens no transaction: feature
+    code runs with the store free.
 
     Raises:
         InvalidInput: `records` is not a DataFrame with rows; `served` is not a DataFrame of as many rows.
-        NotFound, IntegrityFailure, Conflict: as feature_refs_for_version.
     """
     import pandas as pd
 
@@ -72,25 +99,24 @@ def skew_check(*, session: Session, version_row: Any, model_name: str, records: 
     if served is not None and (not isinstance(served, pd.DataFrame) or len(served) != len(records)):
         got = f"{len(served)} rows" if isinstance(served, pd.DataFrame) else type(served).__name__
         raise InvalidInput(f"served must be a DataFrame with one row per record ({len(records)} rows), got {got}")
-    definitions = registry.feature_refs_for_version(session=session, version_row=version_row)
-    model = session.get(RegisteredModel, version_row.model_id)
-    assert model is not None  # model_version.model_id is a foreign key
     findings: list[Finding] = []
-    if not definitions:
+    if not plan.definitions:
         findings.append(Finding(column=None, rule="feature_skew", severity="warning",
-                                message=f"model {model_name!r} v{version_row.version} names no feature definitions: "
+                                message=f"model {plan.model!r} v{plan.version} names no feature definitions: "
                                         "there is nothing to compare (register it with features=[...])"))
-    for definition in definitions:
-        findings.extend(_check_one(session, model.project_id, definition, records, served, run_stored_source,
-                                   rtol, atol))
-    return SkewResult(ok=not any(f.severity == "error" for f in findings), findings=findings, model=model_name,
-                      version=version_row.version, rows=len(records), features=[d.ref for d in definitions],
+    for definition in plan.definitions:
+        findings.extend(_check_one(definition, plan.serving.get(definition.name), records, served,
+                                   run_stored_source, rtol, atol))
+    return SkewResult(ok=not any(f.severity == "error" for f in findings), findings=findings, model=plan.model,
+                      version=plan.version, rows=len(records), features=[d.ref for d in plan.definitions],
                       serving="served frame" if served is not None else "this process's definitions")
 
 
-def _check_one(session: Session, project_id: int, definition: FeatureDefinitionPublic, records: pd.DataFrame,
-               served: pd.DataFrame | None, run_stored_source: bool, rtol: float, atol: float) -> list[Finding]:
-    """The findings for one feature (none when the two ways agree)."""
+def _check_one(definition: FeatureDefinitionPublic, serving_def: FeatureDefinitionPublic | None,
+               records: pd.DataFrame, served: pd.DataFrame | None, run_stored_source: bool, rtol: float,
+               atol: float) -> list[Finding]:
+    """The findings for one feature (none when the two ways agree); `serving_def` is the stored
+    version of the other source this process defines under its name, if it does."""
     import pandas as pd
 
     now = registry.defined_now(definition.name)
@@ -98,7 +124,6 @@ def _check_one(session: Session, project_id: int, definition: FeatureDefinitionP
         function = find_function(definition, run_stored_source=run_stored_source)
         training = apply_one(definition, function, records)
     except (Conflict, NotFound) as err:  # the training way cannot be computed here: the finding says why
-        serving_def = _serving_definition(session, project_id, definition.name, now[0]) if now else None
         extra = {"serving_version": serving_def.version or None} if serving_def else {}
         return [_error(definition, f"{err}; pass run_stored_source=True to compare the values", details=extra)]
     except InvalidInput as err:
@@ -121,9 +146,8 @@ def _check_one(session: Session, project_id: int, definition: FeatureDefinitionP
                                    "serving way to compare with: define it, or pass served= (the features as "
                                    "serving computed them)")]
     digest, current = now
-    if digest == definition.source_hash:
+    if digest == definition.source_hash or serving_def is None:
         return []  # the same source: the serving way is the training way
-    serving_def = _serving_definition(session, project_id, definition.name, digest)
     versions = {"training_version": definition.version, "serving_version": serving_def.version or None,
                 "serving_source_hash": digest}
     try:
