@@ -62,7 +62,7 @@ class FeatureFunction:
         """The stored version of this source in the current store (registered now if need be), or
         None before mlops.init()."""
         context = current()
-        return self._definition(context) if context is not None else None
+        return present(self._definition(context)) if context is not None else None
 
     @property
     def version(self) -> int | None:

@@ -63,6 +63,8 @@ def test_a_decorated_function_is_a_versioned_definition(ctx):
 
     assert avg_spend.version == 1 and avg_spend.name == "avg_spend" and len(avg_spend.source_hash) == 64
     assert avg_spend.source.startswith("def avg_spend(df):")  # the decorator line is not part of it
+    shown = repr(avg_spend.definition)
+    assert shown.startswith("Feature avg_spend v1") and 'return df["spend_7d"] / 7' in shown
 
     # the cell run again: the same source
     @mlops.feature()
