@@ -36,6 +36,9 @@ if TYPE_CHECKING:
     from mlops_nb.api.connect import get_context as get_context
     from mlops_nb.api.connect import init as init
     from mlops_nb.api.data import validate as validate
+    from mlops_nb.api.features import feature as feature
+    from mlops_nb.api.features import features as features
+    from mlops_nb.api.features import skew_check as skew_check
     from mlops_nb.api.promotion import approve as approve
     from mlops_nb.api.promotion import cancel as cancel
     from mlops_nb.api.promotion import get_policy as get_policy
@@ -86,6 +89,7 @@ _API = {
                               "log_artifact", "log_dataset", "get_dataset", "runs", "get_run"],
     "mlops_nb.api.autolog": ["autolog"],
     "mlops_nb.api.data": ["validate"],
+    "mlops_nb.api.features": ["feature", "features", "skew_check"],
     "mlops_nb.api.audit": ["audit_trail"],
     "mlops_nb.api.promotion": ["request_promotion", "approve", "reject", "cancel", "requests", "rollback",
                                "set_policy", "get_policy", "preview_gates"],

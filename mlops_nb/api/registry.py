@@ -61,10 +61,17 @@ def register_model(model: Any, *, name: str, dataset: Any = None, target: str | 
         from mlops_nb.api.cells import record_current_cell
 
         record_current_cell()  # the cell registering the model is part of the code that made it
+    from mlops_nb.services.registry import feature_inputs, lineage
+
+    checked = lineage.check_features(features)
+    with session_scope(context.engine) as session:  # a short read: which definitions, which sample
+        prepared = feature_inputs.prepare(session=session, project_id=context.project_id, run_id=run_id,
+                                          dataset=dataset, names=checked)
+    prepared = feature_inputs.computed(prepared, store=context.artifacts)  # feature code, no transaction open
     with session_scope(context.engine) as session:
         return present(registry.register_model(session=session, store=context.artifacts, project_id=context.project_id,
                                        user=context.user, model=model, name=name, run_id=run_id,
-                                       dataset=dataset, target=target, features=features,
+                                       dataset=dataset, target=target, features=prepared,
                                        input_example=input_example, actor=context.actor(),
                                        trust_types=trust_types, trust_reason=trust_reason))
 

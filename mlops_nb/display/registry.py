@@ -42,6 +42,8 @@ class ModelVersionView(Displayable, ModelVersionPublic):
             ("inputs", f"{len(inputs)} columns: {', '.join(inputs)}" if inputs else None),
             ("outputs", ", ".join(k for k in (self.signature or {}).get("outputs", {}) if k != "classes")),
             ("artifact", self.artifact_uri), ("sha256", self.sha256),
+            ("features", ", ".join(f"{f['name']} v{f['version']}" if f.get("version") else str(f["name"])
+                                   for f in self.features) or None),
             ("code", code_words(code)),
             ("code file", code_file(code)),
             ("python", (self.env or {}).get("python")),

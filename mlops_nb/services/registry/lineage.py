@@ -186,14 +186,15 @@ def check_target(target: str | None, dataset: DatasetVersionPublic | None) -> No
                            f"v{dataset.version}; its columns: {', '.join(columns[:30])}")
 
 
-def check_features(features: Any) -> list[str]:
-    """The feature definition names a version was trained with, checked ([] for None).
+def check_features(features: Any) -> list[str] | None:
+    """The feature definition names a version was trained with, checked: None (the definitions its
+    run applied) or a list of names ([] for none at all).
 
     Raises:
         InvalidInput: `features` is a single string, or holds a non-string or an invalid name.
     """
     if features is None:
-        return []
+        return None
     if isinstance(features, str) or not all(isinstance(f, str) for f in features):
         raise InvalidInput("features must be a list of feature definition names, e.g. ['income_ratio']")
     return [check_name(f, "feature name") for f in features]

@@ -33,7 +33,7 @@ from sqlmodel import Session, col
 from mlops_nb.services.errors import Conflict, InvalidInput
 from mlops_nb.services.governance import audit
 from mlops_nb.services.identity.auth import Identity
-from mlops_nb.services.registry import allow_list, lineage, model_files, trust
+from mlops_nb.services.registry import allow_list, feature_inputs, lineage, model_files, trust
 from mlops_nb.services.registry.lookups import public
 from mlops_nb.services.registry.results import ModelVersionPublic, TrustedTypePublic
 from mlops_nb.services.tracking import environment
@@ -112,7 +112,14 @@ def register_model(*, session: Session, store: ArtifactStore, project_id: int, u
 
     `run_id` names the run that trained it (of this project); `dataset` is a dataset name, a
     DatasetVersionPublic or None (the run's training dataset, see lineage.training_dataset);
-    `target` is left out of the input signature; `features` names feature definitions;
+    `target` is left out of the input signature; `features` names the feature definitions it was
+    trained with (each the version the run applied, else the newest; None: every definition the run
+    applied), stored as refs {"name", "version", "source_hash"}; with any, their functions in this
+    process compute the model's inputs on the training dataset's sample, stored as the artifact
+    `signature["reference_inputs"]` ({"artifact_id", "sha256"}) that the prediction_distribution
+    gate scores. `features` may also be registry.FeatureInputs prepared and computed before the
+    transaction (services.registry.feature_inputs: the Python API does, so the write lock is not
+    held while feature functions run);
     `input_example` (a DataFrame or array) gives the signature instead of the dataset. The version
     starts in stage "none"; the audit event `model.register` records its run, sha256 and dataset.
 
@@ -126,8 +133,10 @@ def register_model(*, session: Session, store: ArtifactStore, project_id: int, u
             class defined in the notebook; `trust_types` names a type that may never be trusted or
             that the file does not need, or comes without a reason.
         PermissionDenied: `trust_types` from anyone but a proven ml_engineer or admin.
-        NotFound: no run `run_id`, or no dataset by that name.
-        Conflict: the model's row could not be locked (retry).
+        NotFound: no run `run_id`, no dataset by that name, or no feature definition by a name in
+            `features`, or this process does not define a feature it names (bind).
+        Conflict: the model's row could not be locked (retry); this process defines a feature with
+            another source than the version named (edited since it was applied).
     """
     check_name(name, "model name")
     wanted: list[str] = []
@@ -137,7 +146,8 @@ def register_model(*, session: Session, store: ArtifactStore, project_id: int, u
         trust.check_reason(trust_reason)
     if target is not None:
         check_name(target, "target")
-    features = lineage.check_features(features)
+    if not isinstance(features, feature_inputs.FeatureInputs):
+        features = lineage.check_features(features)
     data, unusual = model_files.dump(model)
     needed = _needed_types(model, data, unusual, wanted)
     example = lineage.example_rows(input_example, target)
@@ -151,6 +161,9 @@ def register_model(*, session: Session, store: ArtifactStore, project_id: int, u
         run = lineage.run_in_project(session, run_id=run_id, project_id=project_id)
         trained_on = lineage.training_dataset(session=session, project_id=project_id, run_id=run.id, dataset=dataset)
         lineage.check_target(target, trained_on)
+        inputs = feature_inputs.resolve(session=session, store=store, project_id=project_id, run_id=run.id,
+                                        dataset=trained_on, features=features)
+        definitions, reference = inputs.definitions, inputs.reference
         signature = {"inputs": lineage.input_signature(model, dataset=trained_on, target=target,
                                                        input_example=input_example),
                      "outputs": outputs}
@@ -173,11 +186,16 @@ def register_model(*, session: Session, store: ArtifactStore, project_id: int, u
         number = (conn.execute(_MAX_VERSION, {"model_id": model_id}).scalar() or 0) + 1
         artifact = place(session=session, staged_file=model_file, run_id=run.id,
                          name=f"models/{model_id}/v{number}/model.skops")  # from ids, never the typed name
+        if reference is not None:  # the model-input sample the prediction_distribution gate scores
+            with staged(store, data=reference) as reference_file:
+                placed = place(session=session, staged_file=reference_file, run_id=run.id,
+                               name=f"models/{model_id}/v{number}/reference_inputs.parquet")
+            signature["reference_inputs"] = {"artifact_id": placed.id, "sha256": placed.sha256}
     values = {"model_id": model_id, "version": number, "stage": "none", "run_id": run.id,
               "dataset_version_id": trained_on.id if trained_on else None, "artifact_id": artifact.id,
               "flavor": model_files.FLAVOR, "target": target, "signature": signature, "env": env,
               "requirements": requirements, "params": params, "metrics": metrics,
-              "code": lineage.code_reference(run), "features": features, "created_by": user,
+              "code": lineage.code_reference(run), "features": [d.ref for d in definitions], "created_by": user,
               "created_at": time.time()}
     inserted = conn.execute(_INSERT_VERSION, values).inserted_primary_key
     assert inserted is not None  # an INSERT of one row
