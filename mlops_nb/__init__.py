@@ -35,6 +35,9 @@ if TYPE_CHECKING:
     from mlops_nb.api.autolog import autolog as autolog
     from mlops_nb.api.connect import get_context as get_context
     from mlops_nb.api.connect import init as init
+    from mlops_nb.api.monitoring import batches as batches
+    from mlops_nb.api.monitoring import log_outcomes as log_outcomes
+    from mlops_nb.api.monitoring import outcomes as outcomes
     from mlops_nb.api.promotion import approve as approve
     from mlops_nb.api.promotion import cancel as cancel
     from mlops_nb.api.promotion import get_policy as get_policy
@@ -85,6 +88,7 @@ _API = {
                               "log_artifact", "log_dataset", "get_dataset", "runs", "get_run"],
     "mlops_nb.api.autolog": ["autolog"],
     "mlops_nb.api.audit": ["audit_trail"],
+    "mlops_nb.api.monitoring": ["log_outcomes", "batches", "outcomes"],
     "mlops_nb.api.promotion": ["request_promotion", "approve", "reject", "cancel", "requests", "rollback",
                                "set_policy", "get_policy", "preview_gates"],
     "mlops_nb.api.registry": ["register_model", "models", "get_model_version", "load_model", "trust_types",
