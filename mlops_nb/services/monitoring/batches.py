@@ -7,8 +7,8 @@ batch's row, and its sample file (the rows and predictions kept, services.monito
 from __future__ import annotations
 
 import io
+from typing import TYPE_CHECKING
 
-import pandas as pd
 from sqlalchemy import select
 from sqlmodel import Session, col
 
@@ -19,6 +19,9 @@ from mlops_nb.services.tracking.artifacts import read_verified
 from mlops_nb.store.artifacts import ArtifactStore
 from mlops_nb.store.models import Artifact, ModelVersion
 from mlops_nb.store.models.monitoring import ScoringBatch
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 MAX_LIMIT = 1_000
 
@@ -75,6 +78,8 @@ def read_sample(*, session: Session, store: ArtifactStore, batch_id: str) -> pd.
         NotFound: no such batch, or it kept no sample (refused or failed: nothing was predicted).
         IntegrityFailure: the file changed after it was written.
     """
+    import pandas as pd
+
     batch = get_batch(session=session, batch_id=batch_id)
     if batch.sample_artifact_id is None:
         raise NotFound(f"scoring batch {batch_id} was {batch.status}: it kept no predictions")

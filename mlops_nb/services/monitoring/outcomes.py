@@ -20,10 +20,8 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import pandas as pd
 from sqlalchemy import select
 from sqlmodel import Session, col
 
@@ -34,6 +32,9 @@ from mlops_nb.services.registry.lookups import find_version_row, get_model
 from mlops_nb.store.artifacts import ArtifactStore
 from mlops_nb.store.models import ModelVersion
 from mlops_nb.store.models.monitoring import Outcome
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def check_business(metrics: Any) -> dict[str, float]:
@@ -51,7 +52,7 @@ def check_business(metrics: Any) -> dict[str, float]:
     for name, value in metrics.items():
         if not isinstance(name, str) or not name.strip() or len(name) > 250:
             raise InvalidInput(f"a business metric needs a name (text, up to 250 characters), got {name!r}")
-        number = value.item() if isinstance(value, np.generic) else value
+        number = value.item() if hasattr(value, "item") else value
         if isinstance(number, bool) or not isinstance(number, (int, float)) or not math.isfinite(number):
             raise InvalidInput(f"business metric {name!r} must be a finite number, got {value!r}")
         out[name] = float(number)
@@ -60,6 +61,9 @@ def check_business(metrics: Any) -> dict[str, float]:
 
 def _aligned(outcomes: Any, sample: pd.DataFrame, batch_rows: int, batch_id: str) -> pd.Series:
     """The outcomes in the order of the batch's kept rows (by position, or by index label)."""
+    import numpy as np
+    import pandas as pd
+
     if isinstance(outcomes, pd.DataFrame):
         if outcomes.shape[1] != 1:
             raise InvalidInput(f"outcomes must be one column (a Series, array or list), got a frame of "
@@ -101,6 +105,8 @@ _UNKNOWN = object()
 
 def realised_metrics(sample: pd.DataFrame, truth: pd.Series, classes: list[Any] | None) -> dict[str, float]:
     """Realised metrics of the predictions in `sample` against `truth` (aligned, nulls dropped)."""
+    import numpy as np
+
     known = truth.notna().to_numpy()
     proba_columns = [c for c in sample.columns if str(c).startswith("_proba_")]
     out: dict[str, float] = {}
@@ -171,8 +177,9 @@ def log_outcomes(*, session: Session, store: ArtifactStore, project_id: int, use
                                stage=None if version is not None else "production")
         return _insert(session, registered.name, row, None, 0, {}, business, user)
     batch = get_batch(session=session, batch_id=predictions_id)
-    row = session.get(ModelVersion, batch.model_version_id)
-    assert row is not None  # a foreign key
+    scored_by = session.get(ModelVersion, batch.model_version_id)
+    assert scored_by is not None  # a foreign key
+    row = scored_by
     if row.model_id != registered.id:
         raise NotFound(f"scoring batch {predictions_id} is not model {registered.name!r}'s")
     if version is not None and row.version != version:

@@ -9,11 +9,12 @@ unchanged). No validation rule or feature logic lives here.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from mlops_nb.services.data.results import Finding, ValidationResult
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 class _NoFeatures:

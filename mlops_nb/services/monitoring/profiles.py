@@ -11,10 +11,13 @@ the NaN and infinite predictions counted apart (SPEC §3, ML Test Score monitori
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import pandas as pd
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+
+
 
 TOP_CATEGORIES = 5
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
@@ -40,6 +43,8 @@ def input_profile(frame: pd.DataFrame) -> dict[str, Any]:
     """{column: statistics} of the batch's input: every column's `dtype`, `count` (non-null) and
     `nulls`; numerical columns `mean`, `min`, `max` of the finite values and `infinite` (a count)
     when any; other columns `unique` and the TOP_CATEGORIES most frequent values as `top` {value: count}."""
+    import numpy as np
+    import pandas as pd
     profile: dict[str, Any] = {}
     for name in frame.columns:
         series = frame[name]
@@ -63,6 +68,7 @@ def input_profile(frame: pd.DataFrame) -> dict[str, Any]:
 
 def positive_scores(predictions: Any) -> np.ndarray[Any, Any] | None:
     """The positive-class (last column) probabilities of a two-column predict_proba result, else None."""
+    import numpy as np
     array = np.asarray(predictions)
     if array.ndim == 2 and array.shape[1] == 2:
         return np.asarray(array[:, -1], dtype="float64")
@@ -78,6 +84,7 @@ def prediction_profile(predictions: Any, method: str, *, classes: list[Any] | No
     for a classifier, else (a regressor) `mean` and `quantiles`. Always `rows`, `nan` and `inf`
     (counts of non-finite predicted values) and `classes` when known.
     """
+    import numpy as np
     array = np.asarray(predictions)
     numeric = array.dtype.kind in "fiub"
     as_float = array.astype("float64") if numeric else None

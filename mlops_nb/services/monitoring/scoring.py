@@ -32,10 +32,8 @@ import uuid
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import pandas as pd
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
@@ -48,6 +46,9 @@ from mlops_nb.services.registry.loading import LoadPlan, load, plan_load
 from mlops_nb.services.registry.scoring import ScoringModel
 from mlops_nb.store.artifacts import ArtifactStore
 from mlops_nb.store.models import ModelVersion
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 ON_INVALID = ("warn", "refuse")
 
@@ -177,6 +178,9 @@ class MonitoredModel(ScoringModel):
 
     def _frame(self, X: Any) -> pd.DataFrame:
         """X as a DataFrame: a frame as it is, a 2-D array named by the raw input columns."""
+        import numpy as np
+        import pandas as pd
+
         if isinstance(X, pd.DataFrame):
             return X
         columns = self.input_columns
@@ -213,6 +217,8 @@ class MonitoredModel(ScoringModel):
                                          (time.perf_counter() - started) * 1000.0, findings))
 
     def _score(self, method: str, X: Any) -> Any:
+        import pandas as pd
+
         bare = getattr(ScoringModel, method)
         if self.writer is None:  # monitor=False: features applied, nothing validated or recorded
             frame = X if not isinstance(X, pd.DataFrame) else self.pipeline.compute(X)[0]

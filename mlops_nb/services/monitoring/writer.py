@@ -25,10 +25,8 @@ import threading
 import time
 import warnings
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import pandas as pd
 from sqlalchemy.engine import Engine
 
 from mlops_nb.services.errors import MlopsError, StoreUnavailable
@@ -38,6 +36,10 @@ from mlops_nb.services.tracking.artifacts import store_bytes
 from mlops_nb.store.artifacts import ArtifactStore
 from mlops_nb.store.db import session_scope
 from mlops_nb.store.models.monitoring import ScoringBatch
+
+if TYPE_CHECKING:
+    import pandas as pd
+
 
 SAMPLE_ROWS = 1_000  # input rows kept per batch for drift windows
 PREDICTION_ROWS = 100_000  # predictions kept per batch for joining outcomes (the first rows)
@@ -70,6 +72,7 @@ class PendingBatch:
 
 def _prediction_columns(predictions: Any, method: str, classes: list[Any] | None) -> dict[str, Any]:
     """The prediction columns of the sample file: `_prediction`, or `_proba_<class>` per class."""
+    import numpy as np
     array = np.asarray(predictions)
     if method == "predict_proba" and array.ndim == 2:
         labels = classes if classes is not None and len(classes) == array.shape[1] else list(range(array.shape[1]))
@@ -79,6 +82,8 @@ def _prediction_columns(predictions: Any, method: str, classes: list[Any] | None
 
 def sample_bytes(batch: PendingBatch) -> bytes | None:
     """The batch's sample file (see the module docstring), as Parquet bytes; None when nothing was predicted."""
+    import numpy as np
+    import pandas as pd
     if batch.frame is None or batch.predictions is None:
         return None
     frame = batch.frame
@@ -96,7 +101,7 @@ def sample_bytes(batch: PendingBatch) -> bytes | None:
     inputs = frame.iloc[:rows].reset_index(drop=True)
     for name in inputs.columns:
         column = inputs[name]
-        out[str(name)] = column if picked.all() else column.where(pd.Series(picked), None)
+        out[str(name)] = column if picked.all() else column.where(pd.Series(picked))
     buffer = io.BytesIO()
     out.to_parquet(buffer, index=False)
     return buffer.getvalue()
