@@ -319,9 +319,9 @@ def canary(ctx: GateContext, options: dict[str, Any]) -> GateResult:
     words = f"{count} accepted or warned scoring batch(es), {rows} rows, scored in staging"
     if passed:
         return GateResult("canary", True, f"{_label(v)}: {words}", data)
-    return GateResult("canary", False, f"{_label(v)}: {words}; needs at least {need_batches} batch(es) and "
-                      f"{need_rows} rows: score live traffic with mlops.load_model(name, stage='staging') first",
-                      data)
+    needs = f"at least {need_batches} batch(es)" + (f" and {need_rows} rows" if need_rows else "")
+    return GateResult("canary", False, f"{_label(v)}: {words}; needs {needs}: score live traffic with "
+                      "mlops.load_model(name, stage='staging') first", data)
 
 
 GATE_FUNCTIONS: dict[str, Callable[[GateContext, Any], GateResult]] = {
