@@ -196,14 +196,17 @@ def test_the_sample_is_bounded(ctx, registered, monkeypatch):
     monkeypatch.setattr(writer, "SAMPLE_ROWS", 10)
     monkeypatch.setattr(writer, "PREDICTION_ROWS", 30)
     live = mlops.load_model("credit")
-    proba = live.predict_proba(X.head(50))
+    shuffled = X.sample(50, random_state=1)  # an index other than 0..n-1
+    proba = live.predict_proba(shuffled)
     live.flush()
     with session_scope(ctx.engine) as session:
         sample = monitoring.read_sample(session=session, store=ctx.artifacts, batch_id=live.last_batch_id)
     assert len(sample) == 30 and int(sample["_sampled"].sum()) == 10
     assert np.allclose(sample["_proba_1"], proba[:30, 1])
+    assert sample["_index"].tolist() == [str(i) for i in shuffled.index[:30]]
     kept = sample[sample["_sampled"]]
-    assert kept["purpose"].tolist() == X.head(30)["purpose"].to_numpy()[kept["_row"]].tolist()
+    assert kept["purpose"].tolist() == shuffled["purpose"].to_numpy()[kept["_row"]].tolist()
+    assert kept["age_in_years"].tolist() == shuffled["age_in_years"].to_numpy()[kept["_row"]].tolist()
     assert sample.loc[~sample["_sampled"], "purpose"].isna().all()
     assert _batch(ctx, live.last_batch_id).rows == 50
 
