@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from mlops_nb.api.autolog import autolog as autolog
     from mlops_nb.api.connect import get_context as get_context
     from mlops_nb.api.connect import init as init
+    from mlops_nb.api.data import validate as validate
     from mlops_nb.api.monitoring import batches as batches
     from mlops_nb.api.monitoring import log_outcomes as log_outcomes
     from mlops_nb.api.monitoring import outcomes as outcomes
@@ -87,6 +88,7 @@ _API = {
                               "log_metrics", "log_metric_history", "get_metric_history", "set_tag", "set_tags",
                               "log_artifact", "log_dataset", "get_dataset", "runs", "get_run"],
     "mlops_nb.api.autolog": ["autolog"],
+    "mlops_nb.api.data": ["validate"],
     "mlops_nb.api.audit": ["audit_trail"],
     "mlops_nb.api.monitoring": ["log_outcomes", "batches", "outcomes"],
     "mlops_nb.api.promotion": ["request_promotion", "approve", "reject", "cancel", "requests", "rollback",

@@ -22,6 +22,7 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class, no_var_expand
 from traitlets import Bool, CaselessStrEnum, Unicode, observe
 
+from mlops_nb.magics import data as _data_subcommands  # noqa: F401  (registers them)
 from mlops_nb.magics import registry as _registry_subcommands  # noqa: F401  (registers them)
 from mlops_nb.magics import tracking as _tracking_subcommands  # noqa: F401  (registers them)
 from mlops_nb.magics.parser import (  # noqa: F401  (re-exported for tests and extensions)

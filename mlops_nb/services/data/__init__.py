@@ -3,7 +3,8 @@
 This package names what the domain offers, so callers write `from mlops_nb.services import data`
 and `data.<function>(session=..., ...)`: datasets logs and reads dataset versions (the training
 data the registry links versions to, the reference drift is measured against); results holds the
-plain record it returns.
+plain record it returns; validation checks a frame against a dataset version (its contract) and
+records the result.
 """
 from __future__ import annotations
 
@@ -23,20 +24,40 @@ from mlops_nb.services.data.datasets import (
 )
 from mlops_nb.services.data.results import (
     DatasetVersionPublic,
+    Finding,
+    ValidationResult,
+)
+from mlops_nb.services.data.validation import (
+    contract_label,
+    latest_validation,
+    record_validation,
+    resolve_contract,
+    validate_against,
+    validate_frame,
+    validate_version,
 )
 
 __all__ = [
     "DatasetVersionPublic",
+    "Finding",
+    "ValidationResult",
     "MAX_CATEGORIES",
     "ROLES",
     "SAMPLE_ROWS",
     "TOP_VALUES",
     "check_frame",
     "column_kind",
+    "contract_label",
     "fingerprint",
     "get_dataset",
+    "latest_validation",
     "load_sample",
     "log_dataset",
     "public",
+    "record_validation",
+    "resolve_contract",
     "schema_and_profile",
+    "validate_against",
+    "validate_frame",
+    "validate_version",
 ]

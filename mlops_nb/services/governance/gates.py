@@ -10,7 +10,9 @@ the results with the request (as JSON) and refuses approval while any gate fails
 | lineage_complete          | the version names a run, its code and a training dataset version         |
 | metric_thresholds         | each named metric of the version meets its rule (e.g. roc_auc >= 0.70)   |
 | no_regression             | the metric is no worse than the production version's, within tolerance   |
-| data_validated            | the training dataset's profile: enough rows, target present, nulls bound |
+| data_validated            | the training dataset's profile: enough rows, target present, nulls bound;|
+|                           | and no error finding validating it against the production version's     |
+|                           | training dataset (the contract), when that is another dataset version   |
 | prediction_distribution   | mean positive-class probability on the training sample is within bounds |
 | canary                    | (production only) accepted or warned scoring batches recorded in staging |
 
@@ -76,6 +78,8 @@ class GateContext:
     target_stage: str
     store: Any = None
     load: Loader | None = None
+    record: bool = False  # gates may record what they computed (a validation report): at a request or decision
+    actor: str = "gates"
     _production: Any = field(default=False, repr=False)
 
     @property
@@ -215,7 +219,11 @@ def no_regression(ctx: GateContext, options: dict[str, Any]) -> GateResult:
 def data_validated(ctx: GateContext, options: dict[str, Any]) -> GateResult:
     """Checks the training dataset version's stored profile: at least `min_rows` rows; the version's
     target column present with no missing labels (when `target_required`); every column's null rate
-    at most `max_null_rate`."""
+    at most `max_null_rate`. And the contract it must meet: when the model's production version was
+    trained on another dataset version, the candidate's training data must validate against that
+    one with no error finding (services.data.validation). The newest recorded validation of the
+    pair is used; without one, its stored sample is validated now (and recorded when the gates
+    run for a request or a decision: `ctx.record`)."""
     v = ctx.version
     dataset = ctx.session.get(DatasetVersion, v.dataset_version_id) if v.dataset_version_id else None
     if dataset is None:
@@ -235,11 +243,58 @@ def data_validated(ctx: GateContext, options: dict[str, Any]) -> GateResult:
     noisy = {c: s.get("null_rate", 0.0) for c, s in dataset.profile.items() if s.get("null_rate", 0.0) > bound}
     for column, rate in sorted(noisy.items()):
         problems.append(f"column {column!r} is {rate:.0%} null (bound {bound:.0%})")
-    data = {"dataset": f"{dataset.name} v{dataset.version}", "rows": dataset.rows, "null_rates_over_bound": noisy}
+    data: dict[str, Any] = {"dataset": f"{dataset.name} v{dataset.version}", "rows": dataset.rows,
+                            "null_rates_over_bound": noisy}
+    contract_words = _contract_check(ctx, dataset, problems, data)
     if problems:
         return GateResult("data_validated", False, f"dataset {data['dataset']}: " + "; ".join(problems), data)
     return GateResult("data_validated", True, f"dataset {data['dataset']}: {dataset.rows} rows, target "
-                      f"{v.target or '-'} complete, every null rate <= {bound:g}", data)
+                      f"{v.target or '-'} complete, every null rate <= {bound:g}; {contract_words}", data)
+
+
+def _contract_check(ctx: GateContext, dataset: DatasetVersion, problems: list[str], data: dict[str, Any]) -> str:
+    """data_validated's contract: validate `dataset` against the production version's training
+    dataset when that is another version; error findings go to `problems`, the report to
+    `data["validation"]`. Returns the words a passing gate says about it."""
+    from mlops_nb.services.data import validation
+    from mlops_nb.services.errors import MlopsError
+
+    production = ctx.production
+    if (production is None or production.id == ctx.version.id or not production.dataset_version_id
+            or production.dataset_version_id == dataset.id):
+        return "no production version trained on other data to validate against"
+    contract = ctx.session.get(DatasetVersion, production.dataset_version_id)
+    if contract is None:
+        return "no production version trained on other data to validate against"
+    label = validation.contract_label(contract)
+    whose = f"{label}, the training data of production {_label(production)}"
+    assert contract.id is not None and dataset.id is not None  # rows read from the store
+    row = validation.latest_validation(session=ctx.session, subject_version_id=dataset.id,
+                                       contract_version_id=contract.id)
+    if row is not None:
+        result = validation.result_of(row, label)
+    elif ctx.store is None:
+        problems.append(f"not validated against {whose}, and no artifact store to read its sample from; "
+                        f"run mlops.validate(df, against={contract.name!r}:{contract.version})")
+        return ""
+    else:
+        try:
+            result = validation.validate_version(session=ctx.session, store=ctx.store, project_id=dataset.project_id,
+                                                 subject_version_id=dataset.id, contract_version_id=contract.id,
+                                                 user=ctx.actor, record=ctx.record, model_version_id=ctx.version.id)
+        except MlopsError as err:
+            problems.append(f"could not validate it against {whose}: {err}")
+            return ""
+    report = f"validation report {result.id}" if result.id is not None else "validated now, not recorded"
+    data["validation"] = {"contract": label, "report": result.id, "errors": len(result.errors),
+                          "warnings": len(result.warnings),
+                          "failing": [{"column": f.column, "rule": f.rule} for f in result.errors]}
+    if result.errors:
+        named = ", ".join(f"{f.column} {f.rule}" for f in result.errors[:10])
+        more = f" and {len(result.errors) - 10} more" if len(result.errors) > 10 else ""
+        problems.append(f"{len(result.errors)} error finding(s) against {whose} ({report}): {named}{more}")
+        return ""
+    return f"valid against {whose} ({report}, {len(result.warnings)} warning(s))"
 
 
 def _positive_probability(model: Any, frame: Any) -> tuple[float, Any, Any]:
@@ -357,16 +412,20 @@ def registry_loader(*, session: Session, store: Any) -> Loader:
 
 
 def evaluate(*, session: Session, version: ModelVersion, target_stage: str, policy: EffectivePolicy,
-             store: Any = None, load: Loader | None = None) -> list[GateResult]:
+             store: Any = None, load: Loader | None = None, record: bool = False,
+             actor: str = "gates") -> list[GateResult]:
     """Run every gate the policy turns on for `target_stage`, in GATE_FUNCTIONS order.
 
-    `store` (an ArtifactStore) and `load` are what prediction_distribution scores with; without a
-    `load`, versions are loaded through the registry (registry_loader). A gate that cannot find its
-    evidence fails with the reason; nothing is raised for a failing gate and nothing is recorded.
+    `store` (an ArtifactStore) and `load` are what prediction_distribution scores with, and what
+    data_validated reads a training sample from; without a `load`, versions are loaded through the
+    registry (registry_loader). A gate that cannot find its evidence fails with the reason; nothing
+    is raised for a failing gate. Nothing is recorded unless `record` (a request or a decision,
+    by `actor`): then a validation data_validated had to run is stored as a validation report.
     """
     if load is None and store is not None:
         load = registry_loader(session=session, store=store)
-    ctx = GateContext(session=session, version=version, target_stage=target_stage, store=store, load=load)
+    ctx = GateContext(session=session, version=version, target_stage=target_stage, store=store, load=load,
+                      record=record, actor=actor)
     results = []
     for name, function in GATE_FUNCTIONS.items():
         setting = policy.gate(name)

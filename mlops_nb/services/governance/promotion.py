@@ -59,7 +59,7 @@ def _evaluate(session: Session, *, actor: str, request: PromotionRequest, versio
               policy: policies.EffectivePolicy, when: str, store: Any, load: Any) -> list[dict[str, Any]]:
     """Evaluate the gates for the request, store the results and the policy on it, audit them."""
     results = [r.to_dict() for r in gates.evaluate(session=session, version=version, target_stage=request.target_stage,
-                                                    policy=policy, store=store, load=load)]
+                                                    policy=policy, store=store, load=load, record=True, actor=actor)]
     request.gates, request.policy = results, policy.rules
     session.add(request)
     session.flush()
