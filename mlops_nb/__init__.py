@@ -36,6 +36,9 @@ if TYPE_CHECKING:
     from mlops_nb.api.connect import get_context as get_context
     from mlops_nb.api.connect import init as init
     from mlops_nb.api.data import validate as validate
+    from mlops_nb.api.features import feature as feature
+    from mlops_nb.api.features import features as features
+    from mlops_nb.api.features import skew_check as skew_check
     from mlops_nb.api.monitoring import batches as batches
     from mlops_nb.api.monitoring import log_outcomes as log_outcomes
     from mlops_nb.api.monitoring import outcomes as outcomes
@@ -89,6 +92,7 @@ _API = {
                               "log_artifact", "log_dataset", "get_dataset", "runs", "get_run"],
     "mlops_nb.api.autolog": ["autolog"],
     "mlops_nb.api.data": ["validate"],
+    "mlops_nb.api.features": ["feature", "features", "skew_check"],
     "mlops_nb.api.audit": ["audit_trail"],
     "mlops_nb.api.monitoring": ["log_outcomes", "batches", "outcomes"],
     "mlops_nb.api.promotion": ["request_promotion", "approve", "reject", "cancel", "requests", "rollback",

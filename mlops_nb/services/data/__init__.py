@@ -1,10 +1,12 @@
-"""Data: dataset versions with their fingerprint, schema, profile and sample.
+"""Data: dataset versions with their fingerprint, schema, profile and sample; feature definitions.
 
 This package names what the domain offers, so callers write `from mlops_nb.services import data`
 and `data.<function>(session=..., ...)`: datasets logs and reads dataset versions (the training
 data the registry links versions to, the reference drift is measured against); results holds the
 plain record it returns; validation checks a frame against a dataset version (its contract) and
-records the result.
+records the result. Feature definitions live in their own modules, imported by name:
+`features` (versioned definitions, applications, the refs a model version names),
+`feature_pipeline` (bind and compute), `skew` (the training/serving skew check), `feature_results`.
 """
 from __future__ import annotations
 

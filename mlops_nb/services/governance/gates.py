@@ -322,18 +322,45 @@ def _label_rate(target: Any, positive: Any, scores: Any) -> tuple[float, str]:
     return float((values == inferred).mean()), f"label {inferred!r} (inferred)"
 
 
-def prediction_distribution(ctx: GateContext, options: dict[str, Any]) -> GateResult:
-    """Predict on the training dataset's stored sample; the mean positive-class probability must be
-    within `max_shift` of the production version's on the same sample (else of the label rate)."""
-    from mlops_nb.services.data import datasets
+def _reference_sample(ctx: GateContext, version: ModelVersion) -> Any:
+    """The frame the gate scores: the model-input sample registration stored (the training sample
+    with the feature columns its definitions computed, `signature["reference_inputs"]`), else the
+    training dataset's stored sample. Feature code never runs here (a reviewer's process).
 
+    Raises:
+        NotFound, IntegrityFailure: the file is missing, changed, or not the one recorded.
+    """
+    import io
+
+    import pandas as pd
+
+    from mlops_nb.services.data import datasets
+    from mlops_nb.services.errors import IntegrityFailure
+    from mlops_nb.services.tracking.artifacts import read_verified
+    from mlops_nb.store.models import Artifact
+
+    reference = (version.signature or {}).get("reference_inputs")
+    assert version.dataset_version_id is not None  # prediction_distribution checked it first
+    if not reference:
+        return datasets.load_sample(session=ctx.session, store=ctx.store, dataset_version_id=version.dataset_version_id)
+    artifact = ctx.session.get(Artifact, reference.get("artifact_id"))
+    if artifact is None or artifact.sha256 != reference.get("sha256"):
+        raise IntegrityFailure(f"{_label(version)}'s reference inputs are not the file recorded at registration")
+    return pd.read_parquet(io.BytesIO(read_verified(store=ctx.store, artifact=artifact)))
+
+
+def prediction_distribution(ctx: GateContext, options: dict[str, Any]) -> GateResult:
+    """Predict on the training dataset's stored sample (with its feature columns, when the version
+    was trained with feature definitions: the reference inputs registration computed); the mean
+    positive-class probability must be within `max_shift` of the production version's on the same
+    sample (else of the label rate)."""
     v, bound = ctx.version, options["max_shift"]
     if ctx.store is None or ctx.load is None:
         return GateResult("prediction_distribution", False, "no artifact store to read the reference sample from")
     if not v.dataset_version_id:
         return GateResult("prediction_distribution", False, f"{_label(v)} names no training dataset to predict on")
     try:
-        sample = datasets.load_sample(session=ctx.session, store=ctx.store, dataset_version_id=v.dataset_version_id)
+        sample = _reference_sample(ctx, v)
         features = sample.drop(columns=[v.target]) if v.target in sample.columns else sample
         mean, positive, scores = _positive_probability(ctx.load(v), features)
         production = ctx.production

@@ -186,17 +186,40 @@ def check_target(target: str | None, dataset: DatasetVersionPublic | None) -> No
                            f"v{dataset.version}; its columns: {', '.join(columns[:30])}")
 
 
-def check_features(features: Any) -> list[str]:
-    """The feature definition names a version was trained with, checked ([] for None).
+def check_features(features: Any) -> list[str] | None:
+    """The feature definition names a version was trained with, checked: None (the definitions its
+    run applied) or a list of names ([] for none at all).
 
     Raises:
         InvalidInput: `features` is a single string, or holds a non-string or an invalid name.
     """
     if features is None:
-        return []
+        return None
     if isinstance(features, str) or not all(isinstance(f, str) for f in features):
         raise InvalidInput("features must be a list of feature definition names, e.g. ['income_ratio']")
     return [check_name(f, "feature name") for f in features]
+
+
+def reference_inputs(*, session: Session, store: Any, dataset: DatasetVersionPublic | None,
+                     definitions: list[Any]) -> bytes | None:
+    """The model's input frame on the training dataset's stored sample (the sample plus each
+    feature's columns, computed by this process's functions of `definitions`), as Parquet bytes;
+    None when there are no definitions or no stored sample. The prediction_distribution gate
+    scores this frame, so no feature code ever runs in a reviewer's process.
+
+    Raises:
+        Conflict, NotFound: this process does not define a feature with the source it names (bind).
+        InvalidInput: a feature function fails on the sample (the rows named).
+        IntegrityFailure: the sample's bytes changed.
+    """
+    if not definitions or dataset is None or dataset.sample_uri is None:
+        return None
+    from mlops_nb.services.data.feature_pipeline import bind
+
+    pipeline = bind(definitions)  # never the stored source: the registering process has the functions
+    sample = datasets.load_sample(session=session, store=store, dataset_version_id=dataset.id)
+    inputs, _ = pipeline.compute(sample)
+    return datasets._sample_bytes(inputs)  # noqa: SLF001 - the same Parquet writing as the dataset's sample
 
 
 def example_rows(input_example: Any, target: str | None) -> Any:

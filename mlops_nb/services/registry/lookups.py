@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from sqlmodel import Session, col
 
 from mlops_nb.services.data import datasets
+from mlops_nb.services.data.features import refs_of
 from mlops_nb.services.data.results import DatasetVersionPublic
 from mlops_nb.services.errors import InvalidInput, NotFound
 from mlops_nb.services.registry.results import ModelTable, ModelVersionPublic, TrustedTypePublic
@@ -157,7 +158,7 @@ def public(*, session: Session, row: Any, model_name: str | None = None,
         sha256=artifact.sha256, size=artifact.size, flavor=row.flavor, target=row.target,
         signature=dict(row.signature or {}), env=dict(row.env or {}), requirements=row.requirements,
         params=dict(row.params or {}), metrics={k: _metric_value(v) for k, v in (row.metrics or {}).items()},
-        code=dict(row.code or {}), features=list(row.features or []), created_by=row.created_by,
+        code=dict(row.code or {}), features=refs_of(row.features), created_by=row.created_by,
         created_at=row.created_at,
         trust=trust if trust is not None else trust_records(session=session, model_id=row.model_id))
 

@@ -30,6 +30,7 @@ from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
+from mlops_nb.services.data import features as feature_defs
 from mlops_nb.services.errors import Conflict, InvalidInput
 from mlops_nb.services.governance import audit
 from mlops_nb.services.identity.auth import Identity
@@ -112,7 +113,12 @@ def register_model(*, session: Session, store: ArtifactStore, project_id: int, u
 
     `run_id` names the run that trained it (of this project); `dataset` is a dataset name, a
     DatasetVersionPublic or None (the run's training dataset, see lineage.training_dataset);
-    `target` is left out of the input signature; `features` names feature definitions;
+    `target` is left out of the input signature; `features` names the feature definitions it was
+    trained with (each the version the run applied, else the newest; None: every definition the run
+    applied), stored as refs {"name", "version", "source_hash"}; with any, their functions in this
+    process compute the model's inputs on the training dataset's sample, stored as the artifact
+    `signature["reference_inputs"]` ({"artifact_id", "sha256"}) that the prediction_distribution
+    gate scores;
     `input_example` (a DataFrame or array) gives the signature instead of the dataset. The version
     starts in stage "none"; the audit event `model.register` records its run, sha256 and dataset.
 
@@ -126,8 +132,10 @@ def register_model(*, session: Session, store: ArtifactStore, project_id: int, u
             class defined in the notebook; `trust_types` names a type that may never be trusted or
             that the file does not need, or comes without a reason.
         PermissionDenied: `trust_types` from anyone but a proven ml_engineer or admin.
-        NotFound: no run `run_id`, or no dataset by that name.
-        Conflict: the model's row could not be locked (retry).
+        NotFound: no run `run_id`, no dataset by that name, or no feature definition by a name in
+            `features`, or this process does not define a feature it names (bind).
+        Conflict: the model's row could not be locked (retry); this process defines a feature with
+            another source than the version named (edited since it was applied).
     """
     check_name(name, "model name")
     wanted: list[str] = []
@@ -151,6 +159,9 @@ def register_model(*, session: Session, store: ArtifactStore, project_id: int, u
         run = lineage.run_in_project(session, run_id=run_id, project_id=project_id)
         trained_on = lineage.training_dataset(session=session, project_id=project_id, run_id=run.id, dataset=dataset)
         lineage.check_target(target, trained_on)
+        definitions = feature_defs.for_registration(session=session, project_id=project_id, run_id=run.id,
+                                                    names=features)
+        reference = lineage.reference_inputs(session=session, store=store, dataset=trained_on, definitions=definitions)
         signature = {"inputs": lineage.input_signature(model, dataset=trained_on, target=target,
                                                        input_example=input_example),
                      "outputs": outputs}
@@ -173,11 +184,16 @@ def register_model(*, session: Session, store: ArtifactStore, project_id: int, u
         number = (conn.execute(_MAX_VERSION, {"model_id": model_id}).scalar() or 0) + 1
         artifact = place(session=session, staged_file=model_file, run_id=run.id,
                          name=f"models/{model_id}/v{number}/model.skops")  # from ids, never the typed name
+        if reference is not None:  # the model-input sample the prediction_distribution gate scores
+            with staged(store, data=reference) as reference_file:
+                placed = place(session=session, staged_file=reference_file, run_id=run.id,
+                               name=f"models/{model_id}/v{number}/reference_inputs.parquet")
+            signature["reference_inputs"] = {"artifact_id": placed.id, "sha256": placed.sha256}
     values = {"model_id": model_id, "version": number, "stage": "none", "run_id": run.id,
               "dataset_version_id": trained_on.id if trained_on else None, "artifact_id": artifact.id,
               "flavor": model_files.FLAVOR, "target": target, "signature": signature, "env": env,
               "requirements": requirements, "params": params, "metrics": metrics,
-              "code": lineage.code_reference(run), "features": features, "created_by": user,
+              "code": lineage.code_reference(run), "features": [d.ref for d in definitions], "created_by": user,
               "created_at": time.time()}
     inserted = conn.execute(_INSERT_VERSION, values).inserted_primary_key
     assert inserted is not None  # an INSERT of one row

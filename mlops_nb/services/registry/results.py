@@ -52,7 +52,9 @@ class ModelVersionPublic:
     (and "trusted_types": the names in its file beyond skops' defaults, a record only, never an
     authority to load them), `requirements` the same as pip requirement lines; `code` the run's
     git_commit, git_dirty, code_hash, notebook_path, code_status and cells (registry.code_reference);
-    `created_at` epoch seconds; `trust` the types a proven ml_engineer or admin trusted for the
+    `features` the feature definitions it was trained with, as refs {"name", "version",
+    "source_hash"} (version and hash None for a version registered before definitions were
+    versioned); `created_at` epoch seconds; `trust` the types a proven ml_engineer or admin trusted for the
     model's files (who, why, when).
     """
 
@@ -74,7 +76,7 @@ class ModelVersionPublic:
     params: dict[str, str] = field(default_factory=dict)
     metrics: dict[str, float] = field(default_factory=dict)
     code: dict[str, Any] = field(default_factory=dict)
-    features: list[str] = field(default_factory=list)
+    features: list[dict[str, Any]] = field(default_factory=list)
     created_by: str = ""
     created_at: float = 0.0
     trust: list[TrustedTypePublic] = field(default_factory=list)
