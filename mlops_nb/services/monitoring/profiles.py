@@ -46,8 +46,8 @@ def input_profile(frame: pd.DataFrame) -> dict[str, Any]:
     import numpy as np
     import pandas as pd
     profile: dict[str, Any] = {}
-    for name in frame.columns:
-        series = frame[name]
+    for position, name in enumerate(frame.columns):
+        series = frame.iloc[:, position]  # by position: a repeated column name is profiled once, not failed on
         nulls = int(series.isna().sum())
         stats: dict[str, Any] = {"dtype": str(series.dtype), "count": int(len(series) - nulls), "nulls": nulls}
         if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):

@@ -37,10 +37,12 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from mlops_nb.services.data.feature_pipeline import bind
+from mlops_nb.services.data.features import feature_refs_for_version
 from mlops_nb.services.data.results import Finding, ValidationResult
+from mlops_nb.services.data.validation import validate_frame
 from mlops_nb.services.errors import InvalidInput, MlopsError, ValidationFailed
 from mlops_nb.services.governance.policies import get_effective_policy
-from mlops_nb.services.monitoring.parts import interim_parts
 from mlops_nb.services.monitoring.writer import BatchWriter, PendingBatch, writer_for
 from mlops_nb.services.registry.loading import LoadPlan, load, plan_load
 from mlops_nb.services.registry.scoring import ScoringModel
@@ -86,7 +88,6 @@ def plan_monitored(*, session: Session, project_id: int, name: str, version: int
         InvalidInput: both `version` and `stage`, a bad stage, or a stored policy that is not valid.
         NotFound: no such model or version; a feature definition the version names is gone.
     """
-    _, feature_refs_for_version, _ = interim_parts()
     plan = plan_load(session=session, project_id=project_id, name=name, version=version, stage=stage)
     info = plan.version
     rules = get_effective_policy(session=session, project_id=project_id, model_id=info.model_id).rules
@@ -114,7 +115,6 @@ def load_monitored(plan: MonitorPlan, *, engine: Engine, store: ArtifactStore, u
         as registry.load; NotFound or Conflict: a feature definition is not defined in this process
         (or was edited since training) and `run_stored_features` is False.
     """
-    validate_frame, _, bind = interim_parts()
     scorer = load(plan.load, store=store)
     pipeline = bind(plan.definitions, run_stored_source=run_stored_features)
     validate = None
@@ -191,7 +191,7 @@ class MonitoredModel(ScoringModel):
             raise InvalidInput(f"model {self.name!r} v{self.version} scores a DataFrame, or a 2-D array of "
                                f"{expected}; got {type(X).__name__}"
                                + (f" with {width} columns" if width is not None else ""))
-        return pd.DataFrame(array, columns=columns)
+        return pd.DataFrame(array, columns=columns).infer_objects()  # an object array: each column its own type
 
     def _pending(self, batch_id: str, method: str, status: str, frame: pd.DataFrame | None, predictions: Any,
                  latency_ms: float | None, findings: list[Finding]) -> PendingBatch:
@@ -230,7 +230,11 @@ class MonitoredModel(ScoringModel):
         if len(frame) == 0:
             empty = Finding(None, "empty_batch", "error", "the batch has no rows; there is nothing to score")
             raise self._refuse(batch_id, method, frame, [empty], None)
-        result = self.validate(frame) if self.validate is not None else None
+        try:
+            result = self.validate(frame) if self.validate is not None else None
+        except InvalidInput as err:  # a frame validation cannot read (e.g. a repeated column name)
+            raise self._refuse(batch_id, method, frame, [Finding(None, "invalid_frame", "error", str(err))],
+                               None) from err
         findings = list(result.findings) if result is not None else []
         if self.on_invalid == "refuse" and any(f.severity == "error" for f in findings):
             raise self._refuse(batch_id, method, frame, findings, result)
@@ -254,8 +258,9 @@ class MonitoredModel(ScoringModel):
                        started)
             raise
         except Exception as err:  # noqa: BLE001 - the estimator's own error, named for the user
-            words = f"{type(err).__name__}: {err}"
-            self._fail(batch_id, method, frame, findings + [Finding(None, "scoring_error", "error", words)], started)
+            full = f"{type(err).__name__}: {err}"
+            words = full.splitlines()[0] if full.strip() else type(err).__name__  # the first line names it
+            self._fail(batch_id, method, frame, findings + [Finding(None, "scoring_error", "error", full)], started)
             found = f"; validation found: {_summary(findings)}" if findings else ""
             raise InvalidInput(f"model {self.name!r} v{self.version} could not score batch {batch_id} ({words})"
                                f"{found}") from err

@@ -99,8 +99,8 @@ def sample_bytes(batch: PendingBatch) -> bytes | None:
         picked[rng.choice(rows, SAMPLE_ROWS, replace=False)] = True
     out["_sampled"] = picked
     inputs = frame.iloc[:rows].reset_index(drop=True)
-    for name in inputs.columns:
-        column = inputs[name]
+    for position, name in enumerate(inputs.columns):
+        column = inputs.iloc[:, position]
         out[str(name)] = column if picked.all() else column.where(pd.Series(picked))
     buffer = io.BytesIO()
     out.to_parquet(buffer, index=False)

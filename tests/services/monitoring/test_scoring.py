@@ -47,21 +47,21 @@ def _validator(*findings):
 def test_accepted_batch_is_recorded_with_profiles_and_a_sample(ctx, registered):
     X, _ = registered
     live = mlops.load_model("credit")
-    proba = live.predict_proba(X.head(50))
+    proba = live.predict_proba(X)
     live.flush()
     row = _batch(ctx, live.last_batch_id)
-    assert (row.status, row.rows, row.method, row.stage, row.created_by) == ("accepted", 50, "predict_proba", "none",
+    assert (row.status, row.rows, row.method, row.stage, row.created_by) == ("accepted", 1000, "predict_proba", "none",
                                                                               "dana")
     assert row.latency_ms > 0 and row.findings == []
-    assert set(row.input_profile) == set(X.columns) and row.input_profile["credit_amount"]["count"] == 50
+    assert set(row.input_profile) == set(X.columns) and row.input_profile["credit_amount"]["count"] == 1000
     assert row.prediction_profile["mean"] == pytest.approx(proba[:, 1].mean())
-    assert row.prediction_profile["classes"] == [0, 1] and sum(row.prediction_profile["histogram"]) == 50
+    assert row.prediction_profile["classes"] == [0, 1] and sum(row.prediction_profile["histogram"]) == 1000
     with session_scope(ctx.engine) as session:
         sample = monitoring.read_sample(session=session, store=ctx.artifacts, batch_id=row.id)
-    assert len(sample) == 50 and sample["_sampled"].all()
+    assert len(sample) == 1000 and sample["_sampled"].all()
     assert np.allclose(sample["_proba_1"], proba[:, 1])
-    assert sample["_index"].tolist() == [str(i) for i in X.head(50).index]
-    assert sample["purpose"].tolist() == X.head(50)["purpose"].tolist()
+    assert sample["_index"].tolist() == [str(i) for i in X.index]
+    assert sample["purpose"].tolist() == X["purpose"].tolist()
 
 
 def test_refused_batch_is_written_before_raising_and_changes_nothing_else(ctx, registered):
