@@ -16,6 +16,15 @@ from mlops_nb.store.db import session_scope
 from tests.factories import fit_credit_model
 
 
+@pytest.fixture(autouse=True)
+def _writers_closed():
+    """Each test's queued batches are written before its store goes away."""
+    yield
+    from mlops_nb.services.monitoring.writer import close_all
+
+    close_all()
+
+
 @pytest.fixture()
 def registered(ctx, credit):
     with mlops.start_run(experiment="credit"):
@@ -264,8 +273,10 @@ def test_the_canary_gate_reads_staging_traffic(ctx, registered):
             results = governance.evaluate(session=session, version=row, target_stage="production", policy=policy)
             return [r for r in results if r.name == "canary"][0]
 
-    mlops.load_model("credit").predict_proba(B)  # in stage none: not a canary
-    assert not canary().passed
+    before = mlops.load_model("credit")
+    before.predict_proba(B)  # in stage none: not a canary
+    before.flush()
+    assert not canary().passed and canary().data["batches"] == 0
     with session_scope(ctx.engine) as session:
         move_stage(session, registry.get_version_row(session=session, model_id=1, version=1), "staging")
     live = mlops.load_model("credit", stage="staging")

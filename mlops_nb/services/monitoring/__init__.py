@@ -27,7 +27,7 @@ from mlops_nb.services.monitoring.writer import (
     BatchWriter,
     BatchWriteWarning,
     PendingBatch,
-    flush_all,
+    close_all,
     writer_for,
 )
 
@@ -44,7 +44,7 @@ __all__ = [
     "PendingBatch",
     "ScoringWarning",
     "check_business",
-    "flush_all",
+    "close_all",
     "get_batch",
     "input_profile",
     "list_outcomes",

@@ -8,7 +8,8 @@ before it raises (`write_now`), so the refusal is in the store when the error is
 
 A write that fails is never silent: the thread warns (BatchWriteWarning naming the batch and the
 driver's words) and the next `submit` or `flush` raises StoreUnavailable with the same words.
-`flush()` waits for every queued batch; every writer is flushed at interpreter exit.
+`flush()` waits for every queued batch; at interpreter exit every writer writes what is queued
+(`close_all`).
 
 The sample (`scoring/<batch id>/sample.parquet`) holds one row per scored row up to
 PREDICTION_ROWS (the first ones): `_row` (position in the batch), `_index` (the input's index
@@ -145,7 +146,7 @@ class BatchWriter:
     def __init__(self, engine: Engine, store: ArtifactStore) -> None:
         """A writer for `engine` and `store`; its thread starts with the first batch."""
         self.engine, self.store = engine, store
-        self._queue: queue.Queue[PendingBatch] = queue.Queue(maxsize=SCORING_QUEUE)
+        self._queue: queue.Queue[PendingBatch | None] = queue.Queue(maxsize=SCORING_QUEUE)
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._error: StoreUnavailable | None = None
@@ -153,6 +154,9 @@ class BatchWriter:
     def _run(self) -> None:
         while True:
             batch = self._queue.get()
+            if batch is None:  # close(): every batch before it is written
+                self._queue.task_done()
+                return
             try:
                 write(engine=self.engine, store=self.store, batch=batch)
             except StoreUnavailable as err:
@@ -203,6 +207,14 @@ class BatchWriter:
         self._queue.join()
         self.raise_failure()
 
+    def close(self) -> None:
+        """Write what is queued, then stop the thread (a later submit starts a new one); failures are warned."""
+        with self._lock:
+            thread = self._thread
+        if thread is not None and thread.is_alive():
+            self._queue.put(None)
+            thread.join()
+
 
 _writers: dict[tuple[int, int], BatchWriter] = {}
 _writers_lock = threading.Lock()
@@ -214,16 +226,20 @@ def writer_for(engine: Engine, store: ArtifactStore) -> BatchWriter:
     with _writers_lock:
         writer = _writers.get(key)
         if writer is None or writer.engine is not engine or writer.store is not store:
+            if writer is not None:  # an engine or store gone, its id reused
+                writer.close()
             writer = _writers[key] = BatchWriter(engine, store)
         return writer
 
 
-def flush_all() -> None:
-    """Wait for every writer's queue (at interpreter exit); failures are warned, not raised."""
+def close_all() -> None:
+    """Write every queued batch and stop every writer's thread (at interpreter exit, and between
+    tests); failures are warned, not raised."""
     with _writers_lock:
         writers = list(_writers.values())
+        _writers.clear()
     for writer in writers:
-        writer._queue.join()
+        writer.close()
 
 
-atexit.register(flush_all)
+atexit.register(close_all)
