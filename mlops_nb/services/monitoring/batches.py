@@ -71,8 +71,8 @@ def get_batch(*, session: Session, batch_id: str) -> ScoringBatch:
 
 
 def read_sample(*, session: Session, store: ArtifactStore, batch_id: str) -> pd.DataFrame:
-    """The batch's sample file as a DataFrame (`_row`, `_index`, predictions, `_sampled`, inputs), its
-    sha256 checked.
+    """The batch's rows of its sample file as a DataFrame (`_row`, `_index`, predictions, `_sampled`,
+    then its input columns), the file's sha256 checked.
 
     Raises:
         NotFound: no such batch, or it kept no sample (refused or failed: nothing was predicted).
@@ -85,4 +85,10 @@ def read_sample(*, session: Session, store: ArtifactStore, batch_id: str) -> pd.
         raise NotFound(f"scoring batch {batch_id} was {batch.status}: it kept no predictions")
     artifact = session.get(Artifact, batch.sample_artifact_id)
     assert artifact is not None  # a foreign key
-    return pd.read_parquet(io.BytesIO(read_verified(store=store, artifact=artifact)))
+    frame = pd.read_parquet(io.BytesIO(read_verified(store=store, artifact=artifact)))
+    if "_batch" in frame.columns:  # a file the writer shared between the batches of one group
+        frame = frame[frame["_batch"] == batch_id].drop(columns="_batch").reset_index(drop=True)
+        inputs = list(batch.input_profile or {})
+        kept = [c for c in frame.columns if str(c).startswith("_") and frame[c].notna().any()]
+        frame = frame[[c for c in kept if c not in inputs] + [c for c in inputs if c in frame.columns]]
+    return frame

@@ -1,21 +1,26 @@
 """Writing scoring batches: the profiles, the sample file and the row, off the caller's path.
 
 A monitored model's caller waits only for validation and the prediction; everything a batch row
-needs after that (two profiles, a Parquet sample, one INSERT of the sample's artifact and the
-batch) is done by one background thread per store, fed through a bounded queue (a caller blocks
-only when SCORING_QUEUE batches are already waiting). A refused batch is written by the caller
-before it raises (`write_now`), so the refusal is in the store when the error is seen.
+needs after that (two profiles, a Parquet sample, the INSERTs) is done by one background thread
+per store, fed through a bounded queue (a caller blocks only when SCORING_QUEUE batches are
+already waiting). The thread writes batches in groups: the next batch and whatever arrives within
+GROUP_WAIT_S (up to GROUP_MAX), in one transaction with one sample file, so a stream of one-row
+calls (the serving case) costs one commit and one file per group, not per call. A refused batch is
+written by the caller before it raises (`write_now`), so the refusal is in the store when the
+error is seen.
 
 A write that fails is never silent: the thread warns (BatchWriteWarning naming the batch and the
 driver's words) and the next `submit` or `flush` raises StoreUnavailable with the same words.
-`flush()` waits for every queued batch; at interpreter exit every writer writes what is queued
-(`close_all`).
+`flush()` writes what is queued at once and waits for it; at interpreter exit every writer writes
+what is queued (`close_all`). The batch's frame is kept by reference until it is written (no copy
+on the caller's path): do not modify a frame in place right after scoring it.
 
-The sample (`scoring/<batch id>/sample.parquet`) holds one row per scored row up to
-PREDICTION_ROWS (the first ones): `_row` (position in the batch), `_index` (the input's index
-label, as text, for joining outcomes by index), the predictions (`_prediction`, or `_proba_<class>`
-per class), `_sampled` and, for at most SAMPLE_ROWS rows drawn at random (seeded by the batch id),
-the input columns (null elsewhere): the bounded sample drift windows read.
+A sample file (`scoring/<first batch id>/sample.parquet`) holds, per batch of its group (`_batch`),
+one row per scored row up to PREDICTION_ROWS (the first ones): `_row` (position in the batch),
+`_index` (the input's index label, as text, for joining outcomes by index), the predictions
+(`_prediction`, or `_proba_<class>` per class), `_sampled` and, for at most SAMPLE_ROWS rows drawn
+at random (seeded by the batch id), the input columns (null elsewhere): the bounded sample drift
+windows read. batches.read_sample returns one batch's rows.
 """
 from __future__ import annotations
 
@@ -28,6 +33,7 @@ import warnings
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import insert
 from sqlalchemy.engine import Engine
 
 from mlops_nb.services.errors import MlopsError, StoreUnavailable
@@ -44,7 +50,10 @@ if TYPE_CHECKING:
 
 SAMPLE_ROWS = 1_000  # input rows kept per batch for drift windows
 PREDICTION_ROWS = 100_000  # predictions kept per batch for joining outcomes (the first rows)
-SCORING_QUEUE = 64  # batches waiting to be written before a caller blocks
+SCORING_QUEUE = 256  # batches waiting to be written before a caller blocks
+GROUP_MAX = 256  # batches written in one transaction (and one sample file)
+TINY_ROWS = 16  # batches up to this many rows are kept as records until their group's file is made
+GROUP_WAIT_S = 0.2  # how long the writer gathers batches before writing (a flush does not wait)
 
 
 class BatchWriteWarning(UserWarning):
@@ -81,15 +90,19 @@ def _prediction_columns(predictions: Any, method: str, classes: list[Any] | None
     return {"_prediction": array.reshape(-1) if array.ndim > 1 else array}
 
 
-def sample_bytes(batch: PendingBatch) -> bytes | None:
-    """The batch's sample file (see the module docstring), as Parquet bytes; None when nothing was predicted."""
+def sample_frame(batch: PendingBatch) -> pd.DataFrame | list[dict[str, Any]] | None:
+    """The batch's rows of a sample file (see the module docstring), as a frame, or records for a
+    batch of at most TINY_ROWS rows; None when nothing was predicted."""
     import numpy as np
     import pandas as pd
+
     if batch.frame is None or batch.predictions is None:
         return None
     frame = batch.frame
     rows = min(len(frame), PREDICTION_ROWS)
-    out = pd.DataFrame({"_row": np.arange(rows), "_index": frame.index[:rows].map(str)})
+    if rows <= TINY_ROWS:  # the serving case: records, made into one frame per group (see _parquet)
+        return _records(batch)
+    out = pd.DataFrame({"_batch": batch.id, "_row": np.arange(rows), "_index": frame.index[:rows].map(str)})
     for name, values in _prediction_columns(batch.predictions, batch.method, batch.classes).items():
         out[name] = values[:rows]
     if rows <= SAMPLE_ROWS:
@@ -100,44 +113,92 @@ def sample_bytes(batch: PendingBatch) -> bytes | None:
         picked[rng.choice(rows, SAMPLE_ROWS, replace=False)] = True
     out["_sampled"] = picked
     inputs = frame.iloc[:rows].reset_index(drop=True)
-    for position, name in enumerate(inputs.columns):
-        column = inputs.iloc[:, position]
-        out[str(name)] = column if picked.all() else column.where(pd.Series(picked))
+    columns = {str(name): (inputs.iloc[:, i] if picked.all() else inputs.iloc[:, i].where(pd.Series(picked)))
+               for i, name in enumerate(inputs.columns)}
+    return pd.concat([out, pd.DataFrame(columns)], axis=1)
+
+
+def _records(batch: PendingBatch) -> list[dict[str, Any]]:
+    """sample_frame's rows of a batch of at most TINY_ROWS rows, as records (no per-batch DataFrame)."""
+    import numpy as np
+
+    assert batch.frame is not None
+    frame = batch.frame
+    predictions = {name: np.asarray(values).tolist()
+                   for name, values in _prediction_columns(batch.predictions, batch.method, batch.classes).items()}
+    inputs = frame.to_numpy(dtype=object)
+    names = [str(c) for c in frame.columns]
+    return [{"_batch": batch.id, "_row": i, "_index": str(label), **{k: v[i] for k, v in predictions.items()},
+             "_sampled": True, **dict(zip(names, inputs[i]))} for i, label in enumerate(frame.index)]
+
+
+def _parquet(parts: list[Any]) -> bytes:
+    """One Parquet file of sample frames and records (tiny batches' rows, made into one frame)."""
+    import pandas as pd
+
+    frames = [p for p in parts if isinstance(p, pd.DataFrame)]
+    records = [row for p in parts if not isinstance(p, pd.DataFrame) for row in p]
+    if records:
+        frames.append(pd.DataFrame.from_records(records).infer_objects())
     buffer = io.BytesIO()
-    out.to_parquet(buffer, index=False)
+    (frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)).to_parquet(buffer, index=False)
     return buffer.getvalue()
 
 
-def write(*, engine: Engine, store: ArtifactStore, batch: PendingBatch) -> None:
-    """Profile `batch`, store its sample file and insert its row, in one transaction.
+def sample_files(batches: list[PendingBatch]) -> list[tuple[list[str], bytes]]:
+    """[(batch ids, Parquet bytes)]: one file for the batches that predicted, or one per batch when
+    their columns do not share a type (a column delivered as numbers in one batch, text in another)."""
+    frames = [(b.id, f) for b in batches if (f := sample_frame(b)) is not None]
+    if not frames:
+        return []
+    try:
+        return [([i for i, _ in frames], _parquet([f for _, f in frames]))]
+    except Exception:  # noqa: BLE001 - pyarrow refuses mixed types in one column: a file each
+        if len(frames) == 1:
+            raise
+        return [([i], _parquet([f])) for i, f in frames]
+
+
+def write_group(*, engine: Engine, store: ArtifactStore, batches: list[PendingBatch]) -> None:
+    """Profile `batches`, store their sample file(s) and insert their rows, in one transaction.
 
     Raises:
         StoreUnavailable: the database or the artifact store refused the write (nothing is recorded).
     """
+    label = batches[0].id if len(batches) == 1 else f"{batches[0].id} and {len(batches) - 1} more"
     try:
-        profile_in = input_profile(batch.frame) if batch.frame is not None else {}
-        profile_out = (prediction_profile(batch.predictions, batch.method, classes=batch.classes)
-                       if batch.predictions is not None else {})
-        data = sample_bytes(batch)
+        files = sample_files(batches)
         with session_scope(engine) as session:
-            artifact_id = None
-            if data is not None:
-                artifact_id = store_bytes(session=session, store=store, data=data,
-                                          name=f"scoring/{batch.id}/sample.parquet").id
-            session.add(ScoringBatch(id=batch.id, model_version_id=batch.model_version_id, stage=batch.stage,
-                                     method=batch.method, status=batch.status, rows=len(batch.frame)
-                                     if batch.frame is not None else 0, latency_ms=batch.latency_ms,
-                                     findings=batch.findings, features=batch.features, input_profile=profile_in,
-                                     prediction_profile=profile_out, sample_artifact_id=artifact_id,
-                                     created_by=batch.created_by, created_at=batch.created_at))
+            artifact_of: dict[str, int | None] = {}
+            for ids, data in files:
+                artifact = store_bytes(session=session, store=store, data=data, name=f"scoring/{ids[0]}/sample.parquet")
+                artifact_of.update(dict.fromkeys(ids, artifact.id))
+            session.execute(insert(ScoringBatch), [{
+                "id": b.id, "model_version_id": b.model_version_id, "stage": b.stage, "method": b.method,
+                "status": b.status, "rows": len(b.frame) if b.frame is not None else 0, "latency_ms": b.latency_ms,
+                "findings": b.findings, "features": b.features,
+                "input_profile": input_profile(b.frame) if b.frame is not None else {},
+                "prediction_profile": (prediction_profile(b.predictions, b.method, classes=b.classes)
+                                       if b.predictions is not None else {}),
+                "sample_artifact_id": artifact_of.get(b.id), "created_by": b.created_by,
+                "created_at": b.created_at} for b in batches])
     except StoreUnavailable:
         raise
     except MlopsError as err:
-        raise StoreUnavailable(f"scoring batch {batch.id} could not be recorded: {err}") from err
+        raise StoreUnavailable(f"scoring batch {label} could not be recorded: {err}") from err
     except Exception as err:  # noqa: BLE001 - a driver or file error, named for the user
         named = store_error(err)
         words = str(named) if named is not None else f"{type(err).__name__}: {err}"
-        raise StoreUnavailable(f"scoring batch {batch.id} could not be recorded: {words}") from err
+        raise StoreUnavailable(f"scoring batch {label} could not be recorded: {words}") from err
+
+
+def write(*, engine: Engine, store: ArtifactStore, batch: PendingBatch) -> None:
+    """Write one batch (write_group of one).
+
+    Raises:
+        StoreUnavailable: the write failed (nothing is recorded).
+    """
+    write_group(engine=engine, store=store, batches=[batch])
 
 
 class BatchWriter:
@@ -150,21 +211,40 @@ class BatchWriter:
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._error: StoreUnavailable | None = None
+        self._hurry = threading.Event()  # set while a flush waits: write what is queued now
+
+    def _next_group(self) -> tuple[list[PendingBatch], bool]:
+        """The batches to write together: the next one, then whatever arrives within GROUP_WAIT_S
+        (none when a flush is waiting), up to GROUP_MAX; and whether close() asked to stop."""
+        first = self._queue.get()
+        if first is None:
+            return [], True
+        group, deadline = [first], time.monotonic() + GROUP_WAIT_S
+        while len(group) < GROUP_MAX:
+            wait = 0.0 if self._hurry.is_set() else deadline - time.monotonic()
+            try:
+                item = self._queue.get(timeout=wait) if wait > 0 else self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if item is None:
+                return group, True
+            group.append(item)
+        return group, False
 
     def _run(self) -> None:
-        while True:
-            batch = self._queue.get()
-            if batch is None:  # close(): every batch before it is written
-                self._queue.task_done()
-                return
+        stop = False
+        while not stop:
+            group, stop = self._next_group()
             try:
-                write(engine=self.engine, store=self.store, batch=batch)
+                if group:
+                    write_group(engine=self.engine, store=self.store, batches=group)
             except StoreUnavailable as err:
                 with self._lock:
                     self._error = err
                 warnings.warn(str(err), BatchWriteWarning, stacklevel=1)
             finally:
-                self._queue.task_done()
+                for _ in range(len(group) + (1 if stop else 0)):
+                    self._queue.task_done()
 
     def raise_failure(self) -> None:
         """Raise (once) the failure of an earlier background write.
@@ -204,7 +284,11 @@ class BatchWriter:
         Raises:
             StoreUnavailable: a background write failed since the last call or flush.
         """
-        self._queue.join()
+        self._hurry.set()
+        try:
+            self._queue.join()
+        finally:
+            self._hurry.clear()
         self.raise_failure()
 
     def close(self) -> None:
@@ -212,8 +296,10 @@ class BatchWriter:
         with self._lock:
             thread = self._thread
         if thread is not None and thread.is_alive():
+            self._hurry.set()
             self._queue.put(None)
             thread.join()
+            self._hurry.clear()
 
 
 _writers: dict[tuple[int, int], BatchWriter] = {}

@@ -43,3 +43,18 @@ def test_prediction_profile_of_class_predictions_and_of_a_regressor():
     assert prediction_profile(np.array([0, 1, 1]), "predict", classes=[0, 1])["class_counts"] == {"0": 1, "1": 2}
     regression = prediction_profile(np.array([1.0, 3.0, np.nan]), "predict")
     assert regression["mean"] == 2.0 and regression["nan"] == 1 and "class_counts" not in regression
+
+
+def test_a_tiny_batch_is_profiled_as_a_large_one(credit, monkeypatch):
+    from mlops_nb.services.monitoring import profiles
+
+    frame = credit.iloc[[7, 8, 9]].copy()
+    frame.iloc[0, 4] = np.nan
+    frame["x"] = [np.inf, 1.0, 2.0]
+    frame["n"] = pd.array([1, None, 3], dtype="Int64")
+    frame["flag"] = [True, False, True]
+    fast = input_profile(frame)
+    monkeypatch.setattr(profiles, "TINY_BATCH", 0)
+    assert input_profile(frame) == fast
+    assert fast["x"]["infinite"] == 1 and fast["n"] == {"dtype": "Int64", "count": 2, "nulls": 1, "mean": 2.0,
+                                                         "min": 1.0, "max": 3.0}

@@ -228,3 +228,29 @@ def test_a_bare_array_as_wide_as_the_inputs_is_named_and_scored(ctx, registered)
                        r"ndarray with 3 columns"):
         live.predict(np.zeros((2, 3)))
     assert live.predict_proba(X.head(2).to_numpy()).shape == (2, 2)
+
+
+def test_batches_written_together_share_a_file_unless_their_types_clash(ctx, registered):
+    X, _ = registered
+    live = mlops.load_model("credit")
+    proba = live.estimator.predict_proba(X.head(3))
+    codes = X.head(2).assign(purpose=[1, 2])  # a column of numbers where the other batch has text
+
+    def pending(frame, predictions):
+        return live._pending(__import__("uuid").uuid4().hex, "predict_proba", "accepted", frame, predictions, 1.0, [])
+
+    a, b, c = pending(X.head(3), proba), pending(X.iloc[[5]], proba[:1]), pending(codes, proba[:2])
+    writer.write_group(engine=ctx.engine, store=ctx.artifacts, batches=[a, b])
+    writer.write_group(engine=ctx.engine, store=ctx.artifacts, batches=[a.__class__(**{**vars(a), "id": "f" * 32}), c])
+    with session_scope(ctx.engine) as session:
+        rows = {x.id: session.get(ScoringBatch, x.id) for x in (a, b, c)}
+        assert rows[a.id].sample_artifact_id == rows[b.id].sample_artifact_id  # one file for the group
+        assert rows[c.id].sample_artifact_id != session.get(ScoringBatch, "f" * 32).sample_artifact_id
+        first = monitoring.read_sample(session=session, store=ctx.artifacts, batch_id=a.id)
+        second = monitoring.read_sample(session=session, store=ctx.artifacts, batch_id=b.id)
+        clash = monitoring.read_sample(session=session, store=ctx.artifacts, batch_id=c.id)
+    assert first["_row"].tolist() == [0, 1, 2] and np.allclose(first["_proba_1"], proba[:, 1])
+    assert first["purpose"].tolist() == X.head(3)["purpose"].tolist()
+    assert first["credit_amount"].tolist() == X.head(3)["credit_amount"].tolist()
+    assert second["_index"].tolist() == ["5"] and second["age_in_years"].tolist() == [X.iloc[5]["age_in_years"]]
+    assert clash["purpose"].tolist() == [1, 2]
