@@ -13,7 +13,7 @@ pipeline (none here) + the signature check + the estimator, the batch handed to 
 cost shows in the caller's time only as contention for the GIL and the 2 cores). Warm: the two
 calls alternate, median of N (after 5 warm-up calls of each); `sustained` adds the writer's backlog
 (total time of the N monitored calls plus `flush()`, per call). Cold: the first call after loading,
-each in its own fresh process (median of 3), so neither side inherits the other's warm caches.
+each in its own fresh process (median of 5), so neither side inherits the other's warm caches.
 
     PYTHONPATH=. .venv/bin/python benchmarks/bench_scoring.py
 """
@@ -122,7 +122,7 @@ def main() -> None:
             runs = [json.loads(subprocess.run([sys.executable, __file__, "--cold", side, str(rows),
                                                json.dumps([url, artifacts])], capture_output=True, text=True,
                                               check=True, env=env).stdout.strip().splitlines()[-1])["took"]
-                    for _ in range(3)]
+                    for _ in range(5)]
             sides[side] = median(runs)
         out[key] = {"bare_s": r(sides["bare"], 6), "monitored_s": r(sides["monitored"], 6),
                     "overhead_s": r(sides["monitored"] - sides["bare"], 6),
