@@ -87,7 +87,7 @@ def input_profile(frame: pd.DataFrame) -> dict[str, Any]:
             if len(present) < SMALL_BATCH:
                 top = Counter(str(v) for v in present).most_common()
             else:
-                counts = pd.Series(present).astype(str).value_counts()
+                counts = pd.Series(present).value_counts()  # keys made text below (no per-value str())
                 top = list(zip(counts.index, counts.tolist()))
             stats["unique"] = len(top)
             stats["top"] = {str(k): int(v) for k, v in top[:TOP_CATEGORIES]}

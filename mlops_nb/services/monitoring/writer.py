@@ -112,10 +112,12 @@ def sample_frame(batch: PendingBatch) -> pd.DataFrame | list[dict[str, Any]] | N
         picked = np.zeros(rows, dtype=bool)
         picked[rng.choice(rows, SAMPLE_ROWS, replace=False)] = True
     out["_sampled"] = picked
-    inputs = frame.iloc[:rows].reset_index(drop=True)
-    columns = {str(name): (inputs.iloc[:, i] if picked.all() else inputs.iloc[:, i].where(pd.Series(picked)))
-               for i, name in enumerate(inputs.columns)}
-    return pd.concat([out, pd.DataFrame(columns)], axis=1)
+    inputs = frame.iloc[:rows] if picked.all() else frame.iloc[np.flatnonzero(picked)]
+    inputs = inputs.set_axis([str(c) for c in inputs.columns], axis=1)
+    inputs.index = np.flatnonzero(picked)
+    if not picked.all():  # the other rows' inputs null: one reindex, not a mask per column
+        inputs = inputs.reindex(np.arange(rows))
+    return pd.concat([out, inputs], axis=1)
 
 
 def _records(batch: PendingBatch) -> list[dict[str, Any]]:
