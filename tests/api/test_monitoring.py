@@ -303,3 +303,13 @@ def test_batches_table_shows_and_escapes(ctx, registered):
         mlops.batches("credit", limit=0)
     with pytest.raises(mlops.NotFound):
         mlops.batches("nope")
+
+
+def test_a_frame_validation_cannot_read_is_refused_and_recorded(ctx, registered):
+    B, _, _ = registered
+    live = mlops.load_model("credit")
+    doubled = B.rename(columns={"purpose": "age_in_years"})  # two columns named age_in_years
+    with pytest.raises(mlops.ValidationFailed, match="the frame: invalid_frame .*duplicate column names: age_in_years"):
+        live.predict_proba(doubled)
+    status, findings = _last(live)
+    assert status == "refused" and findings == [(None, "invalid_frame", "error")]
