@@ -39,6 +39,9 @@ if TYPE_CHECKING:
     from mlops_nb.api.features import feature as feature
     from mlops_nb.api.features import features as features
     from mlops_nb.api.features import skew_check as skew_check
+    from mlops_nb.api.monitoring import batches as batches
+    from mlops_nb.api.monitoring import log_outcomes as log_outcomes
+    from mlops_nb.api.monitoring import outcomes as outcomes
     from mlops_nb.api.promotion import approve as approve
     from mlops_nb.api.promotion import cancel as cancel
     from mlops_nb.api.promotion import get_policy as get_policy
@@ -91,6 +94,7 @@ _API = {
     "mlops_nb.api.data": ["validate"],
     "mlops_nb.api.features": ["feature", "features", "skew_check"],
     "mlops_nb.api.audit": ["audit_trail"],
+    "mlops_nb.api.monitoring": ["log_outcomes", "batches", "outcomes"],
     "mlops_nb.api.promotion": ["request_promotion", "approve", "reject", "cancel", "requests", "rollback",
                                "set_policy", "get_policy", "preview_gates"],
     "mlops_nb.api.registry": ["register_model", "models", "get_model_version", "load_model", "trust_types",

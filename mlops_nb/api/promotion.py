@@ -171,8 +171,9 @@ def set_policy(name: str | None = None, **rules: Any) -> PolicyPublic:
     ...                  approvals={"production": {"ml_engineer": 1, "reviewer": 2}})
 
     Settings: approvals, staging_before_production, lineage_complete, metric_thresholds,
-    no_regression, data_validated, prediction_distribution, env_mismatch. Unnamed settings keep
-    their value. Needs a proven ml_engineer or admin; audited.
+    no_regression, data_validated, prediction_distribution, canary, env_mismatch, scoring
+    (`scoring={"on_invalid": "refuse"}`: monitored scoring refuses a batch with an error finding).
+    Unnamed settings keep their value. Needs a proven ml_engineer or admin; audited.
 
     Raises:
         PermissionDenied: you are not a proven ml_engineer or admin.

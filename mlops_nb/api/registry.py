@@ -5,15 +5,17 @@ Each opens one transaction on the context's store and calls services.registry (S
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mlops_nb.api.boundary import store_errors
 from mlops_nb.api.connect import get_context
 from mlops_nb.display import present
 from mlops_nb.services.errors import InvalidInput
 from mlops_nb.services.registry.results import ModelTable, ModelVersionPublic, TrustList
-from mlops_nb.services.registry.scoring import ScoringModel
 from mlops_nb.store.db import session_scope
+
+if TYPE_CHECKING:
+    from mlops_nb.services.monitoring.scoring import MonitoredModel
 
 
 @store_errors
@@ -112,30 +114,45 @@ def get_model_version(name: str, version: int | None = None, stage: str | None =
 
 
 @store_errors
-def load_model(name: str, *, version: int | None = None, stage: str | None = None) -> ScoringModel:
+def load_model(name: str, *, version: int | None = None, stage: str | None = None, monitor: bool = True,
+               run_stored_features: bool = False) -> MonitoredModel:
     """Load a model version for scoring, by number or stage (the newest version when neither is given).
 
     >>> live = mlops.load_model("credit-risk", stage="production")
     >>> live.predict_proba(applicants)[:, 1]
+    >>> live.last_batch_id                  # the batch just recorded: mlops.log_outcomes(..., predictions_id=)
 
     The file's sha256 is checked before it is deserialised; a training environment other than this
     one is named in an EnvironmentMismatchWarning, or refused by policy.
+
+    Every predict/predict_proba call is a monitored batch (docs/api.md, "Monitored scoring"): the
+    frame is validated against the training dataset's schema and profile; under the model's policy
+    `scoring.on_invalid = "refuse"` a batch with an error finding is recorded as refused and
+    ValidationFailed is raised, under "warn" (the default) a ScoringWarning names the findings; the
+    version's feature definitions are applied; the batch (rows, latency, input and prediction
+    profiles, a bounded sample) is recorded against the version in the background (`.flush()` waits).
+    `monitor=False` gives the same model with no validation and no records (offline evaluation).
+    `run_stored_features=True` runs a feature definition's stored source when this process does not
+    define it.
 
     Raises:
         InvalidInput, NotFound: as get_model_version.
         IntegrityFailure: the file changed since registration.
         PermissionDenied: the file holds types nobody trusted for the model (named; nothing runs).
         InvalidInput: the file holds a class defined in a notebook (`__main__`).
-        NotFound: a trusted class cannot be imported in this process (its module is named).
-        Conflict: the environment differs and the model's policy says `env_mismatch: refuse`.
+        NotFound: a trusted class cannot be imported in this process (its module is named); a
+            feature definition of the version is not defined here (and run_stored_features is False).
+        Conflict: the environment differs and the model's policy says `env_mismatch: refuse`; a
+            feature definition was edited since training.
     """
-    from mlops_nb.services import registry
+    from mlops_nb.services import monitoring
 
     context = get_context()
     with session_scope(context.engine) as session:
-        plan = registry.plan_load(session=session, project_id=context.project_id, name=name,
-                                  version=version, stage=stage)
-    return present(registry.load(plan, store=context.artifacts))
+        plan = monitoring.plan_monitored(session=session, project_id=context.project_id, name=name,
+                                         version=version, stage=stage)
+    return present(monitoring.load_monitored(plan, engine=context.engine, store=context.artifacts, user=context.user,
+                                             monitor=monitor, run_stored_features=run_stored_features))
 
 
 def trust_types(name: str, types: Sequence[str], *, reason: str) -> TrustList:

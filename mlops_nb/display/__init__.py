@@ -6,7 +6,15 @@ with the same fields). The console renders the same records with Streamlit inste
 """
 from __future__ import annotations
 
-from mlops_nb.display import data, features, governance, identity, registry, tracking  # noqa: F401  (registers the views)
+from mlops_nb.display import (  # noqa: F401  (registers the views)
+    data,
+    features,
+    governance,
+    identity,
+    monitoring,
+    registry,
+    tracking,
+)
 from mlops_nb.display.base import Displayable, DisplayTable, present
 
 __all__ = ["DisplayTable", "Displayable", "present"]

@@ -63,7 +63,7 @@ class RequestTableView(DisplayTable, RequestTable):
 
 @displays(PolicyPublic)
 class PolicyView(Displayable, PolicyPublic):
-    """A policy: where it comes from, approvals per stage, each gate's setting, env_mismatch."""
+    """A policy: where it comes from, approvals per stage, each gate's setting, env_mismatch, scoring."""
 
     def _pairs(self) -> list[tuple[str, Any]]:
         pairs: list[tuple[str, Any]] = [("source", self.source)]
@@ -78,6 +78,7 @@ class PolicyView(Displayable, PolicyPublic):
                 text = ", ".join(f"{k} {v}" for k, v in setting.items())
             pairs.append((f"gate {gate}", text))
         pairs.append(("env_mismatch", self.rules.get("env_mismatch", "warn")))
+        pairs.append(("scoring on_invalid", (self.rules.get("scoring") or {}).get("on_invalid", "warn")))
         return pairs
 
     @property

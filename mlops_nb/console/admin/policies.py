@@ -31,6 +31,7 @@ GATE_LABELS = {
     "no_regression": "No regression against production",
     "data_validated": "Training data validated",
     "prediction_distribution": "Prediction distribution within bounds",
+    "canary": "Canary (scoring batches in staging)",
 }
 _LINE = re.compile(r"^\s*([^\s<>=!]*)\s*(.*?)\s*$")  # "roc_auc >= 0.70" -> ("roc_auc", ">= 0.70")
 
@@ -88,6 +89,7 @@ def _in_force(rules: dict[str, Any]) -> None:
     gates = [f"- {GATE_LABELS[name]}: {_gate_words(name, rules['gates'].get(name))}" for name in governance.GATES]
     st.markdown("Gates\n\n" + "\n".join(gates))
     st.caption(f"A version loaded in another environment than its training one: {rules['env_mismatch']}.")
+    st.caption(f"A scoring batch that breaks its training contract: {rules.get('scoring', {}).get('on_invalid', 'warn')}.")
 
 
 def _approvers(needed: dict[str, int]) -> str:

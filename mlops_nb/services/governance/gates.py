@@ -14,6 +14,7 @@ the results with the request (as JSON) and refuses approval while any gate fails
 |                           | and no error finding validating it against the production version's     |
 |                           | training dataset (the contract), when that is another dataset version   |
 | prediction_distribution   | mean positive-class probability on the training sample is within bounds |
+| canary                    | (production only) accepted or warned scoring batches recorded in staging |
 
 Gates read what is stored: a gate that cannot find its evidence fails and says what is missing.
 The gates and their defaults are SPEC §3 and §4's; which gates run, with which options, is the
@@ -30,11 +31,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlmodel import Session, col
 
 from mlops_nb.services.governance.policies import EffectivePolicy, parse_threshold
 from mlops_nb.store.models import DatasetVersion, LatestMetric, ModelVersion, Param, Run
+from mlops_nb.store.models.monitoring import ScoringBatch
 
 OPS: dict[str, Callable[[float, float], bool]] = {">=": operator.ge, ">": operator.gt, "<=": operator.le,
                                                   "<": operator.lt, "==": operator.eq}
@@ -382,6 +384,28 @@ def prediction_distribution(ctx: GateContext, options: dict[str, Any]) -> GateRe
                       f"{'<=' if passed else '>'} {bound:g} on {len(features)} reference rows", data)
 
 
+def canary(ctx: GateContext, options: dict[str, Any]) -> GateResult:
+    """(production only) Passes when the version scored at least `min_batches` accepted or warned
+    batches while it was in staging, holding at least `min_rows` rows in all (ML Test Score,
+    infrastructure 6: canaried). Refused and failed batches do not count; nor does loading by a
+    gate (gates load without recording)."""
+    v = ctx.version
+    count, rows = ctx.session.execute(
+        select(func.count(), func.coalesce(func.sum(col(ScoringBatch.rows)), 0))
+        .where(col(ScoringBatch.model_version_id) == v.id, col(ScoringBatch.stage) == "staging",
+               col(ScoringBatch.status).in_(("accepted", "warned")))).one()
+    count, rows = int(count), int(rows)
+    need_batches, need_rows = options["min_batches"], options["min_rows"]
+    data = {"batches": count, "rows": rows, "min_batches": need_batches, "min_rows": need_rows}
+    passed = count >= need_batches and rows >= need_rows
+    words = f"{count} accepted or warned scoring batch(es), {rows} rows, scored in staging"
+    if passed:
+        return GateResult("canary", True, f"{_label(v)}: {words}", data)
+    needs = f"at least {need_batches} batch(es)" + (f" and {need_rows} rows" if need_rows else "")
+    return GateResult("canary", False, f"{_label(v)}: {words}; needs {needs}: score live traffic with "
+                      "mlops.load_model(name, stage='staging') first", data)
+
+
 GATE_FUNCTIONS: dict[str, Callable[[GateContext, Any], GateResult]] = {
     "staging_before_production": staging_before_production,
     "lineage_complete": lineage_complete,
@@ -389,20 +413,23 @@ GATE_FUNCTIONS: dict[str, Callable[[GateContext, Any], GateResult]] = {
     "no_regression": no_regression,
     "data_validated": data_validated,
     "prediction_distribution": prediction_distribution,
+    "canary": canary,
 }
 
 
 def applies(name: str, setting: Any, target_stage: str) -> bool:
     """Whether gate `name`, set to `setting` in the policy, runs for a request to `target_stage`."""
-    if name == "staging_before_production":
-        return bool(setting) and target_stage == "production"
+    if name in ("staging_before_production", "canary"):
+        return setting not in (None, False) and target_stage == "production"
     if name == "metric_thresholds":
         return bool(setting)
     return setting not in (None, False)
 
 
 def registry_loader(*, session: Session, store: Any) -> Loader:
-    """Load versions through the registry: sha256 checked, skops types as recorded, signature applied."""
+    """Load versions through the registry: sha256 checked, skops types as recorded, signature applied.
+    The registry's bare ScoringModel records no scoring batch: a gate scoring the reference sample
+    is not traffic (the canary gate counts traffic only)."""
     from mlops_nb.services import registry
 
     def load(row: ModelVersion) -> Any:

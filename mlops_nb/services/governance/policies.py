@@ -7,11 +7,14 @@ policy of a model is its own, else the project's, else DEFAULT_RULES:
                    "production": {"ml_engineer": 1, "reviewer": 1}},
      "gates": {"staging_before_production": True, "lineage_complete": True,
                "metric_thresholds": {}, "no_regression": None, "data_validated": None,
-               "prediction_distribution": None},
-     "env_mismatch": "warn"}
+               "prediction_distribution": None, "canary": None},
+     "env_mismatch": "warn",
+     "scoring": {"on_invalid": "warn"}}
 
 `env_mismatch` ("warn" or "refuse") is read by services.registry when a version is loaded in an
-environment other than its training one. DEFAULT_RULES is SPEC §4's default policy: staging needs
+environment other than its training one. `scoring.on_invalid` ("warn" or "refuse") is read when a
+version is loaded for monitored scoring (services.monitoring.scoring): a batch with an error
+finding is scored with a warning, or refused and recorded as refused. DEFAULT_RULES is SPEC §4's default policy: staging needs
 one ml_engineer, production one ml_engineer and one reviewer; production only from staging and
 complete lineage are on; the other gates are set per policy.
 
@@ -44,15 +47,19 @@ from mlops_nb.store.models.identity import ROLES
 
 TARGET_STAGES = ("staging", "production")  # the stages a promotion request may ask for
 GATES = ("staging_before_production", "lineage_complete", "metric_thresholds", "no_regression",
-         "data_validated", "prediction_distribution")
+         "data_validated", "prediction_distribution", "canary")
 
 DEFAULT_RULES: dict[str, Any] = {
     "approvals": {"staging": {"ml_engineer": 1}, "production": {"ml_engineer": 1, "reviewer": 1}},
     "gates": {"staging_before_production": True, "lineage_complete": True, "metric_thresholds": {},
-              "no_regression": None, "data_validated": None, "prediction_distribution": None},
+              "no_regression": None, "data_validated": None, "prediction_distribution": None, "canary": None},
     "env_mismatch": "warn",
+    "scoring": {"on_invalid": "warn"},
 }
 ENV_MISMATCH = ("warn", "refuse")
+SCORING_DEFAULTS = {"on_invalid": "warn"}
+ON_INVALID = ("warn", "refuse")
+CANARY_DEFAULTS = {"min_batches": 1, "min_rows": 0}
 NO_REGRESSION_DEFAULTS = {"tolerance": 0.0, "higher_is_better": True}
 DATA_VALIDATED_DEFAULTS = {"min_rows": 100, "max_null_rate": 0.1, "target_required": True}
 PREDICTION_DISTRIBUTION_DEFAULTS = {"max_shift": 0.1}
@@ -162,6 +169,25 @@ def _validate_gates(gates: dict[str, Any]) -> dict[str, Any]:
     if distribution is not None:
         distribution["max_shift"] = _number(distribution["max_shift"], "prediction_distribution's max_shift")
     out["prediction_distribution"] = distribution
+    canary = _options(out.get("canary"), "canary", CANARY_DEFAULTS)
+    if canary is not None:
+        canary["min_batches"] = _number(canary["min_batches"], "canary's min_batches", minimum=1, integer=True)
+        canary["min_rows"] = _number(canary["min_rows"], "canary's min_rows", integer=True)
+    out["canary"] = canary
+    return out
+
+
+def _validate_scoring(scoring: Any) -> dict[str, Any]:
+    """The `scoring` section over SCORING_DEFAULTS: {"on_invalid": "warn" | "refuse"}."""
+    if not isinstance(scoring, dict):
+        raise InvalidInput(f"scoring must be a dict such as {{'on_invalid': 'refuse'}}, got {scoring!r}")
+    unknown = sorted(set(scoring) - set(SCORING_DEFAULTS))
+    if unknown:
+        raise InvalidInput(f"scoring has no setting {', '.join(map(repr, unknown))}; settings are "
+                           f"{', '.join(SCORING_DEFAULTS)}")
+    out = {**SCORING_DEFAULTS, **scoring}
+    if out["on_invalid"] not in ON_INVALID:
+        raise InvalidInput(f"scoring.on_invalid must be 'warn' or 'refuse', got {out['on_invalid']!r}")
     return out
 
 
@@ -196,16 +222,17 @@ def validate(rules: Any) -> dict[str, Any]:
     """
     if not isinstance(rules, dict):
         raise InvalidInput(f"a policy is a dict with 'approvals' and 'gates', got {type(rules).__name__}")
-    unknown = sorted(set(rules) - {"approvals", "gates", "env_mismatch"})
+    unknown = sorted(set(rules) - {"approvals", "gates", "env_mismatch", "scoring"})
     if unknown:
-        raise InvalidInput(f"a policy has only 'approvals', 'gates' and 'env_mismatch', not "
+        raise InvalidInput(f"a policy has only 'approvals', 'gates', 'env_mismatch' and 'scoring', not "
                            f"{', '.join(map(repr, unknown))}")
     env = rules.get("env_mismatch", "warn")
     if env not in ENV_MISMATCH:
         raise InvalidInput(f"env_mismatch must be 'warn' or 'refuse', got {env!r}")
     gates = {**DEFAULT_RULES["gates"], **(rules.get("gates") or {})}
     return {"approvals": _validate_approvals(rules.get("approvals", DEFAULT_RULES["approvals"])),
-            "gates": _validate_gates(gates), "env_mismatch": env}
+            "gates": _validate_gates(gates), "env_mismatch": env,
+            "scoring": _validate_scoring(rules.get("scoring", SCORING_DEFAULTS))}
 
 
 def merge(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
@@ -229,8 +256,12 @@ def merge(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
             merged["gates"][key] = copy.deepcopy(value)
         elif key == "env_mismatch":
             merged["env_mismatch"] = value
+        elif key == "scoring":
+            if not isinstance(value, dict):
+                raise InvalidInput(f"scoring must be a dict such as {{'on_invalid': 'refuse'}}, got {value!r}")
+            merged["scoring"] = {**merged.get("scoring", SCORING_DEFAULTS), **copy.deepcopy(value)}
         else:
-            raise InvalidInput(f"unknown policy setting {key!r}; settings are approvals, gates, env_mismatch, "
+            raise InvalidInput(f"unknown policy setting {key!r}; settings are approvals, gates, env_mismatch, scoring, "
                                f"{', '.join(GATES)}")
     return validate(merged)
 

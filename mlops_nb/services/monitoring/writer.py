@@ -1,0 +1,333 @@
+"""Writing scoring batches: the profiles, the sample file and the row, off the caller's path.
+
+A monitored model's caller waits only for validation and the prediction; everything a batch row
+needs after that (two profiles, a Parquet sample, the INSERTs) is done by one background thread
+per store, fed through a bounded queue (a caller blocks only when SCORING_QUEUE batches are
+already waiting). The thread writes batches in groups: the next batch and whatever arrives within
+GROUP_WAIT_S (up to GROUP_MAX), in one transaction with one sample file, so a stream of one-row
+calls (the serving case) costs one commit and one file per group, not per call. A refused batch is
+written by the caller before it raises (`write_now`), so the refusal is in the store when the
+error is seen.
+
+A write that fails is never silent: the thread warns (BatchWriteWarning naming the batch and the
+driver's words) and the next `submit` or `flush` raises StoreUnavailable with the same words.
+`flush()` writes what is queued at once and waits for it; at interpreter exit every writer writes
+what is queued (`close_all`). The batch's frame is kept by reference until it is written (no copy
+on the caller's path): do not modify a frame in place right after scoring it.
+
+A sample file (`scoring/<first batch id>/sample.parquet`) holds, per batch of its group (`_batch`),
+one row per scored row up to PREDICTION_ROWS (the first ones): `_row` (position in the batch),
+`_index` (the input's index label, as text, for joining outcomes by index), the predictions
+(`_prediction`, or `_proba_<class>` per class), `_sampled` and, for at most SAMPLE_ROWS rows drawn
+at random (seeded by the batch id), the input columns (null elsewhere): the bounded sample drift
+windows read. batches.read_sample returns one batch's rows.
+"""
+from __future__ import annotations
+
+import atexit
+import io
+import queue
+import threading
+import time
+import warnings
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import insert
+from sqlalchemy.engine import Engine
+
+from mlops_nb.services.errors import MlopsError, StoreUnavailable
+from mlops_nb.services.monitoring.profiles import input_profile, prediction_profile
+from mlops_nb.services.store_errors import store_error
+from mlops_nb.services.tracking.artifacts import store_bytes
+from mlops_nb.store.artifacts import ArtifactStore
+from mlops_nb.store.db import session_scope
+from mlops_nb.store.models.monitoring import ScoringBatch
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+SAMPLE_ROWS = 1_000  # input rows kept per batch for drift windows
+PREDICTION_ROWS = 100_000  # predictions kept per batch for joining outcomes (the first rows)
+SCORING_QUEUE = 256  # batches waiting to be written before a caller blocks
+GROUP_MAX = 256  # batches written in one transaction (and one sample file)
+TINY_ROWS = 16  # batches up to this many rows are kept as records until their group's file is made
+GROUP_WAIT_S = 0.2  # how long the writer gathers batches before writing (a flush does not wait)
+
+
+class BatchWriteWarning(UserWarning):
+    """A scoring batch could not be written to the store; the next call or flush raises StoreUnavailable."""
+
+
+@dataclass
+class PendingBatch:
+    """A scored (or refused) batch as the caller leaves it: the frame and predictions by reference
+    (never copied on the caller's path), the rest plain values for the row."""
+
+    id: str
+    model_version_id: int
+    stage: str
+    method: str
+    status: str
+    frame: pd.DataFrame | None
+    predictions: Any
+    classes: list[Any] | None
+    latency_ms: float | None
+    findings: list[dict[str, Any]]
+    features: list[Any]
+    created_by: str
+    created_at: float = field(default_factory=time.time)
+
+
+def _prediction_columns(predictions: Any, method: str, classes: list[Any] | None) -> dict[str, Any]:
+    """The prediction columns of the sample file: `_prediction`, or `_proba_<class>` per class."""
+    import numpy as np
+    array = np.asarray(predictions)
+    if method == "predict_proba" and array.ndim == 2:
+        labels = classes if classes is not None and len(classes) == array.shape[1] else list(range(array.shape[1]))
+        return {f"_proba_{label}": array[:, i] for i, label in enumerate(labels)}
+    return {"_prediction": array.reshape(-1) if array.ndim > 1 else array}
+
+
+def sample_frame(batch: PendingBatch) -> pd.DataFrame | list[dict[str, Any]] | None:
+    """The batch's rows of a sample file (see the module docstring), as a frame, or records for a
+    batch of at most TINY_ROWS rows; None when nothing was predicted."""
+    import numpy as np
+    import pandas as pd
+
+    if batch.frame is None or batch.predictions is None:
+        return None
+    frame = batch.frame
+    rows = min(len(frame), PREDICTION_ROWS)
+    if rows <= TINY_ROWS:  # the serving case: records, made into one frame per group (see _parquet)
+        return _records(batch)
+    out = pd.DataFrame({"_batch": batch.id, "_row": np.arange(rows), "_index": frame.index[:rows].map(str)})
+    for name, values in _prediction_columns(batch.predictions, batch.method, batch.classes).items():
+        out[name] = values[:rows]
+    if rows <= SAMPLE_ROWS:
+        picked = np.ones(rows, dtype=bool)
+    else:
+        rng = np.random.default_rng(int(batch.id[:8], 16))
+        picked = np.zeros(rows, dtype=bool)
+        picked[rng.choice(rows, SAMPLE_ROWS, replace=False)] = True
+    out["_sampled"] = picked
+    inputs = frame.iloc[:rows] if picked.all() else frame.iloc[np.flatnonzero(picked)]
+    inputs = inputs.set_axis([str(c) for c in inputs.columns], axis=1)
+    inputs.index = np.flatnonzero(picked)
+    if not picked.all():  # the other rows' inputs null: one reindex, not a mask per column
+        inputs = inputs.reindex(np.arange(rows))
+    return pd.concat([out, inputs], axis=1)
+
+
+def _records(batch: PendingBatch) -> list[dict[str, Any]]:
+    """sample_frame's rows of a batch of at most TINY_ROWS rows, as records (no per-batch DataFrame)."""
+    import numpy as np
+
+    assert batch.frame is not None
+    frame = batch.frame
+    predictions = {name: np.asarray(values).tolist()
+                   for name, values in _prediction_columns(batch.predictions, batch.method, batch.classes).items()}
+    inputs = frame.to_numpy(dtype=object)
+    names = [str(c) for c in frame.columns]
+    return [{"_batch": batch.id, "_row": i, "_index": str(label), **{k: v[i] for k, v in predictions.items()},
+             "_sampled": True, **dict(zip(names, inputs[i]))} for i, label in enumerate(frame.index)]
+
+
+def _parquet(parts: list[Any]) -> bytes:
+    """One Parquet file of sample frames and records (tiny batches' rows, made into one frame)."""
+    import pandas as pd
+
+    frames = [p for p in parts if isinstance(p, pd.DataFrame)]
+    records = [row for p in parts if not isinstance(p, pd.DataFrame) for row in p]
+    if records:
+        frames.append(pd.DataFrame.from_records(records).infer_objects())
+    buffer = io.BytesIO()
+    (frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)).to_parquet(buffer, index=False)
+    return buffer.getvalue()
+
+
+def sample_files(batches: list[PendingBatch]) -> list[tuple[list[str], bytes]]:
+    """[(batch ids, Parquet bytes)]: one file for the batches that predicted, or one per batch when
+    their columns do not share a type (a column delivered as numbers in one batch, text in another)."""
+    frames = [(b.id, f) for b in batches if (f := sample_frame(b)) is not None]
+    if not frames:
+        return []
+    try:
+        return [([i for i, _ in frames], _parquet([f for _, f in frames]))]
+    except Exception:  # noqa: BLE001 - pyarrow refuses mixed types in one column: a file each
+        if len(frames) == 1:
+            raise
+        return [([i], _parquet([f])) for i, f in frames]
+
+
+def write_group(*, engine: Engine, store: ArtifactStore, batches: list[PendingBatch]) -> None:
+    """Profile `batches`, store their sample file(s) and insert their rows, in one transaction.
+
+    Raises:
+        StoreUnavailable: the database or the artifact store refused the write (nothing is recorded).
+    """
+    label = batches[0].id if len(batches) == 1 else f"{batches[0].id} and {len(batches) - 1} more"
+    try:
+        files = sample_files(batches)
+        with session_scope(engine) as session:
+            artifact_of: dict[str, int | None] = {}
+            for ids, data in files:
+                artifact = store_bytes(session=session, store=store, data=data, name=f"scoring/{ids[0]}/sample.parquet")
+                artifact_of.update(dict.fromkeys(ids, artifact.id))
+            session.execute(insert(ScoringBatch), [{
+                "id": b.id, "model_version_id": b.model_version_id, "stage": b.stage, "method": b.method,
+                "status": b.status, "rows": len(b.frame) if b.frame is not None else 0, "latency_ms": b.latency_ms,
+                "findings": b.findings, "features": b.features,
+                "input_profile": input_profile(b.frame) if b.frame is not None else {},
+                "prediction_profile": (prediction_profile(b.predictions, b.method, classes=b.classes)
+                                       if b.predictions is not None else {}),
+                "sample_artifact_id": artifact_of.get(b.id), "created_by": b.created_by,
+                "created_at": b.created_at} for b in batches])
+    except StoreUnavailable:
+        raise
+    except MlopsError as err:
+        raise StoreUnavailable(f"scoring batch {label} could not be recorded: {err}") from err
+    except Exception as err:  # noqa: BLE001 - a driver or file error, named for the user
+        named = store_error(err)
+        words = str(named) if named is not None else f"{type(err).__name__}: {err}"
+        raise StoreUnavailable(f"scoring batch {label} could not be recorded: {words}") from err
+
+
+def write(*, engine: Engine, store: ArtifactStore, batch: PendingBatch) -> None:
+    """Write one batch (write_group of one).
+
+    Raises:
+        StoreUnavailable: the write failed (nothing is recorded).
+    """
+    write_group(engine=engine, store=store, batches=[batch])
+
+
+class BatchWriter:
+    """One background thread writing the batches of one store, in the order they were submitted."""
+
+    def __init__(self, engine: Engine, store: ArtifactStore) -> None:
+        """A writer for `engine` and `store`; its thread starts with the first batch."""
+        self.engine, self.store = engine, store
+        self._queue: queue.Queue[PendingBatch | None] = queue.Queue(maxsize=SCORING_QUEUE)
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._error: StoreUnavailable | None = None
+        self._hurry = threading.Event()  # set while a flush waits: write what is queued now
+
+    def _next_group(self) -> tuple[list[PendingBatch], bool]:
+        """The batches to write together: the next one, then whatever arrives within GROUP_WAIT_S
+        (none when a flush is waiting), up to GROUP_MAX; and whether close() asked to stop."""
+        first = self._queue.get()
+        if first is None:
+            return [], True
+        group, deadline = [first], time.monotonic() + GROUP_WAIT_S
+        while len(group) < GROUP_MAX:
+            wait = 0.0 if self._hurry.is_set() else deadline - time.monotonic()
+            try:
+                item = self._queue.get(timeout=wait) if wait > 0 else self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if item is None:
+                return group, True
+            group.append(item)
+        return group, False
+
+    def _run(self) -> None:
+        stop = False
+        while not stop:
+            group, stop = self._next_group()
+            try:
+                if group:
+                    write_group(engine=self.engine, store=self.store, batches=group)
+            except StoreUnavailable as err:
+                with self._lock:
+                    self._error = err
+                warnings.warn(str(err), BatchWriteWarning, stacklevel=1)
+            finally:
+                for _ in range(len(group) + (1 if stop else 0)):
+                    self._queue.task_done()
+
+    def raise_failure(self) -> None:
+        """Raise (once) the failure of an earlier background write.
+
+        Raises:
+            StoreUnavailable: a batch written in the background could not be recorded (its words).
+        """
+        with self._lock:
+            error, self._error = self._error, None
+        if error is not None:
+            raise StoreUnavailable(f"an earlier scoring batch was not recorded: {error}") from error
+
+    def submit(self, batch: PendingBatch) -> None:
+        """Queue `batch` to be written in the background (blocks while the queue is full).
+
+        Raises:
+            StoreUnavailable: an earlier background write failed (this batch is still queued).
+        """
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="mlops-scoring-writer", daemon=True)
+                self._thread.start()
+        self._queue.put(batch)
+        self.raise_failure()
+
+    def write_now(self, batch: PendingBatch) -> None:
+        """Write `batch` on the caller's thread (a refused batch, before its error is raised).
+
+        Raises:
+            StoreUnavailable: the write failed.
+        """
+        write(engine=self.engine, store=self.store, batch=batch)
+
+    def flush(self) -> None:
+        """Wait until every queued batch is written.
+
+        Raises:
+            StoreUnavailable: a background write failed since the last call or flush.
+        """
+        self._hurry.set()
+        try:
+            self._queue.join()
+        finally:
+            self._hurry.clear()
+        self.raise_failure()
+
+    def close(self) -> None:
+        """Write what is queued, then stop the thread (a later submit starts a new one); failures are warned."""
+        with self._lock:
+            thread = self._thread
+        if thread is not None and thread.is_alive():
+            self._hurry.set()
+            self._queue.put(None)
+            thread.join()
+            self._hurry.clear()
+
+
+_writers: dict[tuple[int, int], BatchWriter] = {}
+_writers_lock = threading.Lock()
+
+
+def writer_for(engine: Engine, store: ArtifactStore) -> BatchWriter:
+    """The one writer of this engine and artifact store (made on first use)."""
+    key = (id(engine), id(store))
+    with _writers_lock:
+        writer = _writers.get(key)
+        if writer is None or writer.engine is not engine or writer.store is not store:
+            if writer is not None:  # an engine or store gone, its id reused
+                writer.close()
+            writer = _writers[key] = BatchWriter(engine, store)
+        return writer
+
+
+def close_all() -> None:
+    """Write every queued batch and stop every writer's thread (at interpreter exit, and between
+    tests); failures are warned, not raised."""
+    with _writers_lock:
+        writers = list(_writers.values())
+        _writers.clear()
+    for writer in writers:
+        writer.close()
+
+
+atexit.register(close_all)
