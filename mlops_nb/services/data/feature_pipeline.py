@@ -7,7 +7,9 @@ naming the feature. A function that raises is run again row by row (only then, o
 DIAGNOSE_ROWS rows) to name the rows it fails on and the error.
 
 `bind` finds, for each definition, a function of this process with the same source hash (one
-decorated here, or its `module:qualname` imported); stored source runs only when the caller passes
+decorated here, or its `module:qualname` in a module this process has already imported: the stored
+module name is the registering user's text, so binding never imports a module on its own); stored
+source runs only when the caller passes
 `run_stored_source=True`, in its own process. An empty pipeline returns the frame itself, with no
 copy: the scorer calls `compute` on every batch, one row being the hot path.
 
@@ -16,8 +18,8 @@ copy: the scorer calls `compute` on every batch, one row being the hot path.
 """
 from __future__ import annotations
 
-import importlib
 import math
+import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -54,12 +56,16 @@ def _load_stored(definition: FeatureDefinitionPublic) -> Callable[..., Any]:
 
 
 def _imported(definition: FeatureDefinitionPublic) -> Callable[..., Any] | None:
-    """The function at the definition's `module:qualname`, when it imports and has the same source."""
+    """The function at the definition's `module:qualname`, when that module is already imported in
+    this process (never imported here: the name is stored text another user wrote) and the function
+    there has the same source."""
     module_name, _, qualname = definition.function.partition(":")
     if not module_name or not qualname or module_name == "__main__" or "<" in qualname:
         return None
     try:
-        target: Any = importlib.import_module(module_name)
+        target: Any = sys.modules.get(module_name)
+        if target is None:
+            return None
         for part in qualname.split("."):
             target = getattr(target, part)
         target = getattr(target, "__wrapped__", target)  # the function under @mlops.feature
@@ -91,9 +97,12 @@ def find_function(definition: FeatureDefinitionPublic, *, run_stored_source: boo
                        f"(source {definition.source_hash[:12]}), this process defines source {now[0][:12]}; "
                        f"run the cell that defines v{definition.version}, or bind(..., run_stored_source=True) "
                        "to run the stored source")
+    module = definition.function.partition(":")[0]
+    where = (f"import {module} first (modules are never imported on a stored name's say-so), "
+             if module and module != "__main__" and module not in sys.modules else "")
     raise NotFound(f"feature {definition.label} is not defined in this process (source "
-                   f"{definition.source_hash[:12]}, from {definition.function or 'unknown'}); run the cell that "
-                   "defines it, or bind(..., run_stored_source=True) to run the stored source")
+                   f"{definition.source_hash[:12]}, from {definition.function or 'unknown'}); {where}run the cell "
+                   "that defines it, or bind(..., run_stored_source=True) to run the stored source")
 
 
 def _describe(err: BaseException) -> str:

@@ -1,6 +1,8 @@
 """Feature definitions: versions by source hash, applications, refs, bind and compute."""
 from __future__ import annotations
 
+import sys
+
 from types import SimpleNamespace
 
 import numpy as np
@@ -165,6 +167,24 @@ def test_an_importable_function_binds_by_module_and_qualname():
     moved = _definition(source + "# edited\n", function="mlops_nb.services.data.features:public")
     with pytest.raises(NotFound):  # the module's source is not the stored one: not used
         fp.find_function(moved)
+
+
+def test_a_stored_module_name_is_never_imported(tmp_path, monkeypatch):
+    """The module name is text the registering user wrote: binding uses a module this process has
+    imported itself, and names the import otherwise (importing would run the module's top level)."""
+    marker = tmp_path / "imported"
+    (tmp_path / "credit_feats_never_imported.py").write_text(
+        f"open({str(marker)!r}, 'w').write('ran')\ndef avg_spend(df):\n    return df['spend'] / 7\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    source = "def avg_spend(df):\n    return df['spend'] / 7\n"
+    definition = _definition(source, function="credit_feats_never_imported:avg_spend")
+    with pytest.raises(NotFound, match="import credit_feats_never_imported first"):
+        fp.find_function(definition)
+    assert not marker.exists()
+    import credit_feats_never_imported  # the caller's own choice
+
+    assert fp.find_function(definition) is credit_feats_never_imported.avg_spend
+    monkeypatch.delitem(sys.modules, "credit_feats_never_imported")
 
 
 def test_empty_definitions_return_the_frame_itself():
