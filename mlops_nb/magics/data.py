@@ -12,12 +12,14 @@ if TYPE_CHECKING:
 
 @subcommand(
     "validate", "check a DataFrame of the notebook against a logged dataset (schema, categories, ranges, nulls)",
-    "%mlops validate batch --against german\n%mlops validate batch --against german:2",
+    "%mlops validate batch --against german\n%mlops validate batch --against german:2 --exclude creditability",
     arg("var", metavar="VAR", help="name of a pandas DataFrame in the notebook"),
     arg("--against", required=True, metavar="NAME",
-        help="dataset name (its newest version), or NAME:VERSION for another version"))
+        help="dataset name (its newest version), or NAME:VERSION for another version"),
+    arg("--exclude", nargs="+", default=[], metavar="COLUMN",
+        help="contract columns the frame need not hold (a scoring batch has no target column)"))
 def _validate(magics: MlopsMagics, args: argparse.Namespace) -> Any:
-    """`%mlops validate`: `mlops.validate(VAR, against=NAME)`, the report as the cell's output."""
+    """`%mlops validate`: `mlops.validate(VAR, against=NAME, exclude=[...])`, the report as the cell's output."""
     from mlops_nb.api.data import validate
 
-    return validate(magics.user_variable(args.var), against=args.against)
+    return validate(magics.user_variable(args.var), against=args.against, exclude=args.exclude)

@@ -97,3 +97,20 @@ def test_bad_input_is_refused_and_records_nothing(ctx, german, df, against, erro
     with pytest.raises(error, match=words):
         mlops.validate(df, against=against)
     assert _reports(ctx) == 0
+
+
+def test_exclude_leaves_the_target_out_of_the_contract(ctx, german):
+    """A scoring batch has no target column: `exclude` says so, and a frame that still holds it is
+    not checked on it either (no missing_column, no extra_column for it)."""
+    version, rest = german
+    features = rest.drop(columns="creditability")
+    assert ("creditability", "missing_column") in [(f.column, f.rule) for f in mlops.validate(features, against="german").errors]
+    assert mlops.validate(features, against="german", exclude=["creditability"]).ok
+    assert not [f for f in mlops.validate(rest, against="german", exclude=["creditability"]).findings
+                if f.column == "creditability"]
+    assert mlops.validate(features, against=version, exclude=["creditability"]).ok
+    recorded = _reports(ctx)
+    for bad, words in (("creditability", "exclude must be a list"), (["no_such"], "does not hold: no_such")):
+        with pytest.raises(mlops.InvalidInput, match=words):
+            mlops.validate(features, against="german", exclude=bad)
+    assert _reports(ctx) == recorded

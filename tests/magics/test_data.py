@@ -24,6 +24,9 @@ def test_validate_shows_the_report(notebook):
     assert isinstance(report, ValidationReport) and not report.ok
     assert report.errors[0].column == "housing" and "<table" in report._repr_mimebundle_()["text/html"]
     assert notebook.run_line_magic("mlops", "validate batch --against german:1").contract == "german v1"
+    notebook.user_ns["applicants"] = notebook.user_ns["batch"].drop(columns=["creditability", "housing"])
+    report = notebook.run_line_magic("mlops", "validate applicants --against german --exclude creditability housing")
+    assert report.ok and not [f for f in report.findings if f.column in ("creditability", "housing")]
 
 
 def test_validate_help_has_an_example(notebook, capsys):
@@ -36,6 +39,7 @@ def test_validate_help_has_an_example(notebook, capsys):
     ("validate nope --against german", "no variable 'nope' in the notebook"),
     ("validate batch --against german:9", "dataset 'german' has no version 9; versions: 1"),
     ("validate batch --against other", "dataset 'other' does not exist"),
+    ("validate batch --against german --exclude nope", "does not hold: nope"),
 ])
 def test_a_bad_line_is_one_usage_error(notebook, line, words):
     with pytest.raises(UsageError, match=words) as err:

@@ -33,6 +33,7 @@ from mlops_nb.services.data.results import (
     ValidationResult,
 )
 from mlops_nb.services.data.validation import (
+    contract_columns,
     contract_label,
     latest_validation,
     record_validation,
@@ -40,6 +41,7 @@ from mlops_nb.services.data.validation import (
     validate_against,
     validate_frame,
     validate_version,
+    without,
 )
 
 __all__ = [
@@ -58,6 +60,7 @@ __all__ = [
     "TOP_VALUES",
     "check_frame",
     "column_kind",
+    "contract_columns",
     "contract_label",
     "fingerprint",
     "get_dataset",
@@ -71,4 +74,5 @@ __all__ = [
     "validate_against",
     "validate_frame",
     "validate_version",
+    "without",
 ]

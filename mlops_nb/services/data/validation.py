@@ -161,20 +161,48 @@ def resolve_contract(*, session: Session, project_id: int, against: Any) -> Data
                        f"{type(against).__name__} {against!r}")
 
 
+def contract_columns(schema: dict[str, Any], exclude: Sequence[str] = ()) -> list[str] | None:
+    """The contract's column names less `exclude` (None when nothing is excluded: the whole contract).
+
+    Raises:
+        InvalidInput: `exclude` is a single string, or names a column the contract does not hold.
+    """
+    if isinstance(exclude, str):
+        raise InvalidInput(f"exclude must be a list of column names, e.g. [{exclude!r}]")
+    if not exclude:
+        return None
+    names = [str(c["name"]) for c in schema.get("columns", [])]
+    unknown = [str(c) for c in exclude if str(c) not in names]
+    if unknown:
+        raise InvalidInput(f"exclude names column(s) the contract does not hold: {', '.join(unknown)}; "
+                           f"its columns: {', '.join(names)}")
+    dropped = {str(c) for c in exclude}
+    return [n for n in names if n not in dropped]
+
+
+def without(df: Any, exclude: Sequence[str]) -> Any:
+    """`df` less the excluded columns it holds (`df` itself when there are none to drop)."""
+    present = [c for c in exclude if hasattr(df, "columns") and c in df.columns]
+    return df.drop(columns=present) if present else df
+
+
 def validate_against(*, session: Session, project_id: int, df: Any, against: Any, user: str,
-                     record: bool = True, subject: str = "frame") -> ValidationResult:
+                     record: bool = True, subject: str = "frame", exclude: Sequence[str] = ()) -> ValidationResult:
     """`df` validated against the dataset version `against` names (resolve_contract), recorded as a
     validation_report row when `record` (the result's `id`). The frame is checked before anything
-    is written: a refused frame changes nothing.
+    is written: a refused frame changes nothing. `exclude`: contract columns the frame need not hold
+    (contract_columns).
 
         validate_against(session=s, project_id=1, df=batch, against="german", user="dana").ok
 
     Raises:
-        InvalidInput: a frame validate_frame refuses (no rows, no columns, repeated names), or a bad `against`.
+        InvalidInput: a frame validate_frame refuses (no rows, no columns, repeated names), a bad
+            `against`, or `exclude` naming a column the contract does not hold.
         NotFound: no such dataset or version.
     """
     version = resolve_contract(session=session, project_id=project_id, against=against)
-    result = validate_frame(df, schema=version.schema, profile=version.profile, contract=contract_label(version))
+    result = validate_frame(without(df, exclude), schema=version.schema, profile=version.profile,
+                            contract=contract_label(version), columns=contract_columns(version.schema, exclude))
     if record:
         record_validation(session=session, project_id=project_id, contract_version_id=version.id, result=result,
                           subject=subject, user=user)
