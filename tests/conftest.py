@@ -205,3 +205,16 @@ def kernel_of_this_python(tmp_path, monkeypatch) -> str:
     spec = KernelSpecManager().get_kernel_spec("python3")
     assert spec.argv[0] == sys.executable
     return "python3"
+
+
+@pytest.fixture(scope="session")
+def demo_store(tmp_path_factory):
+    """The demo store `mlops demo` builds (tests/demo_store.DemoStore), made once per test session
+    (half a minute of CPU on a busy machine); tests take a copy (tests.demo_store.copy_demo)."""
+    from tests.demo_store import build_demo
+
+    demo = build_demo(tmp_path_factory.mktemp("demo-template"))
+    yield demo
+    from mlops_nb.store.db import dispose_engines
+
+    dispose_engines()
