@@ -113,6 +113,24 @@ def clean_env(tmp_path, monkeypatch):
     set_current(None)
 
 
+def cheap_hasher():
+    """argon2id as the store uses it, at the lowest cost: what the tests hash and verify with."""
+    from argon2 import PasswordHasher
+
+    return PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+
+
+@pytest.fixture(autouse=True)
+def cheap_hashes(request, monkeypatch):
+    """argon2 at its production cost takes ~0.25 s a hash and ~0.2 s a verification, and most tests add
+    users and log them in; in this process they use the same algorithm and code at the lowest cost
+    (`cheap_hasher`). Subprocesses (the CLI, kernels, `mlops demo`, `mlops console`) keep the
+    production cost, and tests/services/identity/test_hash_cost.py holds it to its parameters; a test
+    marked `production_hashes` keeps it too."""
+    if request.node.get_closest_marker("production_hashes") is None:
+        monkeypatch.setattr("mlops_nb.services.identity.auth._hasher", cheap_hasher)
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def db_url(request, tmp_path) -> str:
     """A new store URL: a SQLite file (empty; opening it copies the schema template), then a new
@@ -218,3 +236,8 @@ def demo_store(tmp_path_factory):
     from mlops_nb.store.db import dispose_engines
 
     dispose_engines()
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "production_hashes: argon2 at its production cost in this process (see cheap_hashes)")

@@ -11,39 +11,26 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import cheap_hasher
+
 APP = str(Path(__file__).resolve().parents[2] / "mlops_nb" / "console" / "app.py")
 PASSWORD = "correct horse battery"
 USERS = {"dana": "data_scientist", "eli": "ml_engineer", "pat": "platform_engineer", "rita": "reviewer",
          "max": "manager", "ada": "admin"}
 
 
-@pytest.fixture(autouse=True)
-def cheap_hashes(monkeypatch):
-    """argon2 with its production cost takes ~0.25 s a hash and ~0.2 s a verification (each console
-    login); the same algorithm and code, cheaper, for these tests (the hashes a test makes, and the
-    template's users below). The production cost is exercised end to end by test_browser.py, whose
-    `mlops demo` runs in its own process."""
-    from argon2 import PasswordHasher
-
-    from mlops_nb.services import identity
-
-    monkeypatch.setattr(identity.auth, "_hasher", lambda: PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
-
-
 @pytest.fixture(scope="session")
 def console_template(tmp_path_factory) -> Path:
     """A folder holding `store.db` (migrated, one user per role: USERS with PASSWORD, project `credit`)
     and its audit key, made once per test session (per pytest-xdist worker); `console_store` copies it."""
-    from argon2 import PasswordHasher
-
     from mlops_nb.services import identity, tracking
     from mlops_nb.store.db import get_engine, session_scope
     from mlops_nb.store.migrate import ensure_schema
 
     folder = tmp_path_factory.mktemp("console-template")
     url = f"sqlite:///{folder / 'store.db'}"
-    saved = identity.auth._hasher  # a session fixture cannot use the function-scoped monkeypatch
-    identity.auth._hasher = lambda: PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    saved = identity.auth._hasher  # cheap_hashes (tests/conftest.py) is per test: a session fixture sets its own
+    identity.auth._hasher = cheap_hasher
     try:
         engine = get_engine(url)
         ensure_schema(engine)
