@@ -238,6 +238,37 @@ def demo_store(tmp_path_factory):
     dispose_engines()
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config, items):
+    """Under `pytest -n N --dist loadgroup` (make test), the tests of a module that share a module-scoped
+    fixture (a kernel, a server, a store built once) go to one worker, so it is made once rather than
+    once per worker; a test already marked with an xdist_group keeps its group.
+
+    pytest-xdist 3.8 sends a group to one worker by adding `@group` to each test's node id, which it
+    writes to `item._nodeid`, a field pytest 9 no longer reads (nodeids come from `item._id`): its
+    groups do nothing on pytest 9. This adds the suffix wherever it is missing, after xdist's own hook."""
+    for item in items:
+        if item.get_closest_marker("xdist_group") is not None:
+            continue
+        fixtures = getattr(item, "_fixtureinfo", None)
+        defs = fixtures.name2fixturedefs.values() if fixtures is not None else ()
+        if any(d.scope == "module" for chain in defs for d in chain):
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::", 1)[0]))
+    if not getattr(config.option, "loadgroup", False):  # set in xdist's workers under --dist loadgroup
+        return
+    for item in items:
+        mark = item.get_closest_marker("xdist_group")
+        if mark is None or "@" in item.nodeid.rsplit("]", 1)[-1]:
+            continue
+        nodeid = f"{item.nodeid}@{mark.args[0] if mark.args else mark.kwargs.get('name', 'default')}"
+        if hasattr(item, "_id"):
+            from _pytest.nodeid import NodeId
+
+            item._id = NodeId.parse(nodeid)
+        else:
+            item._nodeid = nodeid
+
+
 def pytest_configure(config):
     config.addinivalue_line(
         "markers", "production_hashes: argon2 at its production cost in this process (see cheap_hashes)")
