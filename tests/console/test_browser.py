@@ -129,10 +129,11 @@ def log_in(browser, url: str, name: str, password: str):
 
 
 def open_page(page, title: str) -> None:
-    """Click `title` in the navigation and wait for its heading."""
+    """Click `title` in the navigation and wait for its heading. The sidebar's link: a page may link to
+    another too (Overview links Approvals), and a click that matches two links fails."""
     from playwright.sync_api import expect
 
-    page.get_by_role("link", name=title).click()
+    page.get_by_test_id("stSidebarNavItems").get_by_role("link", name=title).click()
     expect(page.get_by_role("heading", name=title).first).to_be_visible(timeout=120_000)
     _settle(page)
 
