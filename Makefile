@@ -14,8 +14,10 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 PORT ?= 8888
 HOST ?= 127.0.0.1
 LAB_FLAGS ?=
-# `make test TEST_WORKERS=0` runs the tests in one process (pytest-xdist's -n)
+# `make test TEST_WORKERS=0` runs the tests in one process (pytest-xdist's -n); TEST_DIST=load compares
+# pytest-xdist's default spreading with loadgroup (see the test target)
 TEST_WORKERS ?= 2
+TEST_DIST ?= loadgroup
 # `make console`: the demo store is built once into .demo/ (its own MLOPS_HOME: database, audit key,
 # artifacts, the training script and the logins, readable by this user only); `rm -rf .demo` rebuilds
 # it. CONSOLE_PORT picks another port; a taken one fails in one line.
@@ -58,7 +60,7 @@ lint: $(STAMP)
 # xdist_group (one that starts a server, a kernel or builds the demo once) stays on one worker.
 test: $(STAMP)
 	@rm -f $(VENV)/lint.log; ( { $(RUFF) && $(MYPY); } > $(VENV)/lint.log 2>&1; echo $$? > $(VENV)/lint.rc ) & \
-	$(BIN)/python -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) $(if $(filter 0,$(TEST_WORKERS)),,--dist loadgroup) \
+	$(BIN)/python -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) $(if $(filter 0,$(TEST_WORKERS)),,--dist $(TEST_DIST)) \
 		--durations=15 tests $(CONTRACT); tests=$$?; wait; \
 	echo "--- lint (ruff, mypy)"; cat $(VENV)/lint.log; lint=$$(cat $(VENV)/lint.rc); \
 	echo "make test: pytest exit $$tests, lint exit $$lint"; [ $$tests -eq 0 ] && [ $$lint -eq 0 ]
