@@ -14,8 +14,10 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 PORT ?= 8888
 HOST ?= 127.0.0.1
 LAB_FLAGS ?=
-# `make test TEST_WORKERS=0` runs the tests in one process (pytest-xdist's -n)
+# `make test TEST_WORKERS=0` runs the tests in one process (pytest-xdist's -n); TEST_DIST=load compares
+# pytest-xdist's default spreading with loadgroup (see the test target)
 TEST_WORKERS ?= 2
+TEST_DIST ?= loadgroup
 # `make console`: the demo store is built once into .demo/ (its own MLOPS_HOME: database, audit key,
 # artifacts, the training script and the logins, readable by this user only); `rm -rf .demo` rebuilds
 # it. CONSOLE_PORT picks another port; a taken one fails in one line.
@@ -45,12 +47,23 @@ console: $(DEMO)/demo.txt
 lab: $(STAMP)
 	$(BIN)/jupyter lab $(ROOT_FLAG) --ip=$(HOST) --port=$(PORT) --port-retries=0 $(LAB_FLAGS) notebooks/quickstart.ipynb
 
-lint: $(STAMP)
-	$(BIN)/ruff check mlops_nb tests benchmarks
-	$(BIN)/mypy
+RUFF = $(BIN)/ruff check mlops_nb tests benchmarks
+MYPY = $(BIN)/mypy
 
-test: lint
-	$(BIN)/python -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --durations=15 tests $(CONTRACT)
+lint: $(STAMP)
+	$(RUFF)
+	$(MYPY)
+
+# `make test`: lint (ruff, mypy: a minute of CPU on a clean clone) runs beside the tests rather than
+# before them, its output kept and printed after theirs; either failing fails the target. The tests
+# spread over TEST_WORKERS pytest-xdist workers with --dist loadgroup: a module marked
+# xdist_group (one that starts a server, a kernel or builds the demo once) stays on one worker.
+test: $(STAMP)
+	@rm -f $(VENV)/lint.log; ( { $(RUFF) && $(MYPY); } > $(VENV)/lint.log 2>&1; echo $$? > $(VENV)/lint.rc ) & \
+	$(BIN)/python -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) $(if $(filter 0,$(TEST_WORKERS)),,--dist $(TEST_DIST)) \
+		--durations=15 tests $(CONTRACT); tests=$$?; wait; \
+	echo "--- lint (ruff, mypy)"; cat $(VENV)/lint.log; lint=$$(cat $(VENV)/lint.rc); \
+	echo "make test: pytest exit $$tests, lint exit $$lint"; [ $$tests -eq 0 ] && [ $$lint -eq 0 ]
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py

@@ -113,6 +113,24 @@ def clean_env(tmp_path, monkeypatch):
     set_current(None)
 
 
+def cheap_hasher():
+    """argon2id as the store uses it, at the lowest cost: what the tests hash and verify with."""
+    from argon2 import PasswordHasher
+
+    return PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+
+
+@pytest.fixture(autouse=True)
+def cheap_hashes(request, monkeypatch):
+    """argon2 at its production cost takes ~0.25 s a hash and ~0.2 s a verification, and most tests add
+    users and log them in; in this process they use the same algorithm and code at the lowest cost
+    (`cheap_hasher`). Subprocesses (the CLI, kernels, `mlops demo`, `mlops console`) keep the
+    production cost, and tests/services/identity/test_hash_cost.py holds it to its parameters; a test
+    marked `production_hashes` keeps it too."""
+    if request.node.get_closest_marker("production_hashes") is None:
+        monkeypatch.setattr("mlops_nb.services.identity.auth._hasher", cheap_hasher)
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def db_url(request, tmp_path) -> str:
     """A new store URL: a SQLite file (empty; opening it copies the schema template), then a new
@@ -205,3 +223,52 @@ def kernel_of_this_python(tmp_path, monkeypatch) -> str:
     spec = KernelSpecManager().get_kernel_spec("python3")
     assert spec.argv[0] == sys.executable
     return "python3"
+
+
+@pytest.fixture(scope="session")
+def demo_store(tmp_path_factory):
+    """The demo store `mlops demo` builds (tests/demo_store.DemoStore), made once per test session
+    (half a minute of CPU on a busy machine); tests take a copy (tests.demo_store.copy_demo)."""
+    from tests.demo_store import build_demo
+
+    demo = build_demo(tmp_path_factory.mktemp("demo-template"))
+    yield demo
+    from mlops_nb.store.db import dispose_engines
+
+    dispose_engines()
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config, items):
+    """Under `pytest -n N --dist loadgroup` (make test), the tests of a module that share a module-scoped
+    fixture (a kernel, a server, a store built once) go to one worker, so it is made once rather than
+    once per worker; a test already marked with an xdist_group keeps its group.
+
+    pytest-xdist 3.8 sends a group to one worker by adding `@group` to each test's node id, which it
+    writes to `item._nodeid`, a field pytest 9 no longer reads (nodeids come from `item._id`): its
+    groups do nothing on pytest 9. This adds the suffix wherever it is missing, after xdist's own hook."""
+    for item in items:
+        if item.get_closest_marker("xdist_group") is not None:
+            continue
+        fixtures = getattr(item, "_fixtureinfo", None)
+        defs = fixtures.name2fixturedefs.values() if fixtures is not None else ()
+        if any(d.scope == "module" for chain in defs for d in chain):
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::", 1)[0]))
+    if not getattr(config.option, "loadgroup", False):  # set in xdist's workers under --dist loadgroup
+        return
+    for item in items:
+        mark = item.get_closest_marker("xdist_group")
+        if mark is None or "@" in item.nodeid.rsplit("]", 1)[-1]:
+            continue
+        nodeid = f"{item.nodeid}@{mark.args[0] if mark.args else mark.kwargs.get('name', 'default')}"
+        if hasattr(item, "_id"):
+            from _pytest.nodeid import NodeId
+
+            item._id = NodeId.parse(nodeid)
+        else:
+            item._nodeid = nodeid
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "production_hashes: argon2 at its production cost in this process (see cheap_hashes)")

@@ -6,9 +6,12 @@ with the password PASSWORD; `app` is an AppTest of `mlops_nb/console/app.py` on 
 """
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
+
+from tests.conftest import cheap_hasher
 
 APP = str(Path(__file__).resolve().parents[2] / "mlops_nb" / "console" / "app.py")
 PASSWORD = "correct horse battery"
@@ -16,23 +19,48 @@ USERS = {"dana": "data_scientist", "eli": "ml_engineer", "pat": "platform_engine
          "max": "manager", "ada": "admin"}
 
 
-@pytest.fixture()
-def console_store(sqlite_url, monkeypatch, tmp_path):
-    """A store with one user per role (USERS, password PASSWORD) and a project `credit`; MLOPS_DB_URL
-    names it, as `mlops console --db` does for the Streamlit server."""
+@pytest.fixture(scope="session")
+def console_template(tmp_path_factory) -> Path:
+    """A folder holding `store.db` (migrated, one user per role: USERS with PASSWORD, project `credit`)
+    and its audit key, made once per test session (per pytest-xdist worker); `console_store` copies it."""
     from mlops_nb.services import identity, tracking
     from mlops_nb.store.db import get_engine, session_scope
     from mlops_nb.store.migrate import ensure_schema
 
-    engine = get_engine(sqlite_url)
-    ensure_schema(engine)
-    with session_scope(engine) as session:
-        for name, role in USERS.items():
-            identity.add_user(session=session, actor=identity.OPERATOR, name=name, role=role, password=PASSWORD)
-        tracking.get_or_create_project(session=session, name="credit")
-    monkeypatch.setenv("MLOPS_DB_URL", sqlite_url)
+    folder = tmp_path_factory.mktemp("console-template")
+    url = f"sqlite:///{folder / 'store.db'}"
+    saved = identity.auth._hasher  # cheap_hashes (tests/conftest.py) is per test: a session fixture sets its own
+    identity.auth._hasher = cheap_hasher
+    try:
+        engine = get_engine(url)
+        ensure_schema(engine)
+        with session_scope(engine) as session:
+            for name, role in USERS.items():
+                identity.add_user(session=session, actor=identity.OPERATOR, name=name, role=role, password=PASSWORD)
+            tracking.get_or_create_project(session=session, name="credit")
+    finally:
+        identity.auth._hasher = saved
+    engine.dispose()  # closes the connections, so SQLite folds its write-ahead log into store.db
+    return folder
+
+
+def copy_store(template: Path, folder: Path) -> str:
+    """The SQLite URL of a copy of the store in `template` (its database and audit key) in `folder`."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for path in template.iterdir():
+        shutil.copy2(path, folder / path.name)
+    return f"sqlite:///{folder / 'store.db'}"
+
+
+@pytest.fixture()
+def console_store(console_template, monkeypatch, tmp_path):
+    """A store of its own for each test with one user per role (USERS, password PASSWORD) and a project
+    `credit` (a copy of `console_template`: a test's writes stay in its copy); MLOPS_DB_URL names it,
+    as `mlops console --db` does for the Streamlit server."""
+    url = copy_store(console_template, tmp_path)
+    monkeypatch.setenv("MLOPS_DB_URL", url)
     monkeypatch.setenv("MLOPS_ARTIFACT_ROOT", str(tmp_path / "artifacts"))
-    return sqlite_url
+    return url
 
 
 def new_app():

@@ -2,8 +2,6 @@
 the services refusing everyone else whatever the page shows."""
 from __future__ import annotations
 
-import shutil
-
 import pytest
 from sqlalchemy import select
 
@@ -13,24 +11,20 @@ from mlops_nb.services.errors import PermissionDenied
 from mlops_nb.store.db import get_engine, session_scope
 from mlops_nb.store.models import AuditEvent
 from tests import factories
-from tests.console.conftest import PASSWORD, USERS, log_in, new_app
+from tests.console.conftest import PASSWORD, USERS, copy_store, log_in, new_app
 
 MODEL = "credit-risk"
 
 
 @pytest.fixture(scope="module")
-def template(tmp_path_factory):
-    """A store made once for the module (migrations and argon2 hashes are slow on a busy machine):
-    one user per role (USERS, password PASSWORD), project `credit`, a registered model MODEL."""
+def template(console_template, tmp_path_factory):
+    """A store made once for the module: the session's console store (one user per role: USERS,
+    password PASSWORD, project `credit`) and a registered model MODEL."""
     from mlops_nb.services import tracking
-    from mlops_nb.store.migrate import ensure_schema
 
     folder = tmp_path_factory.mktemp("admin-store")
-    engine = get_engine(f"sqlite:///{folder / 'store.db'}")
-    ensure_schema(engine)
+    engine = get_engine(copy_store(console_template, folder))
     with session_scope(engine) as s:
-        for name, role in USERS.items():
-            identity.add_user(session=s, actor=identity.OPERATOR, name=name, role=role, password=PASSWORD)
         factories.model(s, tracking.get_or_create_project(session=s, name="credit").id, MODEL)
     engine.dispose()  # closes the connections, so SQLite folds its write-ahead log into store.db
     return folder
@@ -39,9 +33,7 @@ def template(tmp_path_factory):
 @pytest.fixture()
 def store(template, tmp_path, monkeypatch):
     """A copy of the template store (with its audit key) that MLOPS_DB_URL names, as console_store does."""
-    for path in template.iterdir():
-        shutil.copy2(path, tmp_path / path.name)
-    url = f"sqlite:///{tmp_path / 'store.db'}"
+    url = copy_store(template, tmp_path)
     monkeypatch.setenv("MLOPS_DB_URL", url)
     monkeypatch.setenv("MLOPS_ARTIFACT_ROOT", str(tmp_path / "artifacts"))
     return url

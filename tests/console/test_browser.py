@@ -1,6 +1,7 @@
 """End to end, as a user does it: `mlops demo` then `mlops console` (the real CLI, subprocesses, a free
 port) on a fresh store, driven by Playwright in the system's headless Chromium (`/usr/bin/chromium`,
-or MLOPS_CHROMIUM; never a downloaded browser).
+or MLOPS_CHROMIUM; never a downloaded browser). The demo is built once per test session and copied
+for this module (tests/demo_store.py), so it is no longer built twice.
 
 The reviewer the demo printed logs in, opens Approvals, approves a request with a comment by
 clicking `Approve`, and the store shows the new stage (read through the services). Then every page
@@ -22,6 +23,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ENV_VARS
+from tests.demo_store import copy_demo
 from tests.display.screenshots import CHROMIUM, free_port
 
 MLOPS = str(Path(sys.executable).with_name("mlops"))
@@ -31,7 +33,8 @@ COMMENT = "Reason codes checked against the adverse-action template; approved fr
 pytestmark = [
     pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"no Chromium at {CHROMIUM} "
                        "(apt-get install -y chromium, as .ci/run does, or set MLOPS_CHROMIUM)"),
-    pytest.mark.timeout(900),  # the first test also builds the demo (half a minute of CPU; more on a busy machine)
+    pytest.mark.timeout(900),  # the first test may also build the demo (half a minute of CPU; more on a busy machine)
+    pytest.mark.xdist_group("demo"),  # on the worker that builds the demo for tests/demo too
 ]
 
 
@@ -46,15 +49,13 @@ def parse_logins(stdout: str) -> dict[str, tuple[str, str]]:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    """(console URL, store URL, logins): `mlops demo` into a new store, then `mlops console` on it."""
-    folder = tmp_path_factory.mktemp("browser")
-    db = f"sqlite:///{folder / 'mlops.db'}"
+def server(demo_store, tmp_path_factory):
+    """(console URL, store URL, logins): `mlops demo` into a new store (built once per session and
+    copied for this module: tests/demo_store.py), then `mlops console` on the copy."""
+    demo = copy_demo(demo_store, tmp_path_factory.mktemp("browser") / "store")
+    db = demo.url
     env = {k: v for k, v in os.environ.items() if k not in ENV_VARS}  # none of the caller's store or identity
-    env["MLOPS_HOME"] = str(folder / "home")
-    demo = subprocess.run([MLOPS, "demo", "--db", db], capture_output=True, text=True, timeout=600, env=env,
-                          stdin=subprocess.DEVNULL)
-    assert demo.returncode == 0, demo.stderr
+    env["MLOPS_HOME"] = str(demo.home)
     logins = parse_logins(demo.stdout)
     port = free_port()
     console = subprocess.Popen([MLOPS, "console", "--db", db, "--port", str(port)], env=env,
@@ -128,10 +129,11 @@ def log_in(browser, url: str, name: str, password: str):
 
 
 def open_page(page, title: str) -> None:
-    """Click `title` in the navigation and wait for its heading."""
+    """Click `title` in the navigation and wait for its heading. The sidebar's link: a page may link to
+    another too (Overview links Approvals), and a click that matches two links fails."""
     from playwright.sync_api import expect
 
-    page.get_by_role("link", name=title).click()
+    page.get_by_test_id("stSidebarNavItems").get_by_role("link", name=title).click()
     expect(page.get_by_role("heading", name=title).first).to_be_visible(timeout=120_000)
     _settle(page)
 

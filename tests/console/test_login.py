@@ -23,15 +23,6 @@ LOGIN_KEY = "_mlops_login"
 WRONG = "not her password"
 
 
-@pytest.fixture(autouse=True)
-def cheap_hashes(monkeypatch):
-    """argon2 with its production cost takes ~0.3 s a hash; the same algorithm, cheaper, for tests
-    (autouse, so console_store's users are hashed with it too)."""
-    from argon2 import PasswordHasher
-
-    monkeypatch.setattr(identity.auth, "_hasher", lambda: PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
-
-
 def _title(at) -> list[str]:
     return [t.value for t in at.title]
 

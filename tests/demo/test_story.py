@@ -2,7 +2,8 @@
 experiment (a sweep, a baseline, a failed run), three models with their versions, requests of every
 status, a rollback, and decisions recorded as the demo users, not the operator.
 
-The demo is built once for the module (it trains for real: a few seconds of CPU)."""
+The demo is built once for the session by `mlops demo` (it trains for real: a few seconds of CPU) and
+copied for this module (tests/demo_store.py)."""
 from __future__ import annotations
 
 from collections import Counter
@@ -10,19 +11,20 @@ from collections import Counter
 import pytest
 
 from mlops_nb.demo import USERS, build
+from tests.demo_store import copy_demo
 
-pytestmark = pytest.mark.timeout(900)  # the first test also builds the demo (half a minute of CPU)
+pytestmark = [
+    pytest.mark.timeout(900),  # the first test may also build the demo (half a minute of CPU)
+    pytest.mark.xdist_group("demo"),  # on the worker that builds the demo for test_browser.py too
+]
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    """(store URL, Summary) of a demo built into a new SQLite store."""
-    folder = tmp_path_factory.mktemp("demo")
-    url = f"sqlite:///{folder / 'mlops.db'}"
-    lines: list[str] = []
-    summary = build(url, artifact_root=str(folder / "artifacts"), progress=lines.append)
-    summary.lines = lines
-    yield url, summary
+def demo(demo_store, tmp_path_factory):
+    """(store URL, Summary) of the demo `mlops demo` built (once per session: tests/demo_store.py), in
+    a copy of this module's own; `summary.lines` are the progress lines it reported."""
+    copy = copy_demo(demo_store, tmp_path_factory.mktemp("demo") / "store")
+    yield copy.url, copy.summary
     from mlops_nb.store.db import dispose_engines
 
     dispose_engines()
