@@ -41,7 +41,7 @@ def _number(value: Any, digits: int = 3) -> str:
     decimal (2,971.3), below to `digits` significant places (0.0652)."""
     if value is None or (isinstance(value, float) and pd.isna(value)):
         return ""
-    if isinstance(value, bool) or isinstance(value, int) or (isinstance(value, float) and value.is_integer()):
+    if isinstance(value, (bool, int)) or (isinstance(value, float) and value.is_integer()):
         return f"{int(value):,}"
     if isinstance(value, float):
         return f"{value:,.1f}" if abs(value) >= 100 else f"{value:.{digits}g}"
