@@ -211,17 +211,17 @@ def _features(project_id: int) -> None:
     st.dataframe(pd.DataFrame({
         "Version": [f"v{d.version}" for d in versions],
         "Source hash": [d.source_hash[:12] for d in versions],
-        "Function": [d.function for d in versions],
-        "Outputs": [", ".join(d.outputs) for d in versions],
+        "Model versions naming it": [_used(feature["used_by"].get(d.version, [])) for d in versions],
         "Defined by": [d.created_by for d in versions],
         "When": [ui.when(d.created_at) for d in versions],
-        "Model versions naming it": [_used(feature["used_by"].get(d.version, [])) for d in versions],
+        "Outputs": [", ".join(d.outputs) for d in versions],
+        "Function": [d.function for d in versions],
     }), hide_index=True, height=_height(len(versions)), width="stretch")
     chosen = next(d for d in versions if d.version == number)
     source_col, diff_col = st.columns(2)
     with source_col:
         st.markdown(f"**Source of v{chosen.version}** (shown, never run) · sha256 `{chosen.source_hash[:16]}`")
-        st.code(chosen.source, language="python")
+        st.code(chosen.source, language="python", wrap_lines=True)
     with diff_col:
         before = next((d for d in reversed(versions) if d.version < chosen.version), None)
         if before is None:
@@ -230,7 +230,7 @@ def _features(project_id: int) -> None:
         else:
             st.markdown(f"**What changed** from v{before.version} to v{chosen.version}")
             st.code(diff_text(before.source, chosen.source, f"{name} v{before.version}", f"{name} v{chosen.version}")
-                    or "(the same text)", language="diff")
+                    or "(the same text)", language="diff", wrap_lines=True)
 
 
 # --- Scoring batches ---
@@ -356,7 +356,7 @@ def _batches(project_id: int) -> None:
         "Stage": [r["stage"] for r in rows],
         "Status": [r["status"] for r in rows],
         "Rows": [r["rows"] for r in rows],
-        "Latency ms": [round(r["latency_ms"], 1) if r["latency_ms"] is not None else None for r in rows],
+        "Latency ms": [f"{r['latency_ms']:,.1f}" if r["latency_ms"] is not None else "—" for r in rows],
         "Findings": [r["findings"] for r in rows],
         "When": [ui.when(r["created_at"]) for r in rows],
         "Batch": [r["id"][:8] for r in rows],
