@@ -688,3 +688,113 @@ def _run_count(url: str, project_id: int) -> int:
 def run_count(project_id: int) -> int:
     """How many runs the project holds (read again after RUNS_TTL_S seconds: runs are not audited)."""
     return _run_count(store_url(), project_id)
+
+
+# --- Data ---
+# Datasets, validations, feature definitions, batches and outcomes are data, not governance: they
+# are not audited, so these reads carry the runs' short time-to-live as well as the stamp.
+
+@st.cache_data(show_spinner=False, ttl=RUNS_TTL_S)
+def _dataset_versions(url: str, stamp_: int, project_id: int) -> list[dict[str, Any]]:
+    from mlops_nb.services.data import catalog
+
+    with session() as s:
+        return catalog.dataset_versions(session=s, project_id=project_id)
+
+
+def dataset_versions(project_id: int) -> list[dict[str, Any]]:
+    """The project's latest 200 dataset versions, newest first: [{"id", "name", "version", "rows",
+    "columns", "fingerprint", "created_by", "created_at", "validations"}] (catalog.dataset_versions)."""
+    return _dataset_versions(store_url(), stamp(), project_id)
+
+
+@st.cache_data(show_spinner=False, ttl=RUNS_TTL_S)
+def _dataset_detail(url: str, stamp_: int, project_id: int, dataset_version_id: int) -> dict[str, Any]:
+    from mlops_nb.services.data import catalog
+
+    with session() as s:
+        return {"version": catalog.dataset_version(session=s, project_id=project_id,
+                                                   dataset_version_id=dataset_version_id),
+                "validations": catalog.validations_of(session=s, project_id=project_id,
+                                                      dataset_version_id=dataset_version_id)}
+
+
+def dataset_detail(project_id: int, dataset_version_id: int) -> dict[str, Any]:
+    """{"version": DatasetVersionPublic (schema, profile), "validations": the latest 50 reports recorded
+    against it, newest first (catalog.validations_of)}.
+
+    Raises:
+        NotFound: no such dataset version in the project.
+    """
+    return _dataset_detail(store_url(), stamp(), project_id, dataset_version_id)
+
+
+@st.cache_data(show_spinner=False, ttl=RUNS_TTL_S)
+def _feature_catalog(url: str, stamp_: int, project_id: int) -> list[dict[str, Any]]:
+    from mlops_nb.services.data import catalog
+
+    with session() as s:
+        return catalog.feature_catalog(session=s, project_id=project_id)
+
+
+def feature_catalog(project_id: int) -> list[dict[str, Any]]:
+    """The project's features by name: [{"name", "versions" (FeatureDefinitionPublic, oldest first),
+    "newest", "used_by": {version: ["model vN"]}}] (catalog.feature_catalog). Source is text only."""
+    return _feature_catalog(store_url(), stamp(), project_id)
+
+
+@st.cache_data(show_spinner=False, ttl=RUNS_TTL_S)
+def _project_batches(url: str, stamp_: int, project_id: int, model: str | None, status: str | None,
+                     limit: int) -> list[dict[str, Any]]:
+    from mlops_nb.services.monitoring import project_batches
+
+    with session() as s:
+        return project_batches.project_batches(session=s, project_id=project_id, model=model, status=status,
+                                               limit=limit)
+
+
+def project_batches(project_id: int, *, model: str | None = None, status: str | None = None,
+                    limit: int = 100) -> list[dict[str, Any]]:
+    """The project's latest scoring batches, newest first, of `model` and with `status` when given
+    (monitoring.project_batches.project_batches rows).
+
+    Raises:
+        NotFound: no such model in the project.
+        InvalidInput: an unknown status.
+    """
+    return _project_batches(store_url(), stamp(), project_id, model, status, limit)
+
+
+@st.cache_data(show_spinner=False, ttl=RUNS_TTL_S)
+def _batch_detail(url: str, stamp_: int, project_id: int, batch_id: str) -> dict[str, Any]:
+    from mlops_nb.services.monitoring import project_batches
+
+    with session() as s:
+        return project_batches.batch_detail(session=s, project_id=project_id, batch_id=batch_id)
+
+
+def batch_detail(project_id: int, batch_id: str) -> dict[str, Any]:
+    """One batch with its findings, profiles and outcomes (monitoring.project_batches.batch_detail).
+
+    Raises:
+        NotFound: no such batch in the project.
+    """
+    return _batch_detail(store_url(), stamp(), project_id, batch_id)
+
+
+@st.cache_data(show_spinner=False, ttl=RUNS_TTL_S)
+def _version_summaries(url: str, stamp_: int, project_id: int, model: str | None) -> list[dict[str, Any]]:
+    from mlops_nb.services.monitoring import project_batches
+
+    with session() as s:
+        return project_batches.version_summaries(session=s, project_id=project_id, model=model)
+
+
+def version_summaries(project_id: int, model: str | None = None) -> list[dict[str, Any]]:
+    """Per model version that scored: batches, rows, refused share, latency p50/p95, last outcome
+    (monitoring.project_batches.version_summaries).
+
+    Raises:
+        NotFound: no such model in the project.
+    """
+    return _version_summaries(store_url(), stamp(), project_id, model)

@@ -31,6 +31,7 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("Overview", "overview.py", ":material/dashboard:", EVERYONE),
     PageSpec("Experiments", "experiments.py", ":material/science:", EVERYONE),
     PageSpec("Registry", "registry.py", ":material/inventory_2:", EVERYONE),
+    PageSpec("Data", "data.py", ":material/dataset:", EVERYONE),
     PageSpec("Approvals", "approvals.py", ":material/fact_check:", EVERYONE),
     # Monitoring and Scorecards go here (issues on drift and alerts, and scorecards)
     PageSpec("Audit", "audit.py", ":material/receipt_long:", EVERYONE),

@@ -6,7 +6,8 @@ data the registry links versions to, the reference drift is measured against); r
 plain record it returns; validation checks a frame against a dataset version (its contract) and
 records the result. Feature definitions live in their own modules, imported by name:
 `features` (versioned definitions, applications, the refs a model version names),
-`feature_pipeline` (bind and compute), `skew` (the training/serving skew check), `feature_results`.
+`feature_pipeline` (bind and compute), `skew` (the training/serving skew check), `feature_results`; `catalog`
+(the project's dataset versions, their validations and its features, for the console's Data page).
 """
 from __future__ import annotations
 

@@ -5,7 +5,8 @@ and `monitoring.<function>(session=..., ...)`: scoring builds the model `load_mo
 validates, applies features, predicts and records each batch); writer writes batches off the
 caller's path; profiles summarises a batch's input and predictions; batches reads recorded batches;
 outcomes joins true outcomes to predictions and records business metrics; results holds the plain
-records returned.
+records returned; project_batches (imported by name) reads batches across a project's models for the
+console's Data page.
 """
 from __future__ import annotations
 
