@@ -101,9 +101,9 @@ def test_consistency_names_the_reencoded_column_and_the_edited_feature(tmp_path,
     shown = [output for cell in nb.cells if cell.cell_type == "code" for output in cell.outputs]
     assert not [output for output in shown if output.output_type == "error"]
     text = "".join(str(output.get("data", {}).get("text/plain", "")) + str(output.get("text", "")) for output in shown)
-    assert "refused: model 'credit-scorer' v1 refused the batch" in text and "Traceback" not in text
-    assert "0 -> 'for free', 1 -> 'own', 2 -> 'rent'" in text
-    assert "Skew check of credit-scorer v1" in text and "monthly_burden  feature_skew" in text
+    assert "ValidationFailed: model 'credit-scorer' v1 refused the batch" in text and "Traceback" not in text
+    assert "errors: [('housing', 'dtype_changed')]" in text
+    assert "Skew check of credit-scorer v1 on 100 rows, 1 feature" in text and "monthly_burden  feature_skew" in text
     assert "Conflict: feature 'monthly_burden' was edited since training: trained with v1" in text
 
     context = mlops.init(project="credit", user="dana")  # the same default store, from MLOPS_HOME
