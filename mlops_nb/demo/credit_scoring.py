@@ -206,13 +206,13 @@ def sweep(experiment: str, grid: list[dict[str, Any]], train_df: Any, holdout: A
     return trained
 
 
-@mlops.feature("monthly_burden")
+@mlops.feature("monthly_burden")  # type: ignore[untyped-decorator]  # the API returns Any
 def monthly_burden(df: Any) -> Any:
     """The loan's instalment per month: the amount spread over its duration (DM per month)."""
     return df["credit_amount"] / df["duration_in_month"]
 
 
-@mlops.feature("monthly_burden")
+@mlops.feature("monthly_burden")  # type: ignore[untyped-decorator]  # the API returns Any
 def monthly_burden_serving(df: Any) -> Any:
     """The serving team's rewrite: the duration in years reads better in their dashboards (12x the value)."""
     return df["credit_amount"] / (df["duration_in_month"] / 12)
