@@ -16,7 +16,7 @@ NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 README = Path(__file__).resolve().parents[1] / "README.md"
 
 
-@pytest.mark.parametrize("name", ["quickstart.ipynb", "registry.ipynb"])
+@pytest.mark.parametrize("name", ["quickstart.ipynb", "registry.ipynb", "consistency.ipynb"])
 def test_notebook_is_committed_without_outputs(name):
     import nbformat
 
@@ -79,6 +79,62 @@ def test_registry_runs_promotes_to_production_and_rolls_back(tmp_path, kernel_of
     assert not [output for output in shown if output.output_type == "error"]
     text = "".join(str(output.get("data", {}).get("text/plain", "")) + str(output.get("text", "")) for output in shown)
     assert "Promotion request" in text and "approved" in text and "scoring with credit-risk v2" in text
+
+
+def test_consistency_names_the_reencoded_column_and_the_edited_feature(tmp_path, kernel_of_this_python):
+    """The issue's story end to end: trained on one period, a later batch with `housing` as integer
+    codes is named (column, rule, mapping) and refused under the policy, the edited feature is named
+    by the skew check and by a serving process that defines it, and outcomes are stored."""
+    import nbformat
+    from nbclient import NotebookClient
+    from sqlmodel import select
+
+    from mlops_nb.store.db import session_scope
+    from mlops_nb.store.models.data import ValidationRecord
+
+    nb = nbformat.read(NOTEBOOKS / "consistency.ipynb", as_version=4)
+    started = time.monotonic()
+    NotebookClient(nb, timeout=300, kernel_name=kernel_of_this_python,
+                   resources={"metadata": {"path": str(tmp_path)}}).execute()
+    assert time.monotonic() - started < 60
+
+    shown = [output for cell in nb.cells if cell.cell_type == "code" for output in cell.outputs]
+    assert not [output for output in shown if output.output_type == "error"]
+    text = "".join(str(output.get("data", {}).get("text/plain", "")) + str(output.get("text", "")) for output in shown)
+    assert "ValidationFailed: model 'credit-scorer' v1 refused the batch" in text and "Traceback" not in text
+    assert "errors: [('housing', 'dtype_changed')]" in text
+    assert "Skew check of credit-scorer v1 on 100 rows, 1 feature" in text and "monthly_burden  feature_skew" in text
+    assert "Conflict: feature 'monthly_burden' was edited since training: trained with v1" in text
+
+    context = mlops.init(project="credit", user="dana")  # the same default store, from MLOPS_HOME
+    (version,) = mlops.models("credit-scorer").rows
+    assert version["dataset"] == "credit-applications v1"
+    trained = mlops.get_model_version("credit-scorer", version=1)
+    assert [(ref["name"], ref["version"]) for ref in trained.features] == [("monthly_burden", 1)]
+    assert [row.version for row in mlops.features("monthly_burden").rows] == [1, 2]
+
+    batches = mlops.batches("credit-scorer")
+    assert [row["status"] for row in reversed(batches.rows)] == ["accepted", "refused", "accepted", "warned"]
+    (refused,) = [row for row in batches.rows if row["status"] == "refused"]
+    findings = [(f["column"], f["rule"], f["severity"]) for f in batches.details[refused["id"]]]
+    assert findings == [("housing", "dtype_changed", "error")]
+    mapping = batches.details[refused["id"]][0]["details"]["mapping"]
+    assert {str(code): level for code, level in mapping.items()} == {"0": "for free", "1": "own", "2": "rent"}
+    (warned,) = [row for row in batches.rows if row["status"] == "warned"]
+    assert [(f["column"], f["rule"]) for f in batches.details[warned["id"]]] == [("duration_in_month", "out_of_range")]
+    assert all(row["rows"] == 100 for row in batches.rows)
+
+    (outcome,) = mlops.outcomes("credit-scorer").rows
+    january = batches.rows[-1]["id"]
+    assert outcome["batch"] == january and outcome["rows"] == 100
+    assert outcome["business"] == {"default_rate": pytest.approx(0.33)}
+    assert 0.6 < outcome["metrics"]["roc_auc"] <= 1.0 and 0 < outcome["metrics"]["brier"] < 0.25
+
+    with session_scope(context.engine) as session:
+        reports = session.exec(select(ValidationRecord).order_by(ValidationRecord.id)).all()
+        recorded = [(r.ok, [(f["column"], f["rule"]) for f in r.findings]) for r in reports
+                    if r.model_version_id is None]
+    assert recorded == [(True, []), (False, [("housing", "dtype_changed")])]
 
 
 def readme_blocks(language: str) -> list[str]:

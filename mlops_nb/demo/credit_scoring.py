@@ -9,6 +9,10 @@ as any script run with mlops outside the package would.
     train_df, holdout = split(credit)
     fit_and_track("baseline", "lr-C1", logistic(1.0), {"model": "logistic_regression", "C": 1.0},
                   train_df, holdout, dataset="german-credit", register="credit-risk")
+
+It also holds what the scoring side of the story needs: the credit team's feature definition and
+the serving team's edit of it (`monthly_burden`, two versions), the applications that arrived after
+the first extract cut into monthly batches, and the upstream re-encoding that breaks one of them.
 """
 from __future__ import annotations
 
@@ -25,6 +29,7 @@ HOLDOUT = "german-credit-holdout"
 COST_BAD_AS_GOOD, COST_GOOD_AS_BAD = 5.0, 1.0
 CUTOFF = COST_GOOD_AS_BAD / (COST_GOOD_AS_BAD + COST_BAD_AS_GOOD)
 SEED = 0
+MONTH_ROWS = 50  # applications per monthly scoring batch
 
 
 @dataclass(frozen=True)
@@ -199,3 +204,27 @@ def sweep(experiment: str, grid: list[dict[str, Any]], train_df: Any, holdout: A
         mlops.log_metrics({"best_roc_auc": trained[0].metrics["roc_auc"]})
         mlops.set_tag("best_run", trained[0].run_id)
     return trained
+
+
+@mlops.feature("monthly_burden")  # type: ignore[untyped-decorator]  # the API returns Any
+def monthly_burden(df: Any) -> Any:
+    """The loan's instalment per month: the amount spread over its duration (DM per month)."""
+    return df["credit_amount"] / df["duration_in_month"]
+
+
+@mlops.feature("monthly_burden")  # type: ignore[untyped-decorator]  # the API returns Any
+def monthly_burden_serving(df: Any) -> Any:
+    """The serving team's rewrite: the duration in years reads better in their dashboards (12x the value)."""
+    return df["credit_amount"] / (df["duration_in_month"] / 12)
+
+
+def monthly_batches(later: Any, months: tuple[str, ...]) -> dict[str, Any]:
+    """Applications that arrived after the training extract, `MONTH_ROWS` per month in arrival
+    order: {month: frame with the label} (the label is what the outcomes later say)."""
+    return {month: later.iloc[i * MONTH_ROWS:(i + 1) * MONTH_ROWS] for i, month in enumerate(months)}
+
+
+def reencoded(df: Any, column: str, levels: list[str]) -> Any:
+    """`df` as an upstream pipeline that switched `column` to integer codes delivers it: each level
+    replaced by its position in `levels` (sorted order, as a label encoder does)."""
+    return df.assign(**{column: df[column].map({level: code for code, level in enumerate(levels)})})

@@ -2,10 +2,12 @@
 display.format)."""
 from __future__ import annotations
 
+import html
 from typing import Any
 
 from mlops_nb.display.base import Displayable, DisplayTable, displays
-from mlops_nb.display.format import ShortId, format_time
+from mlops_nb.display.data import COLOURS
+from mlops_nb.display.format import NOWRAP, ShortId, format_time, html_cell, html_header
 from mlops_nb.services.data.feature_results import FEATURE_COLUMNS, FeatureDefinitionPublic, FeatureTable, SkewResult
 
 SKEW_COLUMNS = ["feature", "column", "rule", "severity", "rows", "share", "versions", "message", "examples"]
@@ -80,10 +82,36 @@ class SkewReport(DisplayTable, SkewResult):
             rows.append([feature, rule, severity, count, f"{share:.1%}" if isinstance(share, float) else share,
                          versions, "; ".join(f"row {e.get('row')}: {_short(e.get('training'))} vs "
                                              f"{_short(e.get('serving'))}" for e in examples) or None, message])
-        verdict = "no skew" if self.ok else f"{sum(f.severity == 'error' for f in self.findings)} features differ"
-        title = (f"Skew check of {self.model} v{self.version} on {self.rows} rows, {len(self.features)} features "
-                 f"against {self.serving}: {verdict}")
+        differ = sum(f.severity == "error" for f in self.findings)
+        verdict = "no skew" if self.ok else f"{_plural(differ, 'feature')} {'differs' if differ == 1 else 'differ'}"
+        title = (f"Skew check of {self.model} v{self.version} on {_plural(self.rows, 'row')}, "
+                 f"{_plural(len(self.features), 'feature')} against {self.serving}: {verdict}")
         return SHOWN_COLUMNS, rows, title
+
+    def _repr_html_(self) -> str:
+        """The title as a headline (red when a feature differs, green when none does), then one row
+        per finding: the examples and the whole message wrap, left-aligned, never cut."""
+        _, rows, title = self._display()
+        colour = "#1b6e20" if self.ok else COLOURS["error"]
+        head = (f"<div class='mlops-skew-headline' style='font-weight:600;color:{colour};margin:4px 0'>"
+                f"{html.escape(title)}</div>")
+        if not rows:
+            return f"<div class='mlops-skew'>{head}</div>"
+        body = []
+        for row in rows:
+            severity = str(row[2])
+            wrapping = "".join(f"<td style='text-align:left;min-width:14em;overflow-wrap:anywhere'>"
+                               f"{html.escape('' if v is None else str(v))}</td>" for v in row[6:])
+            body.append("<tr>" + "".join(html_cell(v) for v in row[:2])
+                        + f"<td style='{NOWRAP};color:{COLOURS.get(severity, 'inherit')};font-weight:600'>"
+                          f"{html.escape(severity)}</td>"
+                        + "".join(html_cell(v) for v in row[3:6]) + wrapping + "</tr>")
+        return (f"<div class='mlops-skew'>{head}<table class='mlops-table'><thead><tr>{html_header(SHOWN_COLUMNS)}"
+                f"</tr></thead><tbody>{''.join(body)}</tbody></table></div>")
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
 
 
 def _short(value: Any) -> str:

@@ -1,10 +1,11 @@
 """How monitoring results show: the monitored model, tables of scoring batches and outcomes, an outcome."""
 from __future__ import annotations
 
+import html
 from typing import Any
 
 from mlops_nb.display.base import Displayable, DisplayTable, displays
-from mlops_nb.display.format import ShortId, format_time
+from mlops_nb.display.format import ShortId, format_time, html_cell, html_header
 from mlops_nb.services.monitoring.results import (
     BATCH_COLUMNS,
     OUTCOME_COLUMNS,
@@ -84,6 +85,18 @@ class OutcomeTableView(DisplayTable, OutcomeTable):
             return value
         rows = [[cell(r, c) for c in OUTCOME_COLUMNS] for r in self.rows[:limit]]
         return OUTCOME_COLUMNS, rows, f"Outcomes of {self.model} ({len(self.rows)})"
+
+    def _repr_html_(self) -> str:
+        """The table, with the metrics and business metrics whole (wrapping, left-aligned), not cut
+        at 80 characters as other cells are."""
+        columns, rows, title = self._display()
+        whole = {OUTCOME_COLUMNS.index("metrics"), OUTCOME_COLUMNS.index("business")}
+        body = "".join("<tr>" + "".join(
+            f"<td style='text-align:left;min-width:14em'>{html.escape(str(v))}</td>" if i in whole else html_cell(v)
+            for i, v in enumerate(row)) + "</tr>" for row in rows)
+        empty = f"<tr><td colspan='{len(columns)}'>(none)</td></tr>" if not rows else ""
+        return (f"<table class='mlops-table'><caption>{html.escape(title)}</caption><thead><tr>"
+                f"{html_header(columns)}</tr></thead><tbody>{body}{empty}</tbody></table>")
 
 
 @displays(OutcomePublic)

@@ -140,3 +140,37 @@ def test_a_store_that_holds_the_demo_is_refused_and_unchanged(demo):
     with pytest.raises(Conflict, match=r"already holds 1 project\(s\): credit; 8 user\(s\).*changed nothing"):
         build(demo[0])
     assert newest_event() == before
+
+
+def test_the_production_model_is_scored_month_by_month_with_findings_and_outcomes(demo, session, project_id):
+    """What the console's Data page shows: the full extract validated, monthly_burden in two
+    versions, credit-risk's production version scored over four months (April refused: `housing`
+    arrives as integer codes) and the outcomes of the two oldest months with their default rate."""
+    from sqlmodel import select
+
+    from mlops_nb.services import monitoring
+    from mlops_nb.store.models.data import FeatureDefinition, ValidationRecord
+
+    definitions = session.exec(select(FeatureDefinition).order_by(FeatureDefinition.version)).all()
+    assert [(f.name, f.version, f.created_by) for f in definitions] == [
+        ("monthly_burden", 1, "dana"), ("monthly_burden", 2, "pat")]
+    validations = session.exec(select(ValidationRecord).where(ValidationRecord.model_version_id.is_(None))).all()
+    assert [(v.subject, v.ok, v.created_by) for v in validations] == [("frame", True, "dana")]
+
+    table = monitoring.recent_batches(session=session, project_id=project_id, model="credit-risk")
+    batches = table.rows
+    assert [(b["version"], b["stage"], b["status"], b["rows"]) for b in reversed(batches)] == [
+        (2, "production", "accepted", 50), (2, "production", "warned", 50), (2, "production", "accepted", 50),
+        (2, "production", "refused", 50)]
+    refused = next(b for b in batches if b["status"] == "refused")
+    details = table.details[refused["id"]]
+    assert [(f["column"], f["rule"]) for f in details] == [("housing", "dtype_changed")]
+    assert details[0]["details"]["mapping"] == {"0": "for free", "1": "own", "2": "rent"}
+
+    outcomes = monitoring.list_outcomes(session=session, project_id=project_id, model="credit-risk").rows
+    oldest = [b["id"] for b in reversed(batches)][:2]
+    assert sorted(o["batch"] for o in outcomes) == sorted(oldest)
+    assert all(0 < o["business"]["default_rate"] < 1 and o["rows"] == 50 for o in outcomes)
+    # 0/1 outcomes joined to a model fitted on booleans: the realised rate is the business one
+    assert all(o["metrics"]["positive_rate"] == o["business"]["default_rate"] for o in outcomes)
+    assert all(0.6 < o["metrics"]["roc_auc"] <= 1 and 0.5 < o["metrics"]["accuracy"] <= 1 for o in outcomes)

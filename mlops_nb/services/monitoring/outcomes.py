@@ -90,9 +90,15 @@ def _aligned(outcomes: Any, sample: pd.DataFrame, batch_rows: int, batch_id: str
 
 
 def _label_keys(values: pd.Series, classes: list[Any]) -> pd.Series:
-    """Outcomes as the model's classes (matched by value, else by text)."""
+    """Outcomes as the model's classes: each value replaced by the class equal to it (so 0 and 1 are
+    the classes False and True of a model fitted on booleans, as in Python), else by the class
+    whose text it is."""
     by_text = {str(c): c for c in classes}
-    keyed = values.map(lambda v: v if v in classes else by_text.get(str(v), _UNKNOWN))
+
+    def key(value: Any) -> Any:
+        return next((c for c in classes if value == c), by_text.get(str(value), _UNKNOWN))
+
+    keyed = values.map(key)
     unknown = sorted({str(v) for v, k in zip(values, keyed) if k is _UNKNOWN})
     if unknown:
         raise InvalidInput(f"outcomes hold {', '.join(unknown[:5])}, not among the model's classes "
@@ -118,7 +124,7 @@ def realised_metrics(sample: pd.DataFrame, truth: pd.Series, classes: list[Any] 
         labels = _label_keys(truth[keep].reset_index(drop=True), classes)
         proba = proba[keep]
         index = {c: i for i, c in enumerate(classes)}
-        codes = labels.map(index).to_numpy(dtype=int)
+        codes = np.fromiter((index[label] for label in labels), dtype=int, count=len(labels))
         out["accuracy"] = float((proba.argmax(axis=1) == codes).mean())
         if len(classes) == 2:
             from sklearn.metrics import roc_auc_score

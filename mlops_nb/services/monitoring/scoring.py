@@ -56,7 +56,15 @@ ON_INVALID = ("warn", "refuse")
 
 
 class ScoringWarning(UserWarning):
-    """A scoring batch broke its training contract and was scored anyway (policy `warn`); names the findings."""
+    """A scoring batch broke its training contract and was scored anyway (policy `warn`, or only
+    warnings under `refuse`); names the findings."""
+
+
+def _why_scored(on_invalid: str) -> str:
+    """Why a batch with findings was scored: the policy lets errors through, or there were none."""
+    if on_invalid == "refuse":
+        return "warnings only; policy scoring.on_invalid = 'refuse' refuses errors"
+    return "policy scoring.on_invalid = 'warn'"
 
 
 @dataclass
@@ -250,7 +258,7 @@ class MonitoredModel(ScoringModel):
         if findings:
             warnings.warn(f"model {self.name!r} v{self.version}, batch {batch_id} of {len(frame)} row(s) breaks "
                           f"its training contract {result.contract if result else ''}: {_summary(findings)}; "
-                          "scored anyway (policy scoring.on_invalid = 'warn')", ScoringWarning, stacklevel=3)
+                          f"scored anyway ({_why_scored(self.on_invalid)})", ScoringWarning, stacklevel=3)
         try:
             predictions = bare(self, model_frame)
         except MlopsError as err:

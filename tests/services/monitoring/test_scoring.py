@@ -97,6 +97,18 @@ def test_warn_policy_scores_with_a_warning_naming_the_findings(ctx, registered):
     assert row.status == "warned" and row.findings[0]["rule"] == "new_categories"
 
 
+def test_refuse_policy_scores_a_batch_with_warnings_only_and_says_why(ctx, registered):
+    X, _ = registered
+    live = mlops.load_model("credit")
+    live.validate, live.on_invalid = _validator(_finding("out_of_range", "warning", "age")), "refuse"
+    with pytest.warns(monitoring.ScoringWarning, match=r"age: out_of_range \(age broke out_of_range\); scored anyway "
+                      r"\(warnings only; policy scoring.on_invalid = 'refuse' refuses errors\)"):
+        proba = live.predict_proba(X.head(3))
+    assert proba.shape == (3, 2)
+    live.flush()
+    assert _batch(ctx, live.last_batch_id).status == "warned"
+
+
 def test_policy_is_read_at_load_time(ctx, registered):
     from mlops_nb.services import governance
     from mlops_nb.services.identity.auth import OPERATOR
