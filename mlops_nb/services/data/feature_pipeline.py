@@ -95,14 +95,15 @@ def find_function(definition: FeatureDefinitionPublic, *, run_stored_source: boo
     if now is not None:
         raise Conflict(f"feature {definition.name!r} was edited since training: trained with v{definition.version} "
                        f"(source {definition.source_hash[:12]}), this process defines source {now[0][:12]}; "
-                       f"run the cell that defines v{definition.version}, or bind(..., run_stored_source=True) "
-                       "to run the stored source")
+                       f"run the cell that defines v{definition.version}, or pass run_stored_features=True to "
+                       "load_model (run_stored_source=True to skew_check) to run the stored source")
     module = definition.function.partition(":")[0]
     where = (f"import {module} first (modules are never imported on a stored name's say-so), "
              if module and module != "__main__" and module not in sys.modules else "")
     raise NotFound(f"feature {definition.label} is not defined in this process (source "
                    f"{definition.source_hash[:12]}, from {definition.function or 'unknown'}); {where}run the cell "
-                   "that defines it, or bind(..., run_stored_source=True) to run the stored source")
+                   "that defines it, or pass run_stored_features=True to load_model (run_stored_source=True to "
+                   "skew_check) to run the stored source")
 
 
 def _describe(err: BaseException) -> str:
