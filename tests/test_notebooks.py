@@ -157,12 +157,16 @@ def test_readme_first_run_works_pasted_into_one_cell_of_a_fresh_kernel(tmp_path,
                             resources={"metadata": {"path": str(tmp_path)}})
     with client.setup_kernel():
         client.execute_cell(nb.cells[0], 0)  # the first block alone, in a fresh kernel
-        api, promote = rest
+        api, validate, promote = rest
+        assert "mlops.validate(" in validate
         (add_user,) = [block for block in readme_blocks("bash") if "mlops user add" in block]
         # what dana types at the prompt (ipykernel puts its kernel's getpass into the module for each cell)
         typed = f"get_ipython().kernel.getpass = lambda prompt='', **kwargs: {password!r}"
-        nb.cells += [nbformat.v4.new_code_cell(source) for source in (api, typed, promote)]
+        nb.cells += [nbformat.v4.new_code_cell(source) for source in (api, typed, promote, validate)]
         client.execute_cell(nb.cells[1], 1)
+        client.execute_cell(nb.cells[4], 4)  # the validation block, right after the API block
+        report = "".join(str(output.get("data", {}).get("text/plain", "")) for output in nb.cells[4].outputs)
+        assert "against german-credit v1" in report
         (tmp_path / "dana-password.txt").write_text(password + "\n")
         mlops_cli = Path(sys.executable).with_name("mlops")
         env = {**os.environ, "PATH": f"{mlops_cli.parent}{os.pathsep}{os.environ['PATH']}"}

@@ -1,6 +1,7 @@
 """Feature definitions: versions by source hash, applications, refs, bind and compute."""
 from __future__ import annotations
 
+import importlib
 import sys
 from types import SimpleNamespace
 
@@ -141,7 +142,7 @@ def test_bind_names_a_feature_edited_since_training():
 
     features.remember("avg_spend", avg_spend, features.source_hash(features.source_of(avg_spend)))
     with pytest.raises(Conflict, match="feature 'avg_spend' was edited since training: trained with v1 .*"
-                                       "run the cell that defines v1, or bind"):
+                                       "run the cell that defines v1, or pass run_stored_features=True to load_model"):
         fp.bind([_definition(SOURCE_7)])
     with pytest.raises(NotFound, match="feature 'ratio' v1 is not defined in this process"):
         fp.bind([_definition("def r(df):\n    return df\n", name="ratio")])
@@ -180,9 +181,8 @@ def test_a_stored_module_name_is_never_imported(tmp_path, monkeypatch):
     with pytest.raises(NotFound, match="import credit_feats_never_imported first"):
         fp.find_function(definition)
     assert not marker.exists()
-    import credit_feats_never_imported  # the caller's own choice
-
-    assert fp.find_function(definition) is credit_feats_never_imported.avg_spend
+    module = importlib.import_module("credit_feats_never_imported")  # the caller's own choice
+    assert fp.find_function(definition) is module.avg_spend
     monkeypatch.delitem(sys.modules, "credit_feats_never_imported")
 
 
