@@ -55,8 +55,10 @@ def new_pg_database(admin_url: str, template: str | None = None) -> tuple[str, c
     url = admin_url.rsplit("/", 1)[0] + f"/{name}"
 
     def drop() -> None:
+        from mlops_nb.services.monitoring.writer import close_all
         from mlops_nb.store.db import dispose_engines
 
+        close_all()  # batches a test's scorer queued are written while their database still exists
         dispose_engines()
         with psycopg.connect(plain, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
