@@ -33,6 +33,9 @@ class FeatureFunction:
         from mlops_nb.services.data import features
         from mlops_nb.services.values import check_name
 
+        if not callable(function) or not hasattr(function, "__code__"):
+            raise InvalidInput(f"a feature is a function defined with def, got {type(function).__name__} "
+                               f"({function!r:.60}); wrap it: def my_feature(df): return ...")
         self.__wrapped__ = function
         functools.update_wrapper(self, function)
         self.name = check_name(name if name is not None else function.__name__, "feature name")

@@ -147,6 +147,10 @@ def load_model(name: str, *, version: int | None = None, stage: str | None = Non
     """
     from mlops_nb.services import monitoring
 
+    for flag, value in (("monitor", monitor), ("run_stored_features", run_stored_features)):
+        if not isinstance(value, bool):
+            raise InvalidInput(f"{flag} must be True or False, got {value!r}")
+
     context = get_context()
     with session_scope(context.engine) as session:
         plan = monitoring.plan_monitored(session=session, project_id=context.project_id, name=name,

@@ -332,3 +332,36 @@ def test_registration_runs_feature_code_without_holding_the_write_lock(ctx, loan
         version = mlops.register_model(LogisticRegression().fit(X, loans.late), name="credit", target="late")
     assert "reference_inputs" in version.signature
     assert free == [True, True]  # training, then the sample at registration: never under the lock
+
+
+def test_a_feature_is_a_def_function(ctx):
+    import functools
+
+    def scaled(df, k):
+        return df["income"] * k
+
+    for bad in (functools.partial(scaled, k=2), np.log):
+        with pytest.raises(mlops.InvalidInput, match="a feature is a function defined with def"):
+            mlops.feature(bad)
+
+
+def test_a_feature_that_assigns_into_its_argument_leaves_the_scored_frame_alone(ctx, loans):
+    """Scoring hands each feature a shallow copy: a function doing df[col] = ... changes neither the
+    caller's frame nor the input the batch records."""
+    @mlops.feature
+    def spend_per_day(df):
+        df["spend_7d"] = df["spend_7d"] / 7
+        return df["spend_7d"]
+
+    frame = loans.drop(columns="late")
+    before = frame.copy()
+    pipeline = feature_pipeline.bind([spend_per_day.definition or _definition_of(spend_per_day)])
+    out, findings = pipeline.compute(frame)
+    pd.testing.assert_frame_equal(frame, before)
+    assert out["spend_per_day"].tolist() == (before["spend_7d"] / 7).tolist() and findings == []
+
+
+def _definition_of(function):
+    with mlops.start_run(experiment="features"):
+        function(pd.DataFrame({"spend_7d": [7.0], "income": [1.0]}))
+    return function.definition

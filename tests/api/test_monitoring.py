@@ -194,7 +194,10 @@ def test_outcomes_joined_to_predictions_give_realised_metrics(ctx, registered):
     assert outcome.metrics["mean_predicted"] == pytest.approx(proba[:, 1].mean())
     assert outcome.metrics["accuracy"] == pytest.approx(((proba[:, 1] > 0.5) == y).mean())
     assert outcome.business == {"default_rate": 0.07}
+    with pytest.raises(mlops.Conflict, match=f"outcomes of scoring batch {live.last_batch_id} were already logged"):
+        mlops.log_outcomes("credit", predictions_id=live.last_batch_id, outcomes=y.to_numpy())  # counted once
     frame = mlops.outcomes("credit").to_frame()
+    assert len(frame) == 1
     assert frame.loc[0, "business.default_rate"] == 0.07 and frame.loc[0, "metrics.roc_auc"] == outcome.metrics["roc_auc"]
 
 
@@ -257,6 +260,9 @@ def test_monitor_false_records_nothing(ctx, registered):
     bare = mlops.load_model("credit", monitor=False)
     bare.predict_proba(B)
     assert len(mlops.batches("credit")) == 0
+    for flags in ({"monitor": "no"}, {"run_stored_features": 1}):  # "no" is truthy: refused, not read as True
+        with pytest.raises(mlops.InvalidInput, match="must be True or False"):
+            mlops.load_model("credit", **flags)
 
 
 def test_the_canary_gate_reads_staging_traffic(ctx, registered):

@@ -270,7 +270,9 @@ class FeaturePipeline:
         """
         out: dict[str, tuple[FeatureDefinitionPublic, pd.Series]] = {}
         for definition, function in self.steps:
-            for column, values in apply_one(definition, function, df).items():
+            # each function sees a shallow copy: one that assigns a column of its argument (df["x"] = ...)
+            # changes neither the caller's frame nor what the scorer records as the batch's input
+            for column, values in apply_one(definition, function, df.copy(deep=False)).items():
                 if column in out:
                     raise InvalidInput(f"features {out[column][0].label} and {definition.label} both produce "
                                        f"column {column!r}")

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from sqlmodel import Session, col
 
-from mlops_nb.services.errors import InvalidInput, NotFound
+from mlops_nb.services.errors import Conflict, InvalidInput, NotFound
 from mlops_nb.services.monitoring.batches import get_batch, read_sample
 from mlops_nb.services.monitoring.results import OUTCOME_COLUMNS, OutcomePublic, OutcomeTable
 from mlops_nb.services.registry.lookups import find_version_row, get_model
@@ -53,8 +53,14 @@ def check_business(metrics: Any) -> dict[str, float]:
         if not isinstance(name, str) or not name.strip() or len(name) > 250:
             raise InvalidInput(f"a business metric needs a name (text, up to 250 characters), got {name!r}")
         number = value.item() if hasattr(value, "item") else value
-        if isinstance(number, bool) or not isinstance(number, (int, float)) or not math.isfinite(number):
-            raise InvalidInput(f"business metric {name!r} must be a finite number, got {value!r}")
+        try:
+            finite = not isinstance(number, bool) and isinstance(number, (int, float)) and math.isfinite(number)
+        except OverflowError:  # an int too large for a float
+            finite = False
+        if not finite:
+            shown = repr(value)
+            raise InvalidInput(f"business metric {name!r} must be a finite number, got "
+                               f"{shown if len(shown) <= 40 else shown[:37] + '...'}")
         out[name] = float(number)
     return out
 
@@ -142,12 +148,15 @@ def realised_metrics(sample: pd.DataFrame, truth: pd.Series, classes: list[Any] 
         raise InvalidInput("no row has both an outcome and a prediction to compare")
     if classes:
         labels = _label_keys(truth[keep].reset_index(drop=True), classes)
-        guesses = predicted[keep].reset_index(drop=True)
-        out["accuracy"] = float((guesses.map(str) == labels.map(str)).mean())
+        # the kept predictions as classes too: a sample file shared with predict_proba batches holds
+        # them as floats (1.0 for the class 1), which text would not match
+        guesses = _label_keys(predicted[keep].reset_index(drop=True), classes)
+        hits = [guess == label for guess, label in zip(guesses, labels)]
+        out["accuracy"] = float(np.mean(hits))
         if len(classes) == 2:
-            positive = str(classes[1])
-            out.update(positive_rate=float((labels.map(str) == positive).mean()),
-                       predicted_positive_rate=float((guesses.map(str) == positive).mean()))
+            positive = classes[1]
+            out.update(positive_rate=float(np.mean([label == positive for label in labels])),
+                       predicted_positive_rate=float(np.mean([guess == positive for guess in guesses])))
     else:
         try:
             y = truth[keep].astype("float64").to_numpy()
@@ -167,6 +176,7 @@ def log_outcomes(*, session: Session, store: ArtifactStore, project_id: int, use
 
     Raises:
         NotFound: no such model, version, production version, or batch (or the batch is another model's).
+        Conflict: the batch's outcomes were already logged.
         InvalidInput: outcomes of another length than the batch, or with labels the model does not
             know; a refused or failed batch (no predictions to join); metrics that are not finite
             numbers; outcomes without a batch; nothing to record.
@@ -195,6 +205,11 @@ def log_outcomes(*, session: Session, store: ArtifactStore, project_id: int, use
                            "outcomes to")
     if outcomes is None:
         raise InvalidInput(f"log_outcomes for batch {predictions_id} needs outcomes= (one per scored row)")
+    earlier = session.execute(select(Outcome).where(col(Outcome.scoring_batch_id) == predictions_id)
+                              .limit(1)).scalars().first()
+    if earlier is not None:  # a second copy would count the batch's outcomes twice
+        raise Conflict(f"outcomes of scoring batch {predictions_id} were already logged (outcome {earlier.id}, "
+                       f"by {earlier.created_by}); a batch's outcomes are logged once")
     sample = read_sample(session=session, store=store, batch_id=predictions_id)
     truth = _aligned(outcomes, sample, batch.rows, predictions_id)
     classes = (batch.prediction_profile or {}).get("classes")

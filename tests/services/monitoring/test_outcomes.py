@@ -22,3 +22,21 @@ def test_class_predictions_match_outcomes_given_as_numbers():
     metrics = realised_metrics(sample, pd.Series([0, 1, 0, 0]), [np.False_, np.True_])
     assert metrics["accuracy"] == 0.75 and metrics["positive_rate"] == 0.25
     assert metrics["predicted_positive_rate"] == 0.5
+
+
+def test_class_predictions_kept_as_floats_match_integer_classes():
+    """A sample file shared with predict_proba batches holds a predict batch's classes as floats
+    (1.0 for the class 1): they still match the classes and the outcomes (compared as text, none did)."""
+    sample = pd.DataFrame({"_prediction": [0.0, 1.0, 1.0, 0.0]})
+    metrics = realised_metrics(sample, pd.Series([0, 1, 0, 0]), [0, 1])
+    assert metrics["accuracy"] == 0.75 and metrics["predicted_positive_rate"] == 0.5
+    assert metrics["positive_rate"] == 0.25
+
+
+@pytest.mark.parametrize("value", [10 ** 400, float("nan"), "0.1", True])
+def test_a_business_metric_must_be_a_finite_number(value):
+    from mlops_nb.services.errors import InvalidInput
+    from mlops_nb.services.monitoring.outcomes import check_business
+
+    with pytest.raises(InvalidInput, match="'revenue' must be a finite number"):
+        check_business({"revenue": value})
