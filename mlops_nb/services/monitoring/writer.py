@@ -17,7 +17,8 @@ on the caller's path): do not modify a frame in place right after scoring it.
 
 A sample file (`scoring/<first batch id>/sample.parquet`) holds, per batch of its group (`_batch`),
 one row per scored row up to PREDICTION_ROWS (the first ones): `_row` (position in the batch),
-`_index` (the input's index label, as text, for joining outcomes by index), the predictions
+`_index` (the input's index label, as text, for joining outcomes by index; left out of the file for a
+default 0..n-1 index, whose labels are `_row`), the predictions
 (`_prediction`, or `_proba_<class>` per class), `_sampled` and, for at most SAMPLE_ROWS rows drawn
 at random (seeded by the batch id), the input columns (null elsewhere): the bounded sample drift
 windows read. A batch's sampled rows come first in the file; batches.read_sample returns one
@@ -124,22 +125,30 @@ def sample_table(batch: PendingBatch) -> pa.Table | list[dict[str, Any]] | None:
         picked = np.zeros(rows, dtype=bool)
         picked[rng.choice(rows, SAMPLE_ROWS, replace=False)] = True
         order, sampled = np.concatenate([np.flatnonzero(picked), np.flatnonzero(~picked)]), SAMPLE_ROWS
+    names, arrays = ["_batch", "_row"], [pa.repeat(batch.id, rows), pa.array(order)]
     index = frame.index[:rows]
-    labels = (pc.cast(pa.array(index.to_numpy()[order]), pa.string()) if index.dtype.kind in "iu"  # str() of ints
-              else pa.array([str(label) for label in index[order]], type=pa.string()))
-    names = ["_batch", "_row", "_index"]
-    arrays: list[Any] = [pa.repeat(batch.id, rows), pa.array(order), labels]
+    if not _positional(index):  # a default index's labels are `_row` as text: read_sample makes them
+        names.append("_index")
+        arrays.append(pc.cast(pa.array(index.to_numpy()[order]), pa.string()) if index.dtype.kind in "iu"  # str()
+                      else pa.array([str(label) for label in index[order]], type=pa.string()))
     for name, values in _prediction_columns(batch.predictions, batch.method, batch.classes).items():
         names.append(name)
         arrays.append(pa.array(np.asarray(values)[:rows][order], from_pandas=True))
     names.append("_sampled")
     arrays.append(pa.array(np.arange(rows) < sampled))
     inputs = frame.iloc[order[:sampled]] if sampled < rows else frame.iloc[:rows]
-    table = pa.Table.from_pandas(inputs.set_axis([str(c) for c in inputs.columns], axis=1), preserve_index=False)
-    for column in table.columns:  # the unsampled rows' inputs: one null chunk per column, nothing copied
-        arrays.append(column if sampled == rows else
-                      pa.chunked_array([*column.chunks, pa.nulls(rows - sampled, column.type)], type=column.type))
-    return pa.Table.from_arrays(arrays, names=names + table.column_names)  # no pandas metadata: read as Arrow types
+    for label, series in inputs.items():  # each column as pyarrow types it from pandas (NaN and None null)
+        column = pa.array(series.to_numpy() if isinstance(series.dtype, np.dtype) else series, from_pandas=True)
+        names.append(str(label))  # the unsampled rows' inputs: one null chunk, nothing copied
+        arrays.append(column if sampled == rows else pa.chunked_array([column, pa.nulls(rows - sampled, column.type)]))
+    return pa.Table.from_arrays(arrays, names=names)  # no pandas metadata: read back as Arrow types
+
+
+def _positional(index: pd.Index) -> bool:
+    """Whether `index` is 0, 1, ..., n-1 (a RangeIndex from 0 by 1): its labels are the positions."""
+    import pandas as pd
+
+    return isinstance(index, pd.RangeIndex) and index.start == 0 and index.step == 1
 
 
 def _records(batch: PendingBatch) -> list[dict[str, Any]]:
@@ -176,7 +185,8 @@ def _parquet(parts: list[Any]) -> bytes:
     unique = {"_row", "_index", "_prediction"}  # one value per row: a dictionary would be tried and dropped
     dictionary = [n for n in table.column_names if n not in unique and not n.startswith("_proba_")]
     buffer = io.BytesIO()
-    pq.write_table(table, buffer, compression=SAMPLE_COMPRESSION, use_dictionary=dictionary)
+    pq.write_table(table, buffer, compression=SAMPLE_COMPRESSION, use_dictionary=dictionary,
+                   write_statistics=False)  # min/max per column: nothing filters on them, costly on text
     return buffer.getvalue()
 
 
