@@ -11,9 +11,13 @@ Monitored = validate_frame against the training dataset's schema and profile + t
 pipeline (none here) + the signature check + the estimator, the batch handed to the writer thread
 (profiles, the Parquet sample and the INSERT happen there, concurrently with the next calls: their
 cost shows in the caller's time only as contention for the GIL and the 2 cores). Warm: the two
-calls alternate, median of N (after 5 warm-up calls of each); `sustained` adds the writer's backlog
-(total time of the N monitored calls plus `flush()`, per call). Cold: the first call after loading,
-each in its own fresh process (median of 5), so neither side inherits the other's warm caches.
+calls alternate, median of N (after 5 warm-up calls of each): the caller's path. `sustained`
+includes the writer's work: blocks of N/5 (10,000 rows) or N/10 (1 row) calls, bare then monitored,
+each monitored block ending with `flush()` (every batch in the store), mean time per call against
+mean time per call; the budget is judged on it. (`alternating_sustained` is the earlier figure: the
+alternating loop's monitored time plus its final flush per call, a mean set against bare's median,
+and the writer's work overlapping the bare calls.) Cold: the first call after loading, each in its
+own fresh process (median of 5), so neither side inherits the other's warm caches.
 
     PYTHONPATH=. .venv/bin/python benchmarks/bench_scoring.py
 """
@@ -74,7 +78,8 @@ def cold(url: str, artifacts: str, side: str, rows: int) -> float:
     return took
 
 
-def warm(live, frame, n: int) -> dict:
+def warm(live, frame, n: int, blocks: int = 5) -> dict:
+    """The caller's path (median call, alternating) and the sustained rate (writer included)."""
     bare, monitored = live.estimator.predict_proba, live.predict_proba
     for _ in range(5):
         bare(frame)
@@ -91,10 +96,30 @@ def warm(live, frame, n: int) -> dict:
         m.append(perf() - t)
     live.flush()
     total = perf() - total
-    sustained = (total - sum(b)) / n
+    alternating = (total - sum(b)) / n  # the earlier "sustained": a mean set against bare's median
+    # Sustained: blocks of n/blocks calls, bare then monitored, each monitored block ending with
+    # flush() (every batch of the block in the store: profiles, sample file, row): mean against mean,
+    # the writer's work inside the monitored block's time and never overlapping a bare block.
+    per = max(1, n // blocks)
+    bare_t = monitored_t = 0.0
+    for _ in range(blocks):
+        t = perf()
+        for _ in range(per):
+            bare(frame)
+        bare_t += perf() - t
+        t = perf()
+        for _ in range(per):
+            monitored(frame)
+        live.flush()
+        monitored_t += perf() - t
+    calls = per * blocks
+    sb, sm = bare_t / calls, monitored_t / calls
     return {"bare_s": r(median(b), 7), "monitored_s": r(median(m), 7),
             "overhead_s": r(median(m) - median(b), 7), "ratio": r(median(m) / median(b), 4),
-            "sustained_monitored_s": r(sustained, 7), "sustained_ratio": r(sustained / median(b), 4), "n": n}
+            "sustained_bare_s": r(sb, 7), "sustained_monitored_s": r(sm, 7), "sustained_overhead_s": r(sm - sb, 7),
+            "sustained_ratio": r(sm / sb, 4), "sustained_calls": calls, "sustained_blocks": blocks,
+            "alternating_sustained_s": r(alternating, 7), "alternating_sustained_ratio": r(alternating / median(b), 4),
+            "n": n}
 
 
 def main() -> None:
@@ -112,7 +137,7 @@ def main() -> None:
     live = mlops.load_model("credit")
     batch, one = frames()
     out: dict = {"estimator": "Pipeline(ColumnTransformer(StandardScaler, OneHotEncoder), LogisticRegression)",
-                 "warm_10k": warm(live, batch, N_BATCH), "warm_1": warm(live, one, N_ONE)}
+                 "warm_10k": warm(live, batch, N_BATCH), "warm_1": warm(live, one, N_ONE, blocks=10)}
     statuses = {row["status"] for row in mlops.batches("credit", limit=1000)}
     here = os.path.dirname(os.path.abspath(__file__))
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([os.path.dirname(here), os.environ.get("PYTHONPATH", "")])}
@@ -128,9 +153,12 @@ def main() -> None:
                     "overhead_s": r(sides["monitored"] - sides["bare"], 6),
                     "ratio": r(sides["monitored"] / sides["bare"], 4)}
     out["statuses"] = sorted(statuses)
-    out["met_10k_under_10pct"] = out["warm_10k"]["ratio"] < 1.10
+    out["met_10k_under_10pct"] = out["warm_10k"]["ratio"] < 1.10  # the caller's path (median call)
     out["met_1row_under_2ms"] = out["warm_1"]["overhead_s"] < 0.002
-    emit("scoring", value_s=out["warm_1"]["overhead_s"], **out)
+    out["met_10k_under_10pct_writer_included"] = out["warm_10k"]["sustained_ratio"] < 1.10
+    out["met_1row_under_2ms_writer_included"] = out["warm_1"]["sustained_overhead_s"] < 0.002
+    out["loadavg_1min"] = [r(x, 2) for x in os.getloadavg()][0]
+    emit("scoring", value_s=out["warm_1"]["sustained_overhead_s"], **out)
 
 
 if __name__ == "__main__":

@@ -17,9 +17,11 @@ level is a new and a vanished level whose shares match one to one.
 """
 from __future__ import annotations
 
+import heapq
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 from mlops_nb.services.data.results import Finding
@@ -39,6 +41,7 @@ SMALL = 64  # rows up to which plain Python beats pandas' per-call overhead
 PARSE_SAMPLE = 10_000  # text values tried as numbers when numbers arrive as text
 FREQUENCY_ROWS = 30  # rows from which frequencies are trusted to infer a mapping
 SHARE_TOLERANCE = 0.05  # shares closer than this match one to one (a renamed level, remapped codes)
+PROFILE_TOP = 5  # top levels a column's batch profile keeps (monitoring.profiles.TOP_CATEGORIES)
 
 
 @dataclass
@@ -356,14 +359,60 @@ def _null_rate(c: ContractColumn, nulls: int, rows: int) -> list[Finding]:
     return [finding(c.name, "null_rate", words, [None], rate=rate, contract_rate=c.null_rate, nulls=nulls)]
 
 
-def check_column(c: ContractColumn, series: pd.Series, rows: int) -> list[Finding]:
-    """Every finding of one contract column present in the frame."""
+def _category_stats(series: pd.Series, counts: dict[str, int], nulls: int, rows: int) -> dict[str, Any]:
+    """A categorical column's batch profile (monitoring.profiles.input_profile's keys and values)
+    from the level counts validation already made: exact, nothing read again."""
+    top_n = heapq.nlargest(PROFILE_TOP, counts.items(), key=itemgetter(1))  # ties: first seen first
+    return {"dtype": str(series.dtype), "count": rows - nulls, "nulls": nulls, "unique": len(counts),
+            "top": dict(top_n)}
+
+
+def _number_stats(series: pd.Series, raw: np.ndarray, nulls: int, rows: int) -> dict[str, Any]:
+    """A numpy numeric column's batch profile (input_profile's keys and values) from its values
+    (`raw`, nulls included): the finite values' mean, min and max, and the infinities counted."""
+    import numpy as np
+
+    stats: dict[str, Any] = {"dtype": str(series.dtype), "count": rows - nulls, "nulls": nulls}
+    values = raw.astype("float64", copy=False)  # as input_profile: float64 sums, whatever the width
+    if raw.dtype.kind != "f":  # integers: no NaN, no infinity
+        finite = values
+    else:
+        finite_mask = np.isfinite(values)
+        infinite = rows - nulls - int(np.count_nonzero(finite_mask))
+        if infinite:
+            stats["infinite"] = infinite
+        finite = values if infinite == 0 and nulls == 0 else values[finite_mask]
+    if finite.size == 1:  # the serving case: one value, no numpy reductions
+        one = _finite(finite[0])
+        stats.update(mean=one, min=one, max=one)
+    elif finite.size:
+        stats.update(mean=_finite(finite.mean()), min=_finite(finite.min()), max=_finite(finite.max()))
+    return stats
+
+
+def _finite(value: Any) -> float | None:
+    """A JSON-safe float: None for NaN and +-inf (as profiles._num)."""
+    number = float(value)
+    return number if math.isfinite(number) else None
+
+
+def check_column(c: ContractColumn, series: pd.Series, rows: int,
+                 stats: dict[str, dict[str, Any]] | None = None) -> list[Finding]:
+    """Every finding of one contract column present in the frame.
+
+    `stats` (optional, filled in): the column's batch profile under its name, in
+    monitoring.profiles.input_profile's format, when the checks read what it needs anyway (a text
+    or categorical column counted by level, a numpy numeric column); exact, not a sample estimate.
+    Other columns (a dtype that changed, nullable numbers, datetimes) are left for the profiler.
+    """
     import numpy as np
     import pandas as pd
 
     kind = _frame_kind(series)
     if c.kind == "categorical" and kind == "categorical":  # one hash pass gives the levels and the nulls
         counts, nulls = _level_counts(series)
+        if stats is not None:
+            stats[c.name] = _category_stats(series, counts, nulls, rows)
         findings = _null_rate(c, nulls, rows)
         return findings if nulls == rows else findings + _categories(c, counts, rows)
     raw = series.to_numpy()
@@ -382,6 +431,8 @@ def check_column(c: ContractColumn, series: pd.Series, rows: int) -> list[Findin
         if kind != "numerical":
             findings.append(_text_as_numbers(c, series, nonnull))
             return findings
+        if stats is not None and isinstance(series.dtype, np.dtype):
+            stats[c.name] = _number_stats(series, raw, nulls, rows)
         findings += _numbers(c, nonnull, rows)
     elif c.kind == "categorical":
         if kind == "numerical":

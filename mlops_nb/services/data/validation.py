@@ -61,6 +61,26 @@ def validate_frame(df: Any, *, schema: dict[str, Any], profile: dict[str, Any], 
             is refused, not reported as findings) or no columns, or repeats a column name; the
             schema has no column list.
     """
+    return validate_profiled(df, schema=schema, profile=profile, contract=contract, columns=columns, stats=None)
+
+
+def validate_profiled(df: Any, *, schema: dict[str, Any], profile: dict[str, Any], contract: str,
+                      columns: Sequence[str] | None = None,
+                      stats: dict[str, dict[str, Any]] | None = None) -> ValidationResult:
+    """validate_frame, also handing back the batch profile of what it read (the scorer's path).
+
+    `stats` (optional, filled in): {column: statistics} in monitoring.profiles.input_profile's
+    format for the contract columns whose checks read the values anyway (text and categorical
+    columns: count, nulls, unique, top levels; numpy numeric columns: count, nulls, mean, min, max,
+    infinite), exact, so the scorer's writer profiles only the columns missing from it (extra
+    columns, a changed dtype, nullable numbers, datetimes). Left as it was when this raises.
+
+        stats = {}
+        validate_profiled(batch, schema=v.schema, profile=v.profile, contract="german v2", stats=stats)
+
+    Raises:
+        as validate_frame.
+    """
     import pandas as pd
 
     if not isinstance(df, pd.DataFrame):
@@ -78,19 +98,22 @@ def validate_frame(df: Any, *, schema: dict[str, Any], profile: dict[str, Any], 
     expected = checks.contract_columns(schema, profile, columns)
     by_name = dict(zip(names, (series for _, series in df.items())))  # items(): the cheapest column access
     findings: list[Finding] = []
+    found: dict[str, dict[str, Any]] | None = {} if stats is not None else None
     for c in expected:
         series = by_name.get(c.name)
         if series is None:
             findings.append(checks.finding(c.name, "missing_column", f"column {c.name!r} ({c.dtype}) of the contract is not "
                                      f"in the frame", expected=c.dtype))
             continue
-        findings += checks.check_column(c, series, rows)
+        findings += checks.check_column(c, series, rows, found)
     known = {c.name for c in expected}
     for name in names:
         if name not in known:
             series = by_name[name]
             findings.append(checks.finding(name, "extra_column", f"column {name!r} ({series.dtype}) is not in the contract",
                                      checks.top(series.dropna().to_numpy()[:10_000], 3), found=str(series.dtype)))
+    if stats is not None and found:
+        stats.update(found)
     ok = not any(f.severity == "error" for f in findings)
     return ValidationResult(ok=ok, findings=findings, contract=contract, rows=rows)
 

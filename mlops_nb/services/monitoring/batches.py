@@ -91,4 +91,8 @@ def read_sample(*, session: Session, store: ArtifactStore, batch_id: str) -> pd.
         inputs = list(batch.input_profile or {})
         kept = [c for c in frame.columns if str(c).startswith("_") and frame[c].notna().any()]
         frame = frame[[c for c in kept if c not in inputs] + [c for c in inputs if c in frame.columns]]
+    if "_row" in frame.columns:  # the writer puts a batch's sampled rows first
+        frame = frame.sort_values("_row", kind="stable", ignore_index=True)
+        if "_index" not in frame.columns:  # a default index (0..n-1): its labels are the positions
+            frame.insert(list(frame.columns).index("_row") + 1, "_index", frame["_row"].astype(str))
     return frame

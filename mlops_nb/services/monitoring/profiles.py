@@ -42,17 +42,26 @@ def _json_scalar(value: Any) -> Any:
     return value if isinstance(value, (str, int, bool)) or value is None else str(value)
 
 
-def input_profile(frame: pd.DataFrame) -> dict[str, Any]:
+def input_profile(frame: pd.DataFrame, known: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
     """{column: statistics} of the batch's input: every column's `dtype`, `count` (non-null) and
     `nulls`; numerical columns `mean`, `min`, `max` of the finite values and `infinite` (a count)
     when any; other columns `unique` and the TOP_CATEGORIES most frequent values as `top` {value: count}.
+    Every statistic is exact (over all the batch's rows, not a sample).
 
-    Cheap on small batches (the serving case): each column is read once as a numpy array; the
-    categories of a batch under SMALL_BATCH rows are counted in Python rather than by value_counts.
+    `known`: columns already profiled, in this format (services.data.validation.validate_profiled
+    hands the scorer those of the contract columns it read): taken as they are, in the frame's
+    column order; only the others are read here. Cheap on small batches (the serving case): each
+    column is read once as a numpy array; the categories of a batch under SMALL_BATCH rows are
+    counted in Python rather than by value_counts.
     """
     import numpy as np
     import pandas as pd
 
+    if known:
+        names = [str(c) for c in frame.columns]
+        rest = [i for i, n in enumerate(names) if n not in known]
+        computed = input_profile(frame.iloc[:, rest]) if rest else {}
+        return {n: known[n] if n in known else computed[n] for n in names}
     rows = len(frame)
     if rows <= TINY_BATCH:
         return _tiny_profile(frame)
@@ -152,6 +161,8 @@ def prediction_profile(predictions: Any, method: str, *, classes: list[Any] | No
     if classes is not None:
         profile["classes"] = [_json_scalar(c) for c in classes]
     if method == "predict_proba" and as_float is not None and as_float.ndim == 2:
+        if as_float.shape == (1, 2):  # the serving case: one probability, no numpy reductions
+            return _one_probability(profile, float(as_float[0, 1]), classes)
         positive = positive_scores(as_float)
         if positive is not None:
             finite = positive[np.isfinite(positive)]
@@ -177,4 +188,31 @@ def prediction_profile(predictions: Any, method: str, *, classes: list[Any] | No
         if finite.size:
             profile["mean"] = _num(finite.mean())
             profile["quantiles"] = [_num(q) for q in np.quantile(finite, QUANTILES)]
+    return profile
+
+
+_EDGES: list[float] = []  # the histogram's bin edges over [0, 1], as np.histogram makes them
+
+
+def _one_probability(profile: dict[str, Any], value: float, classes: list[Any] | None) -> dict[str, Any]:
+    """prediction_profile of a one-row two-class predict_proba (`value`: the positive class's
+    probability) in plain Python: the same keys and values numpy's mean, quantile and histogram give."""
+    profile["positive_class"] = _json_scalar(classes[-1]) if classes else None
+    if not math.isfinite(value):
+        return profile
+    if not _EDGES:
+        import numpy as np
+        _EDGES.extend(np.linspace(0.0, 1.0, HISTOGRAM_BINS + 1).tolist())
+    clipped = min(max(value, 0.0), 1.0)
+    # np.histogram's bin of one value over equal bins: scaled, then corrected against the edges
+    position = min(int(clipped * HISTOGRAM_BINS), HISTOGRAM_BINS - 1)
+    if clipped < _EDGES[position]:
+        position -= 1
+    if clipped >= _EDGES[position + 1] and position != HISTOGRAM_BINS - 1:
+        position += 1
+    histogram = [0] * HISTOGRAM_BINS
+    histogram[position] = 1
+    profile["mean"] = value
+    profile["quantiles"] = [value] * len(QUANTILES)
+    profile["histogram"] = histogram
     return profile

@@ -25,7 +25,6 @@ registry's: `plan_monitored` reads in one short transaction, `load_monitored` ne
 """
 from __future__ import annotations
 
-import functools
 import threading
 import time
 import uuid
@@ -40,7 +39,7 @@ from sqlmodel import Session
 from mlops_nb.services.data.feature_pipeline import bind
 from mlops_nb.services.data.features import feature_refs_for_version
 from mlops_nb.services.data.results import Finding, ValidationResult
-from mlops_nb.services.data.validation import validate_frame
+from mlops_nb.services.data.validation import validate_profiled
 from mlops_nb.services.errors import InvalidInput, MlopsError, ValidationFailed
 from mlops_nb.services.governance.policies import get_effective_policy
 from mlops_nb.services.monitoring.writer import BatchWriter, PendingBatch, writer_for
@@ -127,11 +126,32 @@ def load_monitored(plan: MonitorPlan, *, engine: Engine, store: ArtifactStore, u
     pipeline = bind(plan.definitions, run_stored_source=run_stored_features)
     validate = None
     if monitor and plan.schema is not None:
-        validate = functools.partial(validate_frame, schema=plan.schema, profile=plan.profile or {},
-                                     contract=plan.contract, columns=plan.input_columns)
+        validate = ContractCheck(schema=plan.schema, profile=plan.profile or {}, contract=plan.contract,
+                                 columns=plan.input_columns)
     return MonitoredModel(scorer, validate=validate, pipeline=pipeline, on_invalid=plan.on_invalid,
                           writer=writer_for(engine, store) if monitor else None, user=user,
                           input_columns=plan.input_columns)
+
+
+@dataclass(frozen=True)
+class ContractCheck:
+    """validate_profiled bound to a training contract: `check(frame)` is validate_frame's result;
+    `check(frame, stats=d)` also fills `d` with the batch profile of the columns it read (so the
+    writer does not read them again)."""
+
+    schema: dict[str, Any]
+    profile: dict[str, Any]
+    contract: str
+    columns: list[str] | None
+
+    def __call__(self, frame: pd.DataFrame, stats: dict[str, dict[str, Any]] | None = None) -> ValidationResult:
+        """The frame checked against the contract (validation.validate_profiled).
+
+        Raises:
+            InvalidInput: a frame validation cannot read (as validate_frame).
+        """
+        return validate_profiled(frame, schema=self.schema, profile=self.profile, contract=self.contract,
+                                 columns=self.columns, stats=stats)
 
 
 def _summary(findings: list[Finding], limit: int = 6) -> str:
@@ -151,8 +171,9 @@ class MonitoredModel(ScoringModel):
     def __init__(self, scorer: ScoringModel, *, validate: Callable[[pd.DataFrame], ValidationResult] | None,
                  pipeline: Any, on_invalid: str = "warn", writer: BatchWriter | None = None, user: str = "",
                  input_columns: list[str] | None = None) -> None:
-        """Monitor `scorer`: `validate` checks a raw frame, `pipeline` computes features (`.compute`,
-        `.refs`), `writer` records batches (None: nothing is recorded), as `user`."""
+        """Monitor `scorer`: `validate` checks a raw frame (a ContractCheck also hands the writer the
+        columns it profiled), `pipeline` computes features (`.compute`, `.refs`), `writer` records
+        batches (None: nothing is recorded), as `user`."""
         if on_invalid not in ON_INVALID:
             raise InvalidInput(f"scoring.on_invalid must be 'warn' or 'refuse', got {on_invalid!r}")
         super().__init__(scorer.info, scorer.estimator, scorer.env_mismatches)
@@ -202,12 +223,14 @@ class MonitoredModel(ScoringModel):
         return pd.DataFrame(array, columns=columns).infer_objects()  # an object array: each column its own type
 
     def _pending(self, batch_id: str, method: str, status: str, frame: pd.DataFrame | None, predictions: Any,
-                 latency_ms: float | None, findings: list[Finding]) -> PendingBatch:
+                 latency_ms: float | None, findings: list[Finding],
+                 profiled: dict[str, Any] | None = None) -> PendingBatch:
         assert self.info.id is not None
         return PendingBatch(id=batch_id, model_version_id=self.info.id, stage=self.stage, method=method,
                             status=status, frame=frame, predictions=predictions, classes=self.classes,
                             latency_ms=latency_ms, findings=[f.to_dict() for f in findings],
-                            features=list(getattr(self.pipeline, "refs", []) or []), created_by=self.user)
+                            features=list(getattr(self.pipeline, "refs", []) or []), created_by=self.user,
+                            profiled=profiled)
 
     def _refuse(self, batch_id: str, method: str, frame: pd.DataFrame, findings: list[Finding],
                 report: Any) -> ValidationFailed:
@@ -238,8 +261,12 @@ class MonitoredModel(ScoringModel):
         if len(frame) == 0:
             empty = Finding(None, "empty_batch", "error", "the batch has no rows; there is nothing to score")
             raise self._refuse(batch_id, method, frame, [empty], None)
+        profiled: dict[str, Any] = {}  # the columns validation profiled on its way (the writer does the rest)
         try:
-            result = self.validate(frame) if self.validate is not None else None
+            if isinstance(self.validate, ContractCheck):
+                result: ValidationResult | None = self.validate(frame, stats=profiled)
+            else:
+                result = self.validate(frame) if self.validate is not None else None
         except InvalidInput as err:  # a frame validation cannot read (e.g. a repeated column name)
             raise self._refuse(batch_id, method, frame, [Finding(None, "invalid_frame", "error", str(err))],
                                None) from err
@@ -274,7 +301,7 @@ class MonitoredModel(ScoringModel):
                                f"{found}") from err
         latency_ms = (time.perf_counter() - started) * 1000.0
         self.writer.submit(self._pending(batch_id, method, "warned" if findings else "accepted", frame,
-                                         predictions, latency_ms, findings))
+                                         predictions, latency_ms, findings, profiled))
         return predictions
 
     def predict(self, X: Any) -> Any:

@@ -17,10 +17,18 @@ on the caller's path): do not modify a frame in place right after scoring it.
 
 A sample file (`scoring/<first batch id>/sample.parquet`) holds, per batch of its group (`_batch`),
 one row per scored row up to PREDICTION_ROWS (the first ones): `_row` (position in the batch),
-`_index` (the input's index label, as text, for joining outcomes by index), the predictions
+`_index` (the input's index label, as text, for joining outcomes by index; left out of the file for a
+default 0..n-1 index, whose labels are `_row`), the predictions
 (`_prediction`, or `_proba_<class>` per class), `_sampled` and, for at most SAMPLE_ROWS rows drawn
 at random (seeded by the batch id), the input columns (null elsewhere): the bounded sample drift
-windows read. batches.read_sample returns one batch's rows.
+windows read. A batch's sampled rows come first in the file; batches.read_sample returns one
+batch's rows in `_row` order. The file is written with pyarrow directly (no pandas metadata),
+snappy-compressed, dictionary-encoded only where values repeat (`_batch`, the inputs): the
+predictions, `_row` and `_index` are unique per row, where a dictionary costs time and saves nothing.
+
+The writer's work per batch (benchmarks/bench_scoring.py): the input profile is mostly handed over
+by validation (services.data.validation.validate_profiled, exact); the prediction profile, the
+sample file and the INSERT are what is left.
 """
 from __future__ import annotations
 
@@ -46,6 +54,7 @@ from mlops_nb.store.models.monitoring import ScoringBatch
 
 if TYPE_CHECKING:
     import pandas as pd
+    import pyarrow as pa
 
 
 SAMPLE_ROWS = 1_000  # input rows kept per batch for drift windows
@@ -54,6 +63,18 @@ SCORING_QUEUE = 256  # batches waiting to be written before a caller blocks
 GROUP_MAX = 256  # batches written in one transaction (and one sample file)
 TINY_ROWS = 16  # batches up to this many rows are kept as records until their group's file is made
 GROUP_WAIT_S = 0.2  # how long the writer gathers batches before writing (a flush does not wait)
+SAMPLE_COMPRESSION = "snappy"  # the sample file's Parquet codec
+
+
+YIELD_COLUMNS = 8  # sample columns converted between two GIL hand-backs (a sleep(0) costs ~50-75 us)
+
+
+def _yield() -> None:
+    """Let the scoring thread have the GIL now (the writer's work comes in steps of well under a
+    millisecond; a tiny batch's is not split). Without it a caller whose estimator released the GIL (numpy) waits up to the
+    interpreter's switch interval (5 ms) to get it back from the writer: measured, the 10,000-row
+    call's median grew by twice the writer's own work. sleep(0) releases the GIL and returns at once."""
+    time.sleep(0)
 
 
 class BatchWriteWarning(UserWarning):
@@ -78,6 +99,7 @@ class PendingBatch:
     features: list[Any]
     created_by: str
     created_at: float = field(default_factory=time.time)
+    profiled: dict[str, Any] | None = None  # input columns validation already profiled (input_profile's format)
 
 
 def _prediction_columns(predictions: Any, method: str, classes: list[Any] | None) -> dict[str, Any]:
@@ -90,38 +112,60 @@ def _prediction_columns(predictions: Any, method: str, classes: list[Any] | None
     return {"_prediction": array.reshape(-1) if array.ndim > 1 else array}
 
 
-def sample_frame(batch: PendingBatch) -> pd.DataFrame | list[dict[str, Any]] | None:
-    """The batch's rows of a sample file (see the module docstring), as a frame, or records for a
-    batch of at most TINY_ROWS rows; None when nothing was predicted."""
+def sample_table(batch: PendingBatch) -> pa.Table | list[dict[str, Any]] | None:
+    """The batch's rows of a sample file (see the module docstring) as an Arrow table, or records
+    for a batch of at most TINY_ROWS rows; None when nothing was predicted.
+
+    Built with pyarrow directly (no pandas frame, concat or reindex): the sampled rows come first, so
+    only their inputs are converted and the other rows' inputs are one null chunk per column
+    (batches.read_sample puts the rows back in `_row` order)."""
     import numpy as np
-    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.compute as pc
 
     if batch.frame is None or batch.predictions is None:
         return None
     frame = batch.frame
     rows = min(len(frame), PREDICTION_ROWS)
-    if rows <= TINY_ROWS:  # the serving case: records, made into one frame per group (see _parquet)
+    if rows <= TINY_ROWS:  # the serving case: records, made into one table per group (see _parquet)
         return _records(batch)
-    out = pd.DataFrame({"_batch": batch.id, "_row": np.arange(rows), "_index": frame.index[:rows].map(str)})
-    for name, values in _prediction_columns(batch.predictions, batch.method, batch.classes).items():
-        out[name] = values[:rows]
     if rows <= SAMPLE_ROWS:
-        picked = np.ones(rows, dtype=bool)
-    else:
+        order, sampled = np.arange(rows), rows
+    else:  # the sampled rows (drawn at random, seeded by the batch id) first, in their order, then the rest
         rng = np.random.default_rng(int(batch.id[:8], 16))
         picked = np.zeros(rows, dtype=bool)
         picked[rng.choice(rows, SAMPLE_ROWS, replace=False)] = True
-    out["_sampled"] = picked
-    inputs = frame.iloc[:rows] if picked.all() else frame.iloc[np.flatnonzero(picked)]
-    inputs = inputs.set_axis([str(c) for c in inputs.columns], axis=1)
-    inputs.index = np.flatnonzero(picked)
-    if not picked.all():  # the other rows' inputs null: one reindex, not a mask per column
-        inputs = inputs.reindex(np.arange(rows))
-    return pd.concat([out, inputs], axis=1)
+        order, sampled = np.concatenate([np.flatnonzero(picked), np.flatnonzero(~picked)]), SAMPLE_ROWS
+    names, arrays = ["_batch", "_row"], [pa.repeat(batch.id, rows), pa.array(order)]
+    index = frame.index[:rows]
+    if not _positional(index):  # a default index's labels are `_row` as text: read_sample makes them
+        names.append("_index")
+        arrays.append(pc.cast(pa.array(index.to_numpy()[order]), pa.string()) if index.dtype.kind in "iu"  # str()
+                      else pa.array([str(label) for label in index[order]], type=pa.string()))
+    for name, values in _prediction_columns(batch.predictions, batch.method, batch.classes).items():
+        names.append(name)
+        arrays.append(pa.array(np.asarray(values)[:rows][order], from_pandas=True))
+    names.append("_sampled")
+    arrays.append(pa.array(np.arange(rows) < sampled))
+    inputs = frame.iloc[order[:sampled]] if sampled < rows else frame.iloc[:rows]
+    for position, (label, series) in enumerate(inputs.items()):  # as pyarrow types pandas' (NaN, None: null)
+        column = pa.array(series.to_numpy() if isinstance(series.dtype, np.dtype) else series, from_pandas=True)
+        names.append(str(label))  # the unsampled rows' inputs: one null chunk, nothing copied
+        if position % YIELD_COLUMNS == YIELD_COLUMNS - 1:
+            _yield()
+        arrays.append(column if sampled == rows else pa.chunked_array([column, pa.nulls(rows - sampled, column.type)]))
+    return pa.Table.from_arrays(arrays, names=names)  # no pandas metadata: read back as Arrow types
+
+
+def _positional(index: pd.Index) -> bool:
+    """Whether `index` is 0, 1, ..., n-1 (a RangeIndex from 0 by 1): its labels are the positions."""
+    import pandas as pd
+
+    return isinstance(index, pd.RangeIndex) and index.start == 0 and index.step == 1
 
 
 def _records(batch: PendingBatch) -> list[dict[str, Any]]:
-    """sample_frame's rows of a batch of at most TINY_ROWS rows, as records (no per-batch DataFrame)."""
+    """sample_table's rows of a batch of at most TINY_ROWS rows, as records (no per-batch table)."""
     import numpy as np
 
     assert batch.frame is not None
@@ -135,22 +179,39 @@ def _records(batch: PendingBatch) -> list[dict[str, Any]]:
 
 
 def _parquet(parts: list[Any]) -> bytes:
-    """One Parquet file of sample frames and records (tiny batches' rows, made into one frame)."""
-    import pandas as pd
+    """One Parquet file of sample tables and records (tiny batches' rows, made into one table, each
+    column typed by pyarrow as pandas would have it: NaN and None null). Columns a part lacks are
+    null there; integers meeting floats become floats.
 
-    frames = [p for p in parts if isinstance(p, pd.DataFrame)]
-    records = [row for p in parts if not isinstance(p, pd.DataFrame) for row in p]
+    Raises:
+        pyarrow.ArrowInvalid, pyarrow.ArrowTypeError: a column's types clash between parts.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    tables = [p for p in parts if isinstance(p, pa.Table)]
+    records = [row for p in parts if not isinstance(p, pa.Table) for row in p]
     if records:
-        frames.append(pd.DataFrame.from_records(records).infer_objects())
+        keys = dict.fromkeys(key for row in records for key in row)
+        tables.append(pa.table({key: pa.array([row.get(key) for row in records], from_pandas=True) for key in keys}))
+    table = tables[0] if len(tables) == 1 else pa.concat_tables(tables, promote_options="permissive")
+    unique = {"_row", "_index", "_prediction"}  # one value per row: a dictionary would be tried and dropped
+    dictionary = [n for n in table.column_names if n not in unique and not n.startswith("_proba_")]
     buffer = io.BytesIO()
-    (frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)).to_parquet(buffer, index=False)
+    pq.write_table(table, buffer, compression=SAMPLE_COMPRESSION, use_dictionary=dictionary,
+                   write_statistics=False)  # min/max per column: nothing filters on them, costly on text
     return buffer.getvalue()
 
 
 def sample_files(batches: list[PendingBatch]) -> list[tuple[list[str], bytes]]:
     """[(batch ids, Parquet bytes)]: one file for the batches that predicted, or one per batch when
     their columns do not share a type (a column delivered as numbers in one batch, text in another)."""
-    frames = [(b.id, f) for b in batches if (f := sample_frame(b)) is not None]
+    frames = []
+    for b in batches:
+        if (f := sample_table(b)) is not None:
+            frames.append((b.id, f))
+        if b.frame is not None and len(b.frame) > TINY_ROWS:
+            _yield()
     if not frames:
         return []
     try:
@@ -159,6 +220,21 @@ def sample_files(batches: list[PendingBatch]) -> list[tuple[list[str], bytes]]:
         if len(frames) == 1:
             raise
         return [([i], _parquet([f])) for i, f in frames]
+
+
+def _row_values(b: PendingBatch) -> dict[str, Any]:
+    """The scoring_batch row of `b` but its sample file: the profiles made here (the input profile
+    from what validation handed over, the rest read from the frame)."""
+    values = {"id": b.id, "model_version_id": b.model_version_id, "stage": b.stage, "method": b.method,
+              "status": b.status, "rows": len(b.frame) if b.frame is not None else 0, "latency_ms": b.latency_ms,
+              "findings": b.findings, "features": b.features,
+              "input_profile": input_profile(b.frame, known=b.profiled) if b.frame is not None else {},
+              "prediction_profile": (prediction_profile(b.predictions, b.method, classes=b.classes)
+                                     if b.predictions is not None else {}),
+              "created_by": b.created_by, "created_at": b.created_at}
+    if b.frame is not None and len(b.frame) > TINY_ROWS:
+        _yield()
+    return values
 
 
 def write_group(*, engine: Engine, store: ArtifactStore, batches: list[PendingBatch]) -> None:
@@ -170,20 +246,15 @@ def write_group(*, engine: Engine, store: ArtifactStore, batches: list[PendingBa
     label = batches[0].id if len(batches) == 1 else f"{batches[0].id} and {len(batches) - 1} more"
     try:
         files = sample_files(batches)
+        rows = [_row_values(b) for b in batches]
         with session_scope(engine) as session:
             artifact_of: dict[str, int | None] = {}
             for ids, data in files:
                 artifact = store_bytes(session=session, store=store, data=data, name=f"scoring/{ids[0]}/sample.parquet")
                 artifact_of.update(dict.fromkeys(ids, artifact.id))
-            session.execute(insert(ScoringBatch), [{
-                "id": b.id, "model_version_id": b.model_version_id, "stage": b.stage, "method": b.method,
-                "status": b.status, "rows": len(b.frame) if b.frame is not None else 0, "latency_ms": b.latency_ms,
-                "findings": b.findings, "features": b.features,
-                "input_profile": input_profile(b.frame) if b.frame is not None else {},
-                "prediction_profile": (prediction_profile(b.predictions, b.method, classes=b.classes)
-                                       if b.predictions is not None else {}),
-                "sample_artifact_id": artifact_of.get(b.id), "created_by": b.created_by,
-                "created_at": b.created_at} for b in batches])
+            for values in rows:
+                values["sample_artifact_id"] = artifact_of.get(values["id"])
+            session.execute(insert(ScoringBatch), rows)
     except StoreUnavailable:
         raise
     except MlopsError as err:
@@ -214,18 +285,23 @@ class BatchWriter:
         self._thread: threading.Thread | None = None
         self._error: StoreUnavailable | None = None
         self._hurry = threading.Event()  # set while a flush waits: write what is queued now
+        self._wake = threading.Event()  # ends the gathering wait early: a flush, close, or a half-full queue
 
     def _next_group(self) -> tuple[list[PendingBatch], bool]:
-        """The batches to write together: the next one, then whatever arrives within GROUP_WAIT_S
-        (none when a flush is waiting), up to GROUP_MAX; and whether close() asked to stop."""
+        """The batches to write together: the next one, then whatever arrived within GROUP_WAIT_S
+        (none when a flush is waiting; less when the queue fills to half), up to GROUP_MAX; and
+        whether close() asked to stop. The thread sleeps through the gathering instead of taking
+        each batch as it comes: a caller's submit does not wake it (no thread switch per call)."""
         first = self._queue.get()
         if first is None:
             return [], True
-        group, deadline = [first], time.monotonic() + GROUP_WAIT_S
+        if not self._hurry.is_set():
+            self._wake.wait(GROUP_WAIT_S)
+        self._wake.clear()  # before draining: a wake-up asked for from here on ends the next wait
+        group = [first]
         while len(group) < GROUP_MAX:
-            wait = 0.0 if self._hurry.is_set() else deadline - time.monotonic()
             try:
-                item = self._queue.get(timeout=wait) if wait > 0 else self._queue.get_nowait()
+                item = self._queue.get_nowait()
             except queue.Empty:
                 break
             if item is None:
@@ -270,6 +346,8 @@ class BatchWriter:
                 self._thread = threading.Thread(target=self._run, name="mlops-scoring-writer", daemon=True)
                 self._thread.start()
         self._queue.put(batch)
+        if self._queue.qsize() >= GROUP_MAX // 2:  # write now rather than let callers block on a full queue
+            self._wake.set()
         self.raise_failure()
 
     def write_now(self, batch: PendingBatch) -> None:
@@ -287,6 +365,7 @@ class BatchWriter:
             StoreUnavailable: a background write failed since the last call or flush.
         """
         self._hurry.set()
+        self._wake.set()
         try:
             self._queue.join()
         finally:
@@ -299,6 +378,7 @@ class BatchWriter:
             thread = self._thread
         if thread is not None and thread.is_alive():
             self._hurry.set()
+            self._wake.set()
             self._queue.put(None)
             thread.join()
             self._hurry.clear()

@@ -334,3 +334,36 @@ def test_small_batches_take_the_plain_python_path_to_the_same_findings(train, co
     monkeypatch.setattr(checks, "SMALL", 0)  # every column through pandas' hash tables and numpy
     assert check(batch, contract).findings == python_path.findings
     assert {f.rule for f in python_path.findings} == {"new_categories", "out_of_range", "null_rate", "dtype_changed"}
+
+
+def test_validate_profiled_hands_back_the_batch_profile_of_what_it_read(train, contract):
+    from mlops_nb.services.data.validation import validate_profiled
+    from mlops_nb.services.monitoring.profiles import input_profile
+
+    batch = train.drop(columns="y").sample(300, random_state=3).reset_index(drop=True)
+    batch.loc[::7, "amount"] = np.nan
+    batch.loc[5, "amount"] = np.inf
+    batch.loc[::11, "purpose"] = None
+    batch.loc[1::4, "purpose"] = [f"new-{i % 6}" for i in range(len(batch.loc[1::4]))]  # > 5 levels: top 5 kept
+    batch["housing"] = batch["housing"].astype("category")
+    batch["extra"] = 1.5  # not in the contract: left to the profiler
+    for frame in (batch, batch.iloc[[4]], batch.iloc[:3], batch.assign(age=batch["age"].astype("Int64"))):
+        stats: dict = {}
+        result = validate_profiled(frame, **contract, columns=["amount", "age", "housing", "purpose", "note"],
+                                   stats=stats)
+        assert result == check(frame, contract, columns=["amount", "age", "housing", "purpose", "note"])
+        assert "extra" not in stats and {"amount", "housing", "purpose", "note"} <= set(stats)
+        full = input_profile(frame)
+        assert {name: full[name] for name in stats} == stats  # exact: the same numbers input_profile computes
+        assert input_profile(frame, known=stats) == full
+
+
+def test_validate_profiled_leaves_a_changed_dtype_to_the_profiler(contract, train):
+    from mlops_nb.services.data.validation import validate_profiled
+
+    frame = train.drop(columns="y").head(20).assign(amount=lambda d: d["amount"].astype(str))
+    stats: dict = {}
+    validate_profiled(frame, **contract, stats=stats)
+    assert "amount" not in stats and "age" in stats
+    with pytest.raises(InvalidInput):
+        validate_profiled(frame.iloc[:0], **contract, stats=stats)

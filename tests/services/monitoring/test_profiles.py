@@ -58,3 +58,21 @@ def test_a_tiny_batch_is_profiled_as_a_large_one(credit, monkeypatch):
     assert input_profile(frame) == fast
     assert fast["x"]["infinite"] == 1 and fast["n"] == {"dtype": "Int64", "count": 2, "nulls": 1, "mean": 2.0,
                                                          "min": 1.0, "max": 3.0}
+
+
+def test_a_one_row_probability_is_profiled_as_numpy_would():
+    from mlops_nb.services.monitoring import profiles
+
+    values = [0.0, 0.1, 0.2, 0.3, 0.7, 0.9, 0.99999999, 1.0, 1e-300, 0.30000000000000004, 0.6, -0.1, 1.5, np.nan]
+    values += np.random.default_rng(0).random(500).tolist()
+    for value in values:
+        proba = np.array([[1 - value, value]])
+        fast = prediction_profile(proba, "predict_proba", classes=[0, 1])
+        twice = np.vstack([proba, proba])  # the numpy path; its counts halved
+        slow = prediction_profile(twice, "predict_proba", classes=[0, 1])
+        slow["rows"] = 1
+        slow["nan"] //= 2
+        if "histogram" in slow:
+            slow["histogram"] = [c // 2 for c in slow["histogram"]]
+        assert fast == slow, value
+    assert profiles._one_probability({}, 0.25, None)["histogram"][2] == 1

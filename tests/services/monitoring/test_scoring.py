@@ -266,3 +266,30 @@ def test_batches_written_together_share_a_file_unless_their_types_clash(ctx, reg
     assert first["credit_amount"].tolist() == X.head(3)["credit_amount"].tolist()
     assert second["_index"].tolist() == ["5"] and second["age_in_years"].tolist() == [X.iloc[5]["age_in_years"]]
     assert clash["purpose"].tolist() == [1, 2]
+
+
+def test_a_default_index_is_read_back_from_the_row_positions(ctx, registered, monkeypatch):
+    import io
+
+    import pyarrow.parquet as pq
+
+    from mlops_nb.services.tracking.artifacts import read_verified
+    from mlops_nb.store.models import Artifact
+
+    X, _ = registered
+    monkeypatch.setattr(writer, "SAMPLE_ROWS", 10)
+    batch = X.sample(40, random_state=2).reset_index(drop=True)  # 0..39: the labels are the positions
+    live = mlops.load_model("credit")
+    proba = live.predict_proba(batch)
+    live.flush()
+    with session_scope(ctx.engine) as session:
+        row = _batch(ctx, live.last_batch_id)
+        stored = pq.read_table(io.BytesIO(read_verified(store=ctx.artifacts,
+                                                        artifact=session.get(Artifact, row.sample_artifact_id))))
+        sample = monitoring.read_sample(session=session, store=ctx.artifacts, batch_id=row.id)
+    assert "_index" not in stored.column_names and stored.column("_sampled").to_pylist()[:10] == [True] * 10
+    assert list(sample.columns[:3]) == ["_row", "_index", "_proba_0"]
+    assert sample["_row"].tolist() == list(range(40)) and sample["_index"].tolist() == [str(i) for i in range(40)]
+    assert np.allclose(sample["_proba_1"], proba[:, 1]) and int(sample["_sampled"].sum()) == 10
+    kept = sample[sample["_sampled"]]
+    assert kept["purpose"].tolist() == batch["purpose"].to_numpy()[kept["_row"]].tolist()
