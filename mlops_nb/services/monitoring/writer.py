@@ -149,12 +149,31 @@ def sample_table(batch: PendingBatch) -> pa.Table | list[dict[str, Any]] | None:
     arrays.append(pa.array(np.arange(rows) < sampled))
     inputs = frame.iloc[order[:sampled]] if sampled < rows else frame.iloc[:rows]
     for position, (label, series) in enumerate(inputs.items()):  # as pyarrow types pandas' (NaN, None: null)
-        column = pa.array(series.to_numpy() if isinstance(series.dtype, np.dtype) else series, from_pandas=True)
+        column = _arrow(series.to_numpy() if isinstance(series.dtype, np.dtype) else series)
         names.append(str(label))  # the unsampled rows' inputs: one null chunk, nothing copied
         if position % YIELD_COLUMNS == YIELD_COLUMNS - 1:
             _yield()
         arrays.append(column if sampled == rows else pa.chunked_array([column, pa.nulls(rows - sampled, column.type)]))
     return pa.Table.from_arrays(arrays, names=names)  # no pandas metadata: read back as Arrow types
+
+
+def _missing(value: Any) -> bool:
+    """None, NaN, pd.NA or NaT: what a sample keeps as null."""
+    import pandas as pd
+
+    return value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and value != value)
+
+
+def _arrow(values: Any) -> pa.Array:
+    """`values` as an Arrow array typed as pandas would have it, or, when pyarrow cannot type them (an
+    object column mixing ints and text, a tuple among strings), as text with nulls kept: one odd
+    column never costs a batch (or the group written with it) its record."""
+    import pyarrow as pa
+
+    try:
+        return pa.array(values, from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        return pa.array([None if _missing(v) else str(v) for v in values], type=pa.string())
 
 
 def _positional(index: pd.Index) -> bool:
@@ -193,7 +212,7 @@ def _parquet(parts: list[Any]) -> bytes:
     records = [row for p in parts if not isinstance(p, pa.Table) for row in p]
     if records:
         keys = dict.fromkeys(key for row in records for key in row)
-        tables.append(pa.table({key: pa.array([row.get(key) for row in records], from_pandas=True) for key in keys}))
+        tables.append(pa.table({key: _arrow([row.get(key) for row in records]) for key in keys}))
     table = tables[0] if len(tables) == 1 else pa.concat_tables(tables, promote_options="permissive")
     unique = {"_row", "_index", "_prediction"}  # one value per row: a dictionary would be tried and dropped
     dictionary = [n for n in table.column_names if n not in unique and not n.startswith("_proba_")]
@@ -208,8 +227,11 @@ def sample_files(batches: list[PendingBatch]) -> list[tuple[list[str], bytes]]:
     their columns do not share a type (a column delivered as numbers in one batch, text in another)."""
     frames = []
     for b in batches:
-        if (f := sample_table(b)) is not None:
-            frames.append((b.id, f))
+        try:
+            if (f := sample_table(b)) is not None:
+                frames.append((b.id, f))
+        except Exception:  # noqa: BLE001 - inputs pyarrow cannot hold: this batch is recorded without a sample
+            pass
         if b.frame is not None and len(b.frame) > TINY_ROWS:
             _yield()
     if not frames:
@@ -217,9 +239,13 @@ def sample_files(batches: list[PendingBatch]) -> list[tuple[list[str], bytes]]:
     try:
         return [([i for i, _ in frames], _parquet([f for _, f in frames]))]
     except Exception:  # noqa: BLE001 - pyarrow refuses mixed types in one column: a file each
-        if len(frames) == 1:
-            raise
-        return [([i], _parquet([f])) for i, f in frames]
+        files = []
+        for i, f in frames:
+            try:
+                files.append(([i], _parquet([f])))
+            except Exception:  # noqa: BLE001 - that batch alone is recorded without a sample file
+                pass
+        return files
 
 
 def _row_values(b: PendingBatch) -> dict[str, Any]:
@@ -278,7 +304,17 @@ class BatchWriter:
     """One background thread writing the batches of one store, in the order they were submitted."""
 
     def __init__(self, engine: Engine, store: ArtifactStore) -> None:
-        """A writer for `engine` and `store`; its thread starts with the first batch."""
+        """A writer for `engine` and `store`; its thread starts with the first batch.
+
+        What writing imports is imported now: a script that scores and exits has its queue written
+        at interpreter exit, when importing pyarrow's pandas layer for the first time fails
+        (concurrent.futures cannot register its own exit hook after shutdown began)."""
+        import concurrent.futures.thread  # noqa: F401
+
+        import pyarrow.compute  # noqa: F401
+        import pyarrow.pandas_compat  # noqa: F401
+        import pyarrow.parquet  # noqa: F401
+
         self.engine, self.store = engine, store
         self._queue: queue.Queue[PendingBatch | None] = queue.Queue(maxsize=SCORING_QUEUE)
         self._lock = threading.Lock()

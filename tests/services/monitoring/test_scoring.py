@@ -293,3 +293,42 @@ def test_a_default_index_is_read_back_from_the_row_positions(ctx, registered, mo
     assert np.allclose(sample["_proba_1"], proba[:, 1]) and int(sample["_sampled"].sum()) == 10
     kept = sample[sample["_sampled"]]
     assert kept["purpose"].tolist() == batch["purpose"].to_numpy()[kept["_row"]].tolist()
+
+
+def test_a_column_mixing_numbers_and_text_costs_no_batch_its_record(ctx, registered):
+    """pyarrow cannot type an object column holding 1 and 'own': that batch's sample keeps the column
+    as text, and the batches written with it are recorded too (the whole group was lost before)."""
+    X, _ = registered
+    live = mlops.load_model("credit")
+    proba = live.estimator.predict_proba(X.head(40))
+
+    def pending(frame, predictions):
+        return live._pending(__import__("uuid").uuid4().hex, "predict_proba", "warned", frame, predictions, 1.0, [])
+
+    mixed = X.head(40).assign(housing=[1 if i % 2 else "own" for i in range(40)])
+    tiny = X.head(1).assign(housing=[(1, 2)])  # a tuple among strings, in a one-row (records) batch
+    batches = [pending(X.head(40), proba), pending(mixed, proba), pending(tiny, proba[:1])]
+    writer.write_group(engine=ctx.engine, store=ctx.artifacts, batches=batches)
+    with session_scope(ctx.engine) as session:
+        assert all(session.get(ScoringBatch, b.id) is not None for b in batches)
+        kept = monitoring.read_sample(session=session, store=ctx.artifacts, batch_id=batches[1].id)
+    assert kept["housing"].tolist()[:2] == ["own", "1"]
+
+
+def test_a_script_that_scores_and_exits_has_its_batch_written(ctx, registered, tmp_path):
+    """The queue is written at interpreter exit; what writing imports is imported before then (a first
+    import of pyarrow's pandas layer during shutdown fails, and the batch was lost)."""
+    import os
+    import subprocess
+    import sys
+
+    X, _ = registered
+    X.head(30).to_csv(tmp_path / "applicants.csv", index=False)  # (reading Parquet would import pyarrow early)
+    script = ("import pandas as pd, mlops_nb as mlops\n"
+              f"mlops.init(project={ctx.project!r}, db_url={ctx.db_url!r}, user='serving')\n"
+              f"mlops.load_model('credit').predict_proba(pd.read_csv({str(tmp_path / 'applicants.csv')!r}))\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=os.environ, timeout=120)
+    assert done.returncode == 0 and "could not be recorded" not in done.stderr, done.stderr
+    with session_scope(ctx.engine) as session:
+        rows = session.execute(select(ScoringBatch.rows, ScoringBatch.created_by)).all()
+    assert [tuple(r) for r in rows] == [(30, "serving")]
