@@ -319,3 +319,29 @@ def test_a_frame_validation_cannot_read_is_refused_and_recorded(ctx, registered)
         live.predict_proba(doubled)
     status, findings = _last(live)
     assert status == "refused" and findings == [(None, "invalid_frame", "error")]
+
+
+def test_a_feature_replacing_an_input_under_its_own_name_scores_raw_batches(ctx, credit):
+    """log(credit_amount) kept as credit_amount: every raw batch carries the column raw, so it is
+    validated as an input and replaced, not compared as a served feature (each batch was a
+    feature_skew error, and an extra_column, before)."""
+    from mlops_nb.services.data import features as feature_registry
+
+    feature_registry._BY_HASH.clear()
+    feature_registry._BY_NAME.clear()
+
+    @mlops.feature("credit_amount")
+    def log_amount(df):
+        return np.log(df["credit_amount"])
+
+    with mlops.start_run(experiment="credit"):
+        mlops.log_dataset(credit, name="german")
+        logged = credit.assign(credit_amount=log_amount(credit))
+        pipe, X = fit_credit_model(logged)
+        mlops.register_model(pipe, name="credit", dataset="german", target="creditability")
+    _policy(ctx, "refuse")
+    raw = credit.drop(columns="creditability").sample(100, random_state=1)
+    live = mlops.load_model("credit")
+    proba = live.predict_proba(raw)
+    assert np.allclose(proba, pipe.predict_proba(raw.assign(credit_amount=np.log(raw["credit_amount"]))))
+    assert _last(live) == ("accepted", [])

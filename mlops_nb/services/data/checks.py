@@ -35,6 +35,7 @@ SEVERITY = {"missing_column": "error", "dtype_changed": "error", "new_categories
             "extra_column": "warning", "vanished_categories": "warning", "out_of_range": "warning",
             "null_rate": "warning"}  # SPEC §4's defaults
 EXAMPLES = 5  # offending values kept per finding, the most frequent first
+EXAMPLE_CHARS = 120  # an example of text longer than this is cut (a finding is stored and shown, not a dump)
 NULL_RATE_SLACK = 0.1  # SPEC §4: the null share may rise by this much over the contract's
 MIN_EXPECTED = 5.0  # a level is "vanished" only when the frame should have held it this many times
 SMALL = 64  # rows up to which plain Python beats pandas' per-call overhead
@@ -170,12 +171,19 @@ def _frame_kind(series: pd.Series) -> str:
 def finding(column: str | None, rule: str, message: str, examples: list[Any] | None = None,
             **details: Any) -> Finding:
     """A Finding of `rule` with its default severity and at most EXAMPLES examples."""
-    return Finding(column=column, rule=rule, severity=SEVERITY[rule], message=message,
-                   examples=list(examples or [])[:EXAMPLES], details=details)
+    kept = [_short(e) for e in list(examples or [])[:EXAMPLES]]
+    return Finding(column=column, rule=rule, severity=SEVERITY[rule], message=message, examples=kept, details=details)
+
+
+def _short(example: Any) -> Any:
+    """`example`, or its first EXAMPLE_CHARS characters and a count of the rest when it is longer text."""
+    if isinstance(example, str) and len(example) > EXAMPLE_CHARS:
+        return f"{example[:EXAMPLE_CHARS]}... ({len(example) - EXAMPLE_CHARS} more characters)"
+    return example
 
 
 def _quote(values: Sequence[Any]) -> str:
-    return ", ".join(repr(v) for v in values)
+    return ", ".join(repr(_short(v)) for v in values)
 
 
 # --- the checks ------------------------------------------------------------------------------------
@@ -291,7 +299,7 @@ def _categories(c: ContractColumn, counts: dict[str, int], rows: int) -> list[Fi
                  f"{' …' if len(ranked) > EXAMPLES else ''} in {total:,} of {rows:,} rows")
         details: dict[str, Any] = {"count": total, "share": total / rows, "levels": len(new)}
         if renamed:
-            words += "; appears renamed: " + ", ".join(f"{old!r} -> {k!r}" for k, old in renamed.items())
+            words += "; appears renamed: " + ", ".join(f"{_short(old)!r} -> {_short(k)!r}" for k, old in renamed.items())
             details["mapping"] = renamed
         findings.append(finding(c.name, "new_categories", words, ranked, **details))
     if vanished:

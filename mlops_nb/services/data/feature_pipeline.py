@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import TYPE_CHECKING, Any
 
 from mlops_nb.services.data import features as registry
@@ -279,11 +279,13 @@ class FeaturePipeline:
                 out[column] = (definition, values)
         return out
 
-    def compute(self, df: pd.DataFrame) -> tuple[pd.DataFrame, list[Finding]]:
+    def compute(self, df: pd.DataFrame, *, inputs: Collection[str] = ()) -> tuple[pd.DataFrame, list[Finding]]:
         """The model's input frame (`df` plus each feature's columns) and findings: where `df` already
         carries a column under a feature's output name, the definition recomputes it, and where the
         values differ a `feature_skew` finding (error) names the feature with examples. With no
-        definitions, `df` itself and [] (no copy).
+        definitions, `df` itself and [] (no copy). `inputs`: raw input columns a feature replaces under
+        their own name (e.g. log(credit_amount) kept as credit_amount): the batch carries them raw, so
+        they are replaced, not compared.
 
         Raises:
             InvalidInput: `df` is not a DataFrame or has no rows, or a feature function breaks its
@@ -295,7 +297,7 @@ class FeaturePipeline:
         computed = self.columns(df)
         findings: list[Finding] = []
         for column, (definition, values) in computed.items():
-            if column in df.columns:
+            if column in df.columns and column not in inputs:
                 finding = skew_finding(definition, column, values, df[column], how="the value the batch carries")
                 if finding is not None:
                     findings.append(finding)

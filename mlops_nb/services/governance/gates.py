@@ -14,7 +14,7 @@ the results with the request (as JSON) and refuses approval while any gate fails
 |                           | and no error finding validating it against the production version's     |
 |                           | training dataset (the contract), when that is another dataset version   |
 | prediction_distribution   | mean positive-class probability on the training sample is within bounds |
-| canary                    | (production only) accepted or warned scoring batches recorded in staging |
+| canary                    | (production only) staging batches scored with no error finding          |
 
 Gates read what is stored: a gate that cannot find its evidence fails and says what is missing.
 The gates and their defaults are SPEC §3 and §4's; which gates run, with which options, is the
@@ -31,7 +31,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlmodel import Session, col
 
 from mlops_nb.services.governance.policies import EffectivePolicy, parse_threshold
@@ -387,18 +387,21 @@ def prediction_distribution(ctx: GateContext, options: dict[str, Any]) -> GateRe
 def canary(ctx: GateContext, options: dict[str, Any]) -> GateResult:
     """(production only) Passes when the version scored at least `min_batches` accepted or warned
     batches while it was in staging, holding at least `min_rows` rows in all (ML Test Score,
-    infrastructure 6: canaried). Refused and failed batches do not count; nor does loading by a
-    gate (gates load without recording)."""
+    infrastructure 6: canaried). Refused and failed batches do not count, nor a warned batch with an
+    error finding (scored under a `warn` policy although it broke the contract); nor does loading
+    by a gate (gates load without recording)."""
     v = ctx.version
-    count, rows = ctx.session.execute(
-        select(func.count(), func.coalesce(func.sum(col(ScoringBatch.rows)), 0))
+    scored = ctx.session.execute(
+        select(col(ScoringBatch.rows), col(ScoringBatch.status), col(ScoringBatch.findings))
         .where(col(ScoringBatch.model_version_id) == v.id, col(ScoringBatch.stage) == "staging",
-               col(ScoringBatch.status).in_(("accepted", "warned")))).one()
-    count, rows = int(count), int(rows)
+               col(ScoringBatch.status).in_(("accepted", "warned")))).all()
+    clean = [n for n, status, findings in scored
+             if status == "accepted" or not any((f or {}).get("severity") == "error" for f in findings or [])]
+    count, rows = len(clean), int(sum(clean))
     need_batches, need_rows = options["min_batches"], options["min_rows"]
     data = {"batches": count, "rows": rows, "min_batches": need_batches, "min_rows": need_rows}
     passed = count >= need_batches and rows >= need_rows
-    words = f"{count} accepted or warned scoring batch(es), {rows} rows, scored in staging"
+    words = f"{count} accepted or warned (warnings only) scoring batch(es), {rows} rows, scored in staging"
     if passed:
         return GateResult("canary", True, f"{_label(v)}: {words}", data)
     needs = f"at least {need_batches} batch(es)" + (f" and {need_rows} rows" if need_rows else "")

@@ -101,10 +101,13 @@ def plan_monitored(*, session: Session, project_id: int, name: str, version: int
     row = session.get(ModelVersion, info.id)
     assert row is not None  # plan_load read it
     definitions = list(feature_refs_for_version(session=session, version_row=row))
-    outputs = {str(o) for d in definitions for o in (getattr(d, "outputs", None) or [])}
+    dataset = info.dataset
+    # a feature output that is also a column of the training data (log(credit_amount) kept under its
+    # name) replaces a raw input: the batch carries it raw, validated as such, not as a served feature
+    trained_on = {str(c["name"]) for c in (dataset.schema.get("columns", []) if dataset else [])}
+    outputs = {str(o) for d in definitions for o in (getattr(d, "outputs", None) or [])} - trained_on
     columns = info.input_columns
     raw = [c for c in columns if c not in outputs] if columns is not None else None
-    dataset = info.dataset
     return MonitorPlan(load=plan, on_invalid=scoring_policy(rules),
                        schema=dataset.schema if dataset else None, profile=dataset.profile if dataset else None,
                        contract=f"{dataset.name} v{dataset.version}" if dataset else "", input_columns=raw,
@@ -274,7 +277,7 @@ class MonitoredModel(ScoringModel):
         if self.on_invalid == "refuse" and any(f.severity == "error" for f in findings):
             raise self._refuse(batch_id, method, frame, findings, result)
         try:
-            model_frame, skew = self.pipeline.compute(frame)
+            model_frame, skew = self.pipeline.compute(frame, inputs=self.input_columns or ())
         except MlopsError as err:
             self._fail(batch_id, method, frame, findings + [Finding(None, "feature_error", "error", str(err))],
                        started)

@@ -367,3 +367,18 @@ def test_validate_profiled_leaves_a_changed_dtype_to_the_profiler(contract, trai
     assert "amount" not in stats and "age" in stats
     with pytest.raises(InvalidInput):
         validate_profiled(frame.iloc[:0], **contract, stats=stats)
+
+
+def test_a_long_text_example_is_cut():
+    """A 100,000-character level is named, not stored and shown whole."""
+    import pandas as pd
+
+    from mlops_nb.services.data.checks import EXAMPLE_CHARS
+    from mlops_nb.services.data.datasets import schema_and_profile
+    from mlops_nb.services.data.validation import validate_frame
+
+    schema, profile = schema_and_profile(pd.DataFrame({"purpose": ["car", "tv"] * 20}))
+    result = validate_frame(pd.DataFrame({"purpose": ["x" * 100_000]}), schema=schema, profile=profile, contract="c")
+    (example,) = result.findings[0].examples
+    assert example.startswith("x" * EXAMPLE_CHARS) and example.endswith("(99880 more characters)")
+    assert len(result.findings[0].message) < 400

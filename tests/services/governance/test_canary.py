@@ -17,9 +17,11 @@ def _eval(session, version, to="production", **canary):
     return {r.name: r for r in governance.evaluate(session=session, version=version, target_stage=to, policy=policy)}
 
 
-def _batch(session, version, *, stage="staging", status="accepted", rows=10):
+def _batch(session, version, *, stage="staging", status="accepted", rows=10, findings=()):
     session.add(ScoringBatch(id=uuid.uuid4().hex, model_version_id=version.id, stage=stage, method="predict_proba",
-                             status=status, rows=rows, latency_ms=1.0, created_by="dana", created_at=time.time()))
+                             status=status, rows=rows, latency_ms=1.0, created_by="dana", created_at=time.time(),
+                             findings=[{"column": "housing", "rule": "dtype_changed", "severity": s, "message": ""}
+                                       for s in findings]))
     session.flush()
 
 
@@ -35,7 +37,7 @@ def test_canary_fails_without_staging_traffic_and_says_what_to_do(session):
     v = g.version(session, g.model(session, g.project(session)), stage="staging")
     result = _eval(session, v)["canary"]
     assert not result.passed
-    assert result.detail == ("version 1: 0 accepted or warned scoring batch(es), 0 rows, scored in staging; needs at "
+    assert result.detail == ("version 1: 0 accepted or warned (warnings only) scoring batch(es), 0 rows, scored in staging; needs at "
                              "least 1 batch(es): score live traffic with "
                              "mlops.load_model(name, stage='staging') first")
     assert result.data == {"batches": 0, "rows": 0, "min_batches": 1, "min_rows": 0}
@@ -47,13 +49,14 @@ def test_canary_counts_accepted_and_warned_staging_batches_only(session):
     _batch(session, v, status="refused", rows=500)
     _batch(session, v, status="failed", rows=500)
     _batch(session, v, stage="none", rows=500)  # scored before it reached staging
+    _batch(session, v, status="warned", rows=500, findings=["error"])  # scored under 'warn' but broke the contract
     _batch(session, other, rows=500)  # another version's traffic
     assert not _eval(session, v)["canary"].passed
-    _batch(session, v, status="warned", rows=40)
+    _batch(session, v, status="warned", rows=40, findings=["warning"])
     _batch(session, v, rows=30)
     result = _eval(session, v, min_batches=2, min_rows=70)["canary"]
     assert result.passed and result.data["batches"] == 2 and result.data["rows"] == 70
-    assert result.detail == "version 1: 2 accepted or warned scoring batch(es), 70 rows, scored in staging"
+    assert result.detail == "version 1: 2 accepted or warned (warnings only) scoring batch(es), 70 rows, scored in staging"
     short = _eval(session, v, min_batches=2, min_rows=71)["canary"]
     assert not short.passed and "needs at least 2 batch(es) and 71 rows" in short.detail
 
