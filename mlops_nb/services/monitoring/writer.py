@@ -197,10 +197,12 @@ def _records(batch: PendingBatch) -> list[dict[str, Any]]:
              "_sampled": True, **dict(zip(names, inputs[i]))} for i, label in enumerate(frame.index)]
 
 
-def _parquet(parts: list[Any]) -> bytes:
+def _parquet(parts: list[Any], *, lenient: bool = False) -> bytes:
     """One Parquet file of sample tables and records (tiny batches' rows, made into one table, each
     column typed by pyarrow as pandas would have it: NaN and None null). Columns a part lacks are
     null there; integers meeting floats become floats.
+
+    `lenient` (one batch's own file): a records column pyarrow cannot type is kept as text.
 
     Raises:
         pyarrow.ArrowInvalid, pyarrow.ArrowTypeError: a column's types clash between parts.
@@ -212,7 +214,8 @@ def _parquet(parts: list[Any]) -> bytes:
     records = [row for p in parts if not isinstance(p, pa.Table) for row in p]
     if records:
         keys = dict.fromkeys(key for row in records for key in row)
-        tables.append(pa.table({key: _arrow([row.get(key) for row in records]) for key in keys}))
+        array = _arrow if lenient else (lambda values: pa.array(values, from_pandas=True))
+        tables.append(pa.table({key: array([row.get(key) for row in records]) for key in keys}))
     table = tables[0] if len(tables) == 1 else pa.concat_tables(tables, promote_options="permissive")
     unique = {"_row", "_index", "_prediction"}  # one value per row: a dictionary would be tried and dropped
     dictionary = [n for n in table.column_names if n not in unique and not n.startswith("_proba_")]
@@ -242,7 +245,7 @@ def sample_files(batches: list[PendingBatch]) -> list[tuple[list[str], bytes]]:
         files = []
         for i, f in frames:
             try:
-                files.append(([i], _parquet([f])))
+                files.append(([i], _parquet([f], lenient=True)))
             except Exception:  # noqa: BLE001 - that batch alone is recorded without a sample file
                 pass
         return files
