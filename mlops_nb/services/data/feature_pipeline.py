@@ -172,6 +172,21 @@ def apply_result(definition: FeatureDefinitionPublic, function: Callable[..., An
     return result, columns
 
 
+def _shown(value: Any) -> str:
+    """A value as a message shows it: text quoted, a missing or non-finite number bare (nan, not 'nan')."""
+    plain = value.item() if hasattr(value, "item") and not isinstance(value, str) else value
+    if plain is None or (isinstance(plain, float) and not math.isfinite(plain)):
+        return str(plain)
+    try:
+        import pandas as pd
+
+        if pd.isna(plain):
+            return "missing"
+    except (TypeError, ValueError):
+        pass
+    return repr(plain)
+
+
 def _json_value(value: Any) -> Any:
     """An example value as plain JSON-safe data (numpy to Python, NaN and inf as text)."""
     if hasattr(value, "item"):
@@ -225,7 +240,8 @@ def skew_finding(definition: FeatureDefinitionPublic | None, column: str, traini
                  "serving": _json_value(serving.iloc[i])} for i in positions]
     name = definition.name if definition else column
     what = f"feature {name!r}" + (f" (column {column!r})" if column != name else "")
-    shown = "; ".join(f"row {e['row']}: {e['training']!r} vs {e['serving']!r}" for e in examples[:3])
+    shown = "; ".join(f"row {_json_value(training.index[i])}: {_shown(training.iloc[i])} vs {_shown(serving.iloc[i])}"
+                      for i in positions[:3])
     return Finding(column=column, rule="feature_skew", severity="error",
                    message=f"{what}: {how} differs from the training computation on {count} of {len(mask)} rows "
                            f"({count / len(mask):.0%}); e.g. {shown}",

@@ -91,3 +91,10 @@ def test_no_features_is_a_warning_and_bad_frames_are_refused():
         skew.skew_check(plan=plan, records=RECORDS.iloc[:0])
     with pytest.raises(InvalidInput, match="served must be a DataFrame with one row per record \\(4 rows\\), got list"):
         skew.skew_check(plan=plan, records=RECORDS, served=[1, 2])
+
+
+def test_a_missing_served_value_reads_as_nan_not_as_text():
+    from mlops_nb.services.data.feature_pipeline import skew_finding
+
+    finding = skew_finding(None, "burden", pd.Series([1.5, 2.0, 3.0]), pd.Series([np.nan, 2.0, "a"]), how="served")
+    assert finding.message.endswith("e.g. row 0: 1.5 vs nan; row 2: 3.0 vs 'a'")
