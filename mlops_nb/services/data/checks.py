@@ -436,6 +436,12 @@ def check_column(c: ContractColumn, series: pd.Series, rows: int,
         return findings
     nonnull = raw if null is None or not nulls else raw[~null]
     if c.kind == "numerical":
+        if kind == "datetime":  # dates are not numbers to parse: name the change as it is
+            findings.append(finding(c.name, "dtype_changed", f"dates delivered as {series.dtype} where the contract "
+                                    f"has numbers ({c.dtype}); the upstream pipeline changed the column's type",
+                                    [str(pd.Timestamp(v)) for v in pd.unique(nonnull)[:EXAMPLES]],
+                                    expected=c.dtype, found=str(series.dtype)))
+            return findings
         if kind != "numerical":
             findings.append(_text_as_numbers(c, series, nonnull))
             return findings

@@ -382,3 +382,18 @@ def test_a_long_text_example_is_cut():
     (example,) = result.findings[0].examples
     assert example.startswith("x" * EXAMPLE_CHARS) and example.endswith("(99880 more characters)")
     assert len(result.findings[0].message) < 400
+
+
+def test_dates_where_the_contract_has_numbers_are_named_as_dates():
+    """Not 'the values parse as numbers, convert them with pd.to_numeric': a date is not a number to parse."""
+    import pandas as pd
+
+    from mlops_nb.services.data.datasets import schema_and_profile
+    from mlops_nb.services.data.validation import validate_frame
+
+    schema, profile = schema_and_profile(pd.DataFrame({"duration_in_month": [6, 12, 24] * 10}))
+    batch = pd.DataFrame({"duration_in_month": pd.to_datetime(["2024-01-01"] * 5 + ["2024-02-03"])})
+    (found,) = validate_frame(batch, schema=schema, profile=profile, contract="c").findings
+    assert (found.rule, found.severity) == ("dtype_changed", "error")
+    assert found.message.startswith("dates delivered as datetime64") and "to_numeric" not in found.message
+    assert found.examples == ["2024-01-01 00:00:00", "2024-02-03 00:00:00"]
