@@ -111,6 +111,9 @@ class MlopsMagics(Magics):
         """
         namespace = self.shell.user_ns if self.shell is not None else {}
         if name not in namespace:
+            if not name.isidentifier():  # an expression (batch.iloc[:10], df[['a']]): the magic takes a name
+                raise UsageError(f"{name!r} is not a variable name; the magic takes the name of a variable: "
+                                 f"assign it first, e.g. batch = {name}")
             raise UsageError(f"no variable {name!r} in the notebook; define it first, e.g. {name} = pd.read_csv(...)")
         return namespace[name]
 

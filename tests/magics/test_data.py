@@ -37,6 +37,8 @@ def test_validate_help_has_an_example(notebook, capsys):
 @pytest.mark.parametrize("line, words", [
     ("validate batch", "the following arguments are required: --against"),
     ("validate nope --against german", "no variable 'nope' in the notebook"),
+    ("validate batch.iloc[:10] --against german", "is not a variable name; the magic takes the name of a variable: "
+                                                  r"assign it first, e.g. batch = batch.iloc\[:10\]"),
     ("validate batch --against german:9", "dataset 'german' has no version 9; versions: 1"),
     ("validate batch --against other", "dataset 'other' does not exist"),
     ("validate batch --against german --exclude nope", "does not hold: nope"),
