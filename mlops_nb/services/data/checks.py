@@ -290,8 +290,9 @@ def _categories(c: ContractColumn, counts: dict[str, int], rows: int) -> list[Fi
     vanished = [lv for lv in missing if nonnull * c.shares.get(lv, 0.0) >= MIN_EXPECTED]
     findings = []
     renamed: dict[str, str] = {}
-    if new and missing and nonnull >= FREQUENCY_ROWS:
-        renamed = _match_shares({k: n / nonnull for k, n in new.items()}, {lv: c.shares.get(lv, 0.0) for lv in missing})
+    if new and vanished and nonnull >= FREQUENCY_ROWS:  # only levels the batch should have held: a rare
+        # level merely absent from this batch is no evidence of a rename
+        renamed = _match_shares({k: n / nonnull for k, n in new.items()}, {lv: c.shares.get(lv, 0.0) for lv in vanished})
     if new:
         ranked = sorted(new, key=lambda k: -new[k])
         total = sum(new.values())

@@ -397,3 +397,17 @@ def test_dates_where_the_contract_has_numbers_are_named_as_dates():
     assert (found.rule, found.severity) == ("dtype_changed", "error")
     assert found.message.startswith("dates delivered as datetime64") and "to_numeric" not in found.message
     assert found.examples == ["2024-01-01 00:00:00", "2024-02-03 00:00:00"]
+
+
+def test_a_rare_level_merely_absent_is_no_evidence_of_a_rename():
+    """A new level beside a training level too rare to be expected in this batch is a new level,
+    not 'appears renamed' (a confident guess on no evidence)."""
+    import pandas as pd
+
+    from mlops_nb.services.data.datasets import schema_and_profile
+    from mlops_nb.services.data.validation import validate_frame
+
+    schema, profile = schema_and_profile(pd.DataFrame({"purpose": ["car"] * 600 + ["tv"] * 390 + ["retraining"] * 10}))
+    batch = pd.DataFrame({"purpose": ["car"] * 60 + ["tv"] * 39 + ["crypto"]})
+    (found,) = validate_frame(batch, schema=schema, profile=profile, contract="c").findings
+    assert found.rule == "new_categories" and "renamed" not in found.message and "mapping" not in found.details
