@@ -208,6 +208,31 @@ def _text_as_numbers(c: ContractColumn, series: pd.Series, nonnull: Any) -> Find
                     parses_as_number=len(bad) == 0, parsed_share=share)
 
 
+def _dates(c: ContractColumn, series: pd.Series, rows: int) -> list[Finding]:
+    """A datetime column against a datetime contract: a time zone gained or lost (dtype_changed), and
+    dates outside the contract's first and last (out_of_range; contracts logged before dates were
+    profiled have no range, and are not range-checked)."""
+    import pandas as pd
+
+    values = series.dropna()
+    zoned, contract_zoned = getattr(series.dtype, "tz", None) is not None, "," in c.dtype
+    if zoned != contract_zoned:
+        return [finding(c.name, "dtype_changed", f"dates delivered {'with' if zoned else 'without'} a time zone "
+                        f"({series.dtype}; {c.dtype} in the contract): compared as they are, every value would "
+                        "shift", [str(v) for v in values.unique()[:EXAMPLES]], expected=c.dtype, found=str(series.dtype))]
+    if c.low is None or c.high is None:
+        return []
+    low, high = pd.Timestamp(c.low), pd.Timestamp(c.high)
+    before, after = values < low, values > high
+    count = int(before.sum()) + int(after.sum())
+    if not count:
+        return []
+    outside = values[before | after]
+    return [finding(c.name, "out_of_range", f"{count} date(s) outside the contract's range [{low}, {high}] "
+                    f"({int(before.sum())} before, {int(after.sum())} after)",
+                    [str(v) for v in outside.value_counts().index[:EXAMPLES]], count=count, share=count / rows)]
+
+
 def _codes_mapping(c: ContractColumn, counts: dict[Any, int]) -> tuple[dict[str, str], str] | None:
     """(code -> level, how) for a categorical delivered as integer codes: by sorted order (codes
     0..k-1 of the contract's k sorted levels), or by matching frequencies one to one when the
@@ -456,6 +481,8 @@ def check_column(c: ContractColumn, series: pd.Series, rows: int,
             findings.append(finding(c.name, "dtype_changed", f"categories delivered as {series.dtype} ({c.dtype} "
                                      "in the contract)", top(nonnull.astype(str)), expected=c.dtype,
                                      found=str(series.dtype)))
+    elif c.kind == "datetime" and kind == "datetime":
+        findings += _dates(c, series, rows)
     elif c.kind != kind:
         findings.append(finding(c.name, "dtype_changed", f"{c.kind} in the contract ({c.dtype}), delivered as "
                                  f"{series.dtype}", top(nonnull.astype(str)), expected=c.dtype, found=str(series.dtype)))

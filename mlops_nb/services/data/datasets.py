@@ -111,8 +111,9 @@ def schema_and_profile(df: pd.DataFrame) -> tuple[dict[str, Any], dict[str, Any]
 
     Every column's statistics hold count, nulls and null_rate (a share, 0-1); numerical ones min, max,
     mean, std and the 5/25/50/75/95% quantiles of the finite values (and `infinite`, a count, when
-    any); categorical ones `unique` and the TOP_VALUES most frequent values with their counts. A
-    categorical column with at most MAX_CATEGORIES values lists them, sorted, in the schema.
+    any); datetime ones the first and last date (`min`, `max`, as text); categorical ones `unique`
+    and the TOP_VALUES most frequent values with their counts. A categorical column with at most
+    MAX_CATEGORIES values lists them, sorted, in the schema.
     """
     columns: list[dict[str, Any]] = []
     profile: dict[str, Any] = {}
@@ -135,6 +136,10 @@ def schema_and_profile(df: pd.DataFrame) -> tuple[dict[str, Any], dict[str, Any]
                 stats.update(min=_clean(values.min()), max=_clean(values.max()), mean=_clean(values.mean()),
                              std=_clean(values.std()) if len(values) > 1 else 0.0,
                              quantiles=[_clean(v) for v in q])
+        elif kind == "datetime":  # the first and last date, as text (JSON has no dates): validation's range
+            values = series.dropna()
+            if len(values):
+                stats.update(min=str(values.min()), max=str(values.max()))
         elif kind == "categorical":
             counts = series.astype("object").dropna().map(str).value_counts()
             stats["unique"] = int(len(counts))

@@ -411,3 +411,24 @@ def test_a_rare_level_merely_absent_is_no_evidence_of_a_rename():
     batch = pd.DataFrame({"purpose": ["car"] * 60 + ["tv"] * 39 + ["crypto"]})
     (found,) = validate_frame(batch, schema=schema, profile=profile, contract="c").findings
     assert found.rule == "new_categories" and "renamed" not in found.message and "mapping" not in found.details
+
+
+def test_dates_are_checked_for_range_and_time_zone():
+    import pandas as pd
+
+    from mlops_nb.services.data.datasets import schema_and_profile
+    from mlops_nb.services.data.validation import validate_frame
+
+    train = pd.DataFrame({"applied": pd.date_range("2020-01-01", periods=30, freq="D")})
+    schema, profile = schema_and_profile(train)
+    assert (profile["applied"]["min"], profile["applied"]["max"]) == ("2020-01-01 00:00:00", "2020-01-30 00:00:00")
+
+    def found(batch):
+        return [(f.rule, f.severity, f.examples) for f in
+                validate_frame(batch, schema=schema, profile=profile, contract="c").findings]
+
+    assert found(train) == []
+    assert found(pd.DataFrame({"applied": pd.to_datetime(["2262-01-01", "2020-01-05"])})) == [
+        ("out_of_range", "warning", ["2262-01-01 00:00:00"])]
+    assert found(pd.DataFrame({"applied": pd.date_range("2020-01-01", periods=2, tz="UTC")})) == [
+        ("dtype_changed", "error", ["2020-01-01 00:00:00+00:00", "2020-01-02 00:00:00+00:00"])]
