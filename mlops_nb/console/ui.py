@@ -38,6 +38,21 @@ def attempt(action: Callable[[], T]) -> T | None:
         return None
 
 
+TABLE_ROWS = 8  # rows a table shows before it scrolls
+
+
+def table_height(rows: int) -> int:
+    """Pixels for a table of `rows` rows, at most TABLE_ROWS, so no table runs a screen tall."""
+    return 38 + 35 * max(1, min(rows, TABLE_ROWS))
+
+
+def keep_choice(options: list[Any], choice_key: str, default: Any = None) -> None:
+    """The choice keyed `choice_key` stays one of `options`: a choice that is not (none yet, or a row
+    gone from the table) becomes `default`, else the first option (None when there are none)."""
+    if st.session_state.get(choice_key) not in options:
+        st.session_state[choice_key] = default if default is not None else (options[0] if options else None)
+
+
 def pick_from_table(event: Any, options: list[Any], choice_key: str) -> None:
     """A row newly selected in a `st.dataframe(on_select="rerun")` table (its returned `event`) becomes
     the choice of the selectbox keyed `choice_key`, rendered after the table: table and selectbox

@@ -106,8 +106,7 @@ def _table(rows: list[dict[str, Any]]) -> Any:
 def _detail(rows: list[dict[str, Any]]) -> None:
     """One event of the page: who did what, and its before and after as JSON text."""
     ids = [r["id"] for r in rows]
-    if st.session_state.get("audit.event") not in ids:
-        st.session_state["audit.event"] = ids[0]
+    ui.keep_choice(ids, "audit.event")
     pick, about = st.columns([2, 3], vertical_alignment="bottom")
     chosen = pick.selectbox("Event (or select a row)", ids, key="audit.event",
                             format_func=lambda i: next(f"#{r['id']} {r['action']} {r['entity_id']}" for r in rows

@@ -26,14 +26,8 @@ LOG_HINT = '''import mlops_nb as mlops
 with mlops.start_run(experiment="credit"):
     mlops.log_dataset(train, name="german", role="train")
 report = mlops.validate(batch, against="german")      # recorded against german's newest version'''
-TABLE_ROWS = 8  # rows a table shows before it scrolls
 STATUS_COLOURS = {"accepted": "#d3f2dc", "warned": "#fdeccc", "refused": "#f9d4d2", "failed": "#e3e3e8"}
 BATCH_STATUSES = ("accepted", "warned", "refused", "failed")
-
-
-def _height(rows: int) -> int:
-    """Pixels for a table of `rows` rows, at most TABLE_ROWS, so no table runs a screen tall."""
-    return 38 + 35 * max(1, min(rows, TABLE_ROWS))
 
 
 def _number(value: Any, digits: int = 3) -> str:
@@ -65,7 +59,7 @@ def _findings(findings: list[dict[str, Any]]) -> None:
         "Severity": [f.get("severity") for f in findings],
         "Message": [f.get("message") for f in findings],
         "Examples": [", ".join(map(str, f.get("examples") or [])) for f in findings],
-    }), hide_index=True, height=_height(len(findings)), width="stretch")
+    }), hide_index=True, height=ui.table_height(len(findings)), width="stretch")
 
 
 # --- Dataset versions ---
@@ -78,7 +72,7 @@ def _schema(version: Any) -> None:
         "Kind": [c.get("kind") for c in columns],
         "Nullable": [bool(c.get("nullable")) for c in columns],
         "Categories or range": [_categories_or_range(c, version.profile.get(c["name"], {})) for c in columns],
-    }), hide_index=True, height=_height(len(columns)), width="stretch")
+    }), hide_index=True, height=ui.table_height(len(columns)), width="stretch")
 
 
 def _categories_or_range(column: dict[str, Any], stats: dict[str, Any]) -> str:
@@ -101,7 +95,7 @@ def _profile(version: Any) -> None:
         "Max": [_number(s.get("max")) for s in stats],
         "Mean": [_number(s.get("mean")) for s in stats],
         "Top values": [_values(s.get("top") or {}, 3) for s in stats],
-    }), hide_index=True, height=_height(len(names)), width="stretch")
+    }), hide_index=True, height=ui.table_height(len(names)), width="stretch")
 
 
 def _validations(reports: list[dict[str, Any]]) -> None:
@@ -117,11 +111,10 @@ def _validations(reports: list[dict[str, Any]]) -> None:
         "By": [r["created_by"] for r in reports],
         "When": [ui.when(r["created_at"]) for r in reports],
     }), hide_index=True, on_select="rerun", selection_mode="single-row", key="data.validations_table",
-        height=_height(len(reports)), width="stretch")
+        height=ui.table_height(len(reports)), width="stretch")
     ids = [r["id"] for r in reports]
     ui.pick_from_table(event, ids, "data.validation")
-    if st.session_state.get("data.validation") not in ids:
-        st.session_state["data.validation"] = ids[0]
+    ui.keep_choice(ids, "data.validation")
     labels = {r["id"]: f"#{r['id']} · {r['subject']} · {'ok' if r['ok'] else 'failed'} · {ui.when(r['created_at'])}"
               for r in reports}
     chosen = st.selectbox("Validation", ids, key="data.validation", format_func=labels.__getitem__)
@@ -144,11 +137,10 @@ def _datasets(project_id: int) -> None:
         "When": [ui.when(r["created_at"]) for r in rows],
         "Validations": [r["validations"] for r in rows],
     }), hide_index=True, on_select="rerun", selection_mode="single-row", key="data.datasets_table",
-        height=_height(len(rows)), width="stretch")
+        height=ui.table_height(len(rows)), width="stretch")
     ids = [r["id"] for r in rows]
     ui.pick_from_table(event, ids, "data.dataset")
-    if st.session_state.get("data.dataset") not in ids:
-        st.session_state["data.dataset"] = ids[0]
+    ui.keep_choice(ids, "data.dataset")
     labels = {r["id"]: f"{r['name']} v{r['version']}" for r in rows}
     chosen = st.selectbox("Dataset version", ids, key="data.dataset", format_func=labels.__getitem__)
     found = ui.attempt(lambda: data.dataset_detail(project_id, chosen))
@@ -194,19 +186,17 @@ def _features(project_id: int) -> None:
         "Models using it": [_used([f"{m} (v{n} of the feature)" for n, ms in f["used_by"].items() for m in ms])
                             for f in catalog],
     }), hide_index=True, on_select="rerun", selection_mode="single-row", key="data.features_table",
-        height=_height(len(catalog)), width="stretch")
+        height=ui.table_height(len(catalog)), width="stretch")
     names = [f["name"] for f in catalog]
     ui.pick_from_table(event, names, "data.feature")
-    if st.session_state.get("data.feature") not in names:
-        st.session_state["data.feature"] = names[0]
+    ui.keep_choice(names, "data.feature")
     name_col, version_col = st.columns(2)
     name = name_col.selectbox("Feature", names, key="data.feature")
     feature = next(f for f in catalog if f["name"] == name)
     versions = feature["versions"]
     numbers = [d.version for d in versions]
     version_key = f"data.feature_version.{name}"
-    if st.session_state.get(version_key) not in numbers:
-        st.session_state[version_key] = numbers[-1]
+    ui.keep_choice(numbers, version_key, default=numbers[-1])
     number = version_col.selectbox("Version", numbers, key=version_key, format_func=lambda n: f"v{n}")
     st.dataframe(pd.DataFrame({
         "Version": [f"v{d.version}" for d in versions],
@@ -216,7 +206,7 @@ def _features(project_id: int) -> None:
         "When": [ui.when(d.created_at) for d in versions],
         "Outputs": [", ".join(d.outputs) for d in versions],
         "Function": [d.function for d in versions],
-    }), hide_index=True, height=_height(len(versions)), width="stretch")
+    }), hide_index=True, height=ui.table_height(len(versions)), width="stretch")
     chosen = next(d for d in versions if d.version == number)
     source_col, diff_col = st.columns(2)
     with source_col:
@@ -265,7 +255,7 @@ def _summaries(rows: list[dict[str, Any]]) -> None:
         "Latency p95 ms": [_number(r["latency_p95_ms"]) for r in rows],
         "Last batch": [ui.when(r["last_batch_at"]) for r in rows],
         "Last outcome": [_outcome_text(r["last_outcome"]) for r in rows],
-    }), hide_index=True, height=_height(len(rows)), width="stretch")
+    }), hide_index=True, height=ui.table_height(len(rows)), width="stretch")
 
 
 def _input_profile(profile: dict[str, Any]) -> None:
@@ -279,7 +269,7 @@ def _input_profile(profile: dict[str, Any]) -> None:
         "Min": [_number(s.get("min")) for s in stats],
         "Max": [_number(s.get("max")) for s in stats],
         "Top values": [_values(s.get("top") or {}, 2) for s in stats],
-    }), hide_index=True, height=_height(len(names)), width="stretch")
+    }), hide_index=True, height=ui.table_height(len(names)), width="stretch")
 
 
 def _prediction_profile(profile: dict[str, Any]) -> None:
@@ -295,7 +285,7 @@ def _prediction_profile(profile: dict[str, Any]) -> None:
             shown[key] = str(profile[key])
     st.dataframe(pd.DataFrame({"Statistic": list(shown), "Value": [_number(v) if not isinstance(v, str) else v
                                                                    for v in shown.values()]}),
-                 hide_index=True, height=_height(len(shown)), width="stretch")
+                 hide_index=True, height=ui.table_height(len(shown)), width="stretch")
     histogram = profile.get("histogram")
     if isinstance(histogram, list) and histogram:
         edges = [f"{i / len(histogram):.1f}" for i in range(len(histogram))]
@@ -314,7 +304,7 @@ def _outcomes(outcomes: list[dict[str, Any]]) -> None:
         "Realised metrics": [_values(o["metrics"], 5) for o in outcomes],
         "Business metrics": [_values(o["business"], 5) for o in outcomes],
         "By": [o["created_by"] for o in outcomes],
-    }), hide_index=True, height=_height(len(outcomes)), width="stretch")
+    }), hide_index=True, height=ui.table_height(len(outcomes)), width="stretch")
 
 
 def _batch(project_id: int, batch_id: str) -> None:
@@ -362,13 +352,12 @@ def _batches(project_id: int) -> None:
         "Batch": [r["id"][:8] for r in rows],
     })
     event = st.dataframe(frame.style.map(_status_style, subset=["Status"]), hide_index=True, on_select="rerun",
-                         selection_mode="single-row", key="data.batches_table", height=_height(len(rows)),
+                         selection_mode="single-row", key="data.batches_table", height=ui.table_height(len(rows)),
                          width="stretch")
     _summaries(ui.attempt(lambda: data.version_summaries(project_id, chosen_model)) or [])
     ids = [r["id"] for r in rows]
     ui.pick_from_table(event, ids, "data.batch")
-    if st.session_state.get("data.batch") not in ids:
-        st.session_state["data.batch"] = ids[0]
+    ui.keep_choice(ids, "data.batch")
     labels = {r["id"]: f"{r['model']} v{r['version']} · {r['status']} · {r['rows']:,} rows · {ui.when(r['created_at'])}"
                        f" · {r['id'][:8]}" for r in rows}
     batch_id = st.selectbox("Batch", ids, key="data.batch", format_func=labels.__getitem__)

@@ -20,12 +20,6 @@ REGISTER_HINT = '''import mlops_nb as mlops
 with mlops.start_run(experiment="credit"):
     mlops.log_dataset(train, name="german", role="train")
     mlops.register_model(pipe, name="credit-risk", dataset="german", target="creditability")'''
-TABLE_ROWS = 8  # rows a table shows before it scrolls
-
-
-def _height(rows: int) -> int:
-    """Pixels for a table of `rows` rows, at most TABLE_ROWS, so no table runs a screen tall."""
-    return 38 + 35 * max(1, min(rows, TABLE_ROWS))
 
 
 def _version_label(v: Any) -> str:
@@ -42,7 +36,7 @@ def _models_table(rows: list[dict[str, Any]]) -> Any:
         "Last change": [ui.when(r["changed_at"]) for r in rows],
     })
     return st.dataframe(frame, hide_index=True, on_select="rerun", selection_mode="single-row",
-                        key="registry.models_table", height=_height(len(rows)), width="stretch")
+                        key="registry.models_table", height=ui.table_height(len(rows)), width="stretch")
 
 
 def _versions_table(rows: list[dict[str, Any]]) -> Any:
@@ -57,7 +51,7 @@ def _versions_table(rows: list[dict[str, Any]]) -> Any:
         **{k.removeprefix("metrics."): [r.get(k) for r in rows] for k in metric_keys},
     })
     return st.dataframe(frame, hide_index=True, on_select="rerun", selection_mode="single-row",
-                        key="registry.versions_table", height=_height(len(rows)), width="stretch")
+                        key="registry.versions_table", height=ui.table_height(len(rows)), width="stretch")
 
 
 def _champions(history: dict[str, Any]) -> None:
@@ -73,7 +67,7 @@ def _champions(history: dict[str, Any]) -> None:
         "From": [ui.when(p.since) for p in periods],
         "Until": [ui.when(p.until) if p.until is not None else "now" for p in periods],
         "Ended by": [p.ended_by or "" for p in periods],
-    }), hide_index=True, height=_height(len(periods)), width="stretch")
+    }), hide_index=True, height=ui.table_height(len(periods)), width="stretch")
 
 
 def _moves(history: dict[str, Any]) -> None:
@@ -90,7 +84,7 @@ def _moves(history: dict[str, Any]) -> None:
         "By": [m.actor for m in moves],
         "Reason": [m.reason for m in moves],
         "Request": [f"#{m.request_id}" if m.request_id else ("rollback" if m.rollback else "") for m in moves],
-    }), hide_index=True, height=_height(len(moves)), width="stretch")
+    }), hide_index=True, height=ui.table_height(len(moves)), width="stretch")
 
 
 def _rollback(identity: Any, project_id: int, model: dict[str, Any], history: dict[str, Any]) -> None:
@@ -140,7 +134,7 @@ def _key_values(values: dict[str, Any], left: str, right: str) -> None:
         st.caption(f"No {left.lower()}s recorded.")
         return
     st.dataframe(pd.DataFrame({left: list(values), right: [str(v) for v in values.values()]}), hide_index=True,
-                 height=_height(len(values)), width="stretch")
+                 height=ui.table_height(len(values)), width="stretch")
 
 
 def _lineage(project_id: int, name: str, version: int) -> None:
@@ -224,8 +218,7 @@ def render() -> None:
         return
     names = [m["name"] for m in models]
     ui.pick_from_table(_models_table(models), names, "registry.model")
-    if st.session_state.get("registry.model") not in names:
-        st.session_state["registry.model"] = names[0]
+    ui.keep_choice(names, "registry.model")
     model_col, version_col = st.columns(2)
     name = model_col.selectbox("Model", names, key="registry.model")
     model = next(m for m in models if m["name"] == name)
@@ -239,9 +232,8 @@ def render() -> None:
     choice_key = f"registry.version.{name}"
     with versions_tab:
         ui.pick_from_table(_versions_table(rows), numbers, choice_key)
-    if st.session_state.get(choice_key) not in numbers:  # first the production version, else the newest
-        st.session_state[choice_key] = model["production"] if model["production"] in numbers else \
-            (numbers[0] if numbers else None)
+    # first the production version, else the newest
+    ui.keep_choice(numbers, choice_key, default=model["production"] if model["production"] in numbers else None)
     version = version_col.selectbox("Version", numbers, key=choice_key, format_func=lambda n: f"v{n}")
     if history is not None:
         with champions_tab:
