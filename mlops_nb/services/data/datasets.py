@@ -25,7 +25,7 @@ import io
 import math
 import time
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import func, select
 from sqlmodel import Session, col
@@ -36,7 +36,7 @@ from mlops_nb.services.tracking.artifacts import place, read_verified, staged
 from mlops_nb.services.tracking.runs import require_running
 from mlops_nb.services.values import check_name
 from mlops_nb.store.artifacts import ArtifactStore
-from mlops_nb.store.models import Artifact, DatasetVersion, RunInput
+from mlops_nb.store.models import Artifact, DatasetVersion, FeatureDefinition, RunInput
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -188,15 +188,15 @@ def public(version: DatasetVersion, sample: Artifact | None = None) -> DatasetVe
                        sample.uri if sample else None, sample.sha256 if sample else None))
 
 
-def _serialise_versions_of(session: Session, project_id: int, name: str) -> None:
-    """Two processes logging a new version of one dataset at once must not both take number N+1.
-    SQLite write transactions are already serialised (BEGIN IMMEDIATE); PostgreSQL takes an
-    advisory lock on the name until the transaction ends."""
+def serialise_versions_of(session: Session, kind: str, project_id: int, name: str) -> None:
+    """Two processes numbering a new version of one `kind` of thing ("dataset", "feature") named
+    `name` at once must not both take N+1. SQLite write transactions are already serialised (BEGIN
+    IMMEDIATE); PostgreSQL takes an advisory lock on (kind, project, name) until the transaction ends."""
     if session.get_bind().dialect.name != "postgresql":
         return
     from sqlalchemy import text
 
-    key = int.from_bytes(hashlib.sha256(f"dataset\x1f{project_id}\x1f{name}".encode()).digest()[:8], "big", signed=True)
+    key = int.from_bytes(hashlib.sha256(f"{kind}\x1f{project_id}\x1f{name}".encode()).digest()[:8], "big", signed=True)
     session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
 
 
@@ -224,7 +224,7 @@ def log_dataset(*, session: Session, store: ArtifactStore, project_id: int, df: 
     with staged(store, data=_sample_bytes(df)) as sample_file:
         if run_id is not None:
             require_running(session=session, run_id=run_id)
-        _serialise_versions_of(session, project_id, name)
+        serialise_versions_of(session, "dataset", project_id, name)
         version: DatasetVersion | None = session.execute(select(DatasetVersion).where(
             col(DatasetVersion.project_id) == project_id, col(DatasetVersion.name) == name,
             col(DatasetVersion.fingerprint) == print_)).scalars().first()
@@ -252,24 +252,38 @@ def log_dataset(*, session: Session, store: ArtifactStore, project_id: int, df: 
     return public(version, sample)
 
 
+Row = TypeVar("Row", DatasetVersion, FeatureDefinition)
+
+
+def versioned_row(session: Session, table: type[Row], project_id: int, name: str, version: int | None, *,
+                  what: str, missing: str) -> Row:
+    """Version `version` of the `table` row named `name` in the project (the newest when None): a
+    dataset version or a feature definition, numbered per name.
+
+    Raises:
+        NotFound: no row of that name ("{what} 'x' {missing}"), or no such version (the versions listed).
+    """
+    query = select(table).where(col(table.project_id) == project_id, col(table.name) == name)
+    query = query.where(col(table.version) == version) if version is not None else query.order_by(
+        col(table.version).desc())
+    found: Row | None = session.execute(query.limit(1)).scalars().first()
+    if found is None:
+        versions = session.execute(select(col(table.version)).where(
+            col(table.project_id) == project_id, col(table.name) == name)).scalars().all()
+        if versions:
+            raise NotFound(f"{what} {name!r} has no version {version}; versions: {', '.join(map(str, sorted(versions)))}")
+        raise NotFound(f"{what} {name!r} {missing}")
+    return found
+
+
 def get_dataset(*, session: Session, project_id: int, name: str, version: int | None = None) -> DatasetVersionPublic:
     """Version `version` of dataset `name` in the project (the newest when `version` is None).
 
     Raises:
         NotFound: no such dataset (log it first), or no such version (the message lists them).
     """
-    query = select(DatasetVersion).where(col(DatasetVersion.project_id) == project_id,
-                                         col(DatasetVersion.name) == name)
-    query = query.where(col(DatasetVersion.version) == version) if version is not None else query.order_by(
-        col(DatasetVersion.version).desc())
-    found: DatasetVersion | None = session.execute(query.limit(1)).scalars().first()
-    if found is None:
-        versions = session.execute(select(col(DatasetVersion.version)).where(
-            col(DatasetVersion.project_id) == project_id, col(DatasetVersion.name) == name)).scalars().all()
-        if versions:
-            raise NotFound(f"dataset {name!r} has no version {version}; versions: "
-                           f"{', '.join(map(str, sorted(versions)))}")
-        raise NotFound(f"dataset {name!r} does not exist in this project; log it with mlops.log_dataset(df, name=...)")
+    found = versioned_row(session, DatasetVersion, project_id, name, version, what="dataset",
+                          missing="does not exist in this project; log it with mlops.log_dataset(df, name=...)")
     sample = session.get(Artifact, found.sample_artifact_id) if found.sample_artifact_id else None
     return public(found, sample)
 

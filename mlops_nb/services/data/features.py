@@ -32,9 +32,10 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 from sqlmodel import Session, col
 
+from mlops_nb.services.data.datasets import serialise_versions_of, versioned_row
 from mlops_nb.services.data.feature_results import FeatureDefinitionPublic, FeatureTable
 from mlops_nb.services.errors import Conflict, IntegrityFailure, InvalidInput, NotFound
 from mlops_nb.services.values import check_name
@@ -107,15 +108,6 @@ def public(row: FeatureDefinition) -> FeatureDefinitionPublic:
                                    created_at=row.created_at)
 
 
-def _serialise_versions_of(session: Session, project_id: int, name: str) -> None:
-    """Two processes registering a new version of one feature at once must not both take N+1:
-    SQLite serialises write transactions; PostgreSQL takes an advisory lock on the name."""
-    if session.get_bind().dialect.name != "postgresql":
-        return
-    key = int.from_bytes(hashlib.sha256(f"feature\x1f{project_id}\x1f{name}".encode()).digest()[:8], "big", signed=True)
-    session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
-
-
 def register_definition(*, session: Session, project_id: int, name: str, source: str, function: str = "",
                         user: str) -> FeatureDefinitionPublic:
     """Feature `name` with `source`: the version holding that source, else a new version N+1.
@@ -127,7 +119,7 @@ def register_definition(*, session: Session, project_id: int, name: str, source:
     if not isinstance(source, str) or not source.strip():
         raise InvalidInput(f"feature {name!r} needs its function's source text, got {source!r}")
     digest = source_hash(source)
-    _serialise_versions_of(session, project_id, name)
+    serialise_versions_of(session, "feature", project_id, name)
     found: FeatureDefinition | None = session.execute(select(FeatureDefinition).where(
         col(FeatureDefinition.project_id) == project_id, col(FeatureDefinition.name) == name,
         col(FeatureDefinition.source_hash) == digest)).scalars().first()
@@ -167,19 +159,8 @@ def get_definition(*, session: Session, project_id: int, name: str,
     Raises:
         NotFound: no such feature (define it with @mlops.feature), or no such version (versions listed).
     """
-    query = select(FeatureDefinition).where(col(FeatureDefinition.project_id) == project_id,
-                                            col(FeatureDefinition.name) == name)
-    query = query.where(col(FeatureDefinition.version) == version) if version is not None else \
-        query.order_by(col(FeatureDefinition.version).desc())
-    found: FeatureDefinition | None = session.execute(query.limit(1)).scalars().first()
-    if found is None:
-        numbers = session.execute(select(col(FeatureDefinition.version)).where(
-            col(FeatureDefinition.project_id) == project_id, col(FeatureDefinition.name) == name)).scalars().all()
-        if numbers:
-            raise NotFound(f"feature {name!r} has no version {version}; versions: "
-                           f"{', '.join(map(str, sorted(numbers)))}")
-        raise NotFound(f"feature {name!r} is not defined in this project; define it with @mlops.feature")
-    return public(found)
+    return public(versioned_row(session, FeatureDefinition, project_id, name, version, what="feature",
+                                missing="is not defined in this project; define it with @mlops.feature"))
 
 
 def list_definitions(*, session: Session, project_id: int, name: str | None = None,
