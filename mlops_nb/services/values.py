@@ -12,6 +12,20 @@ MAX_PARAM_VALUE = 6000
 MIN_STEP, MAX_STEP = -2**63, 2**63 - 1  # the step column is a 64-bit BIGINT (as MLflow's)
 
 
+READ_LIMIT = 1_000  # the most rows a listing read returns at once
+
+
+def check_limit(limit: Any, maximum: int = READ_LIMIT) -> int:
+    """`limit` itself when it is a whole number from 1 to `maximum` (how many rows a read returns).
+
+    Raises:
+        InvalidInput: anything else (a bool, a float, 0, more than `maximum`), named.
+    """
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= maximum:
+        raise InvalidInput(f"limit must be a whole number from 1 to {maximum}, got {limit!r}")
+    return limit
+
+
 def check_name(value: Any, what: str) -> str:
     """A key or name as given, when it is a non-empty string of at most 250 characters without NUL.
 

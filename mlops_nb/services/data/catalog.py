@@ -20,7 +20,8 @@ from mlops_nb.services.data.datasets import public
 from mlops_nb.services.data.features import public as feature_public
 from mlops_nb.services.data.features import refs_of
 from mlops_nb.services.data.results import DatasetVersionPublic
-from mlops_nb.services.errors import InvalidInput, NotFound
+from mlops_nb.services.errors import NotFound
+from mlops_nb.services.values import READ_LIMIT, check_limit
 from mlops_nb.store.models import (
     Artifact,
     DatasetVersion,
@@ -30,13 +31,8 @@ from mlops_nb.store.models import (
     ValidationRecord,
 )
 
-MAX_LIMIT = 1_000
+MAX_LIMIT = READ_LIMIT
 MODEL_VERSIONS_READ = 5_000  # model versions scanned for the features they name (newest first)
-
-
-def _check_limit(limit: Any) -> None:
-    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
-        raise InvalidInput(f"limit must be a whole number from 1 to {MAX_LIMIT}, got {limit!r}")
 
 
 def dataset_versions(*, session: Session, project_id: int, limit: int = 200) -> list[dict[str, Any]]:
@@ -47,7 +43,7 @@ def dataset_versions(*, session: Session, project_id: int, limit: int = 200) -> 
     Raises:
         InvalidInput: `limit` is not a whole number from 1 to MAX_LIMIT.
     """
-    _check_limit(limit)
+    check_limit(limit, MAX_LIMIT)
     counts = (select(col(ValidationRecord.dataset_version_id).label("dv"), func.count().label("n"))
               .where(col(ValidationRecord.project_id) == project_id)
               .group_by(col(ValidationRecord.dataset_version_id)).subquery())
@@ -85,7 +81,7 @@ def validations_of(*, session: Session, project_id: int, dataset_version_id: int
         NotFound: no dataset version of this project has that id.
         InvalidInput: `limit` is not a whole number from 1 to MAX_LIMIT.
     """
-    _check_limit(limit)
+    check_limit(limit, MAX_LIMIT)
     dataset_version(session=session, project_id=project_id, dataset_version_id=dataset_version_id)
     rows = session.execute(select(ValidationRecord)
                            .where(col(ValidationRecord.dataset_version_id) == dataset_version_id)
@@ -123,7 +119,7 @@ def feature_catalog(*, session: Session, project_id: int, limit: int = 1_000) ->
     Raises:
         InvalidInput: `limit` is not a whole number from 1 to MAX_LIMIT.
     """
-    _check_limit(limit)
+    check_limit(limit, MAX_LIMIT)
     rows = session.execute(select(FeatureDefinition).where(col(FeatureDefinition.project_id) == project_id)
                            .order_by(col(FeatureDefinition.name), col(FeatureDefinition.version))
                            .limit(limit)).scalars().all()

@@ -12,10 +12,11 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 from sqlmodel import Session, col
 
-from mlops_nb.services.errors import InvalidInput, NotFound
+from mlops_nb.services.errors import NotFound
 from mlops_nb.services.monitoring.results import BatchTable
 from mlops_nb.services.registry.lookups import find_version_row, get_model
 from mlops_nb.services.tracking.artifacts import read_verified
+from mlops_nb.services.values import READ_LIMIT, check_limit
 from mlops_nb.store.artifacts import ArtifactStore
 from mlops_nb.store.models import Artifact, ModelVersion
 from mlops_nb.store.models.monitoring import ScoringBatch
@@ -23,7 +24,7 @@ from mlops_nb.store.models.monitoring import ScoringBatch
 if TYPE_CHECKING:
     import pandas as pd
 
-MAX_LIMIT = 1_000
+MAX_LIMIT = READ_LIMIT
 
 
 def recent_batches(*, session: Session, project_id: int, model: str, version: int | None = None,
@@ -34,8 +35,7 @@ def recent_batches(*, session: Session, project_id: int, model: str, version: in
         NotFound: no such model or version.
         InvalidInput: `limit` is not a whole number from 1 to MAX_LIMIT.
     """
-    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
-        raise InvalidInput(f"limit must be a whole number from 1 to {MAX_LIMIT}, got {limit!r}")
+    check_limit(limit, MAX_LIMIT)
     registered = get_model(session=session, project_id=project_id, name=model)
     query = (select(ScoringBatch, col(ModelVersion.version))
              .join(ModelVersion, col(ModelVersion.id) == col(ScoringBatch.model_version_id))

@@ -29,6 +29,7 @@ from mlops_nb.services.errors import Conflict, InvalidInput, NotFound
 from mlops_nb.services.monitoring.batches import get_batch, read_sample
 from mlops_nb.services.monitoring.results import OUTCOME_COLUMNS, OutcomePublic, OutcomeTable
 from mlops_nb.services.registry.lookups import find_version_row, get_model
+from mlops_nb.services.values import check_limit
 from mlops_nb.store.artifacts import ArtifactStore
 from mlops_nb.store.models import ModelVersion
 from mlops_nb.store.models.monitoring import Outcome
@@ -238,8 +239,7 @@ def list_outcomes(*, session: Session, project_id: int, model: str, version: int
         NotFound: no such model or version.
         InvalidInput: `limit` is not a whole number from 1 to 1,000.
     """
-    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 1_000:
-        raise InvalidInput(f"limit must be a whole number from 1 to 1000, got {limit!r}")
+    check_limit(limit)
     registered = get_model(session=session, project_id=project_id, name=model)
     query = (select(Outcome, col(ModelVersion.version))
              .join(ModelVersion, col(ModelVersion.id) == col(Outcome.model_version_id))

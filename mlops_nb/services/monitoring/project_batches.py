@@ -18,15 +18,11 @@ from sqlmodel import Session, col
 from mlops_nb.services.errors import InvalidInput, NotFound
 from mlops_nb.services.monitoring.batches import MAX_LIMIT
 from mlops_nb.services.registry.lookups import get_model
+from mlops_nb.services.values import check_limit
 from mlops_nb.store.models import ModelVersion, Outcome, RegisteredModel, ScoringBatch
 from mlops_nb.store.models.monitoring import BATCH_STATUSES
 
 SUMMARY_BATCHES = 20_000  # newest batches of the project a summary is computed over
-
-
-def _check_limit(limit: Any) -> None:
-    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
-        raise InvalidInput(f"limit must be a whole number from 1 to {MAX_LIMIT}, got {limit!r}")
 
 
 def _of_project(project_id: int, model: str | None, session: Session) -> Any:
@@ -58,7 +54,7 @@ def project_batches(*, session: Session, project_id: int, model: str | None = No
         NotFound: `model` is not registered in the project.
         InvalidInput: `status` is not one of BATCH_STATUSES, or `limit` not a whole number from 1 to MAX_LIMIT.
     """
-    _check_limit(limit)
+    check_limit(limit, MAX_LIMIT)
     if status is not None and status not in BATCH_STATUSES:
         raise InvalidInput(f"batch status {status!r} is not one of {', '.join(BATCH_STATUSES)}")
     query = _of_project(project_id, model, session)
