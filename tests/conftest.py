@@ -133,6 +133,16 @@ def cheap_hashes(request, monkeypatch):
         monkeypatch.setattr("mlops_nb.services.identity.auth._hasher", cheap_hasher)
 
 
+@pytest.fixture(autouse=True)
+def _writers_closed():
+    """A test's queued scoring batches are written, and the writer thread stopped, when it ends (a
+    PostgreSQL store's drop writes them before the database goes: see new_pg_database)."""
+    yield
+    from mlops_nb.services.monitoring.writer import close_all
+
+    close_all()
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def db_url(request, tmp_path) -> str:
     """A new store URL: a SQLite file (empty; opening it copies the schema template), then a new

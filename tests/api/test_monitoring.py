@@ -16,15 +16,6 @@ from mlops_nb.store.db import session_scope
 from tests.factories import fit_credit_model
 
 
-@pytest.fixture(autouse=True)
-def _writers_closed():
-    """Each test's queued batches are written before its store goes away."""
-    yield
-    from mlops_nb.services.monitoring.writer import close_all
-
-    close_all()
-
-
 @pytest.fixture()
 def registered(ctx, credit):
     with mlops.start_run(experiment="credit"):

@@ -12,12 +12,3 @@ def registered(ctx, credit):
         pipe, X = fit_credit_model(credit)
         mlops.register_model(pipe, name="credit", dataset="german", target="creditability")
     return X, (credit.creditability == "bad").astype(int)
-
-
-@pytest.fixture(autouse=True)
-def _writers_closed():
-    """Each test's queued batches are written before its store goes away."""
-    yield
-    from mlops_nb.services.monitoring.writer import close_all
-
-    close_all()
