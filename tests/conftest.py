@@ -134,6 +134,16 @@ def cheap_hashes(request, monkeypatch):
 
 
 @pytest.fixture(autouse=True)
+def _fresh_features(monkeypatch):
+    """Each test starts as a process that defined no feature (the in-process feature functions
+    @mlops.feature remembers by source hash and by name)."""
+    from mlops_nb.services.data import features
+
+    monkeypatch.setattr(features, "_BY_HASH", {})
+    monkeypatch.setattr(features, "_BY_NAME", {})
+
+
+@pytest.fixture(autouse=True)
 def _writers_closed():
     """A test's queued scoring batches are written, and the writer thread stopped, when it ends (a
     PostgreSQL store's drop writes them before the database goes: see new_pg_database)."""

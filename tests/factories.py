@@ -47,6 +47,18 @@ def fit_credit_model(credit: pd.DataFrame, C: float = 1.0):
     return make_pipeline(pre, LogisticRegression(C=C, max_iter=1000)).fit(X, y), X
 
 
+def register_credit_model(credit: pd.DataFrame, name: str = "credit"):
+    """Model `name` v1, a German Credit pipeline trained on dataset 'german', registered from a run
+    of the current context; returns the features it was trained on (X)."""
+    import mlops_nb as mlops
+
+    with mlops.start_run(experiment="credit"):
+        mlops.log_dataset(credit, name="german")
+        pipe, X = fit_credit_model(credit)
+        mlops.register_model(pipe, name=name, dataset="german", target="creditability")
+    return X
+
+
 def without_styles(html: str) -> str:
     """`html` less its inline `style='...'` attributes, so a test can look for `<td>name</td>`."""
     import re

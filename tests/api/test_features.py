@@ -18,12 +18,6 @@ from mlops_nb.store.models import Artifact, RunFeature
 from tests.factories import without_styles
 
 
-@pytest.fixture(autouse=True)
-def fresh_process(monkeypatch):
-    monkeypatch.setattr(features, "_BY_HASH", {})
-    monkeypatch.setattr(features, "_BY_NAME", {})
-
-
 @pytest.fixture()
 def loans() -> pd.DataFrame:
     rng = np.random.default_rng(0)

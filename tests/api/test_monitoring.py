@@ -13,15 +13,12 @@ from mlops_nb.services import governance
 from mlops_nb.services.identity.auth import OPERATOR
 from mlops_nb.services.monitoring import ScoringWarning
 from mlops_nb.store.db import session_scope
-from tests.factories import fit_credit_model
+from tests.factories import fit_credit_model, register_credit_model
 
 
 @pytest.fixture()
 def registered(ctx, credit):
-    with mlops.start_run(experiment="credit"):
-        mlops.log_dataset(credit, name="german")
-        pipe, X = fit_credit_model(credit)
-        mlops.register_model(pipe, name="credit", dataset="german", target="creditability")
+    X = register_credit_model(credit)
     return X.sample(200, random_state=3), (credit.creditability == "bad").astype(int), X
 
 
@@ -316,11 +313,6 @@ def test_a_feature_replacing_an_input_under_its_own_name_scores_raw_batches(ctx,
     """log(credit_amount) kept as credit_amount: every raw batch carries the column raw, so it is
     validated as an input and replaced, not compared as a served feature (each batch was a
     feature_skew error, and an extra_column, before)."""
-    from mlops_nb.services.data import features as feature_registry
-
-    feature_registry._BY_HASH.clear()
-    feature_registry._BY_NAME.clear()
-
     @mlops.feature("credit_amount")
     def log_amount(df):
         return np.log(df["credit_amount"])

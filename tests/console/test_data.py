@@ -28,11 +28,7 @@ def story(console_store, credit, tmp_path):
     import os
 
     mlops.init(project="credit", db_url=console_store, user="dana", artifact_root=os.environ["MLOPS_ARTIFACT_ROOT"])
-    found = data_story.build(credit)
-    yield found
-    from mlops_nb.services.monitoring.writer import close_all
-
-    close_all()
+    return data_story.build(credit)
 
 
 def _data(logged_in, name: str):

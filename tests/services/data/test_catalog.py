@@ -5,25 +5,15 @@ from __future__ import annotations
 import pytest
 
 import mlops_nb as mlops
-from mlops_nb.services.data import catalog, features
+from mlops_nb.services.data import catalog
 from mlops_nb.services.errors import InvalidInput, NotFound
 from mlops_nb.store.db import session_scope
 from tests import data_story
 
 
-@pytest.fixture(autouse=True)
-def fresh_process(monkeypatch):
-    monkeypatch.setattr(features, "_BY_HASH", {})
-    monkeypatch.setattr(features, "_BY_NAME", {})
-
-
 @pytest.fixture()
 def story(ctx, credit):
-    found = data_story.build(credit)
-    yield found
-    from mlops_nb.services.monitoring.writer import close_all
-
-    close_all()
+    return data_story.build(credit)
 
 
 def test_dataset_versions_newest_first_with_their_validation_counts(ctx, story):

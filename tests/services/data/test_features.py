@@ -21,13 +21,6 @@ SOURCE_7 = 'def avg_spend(df):\n    return df["spend"] / 7\n'
 SOURCE_5 = 'def avg_spend(df):\n    return df["spend"] / 5\n'
 
 
-@pytest.fixture(autouse=True)
-def fresh_process(monkeypatch):
-    """Each test starts as a process that defined no feature."""
-    monkeypatch.setattr(features, "_BY_HASH", {})
-    monkeypatch.setattr(features, "_BY_NAME", {})
-
-
 def _definition(source: str, name: str = "avg_spend", version: int = 1, function: str = "") -> FeatureDefinitionPublic:
     return FeatureDefinitionPublic(id=version, name=name, version=version, source=source,
                                    source_hash=features.source_hash(source), function=function)

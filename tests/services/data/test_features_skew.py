@@ -11,12 +11,6 @@ from mlops_nb.services.data.feature_results import FeatureDefinitionPublic
 from mlops_nb.services.errors import InvalidInput
 
 
-@pytest.fixture(autouse=True)
-def fresh_process(monkeypatch):
-    monkeypatch.setattr(features, "_BY_HASH", {})
-    monkeypatch.setattr(features, "_BY_NAME", {})
-
-
 def _defined(function, name="avg_spend", version=1) -> FeatureDefinitionPublic:
     source = features.source_of(function)
     features.remember(name, function, features.source_hash(source))

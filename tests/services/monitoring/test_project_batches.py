@@ -4,17 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from mlops_nb.services.data import features
 from mlops_nb.services.errors import InvalidInput, NotFound
 from mlops_nb.services.monitoring import project_batches as pb
 from mlops_nb.store.db import session_scope
 from tests import data_story
-
-
-@pytest.fixture(autouse=True)
-def fresh_process(monkeypatch):
-    monkeypatch.setattr(features, "_BY_HASH", {})
-    monkeypatch.setattr(features, "_BY_NAME", {})
 
 
 @pytest.fixture()
