@@ -65,6 +65,9 @@ MATRIX: dict[str, Rule] = {
     "rollback": Rule(STEWARDS, True, "roll back production"),
     "set_policy": Rule(STEWARDS, True, "set a promotion policy"),
     "trust_types": Rule(STEWARDS, True, "trust types for a model's files (code that runs where it is loaded)"),
+    "set_monitoring": Rule(STEWARDS, True, "set alert rules and a model's retraining notebook (code that runs headless)"),
+    "retrain": Rule(STEWARDS, True, "run a model's retraining notebook"),
+    "acknowledge": Rule(ROLES, True, "acknowledge an alert"),
     "manage_users": Rule(("admin",), True, "manage users (add, list, change roles, deactivate, set passwords, "
                                            "issue and revoke tokens)"),
 }

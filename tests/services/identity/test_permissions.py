@@ -27,6 +27,9 @@ EXPECTED = {
     "set_policy": {"ml_engineer", "admin"},
     "manage_users": {"admin"},
     "trust_types": {"ml_engineer", "admin"},
+    "set_monitoring": {"ml_engineer", "admin"},
+    "retrain": {"ml_engineer", "admin"},
+    "acknowledge": PROVEN,
 }
 SERVICE_EXPECTED = {
     "request": PROVEN,

@@ -1,0 +1,48 @@
+"""Alerts fire once per fingerprint, are audited, and are acknowledged by proven users only."""
+from __future__ import annotations
+
+import pytest
+
+from mlops_nb.services.errors import NotFound, PermissionDenied
+from mlops_nb.services.identity.auth import Identity
+from mlops_nb.services.monitoring import alerts
+from mlops_nb.store.models import AuditEvent, Project
+
+
+def _project(session) -> int:
+    project = Project(name="p", created_at=0.0)
+    session.add(project)
+    session.flush()
+    return project.id
+
+
+def _fire(session, project_id, evidence_id=1):
+    return alerts.fire_alert(session=session, project_id=project_id, rule="drift share", kind="drift_share",
+                             model_version_id=None, severity="warning", message="40% of columns drifted",
+                             evidence={"drift_report_id": evidence_id},
+                             fingerprint=alerts.fingerprint_of("drift share", None, None, evidence_id))
+
+
+def test_the_same_evidence_fires_once_and_is_audited(session):
+    project_id = _project(session)
+    first = _fire(session, project_id)
+    assert first is not None and first.status == "open" and first.evidence == {"drift_report_id": 1}
+    assert _fire(session, project_id) is None
+    assert _fire(session, project_id, evidence_id=2) is not None
+    assert [a.evidence["drift_report_id"] for a in alerts.list_alerts(session=session, project_id=project_id)] == [2, 1]
+    fired = session.query(AuditEvent).filter(AuditEvent.action == "alert.fired").count()
+    assert fired == 2
+
+
+def test_acknowledging_needs_proof_and_is_audited(session):
+    project_id = _project(session)
+    alert = _fire(session, project_id)
+    with pytest.raises(PermissionDenied):
+        alerts.acknowledge_alert(session=session, project_id=project_id, actor=Identity(name="dana"), alert_id=alert.id)
+    operator = Identity(name="operator (cli)", role="admin", proven=True)
+    done = alerts.acknowledge_alert(session=session, project_id=project_id, actor=operator, alert_id=alert.id,
+                                    note="seen: retraining")
+    assert done.status == "acknowledged" and done.acknowledged_by == "operator (cli)" and done.note == "seen: retraining"
+    assert alerts.list_alerts(session=session, project_id=project_id, status="open") == []
+    with pytest.raises(NotFound):
+        alerts.acknowledge_alert(session=session, project_id=project_id, actor=operator, alert_id=alert.id + 99)
