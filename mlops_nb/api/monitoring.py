@@ -17,7 +17,8 @@ from mlops_nb.store.db import session_scope
 
 @store_errors
 def log_outcomes(name: str, *, predictions_id: str | None = None, outcomes: Any = None,
-                 metrics: dict[str, float] | None = None, version: int | None = None) -> OutcomePublic:
+                 metrics: dict[str, float] | None = None, version: int | None = None,
+                 recorded_at: Any = None) -> OutcomePublic:
     """Record the true outcomes of a scored batch, joined to its predictions, and business metrics.
 
     >>> live = mlops.load_model("credit-risk", stage="production")
@@ -33,7 +34,8 @@ def log_outcomes(name: str, *, predictions_id: str | None = None, outcomes: Any 
     or NaN for outcomes not known yet (those rows are left out). The realised metrics: roc_auc,
     brier, accuracy, positive_rate and mean_predicted for two-class probabilities; accuracy for
     class predictions; mae and rmse for a regressor. Without `predictions_id`, only `metrics` is
-    recorded, against `version` (default: the production version).
+    recorded, against `version` (default: the production version). `recorded_at` (a date, datetime,
+    ISO text or epoch seconds) dates an outcome backfilled from history; default now.
 
     Raises:
         NotFound: no such model, version, production version or batch (or the batch is another model's).
@@ -48,7 +50,8 @@ def log_outcomes(name: str, *, predictions_id: str | None = None, outcomes: Any 
     with session_scope(context.engine) as session:
         return present(monitoring.log_outcomes(session=session, store=context.artifacts, project_id=context.project_id,
                                                user=context.user, model=name, predictions_id=predictions_id,
-                                               outcomes=outcomes, metrics=metrics, version=version))
+                                               outcomes=outcomes, metrics=metrics, version=version,
+                                               recorded_at=recorded_at))
 
 
 @store_errors

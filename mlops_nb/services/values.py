@@ -157,3 +157,38 @@ def user_key(value: Any, what: str = "user name") -> str:
     import unicodedata
 
     return unicodedata.normalize("NFKC", user_name(value, what).casefold())
+
+
+def epoch_seconds(value: Any, what: str = "time") -> float:
+    """`value` as UTC epoch seconds: a datetime or date (naive ones read as UTC), an ISO 8601 text
+    ("2024-05-31", "2024-05-31T12:00:00+02:00"), a pandas Timestamp, or epoch seconds (int/float).
+
+    Raises:
+        InvalidInput: anything else, a text that is not ISO 8601, or a time that is not finite or
+            lies in the future (`what` names it).
+    """
+    import datetime as dt
+    import math
+    import time
+
+    when: float
+    if isinstance(value, bool):
+        raise InvalidInput(f"{what} must be a date, a datetime, an ISO 8601 text or epoch seconds, got a bool")
+    if isinstance(value, numbers.Real):
+        when = float(value)
+    elif isinstance(value, (str, dt.date)):
+        try:
+            parsed = dt.datetime.fromisoformat(value) if isinstance(value, str) else value
+        except ValueError:
+            raise InvalidInput(f"{what} {value!r} is not an ISO 8601 date or time (e.g. '2024-05-31')") from None
+        if not isinstance(parsed, dt.datetime):
+            parsed = dt.datetime(parsed.year, parsed.month, parsed.day)
+        when = (parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)).timestamp()
+    else:
+        raise InvalidInput(f"{what} must be a date, a datetime, an ISO 8601 text or epoch seconds, "
+                           f"got {type(value).__name__}")
+    if not math.isfinite(when):
+        raise InvalidInput(f"{what} must be a finite time, got {value!r}")
+    if when > time.time() + 60:
+        raise InvalidInput(f"{what} {value!r} lies in the future")
+    return when

@@ -328,3 +328,29 @@ def test_a_feature_replacing_an_input_under_its_own_name_scores_raw_batches(ctx,
     proba = live.predict_proba(raw)
     assert np.allclose(proba, pipe.predict_proba(raw.assign(credit_amount=np.log(raw["credit_amount"]))))
     assert _last(live) == ("accepted", [])
+
+
+def test_backfilled_batches_and_outcomes_carry_the_time_they_stand_for(ctx, registered):
+    """Replaying history: batches scored inside `recorded_at` and outcomes logged with it are dated
+    then (drift and latency over time fall in their months); a bad or future time is refused."""
+    import datetime as dt
+
+    _, y, X = registered
+    live = mlops.load_model("credit")
+    with live.recorded_at("2024-05-31"):
+        live.predict_proba(X.head(50))
+    may = live.last_batch_id
+    live.predict_proba(X.head(10))
+    live.flush()
+    rows = {row["id"]: row["created_at"] for row in mlops.batches("credit").rows}
+    assert rows[may] == dt.datetime(2024, 5, 31, tzinfo=dt.UTC).timestamp()
+    assert rows[live.last_batch_id] > dt.datetime(2026, 1, 1, tzinfo=dt.UTC).timestamp()
+    outcome = mlops.log_outcomes("credit", predictions_id=may, outcomes=y.head(50).to_numpy(),
+                                 recorded_at=dt.date(2024, 8, 31))
+    assert outcome.created_at == dt.datetime(2024, 8, 31, tzinfo=dt.UTC).timestamp()
+    for bad, words in (("last May", "not an ISO 8601"), ("2999-01-01", "lies in the future"), (True, "got a bool")):
+        with pytest.raises(mlops.InvalidInput, match=words), live.recorded_at(bad):
+            pass
+    with pytest.raises(mlops.InvalidInput, match="recorded_at"):
+        mlops.log_outcomes("credit", metrics={"default_rate": 0.1}, version=1, recorded_at=float("nan"))
+    assert len(mlops.outcomes("credit").rows) == 1

@@ -29,7 +29,7 @@ from mlops_nb.services.errors import Conflict, InvalidInput, NotFound
 from mlops_nb.services.monitoring.batches import get_batch, read_sample
 from mlops_nb.services.monitoring.results import OUTCOME_COLUMNS, OutcomePublic, OutcomeTable
 from mlops_nb.services.registry.lookups import find_version_row, get_model
-from mlops_nb.services.values import check_limit
+from mlops_nb.services.values import check_limit, epoch_seconds
 from mlops_nb.store.artifacts import ArtifactStore
 from mlops_nb.store.models import ModelVersion
 from mlops_nb.store.models.monitoring import Outcome
@@ -171,18 +171,21 @@ def realised_metrics(sample: pd.DataFrame, truth: pd.Series, classes: list[Any] 
 
 def log_outcomes(*, session: Session, store: ArtifactStore, project_id: int, user: str, model: str,
                  predictions_id: str | None = None, outcomes: Any = None, metrics: Any = None,
-                 version: int | None = None) -> OutcomePublic:
+                 version: int | None = None, recorded_at: Any = None) -> OutcomePublic:
     """Record the outcomes of batch `predictions_id` joined to its predictions (realised metrics) and the
     business `metrics`; with no batch, the business metrics of `version` (default: the production one).
+    `recorded_at` (a date, datetime, ISO text or epoch seconds; default now) dates a backfilled outcome.
 
     Raises:
         NotFound: no such model, version, production version, or batch (or the batch is another model's).
         Conflict: the batch's outcomes were already logged.
         InvalidInput: outcomes of another length than the batch, or with labels the model does not
             know; a refused or failed batch (no predictions to join); metrics that are not finite
-            numbers; outcomes without a batch; nothing to record.
+            numbers; outcomes without a batch; nothing to record; a `recorded_at` that is not a
+            time or lies in the future.
     """
     business = check_business(metrics)
+    at = epoch_seconds(recorded_at, "recorded_at") if recorded_at is not None else time.time()
     registered = get_model(session=session, project_id=project_id, name=model)
     if predictions_id is None:
         if outcomes is not None:
@@ -192,7 +195,7 @@ def log_outcomes(*, session: Session, store: ArtifactStore, project_id: int, use
             raise InvalidInput("nothing to record: pass outcomes with predictions_id=, or business metrics=")
         row = find_version_row(session=session, model=registered, version=version,
                                stage=None if version is not None else "production")
-        return _insert(session, registered.name, row, None, 0, {}, business, user)
+        return _insert(session, registered.name, row, None, 0, {}, business, user, at)
     batch = get_batch(session=session, batch_id=predictions_id)
     scored_by = session.get(ModelVersion, batch.model_version_id)
     assert scored_by is not None  # a foreign key
@@ -216,14 +219,14 @@ def log_outcomes(*, session: Session, store: ArtifactStore, project_id: int, use
     classes = (batch.prediction_profile or {}).get("classes")
     realised = realised_metrics(sample, truth, classes)
     rows = int(realised.pop("rows"))
-    return _insert(session, registered.name, row, predictions_id, rows, realised, business, user)
+    return _insert(session, registered.name, row, predictions_id, rows, realised, business, user, at)
 
 
 def _insert(session: Session, model: str, row: ModelVersion, batch_id: str | None, rows: int,
-            realised: dict[str, float], business: dict[str, float], user: str) -> OutcomePublic:
+            realised: dict[str, float], business: dict[str, float], user: str, at: float) -> OutcomePublic:
     assert row.id is not None
     outcome = Outcome(model_version_id=row.id, scoring_batch_id=batch_id, rows=rows, metrics=realised,
-                      business=business, created_by=user, created_at=time.time())
+                      business=business, created_by=user, created_at=at)
     session.add(outcome)
     session.flush()
     assert outcome.id is not None

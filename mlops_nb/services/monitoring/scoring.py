@@ -29,7 +29,8 @@ import threading
 import time
 import uuid
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -45,6 +46,7 @@ from mlops_nb.services.governance.policies import get_effective_policy
 from mlops_nb.services.monitoring.writer import BatchWriter, PendingBatch, writer_for
 from mlops_nb.services.registry.loading import LoadPlan, load, plan_load
 from mlops_nb.services.registry.scoring import ScoringModel
+from mlops_nb.services.values import epoch_seconds
 from mlops_nb.store.artifacts import ArtifactStore
 from mlops_nb.store.models import ModelVersion
 
@@ -199,6 +201,27 @@ class MonitoredModel(ScoringModel):
         last: str | None = getattr(self._local, "batch_id", None)
         return last
 
+    @contextmanager
+    def recorded_at(self, when: Any) -> Iterator[None]:
+        """Batches this thread scores inside the block are recorded as scored at `when` (a date, a
+        datetime, ISO 8601 text or epoch seconds; naive times are UTC): for backfilling the history
+        of batches scored before monitoring existed (replaying last year's applications month by
+        month, as the demo does), so drift and latency over time fall in the months they belong to.
+
+        >>> with live.recorded_at("2024-05-31"):
+        ...     live.predict_proba(may_applicants)
+
+        Raises:
+            InvalidInput: `when` is not a time, or lies in the future.
+        """
+        at = epoch_seconds(when, "recorded_at")
+        before = getattr(self._local, "recorded_at", None)
+        self._local.recorded_at = at
+        try:
+            yield
+        finally:
+            self._local.recorded_at = before
+
     def flush(self) -> None:
         """Wait until every batch scored so far is in the store.
 
@@ -233,7 +256,7 @@ class MonitoredModel(ScoringModel):
                             status=status, frame=frame, predictions=predictions, classes=self.classes,
                             latency_ms=latency_ms, findings=[f.to_dict() for f in findings],
                             features=list(getattr(self.pipeline, "refs", []) or []), created_by=self.user,
-                            profiled=profiled)
+                            profiled=profiled, created_at=getattr(self._local, "recorded_at", None) or time.time())
 
     def _refuse(self, batch_id: str, method: str, frame: pd.DataFrame, findings: list[Finding],
                 report: Any) -> ValidationFailed:
