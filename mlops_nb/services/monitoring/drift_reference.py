@@ -164,7 +164,8 @@ def category_counts(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     counts = counts[counts > 0]  # a categorical dtype lists its unused categories too
     index = counts.index
     if not (index.dtype == object and all(type(v) is str for v in index)):  # O(distinct), not O(rows)
-        counts = counts.groupby(index.map(str), sort=False).sum()
+        labels = pd.Index([str(v) for v in index], dtype=object)
+        counts = pd.Series(counts.to_numpy(), index=labels).groupby(level=0, sort=False).sum()
     counts = counts.sort_values(ascending=False, kind="stable")
     return counts.index.to_numpy(dtype=object), counts.to_numpy(dtype=np.int64)
 
