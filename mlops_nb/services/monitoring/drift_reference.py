@@ -107,7 +107,8 @@ class ReferenceProfile:
         arrays: dict[str, np.ndarray] = {"meta": np.array(json.dumps(meta))}
         for i, col in enumerate(self.columns.values()):
             arrays[f"v{i}"] = col.values if col.numeric else np.asarray(col.values, dtype=str)
-            arrays[f"c{i}"] = col.counts
+            smallest = np.min_scalar_type(int(col.counts.max())) if len(col.counts) else np.uint8
+            arrays[f"c{i}"] = col.counts.astype(smallest)  # mostly 1s: a byte each, not 8
         buffer = io.BytesIO()
         np.savez(buffer, allow_pickle=False, **arrays)
         return buffer.getvalue()
@@ -128,7 +129,7 @@ class ReferenceProfile:
                     values = npz[f"v{i}"]
                     columns[m["name"]] = ColumnReference(
                         name=m["name"], dtype=m["dtype"], numeric=m["numeric"], rows=m["rows"], nulls=m["nulls"],
-                        values=values if m["numeric"] else values.astype(object), counts=npz[f"c{i}"],
+                        values=values if m["numeric"] else values.astype(object), counts=npz[f"c{i}"].astype(np.int64),
                         std=m["std"], exact=m["exact"], distinct=m["distinct"])
         except InvalidInput:
             raise

@@ -59,6 +59,7 @@ def test_the_profile_round_trips_through_bytes_that_need_no_pickle():
     back = ReferenceProfile.from_bytes(blob)
     assert (back.rows, back.source, list(back.columns)) == (500, "dataset", ["x", "city", "when"])
     assert back.columns["x"].values.tolist() == profile.columns["x"].values.tolist()
+    assert back.columns["x"].counts.dtype == np.int64 and back.columns["city"].counts.tolist() == [250, 250]
     assert back.columns["city"].values.tolist() == ["Zürich", "東京"]
     assert back.columns["when"].datetime
     assert back.summary() == profile.summary()
