@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import io
 import json
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -243,7 +242,3 @@ def reference_profile(df: pd.DataFrame, *, source: str = "frame") -> ReferencePr
     columns = {name: column_reference(name, df.iloc[:, i]) for i, name in enumerate(names)}
     return ReferenceProfile(rows=int(df.shape[0]), source=source, columns=columns)
 
-
-def finite_or_none(value: float | None) -> float | None:
-    """`value` unless it is None, NaN or infinite (JSON cannot hold those)."""
-    return value if value is not None and math.isfinite(value) else None
