@@ -138,8 +138,9 @@ class ReferenceProfile:
 
 
 def is_numeric_dtype(dtype: Any) -> bool:
-    """True for float, int and unsigned dtypes, numpy or pandas-nullable (not bool)."""
-    return bool(pd.api.types.is_numeric_dtype(dtype)) and not pd.api.types.is_bool_dtype(dtype)
+    """True for float, int and unsigned dtypes, numpy or pandas-nullable (not bool, not complex)."""
+    types = pd.api.types
+    return bool(types.is_numeric_dtype(dtype)) and not types.is_bool_dtype(dtype) and not types.is_complex_dtype(dtype)
 
 
 def finite_values(series: pd.Series) -> np.ndarray:
@@ -161,7 +162,10 @@ def sorted_counts(sorted_values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def category_counts(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """(labels as an object array of str, counts as int64) of a non-numeric column, most frequent
     first; None and NaN dropped. Values that differ but print alike (1 and "1") are merged."""
-    counts = series.value_counts(dropna=True, sort=False)
+    try:
+        counts = series.value_counts(dropna=True, sort=False)
+    except TypeError:  # unhashable values (lists, dicts): counted by their text
+        counts = series.dropna().map(str).value_counts(sort=False)
     counts = counts[counts > 0]  # a categorical dtype lists its unused categories too
     index = counts.index
     if not (index.dtype == object and all(type(v) is str for v in index)):  # O(distinct), not O(rows)

@@ -165,3 +165,12 @@ def test_one_letter_values_in_tiny_frames_do_not_crash():
     result, _, findings = drift(tiny, tiny)
     assert result.tested == 0
     assert ("letter", "text_not_tested") in findings and ("x", "too_few_rows") in findings
+
+
+def test_unhashable_and_complex_values_are_counted_by_their_text_not_raised():
+    reference, current = frames()
+    for frame in (reference, current):
+        frame["tags"] = [["a"], ["b", "c"]] * (N // 2)
+        frame["wave"] = np.array([1 + 2j, 3 - 1j] * (N // 2))
+    result, tested, _ = drift(reference, current)
+    assert {"tags", "wave"} <= tested and result.tested == 5
