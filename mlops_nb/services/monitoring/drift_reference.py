@@ -162,10 +162,7 @@ def sorted_counts(sorted_values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def category_counts(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """(labels as an object array of str, counts as int64) of a non-numeric column, most frequent
     first; None and NaN dropped. Values that differ but print alike (1 and "1") are merged."""
-    try:
-        counts = series.value_counts(dropna=True, sort=False)
-    except TypeError:  # unhashable values (lists, dicts): counted by their text
-        counts = series.dropna().map(str).value_counts(sort=False)
+    counts = series.value_counts(dropna=True, sort=False)  # unhashable values (lists) too, by pandas
     counts = counts[counts > 0]  # a categorical dtype lists its unused categories too
     index = counts.index
     if not (index.dtype == object and all(type(v) is str for v in index)):  # O(distinct), not O(rows)
