@@ -54,7 +54,7 @@ def jensenshannon_distance(reference: np.ndarray, current: np.ndarray) -> float:
     q = q / q.sum()
     m = (p + q) / 2.0
     js = special.rel_entr(p, m).sum() + special.rel_entr(q, m).sum()
-    return float(np.sqrt(js / 2.0))
+    return float(np.sqrt(max(js, 0.0) / 2.0))  # rounding can leave -1e-17 for equal shares: 0, not NaN
 
 
 def ks_pvalue(reference_values: np.ndarray, reference_counts: np.ndarray, current_sorted: np.ndarray) -> float:
