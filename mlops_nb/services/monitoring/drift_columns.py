@@ -58,6 +58,8 @@ def current_column(ref: ColumnReference, series: pd.Series, findings: list[Findi
                                 "reference); drift is tested on numerical and categorical columns only"))
         return None
     if is_numeric_dtype(dtype):
+        if ref.dtype in ("bool", "boolean"):
+            return _numbers_as_booleans(ref, series, findings)
         if not ref.numeric:
             examples = series.dropna().unique()[:5].tolist()
             findings.append(Finding(name, "dtype_changed", "error",
@@ -65,7 +67,12 @@ def current_column(ref: ColumnReference, series: pd.Series, findings: list[Findi
                                     "the reference; not tested (make both sides the same type)", examples=examples))
             return None
         return _numbers(ref, finite_values(series), pd.api.types.is_integer_dtype(dtype), findings)
-    if ref.numeric and not (pd.api.types.is_bool_dtype(dtype) or isinstance(dtype, pd.CategoricalDtype)):
+    if ref.numeric and pd.api.types.is_bool_dtype(dtype):  # True == 1 in evidently's keys too
+        findings.append(Finding(name, "dtype_changed", "warning",
+                                f"column '{name}' is boolean in current but numeric ({ref.dtype}) in the reference; "
+                                "compared as 1 (True) and 0 (False)"))
+        return _numbers(ref, finite_values(series), True, findings)
+    if ref.numeric and not isinstance(dtype, pd.CategoricalDtype):
         return _numbers_as_text(ref, series, findings)
     if ref.numeric:
         findings.append(Finding(name, "dtype_changed", "error",
@@ -118,3 +125,24 @@ def _numbers_as_text(ref: ColumnReference, series: pd.Series, findings: list[Fin
                             examples=examples))
     integer = ref.integer and bool(np.all(np.mod(clean, 1) == 0))
     return _numbers(ref, clean, integer, findings)
+
+
+def _numbers_as_booleans(ref: ColumnReference, series: pd.Series, findings: list[Finding]) -> CurrentColumn | None:
+    """Numbers in current for a boolean reference column: 0 and 1 are False and True (as in
+    evidently's keys, where True == 1); any other number leaves the column untested."""
+    name, clean = ref.name, finite_values(series)
+    others = clean[(clean != 0) & (clean != 1)]
+    if len(others):
+        findings.append(Finding(name, "dtype_changed", "error",
+                                f"column '{name}' holds numbers ({series.dtype}) in current but booleans in the "
+                                f"reference, and {len(others)} value(s) are not 0 or 1; not tested",
+                                examples=np.unique(others)[:5].tolist()))
+        return None
+    findings.append(Finding(name, "dtype_changed", "warning",
+                            f"column '{name}' holds 0/1 numbers in current but booleans in the reference; "
+                            "compared as False (0) and True (1)"))
+    trues = int(np.count_nonzero(clean))
+    labels, counts = np.array(["True", "False"], dtype=object), np.array([trues, len(clean) - trues], dtype=np.int64)
+    present = counts > 0
+    return CurrentColumn(type="categorical", numeric=False, rows=len(clean), values=labels[present],
+                         counts=counts[present])

@@ -174,3 +174,15 @@ def test_unhashable_and_complex_values_are_counted_by_their_text_not_raised():
         frame["wave"] = np.array([1 + 2j, 3 - 1j] * (N // 2))
     result, tested, _ = drift(reference, current)
     assert {"tags", "wave"} <= tested and result.tested == 5
+
+
+def test_booleans_against_zero_one_numbers_are_compared_as_evidently_does_with_a_warning():
+    rng = np.random.default_rng(3)
+    flags = rng.random(N) < 0.3
+    as_ints, as_bools = pd.DataFrame({"flag": flags.astype(np.int64)}), pd.DataFrame({"flag": rng.random(N) < 0.3})
+    for reference, current in ((as_ints, as_bools), (as_bools, as_ints)):
+        result, tested, findings = drift(reference, current)
+        assert tested == {"flag"} and result.columns[0].test == "z" and not result.columns[0].drift
+        assert findings[("flag", "dtype_changed")].severity == "warning"
+    result, tested, findings = drift(as_bools, as_ints.assign(flag=as_ints.flag * 2))
+    assert tested == set() and findings[("flag", "dtype_changed")].examples == [2]

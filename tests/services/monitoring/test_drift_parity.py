@@ -141,3 +141,11 @@ def test_digits_above_1000_rows_get_evidentlys_distance_verdicts():
 
     frame = load_digits(as_frame=True).frame.astype(np.float64)
     assert_same_verdicts(frame.iloc[:1_100], frame.iloc[1_100:])
+
+
+def test_booleans_against_zero_one_integers_get_evidentlys_verdicts():
+    rng = np.random.default_rng(8)
+    as_ints = pd.DataFrame({"flag": (rng.random(400) < 0.3).astype(np.int64), "x": rng.normal(size=400)})
+    as_bools = pd.DataFrame({"flag": rng.random(400) < 0.4, "x": rng.normal(size=400)})
+    assert_same_verdicts(as_ints, as_bools)
+    assert_same_verdicts(as_bools, as_ints)
