@@ -50,7 +50,9 @@ class ColumnDrift:
     "chisquare", "z"); `statistic` its p-value (ks, chisquare, z: drift when below `threshold`,
     ks also when equal) or distance (drift when >= `threshold`); `reference_rows`/`current_rows`
     the non-null rows tested; `distribution` small JSON for a chart: {"kind": "bins", "edges",
-    "reference", "current"} (shares per bin) or {"kind": "categories", "labels", "reference",
+    "reference", "current"} (shares per bin; 20 equal bins between the 1st and 99th percentiles of
+    both sides, the end bins also holding the rows beyond them, so one outlier does not squash the
+    chart) or {"kind": "categories", "labels", "reference",
     "current"} (shares of the top 20 labels, then "other")."""
 
     column: str
@@ -194,8 +196,10 @@ def _numeric_drift(ref: ColumnReference, cur: CurrentColumn, role: str, findings
         statistic = drift_stats.wasserstein_normed(ref.values, ref.counts, ref.std or 0.0, cur.values, cur.counts)
         test, threshold = "wasserstein", DISTANCE_THRESHOLD
         drift = statistic >= DISTANCE_THRESHOLD
-    low = min(float(ref.values[0]), float(cur.values[0]))
-    high = max(float(ref.values[-1]), float(cur.values[-1]))
+    low = min(drift_stats.quantile(ref.values, ref.counts, 0.01), drift_stats.quantile(cur.values, cur.counts, 0.01))
+    high = max(drift_stats.quantile(ref.values, ref.counts, 0.99), drift_stats.quantile(cur.values, cur.counts, 0.99))
+    if high <= low:  # most rows on one value: the full range
+        low, high = min(float(ref.values[0]), float(cur.values[0])), max(float(ref.values[-1]), float(cur.values[-1]))
     edges = np.linspace(low, high, BINS + 1) if high > low else np.array([low, high])
     distribution = {"kind": "bins", "edges": [float(e) for e in edges],
                     "reference": drift_stats.binned_shares(ref.values, ref.counts, edges),

@@ -84,9 +84,17 @@ def wasserstein_normed(reference_values: np.ndarray, reference_counts: np.ndarra
     return distance / max(float(reference_std), 0.001)
 
 
+def quantile(values: np.ndarray, counts: np.ndarray, q: float) -> float:
+    """The q-quantile (0 <= q <= 1, lower value) of sorted distinct `values` with `counts`."""
+    cumulative = np.cumsum(counts)
+    at = int(np.searchsorted(cumulative, q * float(cumulative[-1]), side="left"))
+    return float(values[min(at, len(values) - 1)])
+
+
 def binned_shares(values: np.ndarray, counts: np.ndarray, edges: np.ndarray) -> list[float]:
     """Share of rows in each bin [edges[i], edges[i+1]) (the last bin closed) of sorted distinct
-    `values` with `counts`; len(edges) - 1 shares summing to 1."""
+    `values` with `counts`; len(edges) - 1 shares summing to 1: rows below edges[0] count in the
+    first bin, rows above edges[-1] in the last."""
     cumulative = np.concatenate(([0], np.cumsum(counts)))
     inner = np.searchsorted(values, edges[1:-1], side="left")
     positions = np.concatenate(([0], inner, [len(values)]))

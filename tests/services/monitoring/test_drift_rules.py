@@ -131,3 +131,12 @@ def test_nearly_equal_shares_give_a_jensen_shannon_distance_of_zero_not_nan():
     with np.errstate(invalid="ignore"):  # scipy warns "invalid value encountered in sqrt"
         assert np.isnan(distance.jensenshannon(reference / reference.sum(), current / current.sum()))
     assert drift_stats.jensenshannon_distance(reference, current) == 0.0
+
+
+def test_one_outlier_does_not_squash_the_chart_into_one_bin():
+    rng = np.random.default_rng(9)
+    reference = pd.DataFrame({"x": rng.normal(size=3_000)})
+    current = pd.DataFrame({"x": np.append(rng.normal(size=1_999), 1e9)})
+    bins = verdicts(reference, current)[1]["x"].distribution
+    assert bins["edges"][-1] < 10 and max(bins["current"]) < 0.5
+    assert sum(bins["current"]) == pytest.approx(1, abs=1e-4)
