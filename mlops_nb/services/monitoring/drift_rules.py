@@ -196,14 +196,17 @@ def _numeric_drift(ref: ColumnReference, cur: CurrentColumn, role: str, findings
         statistic = drift_stats.wasserstein_normed(ref.values, ref.counts, ref.std or 0.0, cur.values, cur.counts)
         test, threshold = "wasserstein", DISTANCE_THRESHOLD
         drift = statistic >= DISTANCE_THRESHOLD
-    low = min(drift_stats.quantile(ref.values, ref.counts, 0.01), drift_stats.quantile(cur.values, cur.counts, 0.01))
-    high = max(drift_stats.quantile(ref.values, ref.counts, 0.99), drift_stats.quantile(cur.values, cur.counts, 0.99))
+    ref_cumulative, cur_cumulative = np.cumsum(ref.counts), np.cumsum(cur.counts)
+    low = min(drift_stats.quantile(ref.values, ref_cumulative, 0.01),
+              drift_stats.quantile(cur.values, cur_cumulative, 0.01))
+    high = max(drift_stats.quantile(ref.values, ref_cumulative, 0.99),
+               drift_stats.quantile(cur.values, cur_cumulative, 0.99))
     if high <= low:  # most rows on one value: the full range
         low, high = min(float(ref.values[0]), float(cur.values[0])), max(float(ref.values[-1]), float(cur.values[-1]))
     edges = np.linspace(low, high, BINS + 1) if high > low else np.array([low, high])
     distribution = {"kind": "bins", "edges": [float(e) for e in edges],
-                    "reference": drift_stats.binned_shares(ref.values, ref.counts, edges),
-                    "current": drift_stats.binned_shares(cur.values, cur.counts, edges)}
+                    "reference": drift_stats.binned_shares(ref.values, ref_cumulative, edges),
+                    "current": drift_stats.binned_shares(cur.values, cur_cumulative, edges)}
     return ColumnDrift(ref.name, role, "numerical", test, float(statistic), threshold, bool(drift),
                        ref.rows, cur.rows, distribution)
 

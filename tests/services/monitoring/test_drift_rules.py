@@ -140,3 +140,9 @@ def test_one_outlier_does_not_squash_the_chart_into_one_bin():
     bins = verdicts(reference, current)[1]["x"].distribution
     assert bins["edges"][-1] < 10 and max(bins["current"]) < 0.5
     assert sum(bins["current"]) == pytest.approx(1, abs=1e-4)
+
+
+def test_bin_shares_count_each_row_once_with_the_ends_holding_what_lies_beyond():
+    values, counts = np.array([0.0, 1.0, 2.0, 5.0, 9.0]), np.array([1, 2, 3, 4, 10])
+    shares = drift_stats.binned_shares(values, np.cumsum(counts), np.array([1.0, 3.0, 5.0, 7.0]))
+    assert shares == [0.3, 0.0, 0.7]  # [.., 3): 0, 1, 2 -> 6 rows; [3, 5): none; [5, ..]: 5, 9 -> 14 rows
