@@ -28,7 +28,7 @@ import pandas as pd
 
 from mlops_nb.services.errors import InvalidInput
 
-REFERENCE_VALUES = 100_000  # distinct values kept exactly per column; above it, this many quantiles
+REFERENCE_VALUES = 100_000  # distinct values kept exactly per column; above it, this many points (`bounded`)
 FORMAT = 1  # version of the to_bytes layout
 
 
@@ -40,8 +40,8 @@ class ColumnReference:
     (nullable ones too). `rows` counts the non-null (finite) values the tests use, `nulls` the rest
     (NaN, None, +-inf). Numeric: `values` are the sorted distinct finite values (float64) and
     `counts` how often each occurs (int64); when `exact` is False they are the column's extreme
-    values and quantiles between them (`bounded`), each standing for `counts` rows. Other columns: `values` are the category labels as text
-    (a unicode array) by descending count. `std` is the population standard deviation (ddof=0) of
+    values and quantiles between them (`bounded`), each standing for `counts` rows. Other columns:
+    `values` are the category labels as text (an object array) by descending count. `std` is the population standard deviation (ddof=0) of
     the cleaned numeric column, as evidently's Wasserstein norm uses (None for other columns).
     `distinct` is the number of distinct non-null values (exact even when `values` is not)."""
 

@@ -249,7 +249,7 @@ def _categorical_verdict(ref: ColumnReference, cur: CurrentColumn, role: str, la
                                 f"column '{ref.name}' has {int(new.sum())} value(s) never seen in the reference "
                                 f"({share:.1%} of current rows), e.g. {examples}", examples=examples,
                                 details={"count": int(new.sum()), "share": round(share, 6)}))
-    ref_share = ref_counts / max(float(ref_counts.sum()), 1.0)
+    ref_share = ref_counts / float(ref.rows)
     cur_share = cur_counts / float(cur.rows)
     top = np.argsort(-(ref_share + cur_share), kind="stable")[:TOP_LABELS]
     rest = np.setdiff1d(np.arange(n_values), top)
@@ -265,9 +265,10 @@ def _categorical_verdict(ref: ColumnReference, cur: CurrentColumn, role: str, la
 
 
 def _aligned(values: np.ndarray, counts: np.ndarray, keys: np.ndarray) -> np.ndarray:
-    """`counts` of sorted `values` placed at their positions among sorted `keys` (a superset)."""
+    """`counts` of sorted `values` added at their positions among sorted `keys` (a superset; a
+    bounded reference may repeat a value)."""
     out = np.zeros(len(keys), dtype=np.int64)
-    out[np.searchsorted(keys, values)] = counts
+    np.add.at(out, np.searchsorted(keys, values), counts)
     return out
 
 

@@ -95,3 +95,14 @@ def test_a_frame_that_cannot_be_profiled_is_refused_by_name(frame, words):
     with pytest.raises(InvalidInput) as raised:
         reference_profile(frame)
     assert words in str(raised.value)
+
+
+def test_a_bounded_reference_keeps_every_row_when_current_codes_make_the_test_categorical(monkeypatch):
+    monkeypatch.setattr(drift_reference, "REFERENCE_VALUES", 40)
+    rng = np.random.default_rng(2)
+    spread = np.round(rng.normal(2, 1, 3_000), 2)  # ~500 distinct: bounded to 40 points
+    reference = pd.DataFrame({"x": np.where(rng.random(3_000) < 0.5, 2.0, spread)})  # 2.0 is several points
+    current = pd.DataFrame({"x": rng.integers(0, 5, 2_000)})  # 5 integer codes: categorical
+    column = compute_drift(reference_profile(reference), current).columns[0]
+    assert (column.type, column.test, column.reference_rows) == ("categorical", "jensenshannon", 3_000)
+    assert sum(column.distribution["reference"]) == pytest.approx(1, abs=1e-4)
