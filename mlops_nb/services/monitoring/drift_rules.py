@@ -137,6 +137,10 @@ def compute_drift(reference: ReferenceProfile, current: pd.DataFrame, *, exclude
         if name not in skipped and name not in names:
             findings.append(Finding(name, "missing_column", "error",
                                     f"column '{name}' is in the reference but missing from the current data"))
+    if prediction is not None and prediction not in names and prediction not in reference.columns:
+        findings.append(Finding(prediction, "missing_column", "error",
+                                f"the prediction column '{prediction}' is not in the current data; "
+                                "no prediction drift"))
     features = [v for v in verdicts if v.role == "feature"]
     predicted = [v for v in verdicts if v.role == "prediction"]
     tested, drifted = len(features), sum(v.drift for v in features)

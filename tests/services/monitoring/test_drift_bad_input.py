@@ -186,3 +186,11 @@ def test_booleans_against_zero_one_numbers_are_compared_as_evidently_does_with_a
         assert findings[("flag", "dtype_changed")].severity == "warning"
     result, tested, findings = drift(as_bools, as_ints.assign(flag=as_ints.flag * 2))
     assert tested == set() and findings[("flag", "dtype_changed")].examples == [2]
+
+
+def test_a_named_prediction_column_that_is_missing_is_said_so():
+    reference, current = frames()
+    result, _, findings = drift(reference, current, prediction="_prediction")
+    assert result.prediction_drift is None and result.tested == 3
+    assert "the prediction column '_prediction' is not in the current data" in \
+        findings[("_prediction", "missing_column")].message
