@@ -11,7 +11,7 @@ values keeps its REFERENCE_VALUES / 4 smallest and largest values exactly and RE
 equally spaced quantiles between them (`exact=False`; the Wasserstein distance computed from them
 is approximate: docs/drift.md gives the measured error). K-S only
 ever runs on references of 1,000 rows or fewer, which are always exact. Serialised with numpy
-(`np.savez`, no pickle).
+(`np.savez`, no pickle; labels as UTF-8 bytes with their end offsets).
 
     profile = reference_profile(train_df, source="dataset")
     blob = profile.to_bytes(); ReferenceProfile.from_bytes(blob).columns["age"].rows
@@ -105,7 +105,10 @@ class ReferenceProfile:
              "std": c.std, "exact": c.exact, "distinct": c.distinct} for c in self.columns.values()]}
         arrays: dict[str, np.ndarray] = {"meta": np.array(json.dumps(meta))}
         for i, col in enumerate(self.columns.values()):
-            arrays[f"v{i}"] = col.values if col.numeric else np.asarray(col.values, dtype=str)
+            if col.numeric:
+                arrays[f"v{i}"] = col.values
+            else:
+                arrays[f"v{i}"], arrays[f"e{i}"] = _pack_labels(col.values)
             smallest = np.min_scalar_type(int(col.counts.max())) if len(col.counts) else np.uint8
             arrays[f"c{i}"] = col.counts.astype(smallest)  # mostly 1s: a byte each, not 8
         buffer = io.BytesIO()
@@ -125,16 +128,32 @@ class ReferenceProfile:
                     raise InvalidInput(f"reference profile format {meta.get('format')!r} is not {FORMAT}")
                 columns = {}
                 for i, m in enumerate(meta["columns"]):
-                    values = npz[f"v{i}"]
+                    values = npz[f"v{i}"] if m["numeric"] else _unpack_labels(npz[f"v{i}"], npz[f"e{i}"])
                     columns[m["name"]] = ColumnReference(
                         name=m["name"], dtype=m["dtype"], numeric=m["numeric"], rows=m["rows"], nulls=m["nulls"],
-                        values=values if m["numeric"] else values.astype(object), counts=npz[f"c{i}"].astype(np.int64),
+                        values=values, counts=npz[f"c{i}"].astype(np.int64),
                         std=m["std"], exact=m["exact"], distinct=m["distinct"])
         except InvalidInput:
             raise
-        except (OSError, ValueError, KeyError, TypeError, EOFError) as err:
+        except (OSError, ValueError, KeyError, TypeError, EOFError, UnicodeDecodeError) as err:
             raise InvalidInput(f"these {len(data)} bytes are not a reference profile ({err})") from err
         return cls(rows=int(meta["rows"]), source=str(meta["source"]), columns=columns)
+
+
+def _pack_labels(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Labels as their UTF-8 bytes end to end (uint8) and where each ends (int64). Not a numpy
+    unicode array: that is as wide as the longest label for every label (one 10,000-character
+    comment among 100,000 labels would take 4 GB) and drops trailing NUL characters."""
+    encoded = [str(label).encode("utf-8") for label in labels]
+    ends = np.cumsum([len(e) for e in encoded], dtype=np.int64)
+    return np.frombuffer(b"".join(encoded), dtype=np.uint8), ends
+
+
+def _unpack_labels(packed: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """The labels `_pack_labels` packed, as an object array of str."""
+    data = packed.tobytes()
+    starts = np.concatenate(([0], ends[:-1])).tolist()
+    return np.array([data[a:b].decode("utf-8") for a, b in zip(starts, ends.tolist())], dtype=object)
 
 
 def is_numeric_dtype(dtype: Any) -> bool:
