@@ -144,7 +144,7 @@ def _pack_labels(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Labels as their UTF-8 bytes end to end (uint8) and where each ends (int64). Not a numpy
     unicode array: that is as wide as the longest label for every label (one 10,000-character
     comment among 100,000 labels would take 4 GB) and drops trailing NUL characters."""
-    encoded = [str(label).encode("utf-8") for label in labels]
+    encoded = [str(label).encode("utf-8", "surrogatepass") for label in labels]
     ends = np.cumsum([len(e) for e in encoded], dtype=np.int64)
     return np.frombuffer(b"".join(encoded), dtype=np.uint8), ends
 
@@ -153,7 +153,7 @@ def _unpack_labels(packed: np.ndarray, ends: np.ndarray) -> np.ndarray:
     """The labels `_pack_labels` packed, as an object array of str."""
     data = packed.tobytes()
     starts = np.concatenate(([0], ends[:-1])).tolist()
-    return np.array([data[a:b].decode("utf-8") for a, b in zip(starts, ends.tolist())], dtype=object)
+    return np.array([data[a:b].decode("utf-8", "surrogatepass") for a, b in zip(starts, ends.tolist())], dtype=object)
 
 
 def is_numeric_dtype(dtype: Any) -> bool:
