@@ -7,7 +7,8 @@ counts) or as a Finding that names it and says why it was not tested:
 `numbers_as_text` (a numeric reference column arriving as text: tested as numbers only if every
 value parses), `dtype_changed` (numbers in current, text in the reference), `text_not_tested` (more
 than 50% distinct strings: evidently runs a domain classifier, we give no verdict), `not_tested`
-(datetimes), and the warning `integer_codes` (an integer column with 11 to INTEGER_CODES values,
+(datetimes), and the warnings `typed_by_reference` (a small batch of a categorical column looks like
+text by evidently's rule, which we do not test: tested as categorical) and `integer_codes` (an integer column with 11 to INTEGER_CODES values,
 which evidently's rule tests as numbers although it may hold category codes).
 
     cur = current_column(reference.columns["age"], batch["age"], findings)
@@ -83,6 +84,12 @@ def current_column(ref: ColumnReference, series: pd.Series, findings: list[Findi
     rows = int(counts.sum())
     textual = not (pd.api.types.is_bool_dtype(dtype) or isinstance(dtype, pd.CategoricalDtype))
     if textual and rows and len(labels) > TEXT_SHARE * rows:
+        if ref.rows and ref.distinct <= TEXT_SHARE * ref.rows:  # categories in the reference: a small batch
+            findings.append(Finding(name, "typed_by_reference", "warning",
+                                    f"column '{name}' has {len(labels)} distinct values in {rows} current rows "
+                                    f"(more than {TEXT_SHARE:.0%}: evidently would treat it as text), but "
+                                    f"{ref.distinct} categories in {ref.rows} reference rows; tested as categorical"))
+            return CurrentColumn(type="categorical", numeric=False, rows=rows, values=labels, counts=counts)
         findings.append(Finding(name, "text_not_tested", "warning",
                                 f"column '{name}' is free text ({len(labels)} distinct values in {rows} rows, more "
                                 f"than {TEXT_SHARE:.0%}); evidently would train a classifier on it, we test "

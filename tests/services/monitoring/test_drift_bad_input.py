@@ -194,3 +194,13 @@ def test_a_named_prediction_column_that_is_missing_is_said_so():
     assert result.prediction_drift is None and result.tested == 3
     assert "the prediction column '_prediction' is not in the current data" in \
         findings[("_prediction", "missing_column")].message
+
+
+def test_a_small_batch_of_a_categorical_column_is_tested_as_categorical_not_dropped_as_text():
+    rng = np.random.default_rng(4)
+    codes = np.array([f"branch-{i:02d}" for i in range(40)], dtype=object)
+    reference = pd.DataFrame({"branch": codes[rng.integers(0, 40, 5_000)]})
+    current = pd.DataFrame({"branch": codes[rng.permutation(40)[:35]]})  # 35 distinct in 35 rows
+    result, tested, findings = drift(reference, current)
+    assert tested == {"branch"} and result.columns[0].type == "categorical"
+    assert "tested as categorical" in findings[("branch", "typed_by_reference")].message
