@@ -3,13 +3,14 @@
 evidently decides a column's type from the current data (core/datasets.py infer_column_type, see
 ../shared/anchors/drift/RULES.md §1) and fails or skips silently on what it cannot test. Here each
 column either comes out counted (sorted distinct values with counts, or category labels with
-counts) or as a Finding that names it and says why it was not tested:
-`numbers_as_text` (a numeric reference column arriving as text: tested as numbers only if every
-value parses), `dtype_changed` (numbers in current, text in the reference), `text_not_tested` (more
-than 50% distinct strings: evidently runs a domain classifier, we give no verdict), `not_tested`
-(datetimes), and the warnings `typed_by_reference` (a small batch of a categorical column looks like
-text by evidently's rule, which we do not test: tested as categorical) and `integer_codes` (an integer column with 11 to INTEGER_CODES values,
-which evidently's rule tests as numbers although it may hold category codes).
+counts) or as a Finding that names it and says why it was not tested: `numbers_as_text` (a numeric
+reference column arriving as text: tested as numbers only if every value parses), `dtype_changed`
+(numbers against text; booleans against 0/1 numbers are compared, with a warning), `text_not_tested`
+(more than 50% distinct strings: evidently runs a domain classifier, we give no verdict),
+`not_tested` (datetimes); and the warnings `typed_by_reference` (a small batch of a categorical
+column looks like text by evidently's rule: tested as categorical) and `integer_codes` (an integer
+column with 11 to INTEGER_CODES values, which evidently's rule tests as numbers although it may
+hold category codes).
 
     cur = current_column(reference.columns["age"], batch["age"], findings)
 """
