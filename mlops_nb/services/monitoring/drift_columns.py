@@ -74,6 +74,9 @@ def current_column(ref: ColumnReference, series: pd.Series, findings: list[Findi
                                 f"column '{name}' is boolean in current but numeric ({ref.dtype}) in the reference; "
                                 "compared as 1 (True) and 0 (False)"))
         return _numbers(ref, finite_values(series), True, findings)
+    if ref.numeric and isinstance(dtype, pd.CategoricalDtype) and is_numeric_dtype(dtype.categories.dtype):
+        # a category dtype is categorical (evidently's rule); its numbers match the reference's values
+        return _numbers(ref, finite_values(series.astype(dtype.categories.dtype)), True, findings, categorical=True)
     if ref.numeric and not isinstance(dtype, pd.CategoricalDtype):
         return _numbers_as_text(ref, series, findings)
     if ref.numeric:
@@ -99,11 +102,12 @@ def current_column(ref: ColumnReference, series: pd.Series, findings: list[Findi
     return CurrentColumn(type="categorical", numeric=False, rows=rows, values=labels, counts=counts)
 
 
-def _numbers(ref: ColumnReference, clean: np.ndarray, integer: bool, findings: list[Finding]) -> CurrentColumn:
+def _numbers(ref: ColumnReference, clean: np.ndarray, integer: bool, findings: list[Finding], *,
+             categorical: bool = False) -> CurrentColumn:
     clean.sort()
     values, counts = sorted_counts(clean)
-    categorical = integer and len(values) <= INTEGER_CATEGORIES
-    if integer and INTEGER_CATEGORIES < len(values) <= INTEGER_CODES:
+    categorical = categorical or (integer and len(values) <= INTEGER_CATEGORIES)
+    if integer and not categorical and INTEGER_CATEGORIES < len(values) <= INTEGER_CODES:
         findings.append(Finding(ref.name, "integer_codes", "warning",
                                 f"column '{ref.name}' is an integer column with {len(values)} distinct values, "
                                 f"tested as numerical (evidently's rule: more than {INTEGER_CATEGORIES}); if they "

@@ -149,3 +149,11 @@ def test_booleans_against_zero_one_integers_get_evidentlys_verdicts():
     as_bools = pd.DataFrame({"flag": rng.random(400) < 0.4, "x": rng.normal(size=400)})
     assert_same_verdicts(as_ints, as_bools)
     assert_same_verdicts(as_bools, as_ints)
+
+
+def test_a_category_dtype_of_numbers_against_a_numeric_reference_gets_evidentlys_verdict():
+    rng = np.random.default_rng(10)
+    reference = pd.DataFrame({"rooms": rng.choice([1.0, 2.0, 3.0, 4.0], 600), "x": rng.normal(size=600)})
+    current = pd.DataFrame({"rooms": pd.Categorical(rng.choice([1.0, 2.0, 3.0, 4.0], 1_500, p=[0.4, 0.3, 0.2, 0.1])),
+                            "x": rng.normal(size=1_500)})
+    assert_same_verdicts(reference, current)
