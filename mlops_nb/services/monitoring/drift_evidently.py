@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import uuid
+import warnings
 from typing import Any, cast
 
 from sqlalchemy import select, update
@@ -91,11 +92,13 @@ def _build(session: Session, store: ArtifactStore, record: DriftRecord) -> bytes
     reference = reference[columns].sample(min(len(reference), EVIDENTLY_ROWS), random_state=0)
     current = current[columns].sample(min(len(current), EVIDENTLY_ROWS), random_state=0)
     try:
-        from evidently import Report
-        from evidently.presets import DataDriftPreset
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # evidently's own dependencies' deprecation notices are not the user's
+            from evidently import Report
+            from evidently.presets import DataDriftPreset
 
-        snapshot = Report([DataDriftPreset()]).run(current_data=current, reference_data=reference)
-        page = str(snapshot.get_html_str(as_iframe=False))
+            snapshot = Report([DataDriftPreset()]).run(current_data=current, reference_data=reference)
+            page = str(snapshot.get_html_str(as_iframe=False))
     except Exception as err:  # evidently's own failures on data it cannot read (RULES.md: bad input)
         raise InvalidInput(f"evidently could not build its report for drift report {record.id}: "
                            f"{type(err).__name__}: {err}") from err
