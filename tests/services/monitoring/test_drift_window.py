@@ -89,6 +89,9 @@ def test_batch_ids_choose_the_batches(ctx, scored):
     version_id, ids, _ = scored
     report = _window(ctx, version_id, batch_ids=[ids[1]])
     assert report.batches == 1 and report.current_rows == 1000 and "credit_amount" in report.drifted_columns
+    assert report.prediction_drift is True  # longer, larger loans: higher predicted default
+    same = _window(ctx, version_id, batch_ids=[ids[0]])
+    assert same.prediction_drift is False and (same.prediction["test"], same.prediction["statistic"]) == ("ks", 1.0)
 
 
 def test_a_window_without_an_accepted_or_warned_batch_is_refused_naming_model_version_and_window(ctx, scored):
