@@ -45,3 +45,24 @@ def test_a_bad_line_is_one_usage_error(notebook, line, words):
     with pytest.raises(UsageError, match=words) as err:
         notebook.run_line_magic("mlops", line)
     assert "\n" not in str(err.value)
+
+
+def test_drift_shows_inline_in_a_kernel(kernel_of_this_python, tmp_path):
+    """In a real kernel (nbclient) the report is the cell's rich output: its headline in HTML, text beside it."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    from tests.conftest import DATA
+
+    cells = [f"%load_ext mlops_nb\n%mlops init --project nb --db sqlite:///{tmp_path / 'k.db'} --user dana",
+             f"import pandas as pd\ncredit = pd.read_csv({str(DATA)!r})\ntrain, applicants = credit.iloc[:500], "
+             "credit.iloc[500:].assign(credit_amount=lambda d: d.credit_amount * 1.6)",
+             "%mlops drift --reference train --current applicants"]
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    NotebookClient(nb, timeout=120, kernel_name=kernel_of_this_python,
+                   resources={"metadata": {"path": str(tmp_path)}}).execute()
+    result = [o for o in nb.cells[2].outputs if o.output_type == "execute_result"]
+    assert len(result) == 1
+    assert "class='mlops-drift-headline'" in result[0].data["text/html"] and "credit_amount" in result[0].data[
+        "text/html"]
+    assert result[0].data["text/plain"].startswith("Drift report: ")
