@@ -19,13 +19,15 @@ that is built on a bounded sample only when someone asks to see it (`evidently_h
 """
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlmodel import Session
 
 from mlops_nb.services.data.datasets import check_frame
-from mlops_nb.services.errors import InvalidInput, NotFound
+from mlops_nb.services.data.results import Finding
+from mlops_nb.services.errors import InvalidInput, MlopsError, NotFound
 from mlops_nb.services.monitoring.drift_evidently import EVIDENTLY_ROWS, evidently_html
 from mlops_nb.services.monitoring.drift_reference import ReferenceProfile, reference_profile
 from mlops_nb.services.monitoring.drift_results import DriftReport
@@ -37,6 +39,7 @@ from mlops_nb.services.monitoring.drift_store import (
     drift_history,
     get_drift_report,
     reference_for,
+    save_report,
     staged_reference,
     store_reference,
 )
@@ -50,17 +53,12 @@ from mlops_nb.services.registry.lookups import get_model, production_version_row
 from mlops_nb.store.artifacts import ArtifactStore
 from mlops_nb.store.models import DatasetVersion, ModelVersion, RegisteredModel
 
-if TYPE_CHECKING:
-    pass
-
 TRIGGERS = ("manual", "monitor")
 DRIFT_SHARE = 0.5  # evidently's preset: dataset drift when at least half the tested columns drifted
 
 
 def _unstored(computation: DriftComputation, source: ReportSource, current_rows: int, user: str) -> DriftReport:
     """The report of a computation that is not stored (no model): the same record, `id` None."""
-    import time
-
     rows = [c.to_dict() for c in computation.columns]
     return DriftReport(id=None, model=None, version=None, reference=source.reference, current=source.current,
                        reference_rows=max((c.reference_rows for c in computation.columns), default=0),
@@ -123,8 +121,6 @@ def drift_report(*, session: Session | None, store: ArtifactStore | None, projec
     if row is None:
         return _unstored(computation, source, len(frame), user)
     assert session is not None and store is not None and project_id is not None and row.id is not None
-    from mlops_nb.services.monitoring.drift_store import save_report
-
     report_id = save_report(session=session, store=store, project_id=project_id, model_version_id=row.id, user=user,
                             computation=computation, source=source, current=frame, trigger=trigger)
     return get_drift_report(session=session, project_id=project_id, report_id=report_id)
@@ -176,10 +172,6 @@ def window_drift(*, session: Session, store: ArtifactStore, project_id: int, mod
         InvalidInput: the window holds no accepted or warned batch (the message names the model,
             version and window); bad `since`/`until`/`batch_ids`; the version names no training dataset.
     """
-    from mlops_nb.services.data.results import Finding
-    from mlops_nb.services.errors import MlopsError
-    from mlops_nb.services.monitoring.drift_store import save_report
-
     _check_trigger(trigger)
     row = session.get(ModelVersion, model_version_id) if isinstance(model_version_id, int) else None
     registered = session.get(RegisteredModel, row.model_id) if row is not None else None
