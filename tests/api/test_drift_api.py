@@ -55,3 +55,35 @@ def test_bad_arguments_are_named(ctx, credit, kwargs, error, words):
 def test_a_frame_reference_with_no_rows_is_named(credit):
     with pytest.raises(mlops.InvalidInput, match="reference has no rows"):
         mlops.drift_report(reference=credit.iloc[:0], current=credit)
+
+
+def test_a_stored_report_computes_without_holding_the_write_lock(sqlite_url, tmp_path, credit, monkeypatch):
+    """On SQLite a transaction holds the store's write lock: the verdicts on a large frame (and the
+    profile of a frame reference) are computed between the read and the write transactions."""
+    from pathlib import Path
+
+    from sqlalchemy import select
+
+    from mlops_nb.services.monitoring import drift, drift_reference
+    from mlops_nb.store.db import session_scope
+    from mlops_nb.store.models import ModelVersion
+    from tests.api.test_store_lock import _lock_is_free
+    from tests.factories import move_stage, register_credit_model
+
+    ctx = mlops.init(project="lock", db_url=sqlite_url, user="dana", artifact_root=str(tmp_path / "artifacts"))
+    X = register_credit_model(credit)
+    with session_scope(ctx.engine) as session:
+        row = session.execute(select(ModelVersion)).scalars().one()
+        move_stage(session, row, "staging")
+        move_stage(session, row, "production")
+    db_file, seen = Path(sqlite_url.removeprefix("sqlite:///")), []
+    for target, name in ((drift, "compute_report"), (drift_reference, "reference_profile")):
+        original = getattr(target, name)
+
+        def probe(*args, _original=original, _name=name, **kwargs):
+            seen.append((_name, _lock_is_free(db_file)))
+            return _original(*args, **kwargs)
+        monkeypatch.setattr(target, name, probe)
+    report = mlops.drift_report(reference=X, current=X.assign(age_in_years=X.age_in_years + 20), model="credit")
+    assert report.id is not None and "age_in_years" in report.drifted_columns
+    assert seen == [("reference_profile", True), ("compute_report", True)]
