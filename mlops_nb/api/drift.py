@@ -120,6 +120,5 @@ def drift_html(report_id: int) -> bytes:
     from mlops_nb.services.monitoring import drift
 
     context = get_context()
-    with session_scope(context.engine) as session:
-        return drift.evidently_html(session=session, store=context.artifacts, project_id=context.project_id,
-                                    report_id=report_id)
+    return drift.evidently_html_in_steps(engine=context.engine, store=context.artifacts,
+                                         project_id=context.project_id, report_id=report_id)

@@ -29,7 +29,7 @@ from sqlmodel import Session
 from mlops_nb.services.data.datasets import check_frame
 from mlops_nb.services.data.results import Finding
 from mlops_nb.services.errors import InvalidInput, MlopsError, NotFound
-from mlops_nb.services.monitoring.drift_evidently import EVIDENTLY_ROWS, evidently_html
+from mlops_nb.services.monitoring.drift_evidently import EVIDENTLY_ROWS, evidently_html, evidently_html_in_steps
 from mlops_nb.services.monitoring.drift_reference import ReferenceProfile, reference_profile
 from mlops_nb.services.monitoring.drift_results import DriftReport
 from mlops_nb.services.monitoring.drift_rules import DriftComputation, compute_drift
@@ -290,5 +290,5 @@ def _window_words(since: float | None, until: float | None) -> str:
 
 
 __all__ = ["DRIFT_SHARE", "EVIDENTLY_ROWS", "TRIGGERS", "DriftReport", "ReportPlan", "compute_report",
-           "drift_history", "drift_report", "evidently_html", "get_drift_report", "plan_report", "record_report",
+           "drift_history", "drift_report", "evidently_html", "evidently_html_in_steps", "get_drift_report", "plan_report", "record_report",
            "reference_for", "staged_reference", "store_reference", "window_drift"]

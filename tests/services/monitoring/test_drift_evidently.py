@@ -48,7 +48,7 @@ def test_evidently_report_is_built_once_on_a_sample_and_says_so(ctx, production,
     def fail(*args, **kwargs):
         raise AssertionError("built twice")
 
-    monkeypatch.setattr(drift_evidently, "_build", fail)
+    monkeypatch.setattr(drift_evidently, "build_html", fail)
     assert _html(ctx, report.id).decode() == page and _artifacts(ctx) == before + 1
     assert mlops.drift_html(report.id).decode() == page
 
@@ -60,3 +60,27 @@ def test_a_report_against_a_frame_has_no_evidently_report(ctx, production):
         _html(ctx, report.id)
     with pytest.raises(mlops.NotFound, match="drift report 404 does not exist in this project"):
         _html(ctx, 404)
+
+
+def test_the_api_runs_evidently_without_holding_the_write_lock(sqlite_url, tmp_path, credit, monkeypatch):
+    from pathlib import Path
+
+    from tests.api.test_store_lock import _lock_is_free
+
+    ctx = mlops.init(project="lock", db_url=sqlite_url, user="dana", artifact_root=str(tmp_path / "artifacts"))
+    X = register_credit_model(credit)
+    with session_scope(ctx.engine) as session:
+        row = session.execute(select(ModelVersion)).scalars().one()
+        move_stage(session, row, "staging")
+        move_stage(session, row, "production")
+    report = mlops.drift_report(current=X, model="credit")
+    monkeypatch.setattr(drift_evidently, "EVIDENTLY_ROWS", 200)
+    seen, build = [], drift_evidently.build_html
+
+    def probe(inputs):
+        seen.append(_lock_is_free(Path(sqlite_url.removeprefix("sqlite:///"))))
+        return build(inputs)
+
+    monkeypatch.setattr(drift_evidently, "build_html", probe)
+    assert b"built on a sample: 200 reference rows" in mlops.drift_html(report.id)
+    assert seen == [True]
