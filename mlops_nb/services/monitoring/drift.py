@@ -27,11 +27,10 @@ from typing import TYPE_CHECKING, Any
 from sqlmodel import Session
 
 from mlops_nb.services.data.datasets import check_frame
-from mlops_nb.services.data.results import Finding
-from mlops_nb.services.errors import InvalidInput, MlopsError, NotFound
+from mlops_nb.services.errors import InvalidInput, NotFound
 from mlops_nb.services.monitoring.drift_evidently import EVIDENTLY_ROWS, evidently_html, evidently_html_in_steps
 from mlops_nb.services.monitoring.drift_reference import ReferenceProfile, reference_profile
-from mlops_nb.services.monitoring.drift_results import DriftReport
+from mlops_nb.services.monitoring.drift_results import DRIFT_SHARE, TRIGGERS, DriftReport
 from mlops_nb.services.monitoring.drift_rules import DriftComputation, compute_drift
 from mlops_nb.services.monitoring.drift_store import (
     ReportSource,
@@ -44,21 +43,14 @@ from mlops_nb.services.monitoring.drift_store import (
     staged_reference,
     store_reference,
 )
-from mlops_nb.services.monitoring.drift_window import (
-    prediction_column,
-    reference_predictions,
-    window_batches,
-    window_frame,
-)
+from mlops_nb.services.monitoring.drift_window import check_trigger, window_drift, window_drift_in_steps
 from mlops_nb.services.registry.lookups import get_model, production_version_row
 from mlops_nb.store.artifacts import ArtifactStore
-from mlops_nb.store.models import DatasetVersion, ModelVersion, RegisteredModel
+from mlops_nb.store.models import DatasetVersion, ModelVersion
 
 if TYPE_CHECKING:
     import pandas as pd
 
-TRIGGERS = ("manual", "monitor")
-DRIFT_SHARE = 0.5  # evidently's preset: dataset drift when at least half the tested columns drifted
 
 
 def _unstored(computation: DriftComputation, source: ReportSource, current_rows: int, user: str) -> DriftReport:
@@ -72,11 +64,6 @@ def _unstored(computation: DriftComputation, source: ReportSource, current_rows:
                        dataset_drift=computation.dataset_drift, prediction_drift=computation.prediction_drift,
                        findings=list(computation.findings), rows=rows, trigger="manual", created_by=user,
                        created_at=time.time())
-
-
-def _check_trigger(trigger: str) -> None:
-    if trigger not in TRIGGERS:
-        raise InvalidInput(f"trigger {trigger!r} is not one of {', '.join(TRIGGERS)}")
 
 
 @dataclass
@@ -144,7 +131,7 @@ def record_report(*, session: Session | None, store: ArtifactStore | None, proje
     Raises:
         InvalidInput: a bad trigger, or the artifact store cannot be written (nothing is stored).
     """
-    _check_trigger(trigger)
+    check_trigger(trigger)
     if plan.model_version_id is None:
         return _unstored(computation, plan.source, len(current), user)
     assert session is not None and store is not None and project_id is not None
@@ -173,7 +160,7 @@ def drift_report(*, session: Session | None, store: ArtifactStore | None, projec
             none of the above; `exclude` is not a list of names or names a column neither side holds.
         NotFound: no such model, it has no production version, or no such dataset version.
     """
-    _check_trigger(trigger)
+    check_trigger(trigger)
     frame = check_frame(current, "current")
     plan = plan_report(session=session, store=store, project_id=project_id, reference=reference, model=model,
                        exclude=exclude, columns=list(frame.columns))
@@ -208,87 +195,7 @@ def _reference(session: Session | None, store: ArtifactStore | None, project_id:
                        f"got {type(reference).__name__}")
 
 
-def window_drift(*, session: Session, store: ArtifactStore, project_id: int, model_version_id: int,
-                 since: float | None = None, until: float | None = None, batch_ids: Sequence[str] | None = None,
-                 user: str, trigger: str = "monitor") -> DriftReport:
-    """Drift of a model version's scoring batches against its training dataset, stored with the window.
-
-    The current data is the union of the sampled input rows (at most 1,000 per batch) of the
-    version's accepted and warned batches recorded in [since, until) (epoch seconds; None: open),
-    or of those in `batch_ids`; refused and failed batches are left out. The reference is the
-    training dataset's stored reference, the training target left out. Prediction drift: the
-    positive-class probability (two-class predict_proba) or the prediction, against the version's
-    predictions on the training dataset's stored sample; a model that cannot be loaded here (a
-    feature definition not defined in this process, a refused environment) is named in a finding
-    instead.
-
-    Raises:
-        NotFound: no such model version in the project, or a batch of `batch_ids` is not one of its.
-        InvalidInput: the window holds no accepted or warned batch (the message names the model,
-            version and window); bad `since`/`until`/`batch_ids`; the version names no training dataset.
-    """
-    _check_trigger(trigger)
-    row = session.get(ModelVersion, model_version_id) if isinstance(model_version_id, int) else None
-    registered = session.get(RegisteredModel, row.model_id) if row is not None else None
-    if row is None or registered is None or registered.project_id != project_id:
-        raise NotFound(f"model version id {model_version_id!r} does not exist in this project")
-    assert row.id is not None
-    label = f"model {registered.name!r} v{row.version}"
-    if row.dataset_version_id is None:
-        raise InvalidInput(f"{label} names no training dataset, so its batches have no reference to drift from")
-    batches = window_batches(session=session, model_version_id=row.id, since=since, until=until, batch_ids=batch_ids)
-    if not batches:
-        window = f"batches {', '.join(batch_ids)}" if batch_ids is not None else _window_words(since, until)
-        raise InvalidInput(f"{label} has no accepted or warned scoring batch in {window}; nothing to measure "
-                           "drift on (refused and failed batches are left out)")
-    profile = reference_for(session=session, store=store, dataset_version_id=row.dataset_version_id)
-    target = row.target
-    inputs = [n for n in profile.columns if n != target]
-    predicted = prediction_column(batches)
-    findings: list[Finding] = []
-    if predicted is not None:
-        try:
-            column = reference_predictions(session=session, store=store, project_id=project_id, model=registered.name,
-                                           version=row.version, column=predicted,
-                                           dataset_version_id=row.dataset_version_id, target=target)
-            profile = ReferenceProfile(rows=profile.rows, source=profile.source,
-                                       columns={**profile.columns, predicted: column})
-        except MlopsError as err:
-            findings.append(Finding(predicted, "prediction_reference", "warning",
-                                    f"prediction drift not measured: {err}"))
-            predicted = None
-    dtypes = {name: ref.dtype for name, ref in profile.columns.items()}
-    current = window_frame(session=session, store=store, batches=batches,
-                           columns=inputs + ([predicted] if predicted else []), dtypes=dtypes)
-    computation = compute_drift(profile, current, exclude=[target] if target else [], prediction=predicted,
-                                drift_share=DRIFT_SHARE)
-    computation.findings = findings + computation.findings
-    times = [b.created_at for b in batches]
-    source = ReportSource(dataset_label(session, row.dataset_version_id, profile.source),
-                          f"{len(batches)} batch{'es' if len(batches) != 1 else ''}",
-                          reference_dataset_version_id=row.dataset_version_id,
-                          window_start=since if since is not None else min(times),
-                          window_end=until if until is not None else max(times), batches=len(batches))
-    report_id = save_report(session=session, store=store, project_id=project_id, model_version_id=row.id, user=user,
-                            computation=computation, source=source, current=current, trigger=trigger)
-    return get_drift_report(session=session, project_id=project_id, report_id=report_id)
-
-
-def _window_words(since: float | None, until: float | None) -> str:
-    from datetime import UTC, datetime
-
-    def at(ts: float) -> str:
-        return datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-
-    if since is None and until is None:
-        return "any window (it has none)"
-    if until is None:
-        return f"the window since {at(since or 0)}"
-    if since is None:
-        return f"the window before {at(until)}"
-    return f"the window {at(since)} to {at(until)}"
-
-
 __all__ = ["DRIFT_SHARE", "EVIDENTLY_ROWS", "TRIGGERS", "DriftReport", "ReportPlan", "compute_report",
            "drift_history", "drift_report", "evidently_html", "evidently_html_in_steps", "get_drift_report", "plan_report", "record_report",
-           "reference_for", "staged_reference", "store_reference", "window_drift"]
+           "reference_for", "staged_reference", "store_reference", "window_drift",
+           "window_drift_in_steps"]

@@ -12,6 +12,9 @@ from typing import Any
 
 from mlops_nb.services.data.results import Finding
 
+DRIFT_SHARE = 0.5  # evidently's preset (presets/drift.py:41): dataset drift when at least half the columns drifted
+TRIGGERS = ("manual", "monitor")  # what made a stored report: a person, or `mlops monitor run`
+
 # the per-column table's columns (`rows` holds these keys, and `distribution`, for each column)
 COLUMNS = ["column", "role", "type", "test", "statistic", "threshold", "drift", "reference_rows", "current_rows"]
 

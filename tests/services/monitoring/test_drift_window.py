@@ -12,7 +12,7 @@ from sqlalchemy import select
 import mlops_nb as mlops
 from mlops_nb.services import governance
 from mlops_nb.services.identity.auth import OPERATOR
-from mlops_nb.services.monitoring import drift
+from mlops_nb.services.monitoring import drift, drift_window
 from mlops_nb.store.db import session_scope
 from mlops_nb.store.models import DriftRecord, ModelVersion
 from tests.factories import move_stage, register_credit_model
@@ -63,7 +63,7 @@ def test_a_window_drifts_on_the_shifted_columns_and_leaves_the_refused_batch_out
     assert report.prediction_drift is not None and report.prediction["reference_rows"] == 1000
     with session_scope(ctx.engine) as session:
         record = session.get(DriftRecord, report.id)
-        created = [b.created_at for b in drift.window_batches(session=session, model_version_id=version_id)]
+        created = [b.created_at for b in drift_window.window_batches(session=session, model_version_id=version_id)]
     assert (record.window_start, record.window_end) == (min(created), max(created))
 
 
@@ -115,3 +115,27 @@ def test_unknown_versions_and_batches_are_not_found(ctx, scored):
         _window(ctx, 999)
     with pytest.raises(mlops.NotFound, match="scoring batch 'nope' is not a batch of this model version"):
         _window(ctx, version_id, batch_ids=["nope"])
+
+
+def test_in_steps_the_window_is_read_and_scored_outside_any_transaction(ctx, scored, monkeypatch):
+    """The same report as window_drift; on SQLite the files are read and the model scores with the
+    write lock free (window_drift_in_steps opens two short transactions of its own)."""
+    from pathlib import Path
+
+    from tests.api.test_store_lock import _lock_is_free
+
+    version_id, _, _ = scored
+    seen, read = [], drift_window.window_frame
+    sqlite = ctx.engine.dialect.name == "sqlite"
+
+    def probe(**kwargs):
+        if sqlite:
+            seen.append(_lock_is_free(Path(ctx.engine.url.database)))
+        return read(**kwargs)
+
+    monkeypatch.setattr(drift_window, "window_frame", probe)
+    stepped = drift.window_drift_in_steps(engine=ctx.engine, store=ctx.artifacts, project_id=ctx.project_id,
+                                          model_version_id=version_id, user="monitor")
+    whole = _window(ctx, version_id)
+    assert stepped.rows == whole.rows and stepped.findings == whole.findings and stepped.id != whole.id
+    assert seen == ([True, False] if sqlite else [])  # window_drift reads inside the caller's transaction
