@@ -10,7 +10,10 @@ a new version (other content):
 - `log_dataset`: the service alone (fingerprint, schema, profile, sample, the inserts), as before;
 - `hook`: staged_reference (profile + npz bytes staged) and store_reference (placed, row inserted);
 - `api`: `mlops.log_dataset` inside a run, which does both in one transaction;
-- the ratio hook / log_dataset: what a user pays on top.
+- the ratio hook / log_dataset: what a user pays on top;
+- what it buys: `mlops.drift_report(reference=<the dataset's name>, current=...)` (the stored
+  reference read back) beside `mlops.drift_report(reference=<the training frame>, current=...)`
+  (the reference profiled again on every report), on another draw of the same size.
 
 Prints one JSON line; figures go to docs/benchmarks.md.
 
@@ -78,10 +81,22 @@ def main() -> None:
             t0 = perf()
             mlops.log_dataset(frames[3 * i + 2], name="api")
             api.append(perf() - t0)
+    current = make(N, COLS, 10_000)
+    by_name, by_frame = [], []
+    for _ in range(REPEAT):
+        t0 = perf()
+        named = mlops.drift_report(reference="api", current=current)
+        by_name.append(perf() - t0)
+        t0 = perf()
+        framed = mlops.drift_report(reference=frames[-1], current=current)
+        by_frame.append(perf() - t0)
+    assert named.rows == framed.rows  # the same verdicts either way
     result = {"rows": N, "columns": COLS, "repeat": REPEAT,
               "log_dataset_s": r(median(service)), "hook_s": r(median(hook)), "api_log_dataset_s": r(median(api)),
               "hook_over_log_dataset": r(median(hook) / median(service), 3), "reference_bytes": size,
-              "frame_bytes": int(frames[0].memory_usage(deep=True).sum())}
+              "frame_bytes": int(frames[0].memory_usage(deep=True).sum()),
+              "report_stored_reference_s": r(median(by_name)), "report_frame_reference_s": r(median(by_frame)),
+              "frame_over_stored": r(median(by_frame) / median(by_name), 2)}
     result["value_s"] = result["hook_s"]
     emit("drift_reference", **result)
 
