@@ -57,3 +57,13 @@ def test_user_strings_are_escaped(page, credit):
     show(page, html)
     assert page.locator(".mlops-drift img").count() == 0
     assert hostile in page.locator(".mlops-drift-table").inner_text()
+
+
+def test_a_report_with_nothing_tested_says_why_instead_of_a_share(credit):
+    current = credit.iloc[:40][["age_in_years", "credit_amount"]].assign(age_in_years=np.nan, credit_amount=np.nan)
+    report = mlops.drift_report(reference=credit[["age_in_years", "credit_amount"]], current=current)
+    assert report.tested == 0 and report.share == 0 and not report.dataset_drift
+    assert report.headline == "no column could be tested: no drift share (the findings say why)"
+    html = report._repr_html_()
+    assert "mlops-drift-table" not in html and html.count("<li>") == len(report.findings) >= 3
+    assert "age_in_years" in repr(report) and "credit_amount" in repr(report)
