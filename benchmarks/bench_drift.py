@@ -110,9 +110,9 @@ def worker(n: int, columns: int, big: bool) -> dict:
                 exact = stats.wasserstein_distance(ref, cur) / max(float(np.std(ref)), 0.001)
                 errors.append((abs(column.statistic - exact) / exact, abs(column.statistic - exact),
                                (exact >= 0.1) == column.drift))
-        out.update(wasserstein_rel_error_max=max(e[0] for e in errors) if errors else None,
-                   wasserstein_abs_error_max=max(e[1] for e in errors) if errors else None,
-                   wasserstein_same_verdict=sum(e[2] for e in errors), wasserstein_inexact_columns=len(errors))
+        out.update(wasserstein_rel_error_max=float(max(e[0] for e in errors)) if errors else None,
+                   wasserstein_abs_error_max=float(max(e[1] for e in errors)) if errors else None,
+                   wasserstein_same_verdict=int(sum(bool(e[2]) for e in errors)), wasserstein_inexact_columns=len(errors))
         return out
     t0 = perf()
     profile = reference_profile(reference)
@@ -146,7 +146,9 @@ def worker(n: int, columns: int, big: bool) -> dict:
 
 
 def _run(args: list[str]) -> dict:
-    done = subprocess.run([sys.executable, *args], capture_output=True, text=True, check=True)
+    done = subprocess.run([sys.executable, *args], capture_output=True, text=True)
+    if done.returncode:
+        raise SystemExit(f"{' '.join(args)} failed:\n{done.stderr[-3000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
@@ -187,6 +189,6 @@ def main() -> None:
 
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--worker":
-        print(json.dumps(worker(int(sys.argv[2]), int(sys.argv[3]), "--big" in sys.argv)))
+        print(json.dumps(worker(int(sys.argv[2]), int(sys.argv[3]), "--big" in sys.argv), default=float))
     else:
         main()

@@ -3,12 +3,14 @@
 evidently decides a column's type from the current data (core/datasets.py infer_column_type, see
 ../shared/anchors/drift/RULES.md §1) and fails or skips silently on what it cannot test. Here each
 column either comes out counted (sorted distinct values with counts, or category labels with
-counts) or as a Finding that names it and says why it was not tested:
-`numbers_as_text` (a numeric reference column arriving as text: tested as numbers only if every
-value parses), `dtype_changed` (numbers in current, text in the reference), `text_not_tested` (more
-than 50% distinct strings: evidently runs a domain classifier, we give no verdict), `not_tested`
-(datetimes), and the warning `integer_codes` (an integer column with 11 to INTEGER_CODES values,
-which evidently's rule tests as numbers although it may hold category codes).
+counts) or as a Finding that names it and says why it was not tested: `numbers_as_text` (a numeric
+reference column arriving as text: tested as numbers only if every value parses), `dtype_changed`
+(numbers against text; booleans against 0/1 numbers are compared, with a warning), `text_not_tested`
+(more than 50% distinct strings: evidently runs a domain classifier, we give no verdict),
+`not_tested` (datetimes); and the warnings `typed_by_reference` (a small batch of a categorical
+column looks like text by evidently's rule: tested as categorical) and `integer_codes` (an integer
+column with 11 to INTEGER_CODES values, which evidently's rule tests as numbers although it may
+hold category codes).
 
     cur = current_column(reference.columns["age"], batch["age"], findings)
 """
@@ -58,6 +60,8 @@ def current_column(ref: ColumnReference, series: pd.Series, findings: list[Findi
                                 "reference); drift is tested on numerical and categorical columns only"))
         return None
     if is_numeric_dtype(dtype):
+        if ref.dtype in ("bool", "boolean"):
+            return _numbers_as_booleans(ref, series, findings)
         if not ref.numeric:
             examples = series.dropna().unique()[:5].tolist()
             findings.append(Finding(name, "dtype_changed", "error",
@@ -65,7 +69,15 @@ def current_column(ref: ColumnReference, series: pd.Series, findings: list[Findi
                                     "the reference; not tested (make both sides the same type)", examples=examples))
             return None
         return _numbers(ref, finite_values(series), pd.api.types.is_integer_dtype(dtype), findings)
-    if ref.numeric and not (pd.api.types.is_bool_dtype(dtype) or isinstance(dtype, pd.CategoricalDtype)):
+    if ref.numeric and pd.api.types.is_bool_dtype(dtype):  # True == 1 in evidently's keys too
+        findings.append(Finding(name, "dtype_changed", "warning",
+                                f"column '{name}' is boolean in current but numeric ({ref.dtype}) in the reference; "
+                                "compared as 1 (True) and 0 (False)"))
+        return _numbers(ref, finite_values(series), True, findings)
+    if ref.numeric and isinstance(dtype, pd.CategoricalDtype) and is_numeric_dtype(dtype.categories.dtype):
+        # a category dtype is categorical (evidently's rule); its numbers match the reference's values
+        return _numbers(ref, finite_values(series.astype(dtype.categories.dtype)), True, findings, categorical=True)
+    if ref.numeric and not isinstance(dtype, pd.CategoricalDtype):
         return _numbers_as_text(ref, series, findings)
     if ref.numeric:
         findings.append(Finding(name, "dtype_changed", "error",
@@ -76,6 +88,12 @@ def current_column(ref: ColumnReference, series: pd.Series, findings: list[Findi
     rows = int(counts.sum())
     textual = not (pd.api.types.is_bool_dtype(dtype) or isinstance(dtype, pd.CategoricalDtype))
     if textual and rows and len(labels) > TEXT_SHARE * rows:
+        if ref.rows and ref.distinct <= TEXT_SHARE * ref.rows:  # categories in the reference: a small batch
+            findings.append(Finding(name, "typed_by_reference", "warning",
+                                    f"column '{name}' has {len(labels)} distinct values in {rows} current rows "
+                                    f"(more than {TEXT_SHARE:.0%}: evidently would treat it as text), but "
+                                    f"{ref.distinct} categories in {ref.rows} reference rows; tested as categorical"))
+            return CurrentColumn(type="categorical", numeric=False, rows=rows, values=labels, counts=counts)
         findings.append(Finding(name, "text_not_tested", "warning",
                                 f"column '{name}' is free text ({len(labels)} distinct values in {rows} rows, more "
                                 f"than {TEXT_SHARE:.0%}); evidently would train a classifier on it, we test "
@@ -84,11 +102,12 @@ def current_column(ref: ColumnReference, series: pd.Series, findings: list[Findi
     return CurrentColumn(type="categorical", numeric=False, rows=rows, values=labels, counts=counts)
 
 
-def _numbers(ref: ColumnReference, clean: np.ndarray, integer: bool, findings: list[Finding]) -> CurrentColumn:
+def _numbers(ref: ColumnReference, clean: np.ndarray, integer: bool, findings: list[Finding], *,
+             categorical: bool = False) -> CurrentColumn:
     clean.sort()
     values, counts = sorted_counts(clean)
-    categorical = integer and len(values) <= INTEGER_CATEGORIES
-    if integer and INTEGER_CATEGORIES < len(values) <= INTEGER_CODES:
+    categorical = categorical or (integer and len(values) <= INTEGER_CATEGORIES)
+    if integer and not categorical and INTEGER_CATEGORIES < len(values) <= INTEGER_CODES:
         findings.append(Finding(ref.name, "integer_codes", "warning",
                                 f"column '{ref.name}' is an integer column with {len(values)} distinct values, "
                                 f"tested as numerical (evidently's rule: more than {INTEGER_CATEGORIES}); if they "
@@ -118,3 +137,24 @@ def _numbers_as_text(ref: ColumnReference, series: pd.Series, findings: list[Fin
                             examples=examples))
     integer = ref.integer and bool(np.all(np.mod(clean, 1) == 0))
     return _numbers(ref, clean, integer, findings)
+
+
+def _numbers_as_booleans(ref: ColumnReference, series: pd.Series, findings: list[Finding]) -> CurrentColumn | None:
+    """Numbers in current for a boolean reference column: 0 and 1 are False and True (as in
+    evidently's keys, where True == 1); any other number leaves the column untested."""
+    name, clean = ref.name, finite_values(series)
+    others = clean[(clean != 0) & (clean != 1)]
+    if len(others):
+        findings.append(Finding(name, "dtype_changed", "error",
+                                f"column '{name}' holds numbers ({series.dtype}) in current but booleans in the "
+                                f"reference, and {len(others)} value(s) are not 0 or 1; not tested",
+                                examples=np.unique(others)[:5].tolist()))
+        return None
+    findings.append(Finding(name, "dtype_changed", "warning",
+                            f"column '{name}' holds 0/1 numbers in current but booleans in the reference; "
+                            "compared as False (0) and True (1)"))
+    trues = int(np.count_nonzero(clean))
+    labels, counts = np.array(["True", "False"], dtype=object), np.array([trues, len(clean) - trues], dtype=np.int64)
+    present = counts > 0
+    return CurrentColumn(type="categorical", numeric=False, rows=len(clean), values=labels[present],
+                         counts=counts[present])

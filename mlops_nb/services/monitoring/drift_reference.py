@@ -11,7 +11,7 @@ values keeps its REFERENCE_VALUES / 4 smallest and largest values exactly and RE
 equally spaced quantiles between them (`exact=False`; the Wasserstein distance computed from them
 is approximate: docs/drift.md gives the measured error). K-S only
 ever runs on references of 1,000 rows or fewer, which are always exact. Serialised with numpy
-(`np.savez`, no pickle).
+(`np.savez`, no pickle; labels as UTF-8 bytes with their end offsets).
 
     profile = reference_profile(train_df, source="dataset")
     blob = profile.to_bytes(); ReferenceProfile.from_bytes(blob).columns["age"].rows
@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import io
 import json
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,7 +28,7 @@ import pandas as pd
 
 from mlops_nb.services.errors import InvalidInput
 
-REFERENCE_VALUES = 100_000  # distinct values kept exactly per column; above it, this many quantiles
+REFERENCE_VALUES = 100_000  # distinct values kept exactly per column; above it, this many points (`bounded`)
 FORMAT = 1  # version of the to_bytes layout
 
 
@@ -41,8 +40,8 @@ class ColumnReference:
     (nullable ones too). `rows` counts the non-null (finite) values the tests use, `nulls` the rest
     (NaN, None, +-inf). Numeric: `values` are the sorted distinct finite values (float64) and
     `counts` how often each occurs (int64); when `exact` is False they are the column's extreme
-    values and quantiles between them (`bounded`), each standing for `counts` rows. Other columns: `values` are the category labels as text
-    (a unicode array) by descending count. `std` is the population standard deviation (ddof=0) of
+    values and quantiles between them (`bounded`), each standing for `counts` rows. Other columns:
+    `values` are the category labels as text (an object array) by descending count. `std` is the population standard deviation (ddof=0) of
     the cleaned numeric column, as evidently's Wasserstein norm uses (None for other columns).
     `distinct` is the number of distinct non-null values (exact even when `values` is not)."""
 
@@ -106,7 +105,10 @@ class ReferenceProfile:
              "std": c.std, "exact": c.exact, "distinct": c.distinct} for c in self.columns.values()]}
         arrays: dict[str, np.ndarray] = {"meta": np.array(json.dumps(meta))}
         for i, col in enumerate(self.columns.values()):
-            arrays[f"v{i}"] = col.values if col.numeric else np.asarray(col.values, dtype=str)
+            if col.numeric:
+                arrays[f"v{i}"] = col.values
+            else:
+                arrays[f"v{i}"], arrays[f"e{i}"] = _pack_labels(col.values)
             smallest = np.min_scalar_type(int(col.counts.max())) if len(col.counts) else np.uint8
             arrays[f"c{i}"] = col.counts.astype(smallest)  # mostly 1s: a byte each, not 8
         buffer = io.BytesIO()
@@ -126,21 +128,38 @@ class ReferenceProfile:
                     raise InvalidInput(f"reference profile format {meta.get('format')!r} is not {FORMAT}")
                 columns = {}
                 for i, m in enumerate(meta["columns"]):
-                    values = npz[f"v{i}"]
+                    values = npz[f"v{i}"] if m["numeric"] else _unpack_labels(npz[f"v{i}"], npz[f"e{i}"])
                     columns[m["name"]] = ColumnReference(
                         name=m["name"], dtype=m["dtype"], numeric=m["numeric"], rows=m["rows"], nulls=m["nulls"],
-                        values=values if m["numeric"] else values.astype(object), counts=npz[f"c{i}"].astype(np.int64),
+                        values=values, counts=npz[f"c{i}"].astype(np.int64),
                         std=m["std"], exact=m["exact"], distinct=m["distinct"])
         except InvalidInput:
             raise
-        except (OSError, ValueError, KeyError, TypeError, EOFError) as err:
+        except (OSError, ValueError, KeyError, TypeError, EOFError, UnicodeDecodeError) as err:
             raise InvalidInput(f"these {len(data)} bytes are not a reference profile ({err})") from err
         return cls(rows=int(meta["rows"]), source=str(meta["source"]), columns=columns)
 
 
+def _pack_labels(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Labels as their UTF-8 bytes end to end (uint8) and where each ends (int64). Not a numpy
+    unicode array: that is as wide as the longest label for every label (one 10,000-character
+    comment among 100,000 labels would take 4 GB) and drops trailing NUL characters."""
+    encoded = [str(label).encode("utf-8", "surrogatepass") for label in labels]
+    ends = np.cumsum([len(e) for e in encoded], dtype=np.int64)
+    return np.frombuffer(b"".join(encoded), dtype=np.uint8), ends
+
+
+def _unpack_labels(packed: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """The labels `_pack_labels` packed, as an object array of str."""
+    data = packed.tobytes()
+    starts = np.concatenate(([0], ends[:-1])).tolist()
+    return np.array([data[a:b].decode("utf-8", "surrogatepass") for a, b in zip(starts, ends.tolist())], dtype=object)
+
+
 def is_numeric_dtype(dtype: Any) -> bool:
-    """True for float, int and unsigned dtypes, numpy or pandas-nullable (not bool)."""
-    return bool(pd.api.types.is_numeric_dtype(dtype)) and not pd.api.types.is_bool_dtype(dtype)
+    """True for float, int and unsigned dtypes, numpy or pandas-nullable (not bool, not complex)."""
+    types = pd.api.types
+    return bool(types.is_numeric_dtype(dtype)) and not types.is_bool_dtype(dtype) and not types.is_complex_dtype(dtype)
 
 
 def finite_values(series: pd.Series) -> np.ndarray:
@@ -162,7 +181,7 @@ def sorted_counts(sorted_values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def category_counts(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """(labels as an object array of str, counts as int64) of a non-numeric column, most frequent
     first; None and NaN dropped. Values that differ but print alike (1 and "1") are merged."""
-    counts = series.value_counts(dropna=True, sort=False)
+    counts = series.value_counts(dropna=True, sort=False)  # unhashable values (lists) too, by pandas
     counts = counts[counts > 0]  # a categorical dtype lists its unused categories too
     index = counts.index
     if not (index.dtype == object and all(type(v) is str for v in index)):  # O(distinct), not O(rows)
@@ -243,7 +262,3 @@ def reference_profile(df: pd.DataFrame, *, source: str = "frame") -> ReferencePr
     columns = {name: column_reference(name, df.iloc[:, i]) for i, name in enumerate(names)}
     return ReferenceProfile(rows=int(df.shape[0]), source=source, columns=columns)
 
-
-def finite_or_none(value: float | None) -> float | None:
-    """`value` unless it is None, NaN or infinite (JSON cannot hold those)."""
-    return value if value is not None and math.isfinite(value) else None

@@ -50,7 +50,9 @@ class ColumnDrift:
     "chisquare", "z"); `statistic` its p-value (ks, chisquare, z: drift when below `threshold`,
     ks also when equal) or distance (drift when >= `threshold`); `reference_rows`/`current_rows`
     the non-null rows tested; `distribution` small JSON for a chart: {"kind": "bins", "edges",
-    "reference", "current"} (shares per bin) or {"kind": "categories", "labels", "reference",
+    "reference", "current"} (shares per bin; 20 equal bins between the 1st and 99th percentiles of
+    both sides, the end bins also holding the rows beyond them, so one outlier does not squash the
+    chart) or {"kind": "categories", "labels", "reference",
     "current"} (shares of the top 20 labels, then "other")."""
 
     column: str
@@ -135,6 +137,10 @@ def compute_drift(reference: ReferenceProfile, current: pd.DataFrame, *, exclude
         if name not in skipped and name not in names:
             findings.append(Finding(name, "missing_column", "error",
                                     f"column '{name}' is in the reference but missing from the current data"))
+    if prediction is not None and prediction not in names and prediction not in reference.columns:
+        findings.append(Finding(prediction, "missing_column", "error",
+                                f"the prediction column '{prediction}' is not in the current data; "
+                                "no prediction drift"))
     features = [v for v in verdicts if v.role == "feature"]
     predicted = [v for v in verdicts if v.role == "prediction"]
     tested, drifted = len(features), sum(v.drift for v in features)
@@ -194,12 +200,17 @@ def _numeric_drift(ref: ColumnReference, cur: CurrentColumn, role: str, findings
         statistic = drift_stats.wasserstein_normed(ref.values, ref.counts, ref.std or 0.0, cur.values, cur.counts)
         test, threshold = "wasserstein", DISTANCE_THRESHOLD
         drift = statistic >= DISTANCE_THRESHOLD
-    low = min(float(ref.values[0]), float(cur.values[0]))
-    high = max(float(ref.values[-1]), float(cur.values[-1]))
+    ref_cumulative, cur_cumulative = np.cumsum(ref.counts), np.cumsum(cur.counts)
+    low = min(drift_stats.quantile(ref.values, ref_cumulative, 0.01),
+              drift_stats.quantile(cur.values, cur_cumulative, 0.01))
+    high = max(drift_stats.quantile(ref.values, ref_cumulative, 0.99),
+               drift_stats.quantile(cur.values, cur_cumulative, 0.99))
+    if high <= low:  # most rows on one value: the full range
+        low, high = min(float(ref.values[0]), float(cur.values[0])), max(float(ref.values[-1]), float(cur.values[-1]))
     edges = np.linspace(low, high, BINS + 1) if high > low else np.array([low, high])
     distribution = {"kind": "bins", "edges": [float(e) for e in edges],
-                    "reference": drift_stats.binned_shares(ref.values, ref.counts, edges),
-                    "current": drift_stats.binned_shares(cur.values, cur.counts, edges)}
+                    "reference": drift_stats.binned_shares(ref.values, ref_cumulative, edges),
+                    "current": drift_stats.binned_shares(cur.values, cur_cumulative, edges)}
     return ColumnDrift(ref.name, role, "numerical", test, float(statistic), threshold, bool(drift),
                        ref.rows, cur.rows, distribution)
 
@@ -242,7 +253,7 @@ def _categorical_verdict(ref: ColumnReference, cur: CurrentColumn, role: str, la
                                 f"column '{ref.name}' has {int(new.sum())} value(s) never seen in the reference "
                                 f"({share:.1%} of current rows), e.g. {examples}", examples=examples,
                                 details={"count": int(new.sum()), "share": round(share, 6)}))
-    ref_share = ref_counts / max(float(ref_counts.sum()), 1.0)
+    ref_share = ref_counts / float(ref.rows)
     cur_share = cur_counts / float(cur.rows)
     top = np.argsort(-(ref_share + cur_share), kind="stable")[:TOP_LABELS]
     rest = np.setdiff1d(np.arange(n_values), top)
@@ -258,9 +269,10 @@ def _categorical_verdict(ref: ColumnReference, cur: CurrentColumn, role: str, la
 
 
 def _aligned(values: np.ndarray, counts: np.ndarray, keys: np.ndarray) -> np.ndarray:
-    """`counts` of sorted `values` placed at their positions among sorted `keys` (a superset)."""
+    """`counts` of sorted `values` added at their positions among sorted `keys` (a superset; a
+    bounded reference may repeat a value)."""
     out = np.zeros(len(keys), dtype=np.int64)
-    out[np.searchsorted(keys, values)] = counts
+    np.add.at(out, np.searchsorted(keys, values), counts)
     return out
 
 

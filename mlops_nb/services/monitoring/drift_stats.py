@@ -54,7 +54,7 @@ def jensenshannon_distance(reference: np.ndarray, current: np.ndarray) -> float:
     q = q / q.sum()
     m = (p + q) / 2.0
     js = special.rel_entr(p, m).sum() + special.rel_entr(q, m).sum()
-    return float(np.sqrt(js / 2.0))
+    return float(np.sqrt(max(js, 0.0) / 2.0))  # rounding can leave -1e-17 for equal shares: 0, not NaN
 
 
 def ks_pvalue(reference_values: np.ndarray, reference_counts: np.ndarray, current_sorted: np.ndarray) -> float:
@@ -84,11 +84,18 @@ def wasserstein_normed(reference_values: np.ndarray, reference_counts: np.ndarra
     return distance / max(float(reference_std), 0.001)
 
 
-def binned_shares(values: np.ndarray, counts: np.ndarray, edges: np.ndarray) -> list[float]:
+def quantile(values: np.ndarray, cumulative: np.ndarray, q: float) -> float:
+    """The q-quantile (0 <= q <= 1, lower value) of sorted distinct `values` whose counts'
+    cumulative sum is `cumulative`."""
+    at = int(np.searchsorted(cumulative, q * float(cumulative[-1]), side="left"))
+    return float(values[min(at, len(values) - 1)])
+
+
+def binned_shares(values: np.ndarray, cumulative: np.ndarray, edges: np.ndarray) -> list[float]:
     """Share of rows in each bin [edges[i], edges[i+1]) (the last bin closed) of sorted distinct
-    `values` with `counts`; len(edges) - 1 shares summing to 1."""
-    cumulative = np.concatenate(([0], np.cumsum(counts)))
-    inner = np.searchsorted(values, edges[1:-1], side="left")
-    positions = np.concatenate(([0], inner, [len(values)]))
-    per_bin = np.diff(cumulative[positions])
+    `values` whose counts' cumulative sum is `cumulative`; len(edges) - 1 shares summing to 1:
+    rows below edges[0] count in the first bin, rows above edges[-1] in the last."""
+    at = np.searchsorted(values, edges[1:-1], side="left")  # values below each inner edge
+    below = np.where(at > 0, cumulative[at - 1], 0)
+    per_bin = np.diff(np.concatenate(([0], below, [cumulative[-1]])))
     return [round(float(x), 6) for x in per_bin / max(float(cumulative[-1]), 1.0)]

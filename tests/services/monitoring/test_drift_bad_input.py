@@ -165,3 +165,42 @@ def test_one_letter_values_in_tiny_frames_do_not_crash():
     result, _, findings = drift(tiny, tiny)
     assert result.tested == 0
     assert ("letter", "text_not_tested") in findings and ("x", "too_few_rows") in findings
+
+
+def test_unhashable_and_complex_values_are_counted_by_their_text_not_raised():
+    reference, current = frames()
+    for frame in (reference, current):
+        frame["tags"] = [["a"], ["b", "c"]] * (N // 2)
+        frame["wave"] = np.array([1 + 2j, 3 - 1j] * (N // 2))
+    result, tested, _ = drift(reference, current)
+    assert {"tags", "wave"} <= tested and result.tested == 5
+
+
+def test_booleans_against_zero_one_numbers_are_compared_as_evidently_does_with_a_warning():
+    rng = np.random.default_rng(3)
+    flags = rng.random(N) < 0.3
+    as_ints, as_bools = pd.DataFrame({"flag": flags.astype(np.int64)}), pd.DataFrame({"flag": rng.random(N) < 0.3})
+    for reference, current in ((as_ints, as_bools), (as_bools, as_ints)):
+        result, tested, findings = drift(reference, current)
+        assert tested == {"flag"} and result.columns[0].test == "z" and not result.columns[0].drift
+        assert findings[("flag", "dtype_changed")].severity == "warning"
+    result, tested, findings = drift(as_bools, as_ints.assign(flag=as_ints.flag * 2))
+    assert tested == set() and findings[("flag", "dtype_changed")].examples == [2]
+
+
+def test_a_named_prediction_column_that_is_missing_is_said_so():
+    reference, current = frames()
+    result, _, findings = drift(reference, current, prediction="_prediction")
+    assert result.prediction_drift is None and result.tested == 3
+    assert "the prediction column '_prediction' is not in the current data" in \
+        findings[("_prediction", "missing_column")].message
+
+
+def test_a_small_batch_of_a_categorical_column_is_tested_as_categorical_not_dropped_as_text():
+    rng = np.random.default_rng(4)
+    codes = np.array([f"branch-{i:02d}" for i in range(40)], dtype=object)
+    reference = pd.DataFrame({"branch": codes[rng.integers(0, 40, 5_000)]})
+    current = pd.DataFrame({"branch": codes[rng.permutation(40)[:35]]})  # 35 distinct in 35 rows
+    result, tested, findings = drift(reference, current)
+    assert tested == {"branch"} and result.columns[0].type == "categorical"
+    assert "tested as categorical" in findings[("branch", "typed_by_reference")].message

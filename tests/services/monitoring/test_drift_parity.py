@@ -3,9 +3,9 @@ as evidently 0.7.23's `Report([DataDriftPreset()], include_tests=True)` on the s
 statistics equal up to float rounding (../shared/anchors/drift/RULES.md; issue 11 item 2).
 
 The data: generated frames with the awkward cases (NaN and ties, low-cardinality numerics, integer
-columns with few and many codes, object categoricals with missing values and new categories, drift
-in named columns) at 999, 1,000 and 1,001 reference rows (where evidently switches from p-values to
-distances), the issue's benchmark frame at 1,000 and 100,000 rows, and real data: German Credit
+columns with few and many codes, object categoricals with missing values and new categories,
+booleans, a category dtype with an unused category, drift in named columns) at 999, 1,000 and 1,001
+reference rows (where evidently switches from p-values to distances), the issue's benchmark frame at 1,000 and 100,000 rows, and real data: German Credit
 split by age and with a 1.5x credit amount, scikit-learn's breast cancer split by a feature and its
 digits (1,797 rows, so the distance tests run) split by position.
 """
@@ -89,6 +89,9 @@ def generated(n_reference: int, n_current: int, seed: int) -> tuple[pd.DataFrame
             "size_drift": rng.choice(np.array(["s", "m", "l"], dtype=object), n,
                                      p=[0.2, 0.3, 0.5] if drift else [0.5, 0.3, 0.2]),
             "with_inf": np.where(rng.random(n) < 0.02, np.inf, rng.gamma(2.0, 1.0, n)),
+            "flag_drift": rng.random(n) < (0.5 if drift else 0.3),  # bool: categorical
+            "tier": pd.Categorical(rng.choice(["gold", "silver", "bronze"], n),
+                                   categories=["gold", "silver", "bronze", "unused"]),
         })
 
     return frame(n_reference, False), frame(n_current, True)
@@ -138,3 +141,19 @@ def test_digits_above_1000_rows_get_evidentlys_distance_verdicts():
 
     frame = load_digits(as_frame=True).frame.astype(np.float64)
     assert_same_verdicts(frame.iloc[:1_100], frame.iloc[1_100:])
+
+
+def test_booleans_against_zero_one_integers_get_evidentlys_verdicts():
+    rng = np.random.default_rng(8)
+    as_ints = pd.DataFrame({"flag": (rng.random(400) < 0.3).astype(np.int64), "x": rng.normal(size=400)})
+    as_bools = pd.DataFrame({"flag": rng.random(400) < 0.4, "x": rng.normal(size=400)})
+    assert_same_verdicts(as_ints, as_bools)
+    assert_same_verdicts(as_bools, as_ints)
+
+
+def test_a_category_dtype_of_numbers_against_a_numeric_reference_gets_evidentlys_verdict():
+    rng = np.random.default_rng(10)
+    reference = pd.DataFrame({"rooms": rng.choice([1.0, 2.0, 3.0, 4.0], 600), "x": rng.normal(size=600)})
+    current = pd.DataFrame({"rooms": pd.Categorical(rng.choice([1.0, 2.0, 3.0, 4.0], 1_500, p=[0.4, 0.3, 0.2, 0.1])),
+                            "x": rng.normal(size=1_500)})
+    assert_same_verdicts(reference, current)

@@ -95,3 +95,23 @@ def test_a_frame_that_cannot_be_profiled_is_refused_by_name(frame, words):
     with pytest.raises(InvalidInput) as raised:
         reference_profile(frame)
     assert words in str(raised.value)
+
+
+def test_a_bounded_reference_keeps_every_row_when_current_codes_make_the_test_categorical(monkeypatch):
+    monkeypatch.setattr(drift_reference, "REFERENCE_VALUES", 40)
+    rng = np.random.default_rng(2)
+    spread = np.round(rng.normal(2, 1, 3_000), 2)  # ~500 distinct: bounded to 40 points
+    reference = pd.DataFrame({"x": np.where(rng.random(3_000) < 0.5, 2.0, spread)})  # 2.0 is several points
+    current = pd.DataFrame({"x": rng.integers(0, 5, 2_000)})  # 5 integer codes: categorical
+    column = compute_drift(reference_profile(reference), current).columns[0]
+    assert (column.type, column.test, column.reference_rows) == ("categorical", "jensenshannon", 3_000)
+    assert sum(column.distribution["reference"]) == pytest.approx(1, abs=1e-4)
+
+
+def test_one_long_label_does_not_widen_every_label_in_the_stored_bytes():
+    labels = [f"label {i}" for i in range(5_000)] + ["x" * 100_000, "ends in NUL\x00", "", "Zürich", "lone \ud800"]
+    profile = reference_profile(pd.DataFrame({"note": labels}))
+    blob = profile.to_bytes()
+    assert len(blob) < 500_000  # a unicode array would take 5,005 x 100,000 x 4 bytes = 2 GB
+    back = ReferenceProfile.from_bytes(blob).columns["note"]
+    assert sorted(back.values.tolist()) == sorted(labels) and back.counts.tolist() == [1] * len(labels)

@@ -122,3 +122,27 @@ def test_each_verdict_carries_a_small_distribution_for_its_chart():
     categories = by_column["c"].distribution
     assert categories["kind"] == "categories" and len(categories["labels"]) == 21 and categories["labels"][-1] == "other"
     assert sum(categories["reference"]) == pytest.approx(1, abs=1e-4)
+
+
+def test_nearly_equal_shares_give_a_jensen_shannon_distance_of_zero_not_nan():
+    base = 10**9  # rounding leaves the divergence at -5e-17 here: scipy's distance is NaN
+    reference = np.array([base, base + 6, base - 6, 3 * base])
+    current = np.array([base + 6, base, base - 6, 3 * base])
+    with np.errstate(invalid="ignore"):  # scipy warns "invalid value encountered in sqrt"
+        assert np.isnan(distance.jensenshannon(reference / reference.sum(), current / current.sum()))
+    assert drift_stats.jensenshannon_distance(reference, current) == 0.0
+
+
+def test_one_outlier_does_not_squash_the_chart_into_one_bin():
+    rng = np.random.default_rng(9)
+    reference = pd.DataFrame({"x": rng.normal(size=3_000)})
+    current = pd.DataFrame({"x": np.append(rng.normal(size=1_999), 1e9)})
+    bins = verdicts(reference, current)[1]["x"].distribution
+    assert bins["edges"][-1] < 10 and max(bins["current"]) < 0.5
+    assert sum(bins["current"]) == pytest.approx(1, abs=1e-4)
+
+
+def test_bin_shares_count_each_row_once_with_the_ends_holding_what_lies_beyond():
+    values, counts = np.array([0.0, 1.0, 2.0, 5.0, 9.0]), np.array([1, 2, 3, 4, 10])
+    shares = drift_stats.binned_shares(values, np.cumsum(counts), np.array([1.0, 3.0, 5.0, 7.0]))
+    assert shares == [0.3, 0.0, 0.7]  # [.., 3): 0, 1, 2 -> 6 rows; [3, 5): none; [5, ..]: 5, 9 -> 14 rows
