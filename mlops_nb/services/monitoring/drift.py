@@ -39,6 +39,7 @@ from mlops_nb.services.monitoring.drift_store import (
     drift_history,
     get_drift_report,
     reference_for,
+    reference_rows,
     save_report,
     staged_reference,
     store_reference,
@@ -52,13 +53,11 @@ if TYPE_CHECKING:
     import pandas as pd
 
 
-
 def _unstored(computation: DriftComputation, source: ReportSource, current_rows: int, user: str) -> DriftReport:
     """The report of a computation that is not stored (no model): the same record, `id` None."""
     rows = [c.to_dict() for c in computation.columns]
     return DriftReport(id=None, model=None, version=None, reference=source.reference, current=source.current,
-                       reference_rows=max((c.reference_rows for c in computation.columns), default=0),
-                       current_rows=current_rows, tested=computation.tested,
+                       reference_rows=reference_rows(computation, source), current_rows=current_rows, tested=computation.tested,
                        drifted_columns=[c.column for c in computation.columns if c.drift and c.role == "feature"],
                        share=computation.share, drift_share=computation.drift_share,
                        dataset_drift=computation.dataset_drift, prediction_drift=computation.prediction_drift,
@@ -179,9 +178,10 @@ def _reference(session: Session | None, store: ArtifactStore | None, project_id:
     import pandas as pd
 
     if isinstance(reference, pd.DataFrame):
-        return reference_profile(check_frame(reference, "reference"), source="frame"), ReportSource("frame", "frame")
+        profile = reference_profile(check_frame(reference, "reference"), source="frame")
+        return profile, ReportSource("frame", "frame", reference_rows=profile.rows)
     if isinstance(reference, ReferenceProfile):
-        return reference, ReportSource(reference.source, "frame")
+        return reference, ReportSource(reference.source, "frame", reference_rows=reference.rows)
     if isinstance(reference, int) and not isinstance(reference, bool):
         if session is None or store is None:
             raise InvalidInput("a dataset reference needs an open store; call mlops.init() first")
@@ -190,7 +190,7 @@ def _reference(session: Session | None, store: ArtifactStore | None, project_id:
             raise NotFound(f"dataset version {reference} does not exist in this project")
         profile = reference_for(session=session, store=store, dataset_version_id=reference)
         return profile, ReportSource(dataset_label(session, reference, profile.source), "frame",
-                                     reference_dataset_version_id=reference)
+                                     reference_dataset_version_id=reference, reference_rows=profile.rows)
     raise InvalidInput(f"reference must be a DataFrame, a dataset name or a DatasetVersion, "
                        f"got {type(reference).__name__}")
 

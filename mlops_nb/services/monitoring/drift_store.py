@@ -163,8 +163,8 @@ def sample_bytes(frame: pd.DataFrame, rows: int = CURRENT_SAMPLE_ROWS) -> bytes:
 
 @dataclass
 class ReportSource:
-    """What a report compared, for its row: the reference in words and its dataset version (None for a
-    frame), the current data in words, its batches and their time window."""
+    """What a report compared, for its row: the reference in words, its dataset version (None for a
+    frame) and rows, the current data in words, its batches and their time window."""
 
     reference: str
     current: str
@@ -172,6 +172,14 @@ class ReportSource:
     window_start: float | None = None
     window_end: float | None = None
     batches: int = 0
+    reference_rows: int | None = None  # the reference's rows (None: the most any tested column had)
+
+
+def reference_rows(computation: DriftComputation, source: ReportSource) -> int:
+    """The reference's row count: the source's, else the most non-null rows a tested column had."""
+    if source.reference_rows is not None:
+        return source.reference_rows
+    return max((c.reference_rows for c in computation.columns), default=0)
 
 
 def save_report(*, session: Session, store: ArtifactStore, project_id: int, model_version_id: int, user: str,
@@ -187,7 +195,7 @@ def save_report(*, session: Session, store: ArtifactStore, project_id: int, mode
                          reference_dataset_version_id=source.reference_dataset_version_id,
                          reference=source.reference[:250], current=source.current[:250],
                          window_start=source.window_start, window_end=source.window_end, batches=source.batches,
-                         reference_rows=max((c.reference_rows for c in computation.columns), default=0),
+                         reference_rows=reference_rows(computation, source),
                          current_rows=len(current), tested=computation.tested, drifted=computation.drifted,
                          share=computation.share, drift_share=computation.drift_share,
                          dataset_drift=computation.dataset_drift, prediction_drift=computation.prediction_drift,

@@ -312,7 +312,8 @@ def plan_window(*, session: Session, store: ArtifactStore, project_id: int, mode
                           f"{len(batches)} batch{'es' if len(batches) != 1 else ''}",
                           reference_dataset_version_id=row.dataset_version_id,
                           window_start=since if since is not None else min(times),
-                          window_end=until if until is not None else max(times), batches=len(batches))
+                          window_end=until if until is not None else max(times), batches=len(batches),
+                          reference_rows=profile.rows)
     return WindowPlan(model_version_id=row.id, batches=batches, files=sample_files(session, batches), profile=profile,
                       target=row.target, prediction=prediction, predictions=predictions, source=source,
                       findings=findings)
