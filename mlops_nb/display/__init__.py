@@ -9,6 +9,7 @@ from __future__ import annotations
 from mlops_nb.display import (  # noqa: F401  (registers the views)
     alerts,
     data,
+    drift,
     features,
     governance,
     identity,
