@@ -32,6 +32,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from mlops_nb.services.errors import InvalidInput
@@ -181,6 +182,16 @@ def _callable(action: dict[str, Any], alert: AlertPublic) -> ActionOutcome:
     return ActionOutcome("callable", name, "sent", 1, "" if returned is None else repr(returned))
 
 
+def alert_window(alert: AlertPublic) -> tuple[str, str] | None:
+    """The (start, end) UTC dates of the batches an alert rests on (its evidence's window), as ISO
+    dates: the data window a retraining run trains on; None when the alert names no window."""
+    start, end = alert.evidence.get("window_start"), alert.evidence.get("window_end")
+    if not isinstance(start, (int, float)) or not isinstance(end, (int, float)):
+        return None
+    return (datetime.fromtimestamp(start, tz=UTC).date().isoformat(),
+            datetime.fromtimestamp(end, tz=UTC).date().isoformat())
+
+
 def _retrain(*, engine: Any, store: ArtifactStore, project_id: int, alert: AlertPublic,
              actor: Identity) -> ActionOutcome:
     if alert.model is None:
@@ -191,7 +202,8 @@ def _retrain(*, engine: Any, store: ArtifactStore, project_id: int, alert: Alert
         return ActionOutcome("retrain", alert.model, "failed", 0, f"retraining is not available: {err}")
     try:
         run = retraining.start_retraining(engine=engine, store=store, project_id=project_id, actor=actor,
-                                          model=alert.model, trigger=alert.rule, alert_id=alert.id)
+                                          model=alert.model, trigger=alert.rule, alert_id=alert.id,
+                                          window=alert_window(alert))
     except Exception as err:  # noqa: BLE001 - a refusal or failure is this action's outcome, not the monitor's end
         return ActionOutcome("retrain", alert.model, "failed", 1, f"{type(err).__name__}: {err}")
     status = getattr(run, "status", "started")

@@ -163,3 +163,12 @@ def test_retrain_action_starts_retraining_for_the_alerts_model(engine, tmp_path,
     [call] = calls
     assert (call["model"], call["trigger"], call["alert_id"], call["actor"]) == ("credit", "drift", fired[1].id,
                                                                                    identity.OPERATOR)
+    assert call["window"] is None  # this alert's evidence names no batches
+
+
+def test_the_retraining_window_is_the_alerts_batches():
+    alert = alerts.AlertPublic(id=1, rule="r", kind="drift_share", model="m", version=1, column=None,
+                               severity="warning", message="", evidence={"window_start": 1714521600.0,
+                                                                         "window_end": 1722384000.0},
+                               status="open", acknowledged_by=None, acknowledged_at=None, note=None, created_at=0.0)
+    assert actions.alert_window(alert) == ("2024-05-01", "2024-07-31")
