@@ -216,7 +216,7 @@ def run_monitor(*, engine: Any, store: ArtifactStore, project_id: int | None = N
                     rules = _rules_for(session, target.project_id, cache)
                     done = evaluate_version(session=session, store=store, target=target, rules=rules, now=now,
                                             include_warnings=include_warnings, actor=actor.name)
-            except MlopsError as err:
+            except (MlopsError, OSError) as err:  # this version's evaluation rolled back; the others go on
                 result.failed.append((target.label, str(err)))
                 result.lines.append(f"error: {target.label} not evaluated: {err}")
                 continue
