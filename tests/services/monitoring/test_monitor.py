@@ -12,7 +12,7 @@ import pytest
 from sqlmodel import select
 
 from mlops_nb.services import identity
-from mlops_nb.services.errors import Conflict, NotFound
+from mlops_nb.services.errors import Conflict, InvalidInput, NotFound
 from mlops_nb.services.monitoring import actions, monitor, monitor_lock, rules
 from mlops_nb.store.artifacts import artifact_store
 from mlops_nb.store.db import session_scope
@@ -161,3 +161,23 @@ def test_a_second_run_is_refused_while_one_holds_the_lock(engine, tmp_path, live
         with pytest.raises(Conflict, match="another monitor run holds the monitor lock"):
             _run(engine, tmp_path)
     assert _run(engine, tmp_path).lines == []
+
+
+def test_a_failed_evaluation_leaves_the_cursor_and_the_next_run_sees_the_same_batches(engine, tmp_path, live,
+                                                                                       monkeypatch):
+    _batch(engine, live[1], status="refused", findings=[REENCODED])
+    real = monitor.fire_alert
+
+    def broken(**kwargs):
+        real(**kwargs)  # written, then the evaluation fails: all of it rolls back
+        raise InvalidInput("the store said no")
+
+    monkeypatch.setattr(monitor, "fire_alert", broken)
+    failed = _run(engine, tmp_path)
+    assert not failed.ok and failed.failed == [("credit v1", "the store said no")]
+    assert failed.lines == ["error: credit v1 not evaluated: the store said no"]
+    with session_scope(engine) as session:
+        assert session.get(MonitorCursor, live[1]) is None
+    monkeypatch.setattr(monitor, "fire_alert", real)
+    again = _run(engine, tmp_path)
+    assert again.ok and len(again.alerts) == 1 and again.evaluated == [("credit v1", 1)]
