@@ -171,13 +171,14 @@ def cmd_rule_add(args: argparse.Namespace) -> int:
 
 
 def _rule_add_args(p: argparse.ArgumentParser) -> None:
-    from mlops_nb.store.models.alerts import RULE_KINDS, SEVERITIES
-
+    # kinds and severities are checked by the service (its message names the bad one); reading their
+    # lists from the store's models here would import every table for every `mlops` command
     p.add_argument("name")
     _project_arg(p)
-    p.add_argument("--kind", required=True, choices=RULE_KINDS)
+    p.add_argument("--kind", required=True, help="drift_share, feature_drift, validation, outcome_metric, "
+                                                 "latency_p95 or model_age")
     p.add_argument("--model", help="watch this model only (default: every production model of the project)")
-    p.add_argument("--severity", default="warning", choices=SEVERITIES)
+    p.add_argument("--severity", default="warning", help="info, warning (default) or critical")
     p.add_argument("--param", action="append", metavar="KEY=VALUE",
                    help="a param of the kind, e.g. threshold=0.3, column=income, sla_ms=50, max_days=90")
     p.add_argument("--notify", action="store_true", help="record a notification the console shows")

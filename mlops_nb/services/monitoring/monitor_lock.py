@@ -3,8 +3,9 @@
 A row of `monitor_lock` named "monitor": taking it is an INSERT (the primary key lets one of two
 simultaneous takers win, on SQLite and PostgreSQL alike), or, when its holder is past `expires_at`
 (presumed dead: killed, its machine gone), an UPDATE conditioned on the old holder and expiry, so
-two takers of a stale lock cannot both win. The holder refreshes the expiry while it runs and
-deletes the row when done. A database lock held for the whole run would block every writer
+two takers of a stale lock cannot both win. While `hold_lock`'s block runs, a daemon thread
+refreshes the expiry every third of the TTL (a retraining notebook started by an action may run
+longer than the TTL), and the holder deletes the row when done. A database lock held for the whole run would block every writer
 (SQLite) for minutes; a row does not.
 
     with hold_lock(engine, ttl_s=600) as lock:
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import os
 import socket
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -113,15 +115,29 @@ def take_lock(engine: Any, *, name: str = LOCK_NAME, holder: str | None = None,
     return MonitorLease(engine=engine, name=name, holder=holder, ttl_s=ttl_s, expires_at=now + ttl_s)
 
 
+def _keep_alive(lease: MonitorLease, stop: threading.Event) -> None:
+    while not stop.wait(lease.ttl_s / 3):
+        try:
+            lease.refresh()
+        except Exception:  # noqa: BLE001 - taken over, or the store unreachable: the holder's next refresh says so
+            return
+
+
 @contextmanager
 def hold_lock(engine: Any, *, name: str = LOCK_NAME, ttl_s: float = LOCK_TTL_S) -> Iterator[MonitorLease]:
-    """Take lock `name` (see take_lock), yield it, release it however the block ends.
+    """Take lock `name` (see take_lock), keep it fresh from a daemon thread while the block runs,
+    release it however the block ends.
 
     Raises:
         Conflict: another live holder has it.
     """
     lease = take_lock(engine, name=name, ttl_s=ttl_s)
+    stop = threading.Event()
+    keeper = threading.Thread(target=_keep_alive, args=(lease, stop), name=f"mlops-{name}-lock", daemon=True)
+    keeper.start()
     try:
         yield lease
     finally:
+        stop.set()
+        keeper.join()
         lease.release()

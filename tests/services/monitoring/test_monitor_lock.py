@@ -61,3 +61,14 @@ def test_a_stale_holder_is_taken_over_and_learns_it_on_refresh(engine):
             monitor_lock.take_lock(engine)
     with session_scope(engine) as session:
         assert session.get(MonitorLock, "monitor") is None
+
+
+def test_the_lock_stays_fresh_while_a_long_step_runs(engine):
+    with monitor_lock.hold_lock(engine, ttl_s=3.0) as lease:
+        first = lease.expires_at
+        deadline = time.time() + 30
+        while lease.expires_at == first and time.time() < deadline:  # the keeper refreshes every 1 s
+            time.sleep(0.05)
+        assert lease.expires_at > first
+        with pytest.raises(Conflict, match="holds the monitor lock"):
+            monitor_lock.take_lock(engine)
