@@ -101,9 +101,11 @@ def acknowledge_alert(alert_id: int, note: str = "") -> AlertPublic:
 
 
 @store_errors
-def monitor(model: str | None = None, *, include_warnings: bool = False) -> MonitorResult:
+def monitor(model: str | None = None, *, include_warnings: bool = False, settle_s: float = 0.0) -> MonitorResult:
     """Evaluate the project's alert rules and due drift now, as `mlops monitor run --project` does
-    (under the same lock); callables registered with `mlops.on_alert` in this kernel run.
+    (under the same lock); callables registered with `mlops.on_alert` in this kernel run. This
+    kernel's queued batches are written first and evaluated at once; give `settle_s` (the CLI's 60)
+    to leave batches scored that recently, which another process may still be writing, for later.
 
     >>> result = mlops.monitor("credit-risk")
     >>> result.lines, result.alerts, result.reports
@@ -117,7 +119,8 @@ def monitor(model: str | None = None, *, include_warnings: bool = False) -> Moni
     context = get_context()
     _flush(context)
     return present(run_monitor(engine=context.engine, store=context.artifacts, project_id=context.project_id,
-                               model=model, include_warnings=include_warnings, actor=context.actor()))
+                               model=model, include_warnings=include_warnings, actor=context.actor(),
+                               settle_s=settle_s))
 
 
 def _flush(context: Any) -> None:

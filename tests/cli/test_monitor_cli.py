@@ -36,7 +36,7 @@ def store(engine, db_url):
         row = factories.version(session, factories.model(session, project_id, "credit-risk"), stage="production")
         session.add(ScoringBatch(id=uuid.uuid4().hex, model_version_id=row.id, stage="production", method="predict",
                                  status="refused", rows=10, latency_ms=5.0, findings=[REENCODED], created_by="dana",
-                                 created_at=time.time()))
+                                 created_at=time.time() - 120))  # scored before the CLI's settling minute
     return db_url
 
 

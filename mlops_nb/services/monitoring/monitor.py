@@ -48,6 +48,7 @@ from mlops_nb.store.models.alerts import MonitorCursor
 from mlops_nb.store.models.monitoring import Outcome, ScoringBatch
 
 USABLE = ("accepted", "warned")  # batches whose inputs were scored: the drift window
+SETTLE_S = 60.0  # batches scored this recently are left for the next run (see run_monitor)
 
 
 @dataclass
@@ -194,10 +195,16 @@ def evaluate_version(*, session: Session, store: ArtifactStore, target: Target, 
 
 
 def run_monitor(*, engine: Any, store: ArtifactStore, project_id: int | None = None, model: str | None = None,
-                include_warnings: bool = False, actor: Identity, lock_ttl_s: float = LOCK_TTL_S) -> MonitorResult:
+                include_warnings: bool = False, actor: Identity, lock_ttl_s: float = LOCK_TTL_S,
+                settle_s: float = SETTLE_S) -> MonitorResult:
     """Evaluate every production model version of project `project_id` (None: every project), or only
     model `model`, under the monitor lock (see the module doc). `actor` is who the alerts and drift
     reports are recorded by and who a retrain action acts as (the CLI: identity.OPERATOR).
+
+    A batch's time is when it was scored, but a scorer's background writer stores it a moment later;
+    batches scored in the last `settle_s` seconds are left for the next run, so one stored after this
+    run moved the cursor past its time is not skipped. A caller that has flushed its own writer
+    (`mlops.monitor()`) and knows no other scorer runs may pass 0.
 
     Raises:
         Conflict: another monitor run holds the lock (the message names it and since when).
@@ -210,7 +217,7 @@ def run_monitor(*, engine: Any, store: ArtifactStore, project_id: int | None = N
         cache: dict[int, list[RuleSpec]] = {}
         for target in targets:
             lease.refresh()
-            now = time.time()
+            now = time.time() - settle_s
             try:
                 with session_scope(engine) as session:
                     rules = _rules_for(session, target.project_id, cache)

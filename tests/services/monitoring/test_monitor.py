@@ -45,7 +45,7 @@ def _batch(engine, version_id, *, status="warned", findings=(), latency_ms=10.0,
 
 def _run(engine, tmp_path, **kwargs):
     return monitor.run_monitor(engine=engine, store=artifact_store(str(tmp_path / "a")), actor=identity.OPERATOR,
-                               **kwargs)
+                               **{"settle_s": 0.0, **kwargs})
 
 
 def _rule(engine, project_id, name, kind, **kwargs):
@@ -181,3 +181,10 @@ def test_a_failed_evaluation_leaves_the_cursor_and_the_next_run_sees_the_same_ba
     monkeypatch.setattr(monitor, "fire_alert", real)
     again = _run(engine, tmp_path)
     assert again.ok and len(again.alerts) == 1 and again.evaluated == [("credit v1", 1)]
+
+
+def test_batches_scored_within_the_settling_time_wait_for_the_next_run(engine, tmp_path, live):
+    _batch(engine, live[1], status="refused", findings=[REENCODED])  # its writer may still be storing others
+    early = _run(engine, tmp_path, settle_s=60.0)
+    assert early.alerts == [] and early.evaluated == [("credit v1", 0)]
+    assert len(_run(engine, tmp_path).alerts) == 1  # the next run (here: settled) sees it
