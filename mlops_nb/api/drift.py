@@ -54,8 +54,10 @@ def drift_report(*, reference: Any = None, current: Any, model: str | None = Non
     """
     import pandas as pd
 
+    from mlops_nb.services.data.datasets import check_frame, get_dataset
     from mlops_nb.services.errors import InvalidInput
     from mlops_nb.services.monitoring import drift
+    from mlops_nb.services.monitoring.drift_reference import reference_profile
 
     if reference is None and model is None:
         raise InvalidInput("give reference= (a DataFrame, a dataset name or a DatasetVersion), "
@@ -63,20 +65,26 @@ def drift_report(*, reference: Any = None, current: Any, model: str | None = Non
     if model is None and isinstance(reference, pd.DataFrame):  # two frames: nothing to read or store
         return present(drift.drift_report(session=None, store=None, project_id=None, user=_user(),
                                           reference=reference, current=current, exclude=exclude))
+    frame = check_frame(current, "current")
+    if isinstance(reference, pd.DataFrame):  # profiled before the store is opened, like the computation below
+        reference = reference_profile(check_frame(reference, "reference"), source="frame")
+    elif reference is not None and not isinstance(reference, (str, DatasetVersionPublic)):
+        raise InvalidInput(f"reference must be a DataFrame, a dataset name or a DatasetVersion, "
+                           f"got {type(reference).__name__}")
     context = get_context()
+    # three steps, the computation between two transactions: on SQLite a transaction holds the
+    # store's write lock, and a large frame's verdicts take seconds
     with session_scope(context.engine) as session:
         if isinstance(reference, str):
-            from mlops_nb.services.data.datasets import get_dataset
-
             reference = get_dataset(session=session, project_id=context.project_id, name=reference).id
         elif isinstance(reference, DatasetVersionPublic):
             reference = reference.id
-        elif reference is not None and not isinstance(reference, pd.DataFrame):
-            raise InvalidInput(f"reference must be a DataFrame, a dataset name or a DatasetVersion, "
-                               f"got {type(reference).__name__}")
-        return present(drift.drift_report(session=session, store=context.artifacts, project_id=context.project_id,
-                                          user=context.user, reference=reference, current=current, model=model,
-                                          exclude=exclude))
+        plan = drift.plan_report(session=session, store=context.artifacts, project_id=context.project_id,
+                                 reference=reference, model=model, exclude=exclude, columns=list(frame.columns))
+    computation = drift.compute_report(plan, frame)
+    with session_scope(context.engine) as session:
+        return present(drift.record_report(session=session, store=context.artifacts, project_id=context.project_id,
+                                           user=context.user, plan=plan, computation=computation, current=frame))
 
 
 @store_errors
@@ -112,6 +120,5 @@ def drift_html(report_id: int) -> bytes:
     from mlops_nb.services.monitoring import drift
 
     context = get_context()
-    with session_scope(context.engine) as session:
-        return drift.evidently_html(session=session, store=context.artifacts, project_id=context.project_id,
-                                    report_id=report_id)
+    return drift.evidently_html_in_steps(engine=context.engine, store=context.artifacts,
+                                         project_id=context.project_id, report_id=report_id)

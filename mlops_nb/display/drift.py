@@ -19,6 +19,7 @@ SHOWN = ["column", "type", "test", "statistic", "threshold", "drift"]
 MAX_ROWS = 60  # rows shown; to_frame() has all
 DRIFT_COLOUR = "#b3261e"  # the validation report's error red: readable on white and dark themes
 OK_COLOUR = "#1b6e20"
+SOME_COLOUR = "#9a6700"  # amber: some columns drifted, not the dataset
 HIGHLIGHT = "background:rgba(179,38,30,0.08)"
 CELL = f"padding:2px 8px;{NOWRAP}"
 TESTS = {"ks": "K-S p-value", "chisquare": "chi-square p-value", "z": "Z-test p-value",
@@ -93,7 +94,8 @@ class DriftReportView(DriftReport):
 
     def _repr_html_(self) -> str:
         esc = html.escape
-        colour = DRIFT_COLOUR if self.dataset_drift or self.prediction_drift else OK_COLOUR
+        colour = (DRIFT_COLOUR if self.dataset_drift or self.prediction_drift else
+                  SOME_COLOUR if self.drifted_columns or not self.tested else OK_COLOUR)
         head = (f"<div class='mlops-drift-headline' style='font-weight:600;color:{colour};margin:4px 0 0 0'>"
                 f"Drift: {esc(self.headline)}</div>"
                 f"<div class='mlops-drift-compared' style='font-size:12px;color:#666;margin:0 0 4px 0'>"
@@ -113,8 +115,9 @@ class DriftReportView(DriftReport):
             body.append(f"<tr{style}>" + "".join(tds) + "</tr>")
         more = (f"<tr><td colspan='{len(SHOWN)}' style='{CELL}'>… {len(self.rows) - MAX_ROWS} more "
                 "(to_frame() has all)</td></tr>" if len(self.rows) > MAX_ROWS else "")
-        header = "".join(f"<th style='{CELL}'>{esc(c)}</th>" for c in SHOWN)
-        table = (f"<table class='mlops-table mlops-drift-table'><thead><tr>{header}</tr></thead>"
+        header = "".join(f"<th style='{CELL};text-align:{'left' if i < 3 else 'right'}'>{esc(c)}</th>"
+                         for i, c in enumerate(SHOWN))
+        table = (f"<table class='mlops-table mlops-drift-table' style='margin-left:0'><thead><tr>{header}</tr></thead>"
                  f"<tbody>{''.join(body)}{more}</tbody></table>") if self.rows else ""
         notes = ""
         if self.findings:

@@ -19,14 +19,17 @@ that is built on a bounded sample only when someone asks to see it (`evidently_h
 """
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session
 
 from mlops_nb.services.data.datasets import check_frame
-from mlops_nb.services.errors import InvalidInput, NotFound
-from mlops_nb.services.monitoring.drift_evidently import EVIDENTLY_ROWS, evidently_html
+from mlops_nb.services.data.results import Finding
+from mlops_nb.services.errors import InvalidInput, MlopsError, NotFound
+from mlops_nb.services.monitoring.drift_evidently import EVIDENTLY_ROWS, evidently_html, evidently_html_in_steps
 from mlops_nb.services.monitoring.drift_reference import ReferenceProfile, reference_profile
 from mlops_nb.services.monitoring.drift_results import DriftReport
 from mlops_nb.services.monitoring.drift_rules import DriftComputation, compute_drift
@@ -37,6 +40,7 @@ from mlops_nb.services.monitoring.drift_store import (
     drift_history,
     get_drift_report,
     reference_for,
+    save_report,
     staged_reference,
     store_reference,
 )
@@ -51,7 +55,7 @@ from mlops_nb.store.artifacts import ArtifactStore
 from mlops_nb.store.models import DatasetVersion, ModelVersion, RegisteredModel
 
 if TYPE_CHECKING:
-    pass
+    import pandas as pd
 
 TRIGGERS = ("manual", "monitor")
 DRIFT_SHARE = 0.5  # evidently's preset: dataset drift when at least half the tested columns drifted
@@ -59,8 +63,6 @@ DRIFT_SHARE = 0.5  # evidently's preset: dataset drift when at least half the te
 
 def _unstored(computation: DriftComputation, source: ReportSource, current_rows: int, user: str) -> DriftReport:
     """The report of a computation that is not stored (no model): the same record, `id` None."""
-    import time
-
     rows = [c.to_dict() for c in computation.columns]
     return DriftReport(id=None, model=None, version=None, reference=source.reference, current=source.current,
                        reference_rows=max((c.reference_rows for c in computation.columns), default=0),
@@ -77,26 +79,27 @@ def _check_trigger(trigger: str) -> None:
         raise InvalidInput(f"trigger {trigger!r} is not one of {', '.join(TRIGGERS)}")
 
 
-def drift_report(*, session: Session | None, store: ArtifactStore | None, project_id: int | None, user: str,
-                 reference: Any, current: Any, model: str | None = None, exclude: Sequence[str] | None = (),
-                 trigger: str = "manual") -> DriftReport:
-    """Drift of `current` (a DataFrame) against `reference`: per column evidently's default-preset
-    test, statistic (p-value or distance), threshold and verdict, and the share of drifted columns
-    (dataset drift when it is at least 0.5).
+@dataclass
+class ReportPlan:
+    """What a drift report needs from the store, read before the (possibly long) computation: the
+    reference's profile and how to name it, the columns left out (the user's and the model's
+    target), and the model version the report is stored against (None: not stored)."""
 
-    `reference`: a DataFrame, a ReferenceProfile, or a dataset version id (its stored reference); None
-    with `model`: the training dataset of the model's production version. With `model` (a model
-    name), the report is stored against its production version, that version's training target left
-    out; without, nothing is stored and `session`/`store` may be None for a frame reference.
-    `exclude`: columns left out (ids, a target the current data still holds).
+    profile: ReferenceProfile
+    source: ReportSource
+    exclude: list[str]
+    model_version_id: int | None = None
+
+
+def plan_report(*, session: Session | None, store: ArtifactStore | None, project_id: int | None, reference: Any,
+                model: str | None = None, exclude: Sequence[str] | None = (), columns: Sequence[str] = ()) -> ReportPlan:
+    """The reads of `drift_report`: the production version of `model` (when given), the reference's
+    profile (a dataset's stored reference, or a frame profiled now), and the columns left out;
+    `columns` (the current data's) lets a bad `exclude` be named.
 
     Raises:
-        InvalidInput: `current` is not a non-empty DataFrame with unique column names; `reference` is
-            none of the above; `exclude` is not a list of names or names a column neither side holds.
-        NotFound: no such model, it has no production version, or no such dataset version.
+        InvalidInput, NotFound: as drift_report.
     """
-    _check_trigger(trigger)
-    frame = check_frame(current, "current")
     excluded = check_exclude(exclude)
     row: ModelVersion | None = None
     if model is not None:
@@ -113,21 +116,69 @@ def drift_report(*, session: Session | None, store: ArtifactStore | None, projec
                 raise InvalidInput(f"model {model!r} v{row.version} names no training dataset; give reference=")
             reference = row.dataset_version_id
     profile, source = _reference(session, store, project_id, reference)
-    unknown = [n for n in excluded if n not in frame.columns and n not in profile.columns]
+    unknown = [n for n in excluded if n not in columns and n not in profile.columns]
     if unknown:
         raise InvalidInput(f"exclude names columns neither the reference nor the current data holds: "
                            f"{', '.join(unknown)}")
     if row is not None and row.target:
         excluded.append(row.target)
-    computation = compute_drift(profile, frame, exclude=excluded, drift_share=DRIFT_SHARE)
-    if row is None:
-        return _unstored(computation, source, len(frame), user)
-    assert session is not None and store is not None and project_id is not None and row.id is not None
-    from mlops_nb.services.monitoring.drift_store import save_report
+    return ReportPlan(profile=profile, source=source, exclude=excluded,
+                      model_version_id=row.id if row is not None else None)
 
-    report_id = save_report(session=session, store=store, project_id=project_id, model_version_id=row.id, user=user,
-                            computation=computation, source=source, current=frame, trigger=trigger)
+
+def compute_report(plan: ReportPlan, current: pd.DataFrame) -> DriftComputation:
+    """The verdicts of `current` against the plan's reference (drift_rules.compute_drift; no store).
+
+    Raises:
+        InvalidInput: as compute_drift.
+    """
+    return compute_drift(plan.profile, current, exclude=plan.exclude, drift_share=DRIFT_SHARE)
+
+
+def record_report(*, session: Session | None, store: ArtifactStore | None, project_id: int | None, user: str,
+                  plan: ReportPlan, computation: DriftComputation, current: pd.DataFrame,
+                  trigger: str = "manual") -> DriftReport:
+    """The report of `computation`: stored against the plan's model version (rows, the current data's
+    bounded sample) and read back, or, without one, returned unstored (`id` None).
+
+    Raises:
+        InvalidInput: a bad trigger, or the artifact store cannot be written (nothing is stored).
+    """
+    _check_trigger(trigger)
+    if plan.model_version_id is None:
+        return _unstored(computation, plan.source, len(current), user)
+    assert session is not None and store is not None and project_id is not None
+    report_id = save_report(session=session, store=store, project_id=project_id, model_version_id=plan.model_version_id,
+                            user=user, computation=computation, source=plan.source, current=current, trigger=trigger)
     return get_drift_report(session=session, project_id=project_id, report_id=report_id)
+
+
+def drift_report(*, session: Session | None, store: ArtifactStore | None, project_id: int | None, user: str,
+                 reference: Any, current: Any, model: str | None = None, exclude: Sequence[str] | None = (),
+                 trigger: str = "manual") -> DriftReport:
+    """Drift of `current` (a DataFrame) against `reference`: per column evidently's default-preset
+    test, statistic (p-value or distance), threshold and verdict, and the share of drifted columns
+    (dataset drift when it is at least 0.5).
+
+    `reference`: a DataFrame, a ReferenceProfile, or a dataset version id (its stored reference); None
+    with `model`: the training dataset of the model's production version. With `model` (a model
+    name), the report is stored against its production version, that version's training target left
+    out; without, nothing is stored and `session`/`store` may be None for a frame reference.
+    `exclude`: columns left out (ids, a target the current data still holds). In one transaction;
+    the Python API runs the same three steps (plan_report, compute_report, record_report) in two,
+    so the computation on a large frame never holds SQLite's write lock.
+
+    Raises:
+        InvalidInput: `current` is not a non-empty DataFrame with unique column names; `reference` is
+            none of the above; `exclude` is not a list of names or names a column neither side holds.
+        NotFound: no such model, it has no production version, or no such dataset version.
+    """
+    _check_trigger(trigger)
+    frame = check_frame(current, "current")
+    plan = plan_report(session=session, store=store, project_id=project_id, reference=reference, model=model,
+                       exclude=exclude, columns=list(frame.columns))
+    return record_report(session=session, store=store, project_id=project_id, user=user, plan=plan,
+                         computation=compute_report(plan, frame), current=frame, trigger=trigger)
 
 
 def _reference(session: Session | None, store: ArtifactStore | None, project_id: int | None,
@@ -176,10 +227,6 @@ def window_drift(*, session: Session, store: ArtifactStore, project_id: int, mod
         InvalidInput: the window holds no accepted or warned batch (the message names the model,
             version and window); bad `since`/`until`/`batch_ids`; the version names no training dataset.
     """
-    from mlops_nb.services.data.results import Finding
-    from mlops_nb.services.errors import MlopsError
-    from mlops_nb.services.monitoring.drift_store import save_report
-
     _check_trigger(trigger)
     row = session.get(ModelVersion, model_version_id) if isinstance(model_version_id, int) else None
     registered = session.get(RegisteredModel, row.model_id) if row is not None else None
@@ -242,6 +289,6 @@ def _window_words(since: float | None, until: float | None) -> str:
     return f"the window {at(since)} to {at(until)}"
 
 
-__all__ = ["DRIFT_SHARE", "EVIDENTLY_ROWS", "TRIGGERS", "DriftReport", "drift_history", "drift_report",
-           "evidently_html", "get_drift_report", "reference_for", "staged_reference", "store_reference",
-           "window_drift"]
+__all__ = ["DRIFT_SHARE", "EVIDENTLY_ROWS", "TRIGGERS", "DriftReport", "ReportPlan", "compute_report",
+           "drift_history", "drift_report", "evidently_html", "evidently_html_in_steps", "get_drift_report", "plan_report", "record_report",
+           "reference_for", "staged_reference", "store_reference", "window_drift"]

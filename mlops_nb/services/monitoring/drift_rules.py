@@ -172,20 +172,16 @@ def _column_drift(ref: ColumnReference, series: pd.Series, role: str, findings: 
     return _categorical_drift(ref, cur, role, findings)
 
 
-def _union_size(ref: ColumnReference, values: np.ndarray) -> int:
-    """Distinct values of reference and current together (evidently's n_values)."""
-    if not ref.exact:
-        return ref.distinct + len(values)  # > REFERENCE_VALUES either way: only "more than 5" matters
-    at = np.searchsorted(ref.values, values)
-    found = at < len(ref.values)
-    found[found] = ref.values[at[found]] == values[found]
-    return ref.distinct + int((~found).sum())
+def _few_values(ref: ColumnReference, values: np.ndarray) -> bool:
+    """True when reference and current together hold FEW_VALUES or fewer distinct values
+    (evidently's n_values <= 5); either side alone holding more settles it without a union."""
+    if ref.distinct > FEW_VALUES or len(values) > FEW_VALUES:
+        return False
+    return len(np.union1d(ref.values, values)) <= FEW_VALUES
 
 
 def _numeric_drift(ref: ColumnReference, cur: CurrentColumn, role: str, findings: list[Finding]) -> ColumnDrift:
-    n_values = _union_size(ref, cur.values)
-    few = cur.type == "categorical" or n_values <= FEW_VALUES
-    if few:
+    if cur.type == "categorical" or _few_values(ref, cur.values):
         keys = np.union1d(ref.values, cur.values)
         ref_counts = _aligned(ref.values, ref.counts, keys)
         cur_counts = _aligned(cur.values, cur.counts, keys)

@@ -72,18 +72,16 @@ def wasserstein_normed(reference_values: np.ndarray, reference_counts: np.ndarra
     max(reference population std, 0.001), as evidently's wasserstein_distance_norm.py. Both sides as
     sorted distinct values with counts; the distance is the integral of |F_ref - F_cur| over the
     merged support (what scipy.stats.wasserstein_distance computes from raw samples)."""
-    support = np.concatenate((reference_values, current_values))
-    support.sort(kind="stable")  # two sorted runs: a merge
-    cdf_ref = _cdf(reference_values, reference_counts, support[:-1])
-    cdf_cur = _cdf(current_values, current_counts, support[:-1])
-    distance = float(np.dot(np.abs(cdf_ref - cdf_cur), np.diff(support)))
+    values = np.concatenate((reference_values, current_values))
+    order = np.argsort(values, kind="stable")  # two sorted runs: timsort merges them in O(n)
+    weights = np.concatenate((reference_counts * (1.0 / float(reference_counts.sum())),
+                              current_counts * (-1.0 / float(current_counts.sum()))))
+    gap = np.cumsum(weights[order])  # F_ref - F_cur just right of each support point
+    np.abs(gap, out=gap)
+    steps = np.diff(values[order])
+    steps *= gap[:-1]
+    distance = float(steps.sum())  # no np.dot: a BLAS call costs ms per column on a shared machine
     return distance / max(float(reference_std), 0.001)
-
-
-def _cdf(values: np.ndarray, counts: np.ndarray, at: np.ndarray) -> np.ndarray:
-    """Empirical CDF (share of rows <= x) of sorted distinct `values` with `counts`, at each x of `at`."""
-    cumulative = np.concatenate(([0], np.cumsum(counts)))
-    return cumulative[np.searchsorted(values, at, side="right")] / float(cumulative[-1])
 
 
 def binned_shares(values: np.ndarray, counts: np.ndarray, edges: np.ndarray) -> list[float]:

@@ -83,6 +83,7 @@ def test_a_report_with_a_model_is_stored_against_its_production_version_target_l
     assert report.id is not None and (report.model, report.version) == ("credit", 1)
     assert report.reference == "dataset german v1" and report.current == "frame" and report.trigger == "manual"
     assert "credit_amount" in report.drifted_columns and "creditability" not in set(report.to_frame()["column"])
+    assert [f.column for f in report.findings if f.column == "creditability"] == []  # left out, not missing
     assert report.to_frame()["column"].tolist() == [c for c in X.columns if c in set(report.to_frame()["column"])]
     with session_scope(ctx.engine) as session:
         again = drift.get_drift_report(session=session, project_id=ctx.project_id, report_id=report.id)
@@ -131,3 +132,32 @@ def test_history_reads_are_bounded_and_name_the_model(ctx, production):
     assert mlops.drift_history("credit") == []
     with session_scope(ctx.engine) as session, pytest.raises(mlops.NotFound, match="drift report 99 does not exist"):
         drift.get_drift_report(session=session, project_id=ctx.project_id, report_id=99)
+
+
+def test_two_readers_building_one_reference_at_once_store_one(ctx, credit):
+    """The reference of a version logged before drift is built by its first reader; a second reader
+    building it at the same moment waits (SQLite's write lock) or loses the insert (PostgreSQL's key)
+    and reads the first one's: one row, whichever way."""
+    import threading
+    import time
+
+    with mlops.start_run(experiment="d") as run, session_scope(ctx.engine) as session:
+        version = data.log_dataset(session=session, store=ctx.artifacts, project_id=ctx.project_id, df=credit,
+                                   name="old", run_id=run.id, user="dana")
+    results = {}
+
+    def second():
+        with session_scope(ctx.engine) as other:
+            results["profile"] = drift.reference_for(session=other, store=ctx.artifacts, dataset_version_id=version.id)
+
+    with session_scope(ctx.engine) as first:
+        mine = drift.reference_for(session=first, store=ctx.artifacts, dataset_version_id=version.id)
+        thread = threading.Thread(target=second)
+        thread.start()
+        time.sleep(1.0)  # the second reader reaches its insert (or the lock) while this one is open
+    thread.join(timeout=60)
+    assert not thread.is_alive()
+    assert _count(ctx, DriftReference) == 1
+    assert list(results["profile"].columns) == list(mine.columns) and results["profile"].source == "sample"
+    with session_scope(ctx.engine) as session:
+        assert session.get(DriftReference, version.id).source == "sample"
