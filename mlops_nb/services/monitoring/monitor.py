@@ -38,6 +38,7 @@ from mlops_nb.services.identity.auth import Identity
 from mlops_nb.services.monitoring import monitor_checks as checks
 from mlops_nb.services.monitoring.actions import ActionOutcome, run_actions
 from mlops_nb.services.monitoring.alerts import AlertPublic, fingerprint_of, fire_alert
+from mlops_nb.services.monitoring.drift_results import DriftReport
 from mlops_nb.services.monitoring.monitor_checks import Firing, RuleSpec, Target
 from mlops_nb.services.monitoring.monitor_lock import LOCK_TTL_S, hold_lock
 from mlops_nb.services.monitoring.rules import project_rules
@@ -60,7 +61,7 @@ class MonitorResult:
 
     lines: list[str] = field(default_factory=list)
     alerts: list[AlertPublic] = field(default_factory=list)
-    reports: list[Any] = field(default_factory=list)
+    reports: list[DriftReport] = field(default_factory=list)
     evaluated: list[tuple[str, int]] = field(default_factory=list)
     actions: list[ActionOutcome] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)
@@ -106,7 +107,7 @@ def _rules_for(session: Session, project_id: int, cache: dict[int, list[RuleSpec
 class _Evaluation:
     lines: list[str] = field(default_factory=list)
     fired: list[tuple[AlertPublic, list[dict[str, Any]]]] = field(default_factory=list)
-    report: Any = None
+    report: DriftReport | None = None
     batches: int = 0
 
 
@@ -116,8 +117,8 @@ def _line(severity: str, target: Target, column: str | None, rule: str, message:
 
 
 def _window_drift(session: Session, store: ArtifactStore, target: Target, usable: Sequence[ScoringBatch],
-                  user: str) -> Any:
-    from mlops_nb.services.monitoring.drift import window_drift  # Part B's, with evidently's rules
+                  user: str) -> DriftReport:
+    from mlops_nb.services.monitoring.drift import window_drift  # brings scipy: imported when a window is measured
 
     return window_drift(session=session, store=store, project_id=target.project_id, model_version_id=target.version_id,
                         batch_ids=[b.id for b in usable], user=user, trigger="monitor")

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from mlops_nb.services.monitoring.drift_results import DriftReport
 from mlops_nb.store.models.monitoring import Outcome, ScoringBatch
 
 EVIDENCE_BATCHES = 100  # batch ids kept in an alert's evidence (the window's bounds are kept too)
@@ -137,7 +138,8 @@ def validation_firings(rule: RuleSpec, target: Target, groups: Sequence[FindingG
     return firings
 
 
-def drift_firings(rule: RuleSpec, target: Target, report: Any, usable: Sequence[ScoringBatch]) -> list[Firing]:
+def drift_firings(rule: RuleSpec, target: Target, report: DriftReport,
+                  usable: Sequence[ScoringBatch]) -> list[Firing]:
     """Rule kinds drift_share (the report's share at or above the rule's `threshold`; a default rule,
     without one, the report's own dataset verdict: evidently's share >= 0.5) and feature_drift (each
     drifted feature column, or only the rule's `column`)."""
