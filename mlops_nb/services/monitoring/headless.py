@@ -20,10 +20,11 @@ service needs around it:
 """
 from __future__ import annotations
 
+import logging
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from mlops_nb.services.errors import InvalidInput
 
@@ -33,6 +34,15 @@ DEFAULT_TIMEOUT_S = 3600  # per cell, in seconds
 HOW_TO_TAG = ("tag the cell that sets the defaults 'parameters' (JupyterLab: the property inspector's "
               "Cell Tags; VS Code: Add Cell Tag; or add \"tags\": [\"parameters\"] to the cell's metadata), "
               "as papermill documents")
+
+
+class _UnknownParameters(logging.Filter):
+    """Drops papermill's "Passed unknown parameter" warnings: a retraining injects model_name,
+    project, window_start, window_end and retraining_run_id whether or not the notebook's
+    parameters cell names them, as intended."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("Passed unknown parameter")
 
 
 @dataclass(frozen=True)
@@ -69,9 +79,10 @@ def check_notebook(data: bytes, *, source: str) -> Any:
     return nb
 
 
-def _kernel_class(environment: dict[str, str]) -> type:
-    """A kernel manager class whose kernels run this Python's ipykernel with `environment`
-    (the whole environment of the kernel process)."""
+def _kernel_class(environment: dict[str, str], log: IO[bytes]) -> type:
+    """A kernel manager class whose kernels run this Python's ipykernel with `environment` (the
+    whole environment of the kernel process), writing the kernel process's own stdout and stderr
+    (its log, not the cells' output, which the notebook keeps) to `log`."""
     from ipykernel.kernelspec import get_kernel_dict
     from jupyter_client.kernelspec import KernelSpec
     from jupyter_client.manager import AsyncKernelManager
@@ -89,9 +100,20 @@ def _kernel_class(environment: dict[str, str]) -> type:
         # AsyncKernelManager's start_kernel is a coroutine; jupyter_client types it as KernelManager's
         async def start_kernel(self, **kw: Any) -> None:  # type: ignore[override]
             kw["env"] = dict(environment)
+            kw["stdout"] = kw["stderr"] = log
             await super().start_kernel(**kw)
 
     return RetrainingKernel
+
+
+def _last_words(log: IO[bytes]) -> str:
+    """The last line the kernel process wrote to its log, as "; the kernel said: ...", or ""."""
+    log.flush()
+    try:
+        lines = Path(log.name).read_text(errors="replace").strip().splitlines()
+    except OSError:
+        return ""
+    return f"; the kernel said: {lines[-1].strip()[:300]}" if lines else ""
 
 
 def _cell_error(err: Any) -> str:
@@ -126,18 +148,26 @@ def execute(notebook: bytes, *, parameters: dict[str, Any], environment: dict[st
         source, executed = Path(folder) / "notebook.ipynb", Path(folder) / "executed.ipynb"
         nbformat.write(nb, str(source))  # type: ignore[no-untyped-call]
         error: str | None = None
+        quiet = _UnknownParameters()
+        logging.getLogger("papermill").addFilter(quiet)
+        log = open(Path(folder) / "kernel.log", "wb")  # noqa: SIM115  # closed below, after the kernel is gone
         try:
-            papermill.execute_notebook(str(source), str(executed), parameters=parameters, kernel_name=KERNEL_NAME, language="python",
-                                       progress_bar=False, start_timeout=int(start_timeout_s),
-                                       execution_timeout=int(timeout_s), kernel_manager_class=_kernel_class(environment),
+            papermill.execute_notebook(str(source), str(executed), parameters=parameters, kernel_name=KERNEL_NAME,
+                                       language="python", progress_bar=False, start_timeout=int(start_timeout_s),
+                                       execution_timeout=max(int(timeout_s), 1),
+                                       kernel_manager_class=_kernel_class(environment, log),
                                        resources={"metadata": {"path": folder}})
         except PapermillExecutionError as err:
             error = _cell_error(err)
         except CellTimeoutError as err:
             error = f"a cell ran past the timeout of {timeout_s:g} s and was stopped ({str(err).splitlines()[0]})"
         except DeadKernelError as err:
-            error = f"the kernel died ({(str(err).strip().splitlines() or ['no reason given'])[0]})"
+            error = f"the kernel died ({(str(err).strip().splitlines() or ['no reason given'])[0]}){_last_words(log)}"
         except Exception as err:  # the kernel did not start, a cell could not be sent: the run failed all the same
-            error = f"the notebook could not be run: {type(err).__name__}: {(str(err).strip().splitlines() or [''])[0]}"
+            error = (f"the notebook could not be run: {type(err).__name__}: "
+                     f"{(str(err).strip().splitlines() or [''])[0]}{_last_words(log)}")
+        finally:
+            logging.getLogger("papermill").removeFilter(quiet)
+            log.close()
         result = executed.read_bytes() if executed.exists() else None
     return Execution(notebook=result, error=error)

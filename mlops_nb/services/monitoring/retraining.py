@@ -35,7 +35,7 @@ import json
 import keyword
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -122,6 +122,34 @@ class RetrainingRunPublic:
     def seconds(self) -> float | None:
         """How long it ran (seconds), None while running."""
         return None if self.finished_at is None else self.finished_at - self.started_at
+
+
+RUN_COLUMNS = ["id", "model", "status", "trigger", "version", "request", "run_id", "started_by", "started_at",
+               "seconds", "error"]
+
+
+@dataclass
+class RetrainingRunTable:
+    """Retraining runs, newest first (of `model`, or of every model when None): `runs` the records;
+    `rows` one dict per run with RUN_COLUMNS (`version` the model version registered, `request`
+    "<id> <status>" of its promotion request, `seconds` how long it ran)."""
+
+    model: str | None
+    runs: list[RetrainingRunPublic]
+
+    @property
+    def rows(self) -> list[dict[str, Any]]:
+        """One dict per run, RUN_COLUMNS as keys."""
+        return [{"id": r.id, "model": r.model, "status": r.status, "trigger": r.trigger, "version": r.model_version,
+                 "request": f"{r.request_id} {r.request_status}" if r.request_id is not None else None,
+                 "run_id": r.run_id, "started_by": r.started_by, "started_at": r.started_at, "seconds": r.seconds,
+                 "error": r.error} for r in self.runs]
+
+    def __len__(self) -> int:
+        return len(self.runs)
+
+    def __iter__(self) -> Iterator[RetrainingRunPublic]:
+        return iter(self.runs)
 
 
 def _parameters(value: Any, what: str) -> dict[str, Any]:

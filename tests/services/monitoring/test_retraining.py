@@ -85,10 +85,9 @@ def test_a_retraining_runs_the_notebook_and_links_run_version_and_pending_reques
     assert len(injected) == 1 and 'window_start = "2024-05-01"' in "".join(injected[0]["source"])
     assert token not in executed.decode() and "MLOPS_TOKEN" not in "".join(injected[0]["source"])
     assert not [o for c in version["cells"] for o in c.get("outputs", []) if o["output_type"] == "error"]
-    trained = ctx  # the registered version came from the tagged run
     import mlops_nb as mlops
 
-    assert mlops.get_model_version(MODEL, version=2).run_id == run.run_id and trained.project == "test"
+    assert mlops.get_model_version(MODEL, version=2).run_id == run.run_id  # registered from the tagged run
 
 
 @pytest.mark.parametrize(("cells", "error"), [
@@ -206,3 +205,16 @@ def test_the_credit_training_notebook_is_committed_without_outputs_with_its_para
     (parameters,) = [cell for cell in code if "parameters" in cell.metadata.get("tags", [])]
     for name in ("model_name", "project", "window_start", "window_end", "retraining_run_id", "C"):
         assert f"\n{name} = " in f"\n{parameters.source}"
+
+
+def test_a_cell_past_the_timeout_is_stopped_and_named():
+    from mlops_nb.config import child_environment
+    from mlops_nb.services.monitoring import headless
+
+    nb = new_notebook(cells=[new_code_cell("pause = 60"), new_code_cell("import time\ntime.sleep(pause)")])
+    nb.cells[0].metadata["tags"] = ["parameters"]
+    execution = headless.execute(nbformat.writes(nb).encode(), parameters={"pause": 30}, environment=child_environment(),
+                                 timeout_s=2)
+    assert execution.error.startswith("a cell ran past the timeout of 2 s and was stopped")
+    executed = nbformat.reads(execution.notebook.decode(), as_version=4)
+    assert "pause = 30" in executed.cells[1].source  # papermill's injected parameters, kept as evidence
