@@ -154,7 +154,7 @@ def execute(notebook: bytes, *, parameters: dict[str, Any], environment: dict[st
         try:
             papermill.execute_notebook(str(source), str(executed), parameters=parameters, kernel_name=KERNEL_NAME,
                                        language="python", progress_bar=False, start_timeout=int(start_timeout_s),
-                                       execution_timeout=max(int(timeout_s), 1),
+                                       execution_timeout=max(int(timeout_s), 1),  # papermill takes whole seconds
                                        kernel_manager_class=_kernel_class(environment, log),
                                        resources={"metadata": {"path": folder}})
         except PapermillExecutionError as err:

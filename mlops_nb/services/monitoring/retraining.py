@@ -432,10 +432,12 @@ def start_retraining(*, engine: Engine, store: ArtifactStore, project_id: int, a
     Raises:
         PermissionDenied: `actor` is not a proven ml_engineer or admin (or the operator).
         NotFound: no model `model`, no retraining notebook set for it, no alert `alert_id`.
-        InvalidInput: a bad window, parameters or trigger.
+        InvalidInput: a bad window, parameters, trigger or timeout.
         Conflict: a retraining of the model is running (the message names it).
         IntegrityFailure: the stored notebook was changed after it was approved.
     """
+    if isinstance(timeout_s, bool) or not isinstance(timeout_s, (int, float)) or not 0 < timeout_s < float("inf"):
+        raise InvalidInput(f"timeout_s must be a number of seconds above 0, got {timeout_s!r}")
     with session_scope(engine) as session:
         row, notebook, notebook_path = _begin(session=session, store=store, project_id=project_id, actor=actor,
                                               model=model, trigger=trigger, alert_id=alert_id, window=window,

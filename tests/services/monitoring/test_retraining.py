@@ -167,6 +167,8 @@ def test_a_model_without_a_notebook_or_with_a_retraining_running_is_refused(ctx,
                           (("May", "June"), "window start 'May' is not an ISO date"), ("2024-05", "window must be")]:
         with pytest.raises(InvalidInput, match=words):
             _start(ctx, eli, window=window)
+    with pytest.raises(InvalidInput, match="timeout_s must be a number of seconds above 0, got 0"):
+        _start(ctx, eli, timeout_s=0)
     with session_scope(ctx.engine) as session:
         assert len(session.exec(select(RetrainingRun)).all()) == 1
 
