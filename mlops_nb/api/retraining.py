@@ -14,7 +14,11 @@ from typing import Any
 from mlops_nb.api.boundary import store_errors
 from mlops_nb.api.connect import get_context
 from mlops_nb.display import present
-from mlops_nb.services.monitoring.retraining import RetrainingConfigPublic, RetrainingRunPublic, RetrainingRunTable
+from mlops_nb.services.monitoring.retraining_results import (
+    RetrainingConfigPublic,
+    RetrainingRunPublic,
+    RetrainingRunTable,
+)
 from mlops_nb.store.db import session_scope
 
 

@@ -147,12 +147,13 @@ def cmd_retraining_runs(args: argparse.Namespace) -> int:
     """
     from mlops_nb.display import present
     from mlops_nb.services.monitoring import retraining
+    from mlops_nb.services.monitoring.retraining_results import RetrainingRunTable
     from mlops_nb.store.db import session_scope
 
     engine, _store, project_id = _context(args)
     with session_scope(engine) as session:
         runs = retraining.retraining_runs(session=session, project_id=project_id, model=args.model, limit=args.limit)
-    print(repr(present(retraining.RetrainingRunTable(model=args.model, runs=runs))))
+    print(repr(present(RetrainingRunTable(model=args.model, runs=runs))))
     return 0
 
 

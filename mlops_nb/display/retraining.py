@@ -5,7 +5,7 @@ from typing import Any
 
 from mlops_nb.display.base import Displayable, DisplayTable, displays
 from mlops_nb.display.format import ShortId, format_time
-from mlops_nb.services.monitoring.retraining import (
+from mlops_nb.services.monitoring.retraining_results import (
     RUN_COLUMNS,
     RetrainingConfigPublic,
     RetrainingRunPublic,

@@ -35,8 +35,7 @@ import json
 import keyword
 import os
 import time
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import select
@@ -51,6 +50,7 @@ from mlops_nb.services.identity import permissions
 from mlops_nb.services.identity.auth import Identity
 from mlops_nb.services.monitoring import headless
 from mlops_nb.services.monitoring.alerts import fingerprint_of, fire_alert
+from mlops_nb.services.monitoring.retraining_results import RetrainingConfigPublic, RetrainingRunPublic
 from mlops_nb.services.registry.lookups import get_model
 from mlops_nb.services.tracking.artifacts import read_verified, store_bytes
 from mlops_nb.services.tracking.runs import RETRAINING_TAG
@@ -77,79 +77,6 @@ IDENTITY_VARIABLES = ("MLOPS_TOKEN", "MLOPS_USER")
 # result) and marked failed when the next retraining of its model starts
 ABANDONED_AFTER_S = 24 * 3600.0
 ALERT_KIND = "retraining_failed"
-
-
-@dataclass
-class RetrainingConfigPublic:
-    """A model's retraining notebook: `notebook` the path it was approved from, `sha256` of the copy
-    that runs, `parameters` (JSON values) injected into its `parameters` cell, who set it and when
-    (`set_at`, epoch seconds)."""
-
-    model: str
-    notebook: str
-    sha256: str
-    parameters: dict[str, Any]
-    set_by: str
-    set_at: float
-
-
-@dataclass
-class RetrainingRunPublic:
-    """One retraining run of `model`: `status` (running, succeeded, failed), `trigger` ("manual" or
-    the rule's name) and the alert that triggered it (`alert_id`), the `parameters` injected, what
-    it produced (`run_id` of the tracked run, `model_version` registered, `request_id` of its
-    promotion request and that request's `request_status`), the `error` of a failed run, the
-    executed notebook's artifact (`notebook_artifact_id`), who started it, `started_at` and
-    `finished_at` (epoch seconds)."""
-
-    id: int
-    model: str
-    status: str
-    trigger: str
-    alert_id: int | None
-    parameters: dict[str, Any]
-    run_id: str | None
-    model_version: int | None
-    request_id: int | None
-    request_status: str | None
-    error: str | None
-    notebook_artifact_id: int | None
-    started_by: str
-    started_at: float
-    finished_at: float | None
-
-    @property
-    def seconds(self) -> float | None:
-        """How long it ran (seconds), None while running."""
-        return None if self.finished_at is None else self.finished_at - self.started_at
-
-
-RUN_COLUMNS = ["id", "model", "status", "trigger", "version", "request", "run_id", "started_by", "started_at",
-               "seconds", "error"]
-
-
-@dataclass
-class RetrainingRunTable:
-    """Retraining runs, newest first (of `model`, or of every model when None): `runs` the records;
-    `rows` one dict per run with RUN_COLUMNS (`version` the model version registered, `request`
-    "<id> <status>" of its promotion request, `seconds` how long it ran)."""
-
-    model: str | None
-    runs: list[RetrainingRunPublic]
-
-    @property
-    def rows(self) -> list[dict[str, Any]]:
-        """One dict per run, RUN_COLUMNS as keys."""
-        return [{"id": r.id, "model": r.model, "status": r.status, "trigger": r.trigger, "version": r.model_version,
-                 "request": f"{r.request_id} {r.request_status}" if r.request_id is not None else None,
-                 "run_id": r.run_id, "started_by": r.started_by, "started_at": r.started_at, "seconds": r.seconds,
-                 "error": r.error} for r in self.runs]
-
-    def __len__(self) -> int:
-        return len(self.runs)
-
-    def __iter__(self) -> Iterator[RetrainingRunPublic]:
-        return iter(self.runs)
 
 
 def _parameters(value: Any, what: str) -> dict[str, Any]:
