@@ -31,6 +31,12 @@ from mlops_nb.services.errors import ValidationFailed as ValidationFailed
 if TYPE_CHECKING:
     from IPython.core.interactiveshell import InteractiveShell
 
+    from mlops_nb.api.alerts import acknowledge_alert as acknowledge_alert
+    from mlops_nb.api.alerts import add_alert_rule as add_alert_rule
+    from mlops_nb.api.alerts import alert_rules as alert_rules
+    from mlops_nb.api.alerts import alerts as alerts
+    from mlops_nb.api.alerts import monitor as monitor
+    from mlops_nb.api.alerts import on_alert as on_alert
     from mlops_nb.api.audit import audit_trail as audit_trail
     from mlops_nb.api.autolog import autolog as autolog
     from mlops_nb.api.connect import get_context as get_context
@@ -98,6 +104,7 @@ _API = {
     "mlops_nb.api.drift": ["drift_report", "drift_history", "drift_html"],
     "mlops_nb.api.features": ["feature", "features", "skew_check"],
     "mlops_nb.api.audit": ["audit_trail"],
+    "mlops_nb.api.alerts": ["add_alert_rule", "alert_rules", "alerts", "acknowledge_alert", "monitor", "on_alert"],
     "mlops_nb.api.monitoring": ["log_outcomes", "batches", "outcomes"],
     "mlops_nb.api.promotion": ["request_promotion", "approve", "reject", "cancel", "requests", "rollback",
                                "set_policy", "get_policy", "preview_gates"],

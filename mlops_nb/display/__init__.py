@@ -7,6 +7,7 @@ with the same fields). The console renders the same records with Streamlit inste
 from __future__ import annotations
 
 from mlops_nb.display import (  # noqa: F401  (registers the views)
+    alerts,
     data,
     drift,
     features,
