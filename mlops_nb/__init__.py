@@ -66,6 +66,9 @@ if TYPE_CHECKING:
     from mlops_nb.api.registry import register_model as register_model
     from mlops_nb.api.registry import trust_types as trust_types
     from mlops_nb.api.registry import trusted_types as trusted_types
+    from mlops_nb.api.retraining import retrain as retrain
+    from mlops_nb.api.retraining import retraining_runs as retraining_runs
+    from mlops_nb.api.retraining import set_retraining as set_retraining
     from mlops_nb.api.tracking import active_run as active_run
     from mlops_nb.api.tracking import end_run as end_run
     from mlops_nb.api.tracking import get_dataset as get_dataset
@@ -110,6 +113,7 @@ _API = {
                                "set_policy", "get_policy", "preview_gates"],
     "mlops_nb.api.registry": ["register_model", "models", "get_model_version", "load_model", "trust_types",
                               "trusted_types"],
+    "mlops_nb.api.retraining": ["set_retraining", "retrain", "retraining_runs"],
     "mlops_nb.api.users": ["users", "add_user", "set_role", "deactivate_user", "activate_user", "set_password",
                            "issue_token", "tokens", "revoke_token"],
 }

@@ -9,6 +9,8 @@ value) makes PostgreSQL engines open a connection per use instead of pooling the
 `MLOPS_AUDIT_KEY_FILE` names the file holding the store's audit key (default: beside a SQLite file,
 else under `MLOPS_HOME/audit-keys/`); `MLOPS_SQLITE_SYNCHRONOUS` sets SQLite's `synchronous` pragma
 (NORMAL by default; FULL makes every commit survive a power loss, at a cost per commit).
+`MLOPS_RETRAINING_RUN` is set by a retraining run in the kernel of its notebook: runs started there
+are tagged with it.
 `MLOPS_SQLITE_BUSY_TIMEOUT_MS` is how long a SQLite writer waits for another one's lock (default
 30,000 ms) before the call fails with StoreBusy. `MLOPS_LOGIN_MAX_FAILURES` wrong passwords in a
 row (default 5) lock a user for `MLOPS_LOGIN_LOCK_MIN` minutes (default 15); a console session ends
@@ -131,6 +133,12 @@ def notebook_path_from_env() -> str | None:
         if value:
             return value
     return None
+
+
+def retraining_run_from_env() -> str | None:
+    """`MLOPS_RETRAINING_RUN` as set (the id of the retraining run whose headless notebook this
+    kernel runs: services.monitoring.retraining sets it), or None. Read at each run start."""
+    return os.environ.get("MLOPS_RETRAINING_RUN") or None
 
 
 def mlops_home() -> Path:

@@ -14,7 +14,7 @@ from mlops_nb.api.boundary import store_errors
 from mlops_nb.api.connect import get_context
 from mlops_nb.api.context import ActiveRun, Context
 from mlops_nb.api.heartbeat import HEARTBEATS
-from mlops_nb.config import run_stale_seconds
+from mlops_nb.config import retraining_run_from_env, run_stale_seconds
 from mlops_nb.display import present
 from mlops_nb.display.tracking import RunView
 from mlops_nb.services.data.results import DatasetVersionPublic
@@ -46,7 +46,8 @@ def start_run(experiment: str = "default", *, name: str | None = None, tags: Map
     Used as a context manager, the run ends when the block does: finished, `killed` when the block
     was interrupted (KeyboardInterrupt: Ctrl-C, the kernel's Interrupt), `failed` for any other
     exception. A run another process ended before is ended quietly first (it is not lost: see
-    `end_run`).
+    `end_run`). In a retraining's notebook (MLOPS_RETRAINING_RUN set), the run is tagged
+    `mlops.retraining_run` with its id.
 
     Raises:
         InvalidInput: a run is active and `nested` is not True (the message names it: end it with
@@ -66,6 +67,9 @@ def start_run(experiment: str = "default", *, name: str | None = None, tags: Map
                            "inside it")
     if parent is not None:
         tags = {**(tags or {}), tracking.PARENT_TAG: parent.id}
+    retraining = retraining_run_from_env()
+    if retraining is not None:  # a retraining's headless notebook: the run is linked to it
+        tags = {**(tags or {}), tracking.RETRAINING_TAG: retraining}
     in_cell = cells.in_ipython_cell()
     code_file = None if in_cell else cells.calling_file()  # outside a notebook: the script that called
     captured = tracking.capture(code_path=code_file)

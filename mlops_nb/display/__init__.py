@@ -15,6 +15,7 @@ from mlops_nb.display import (  # noqa: F401  (registers the views)
     identity,
     monitoring,
     registry,
+    retraining,
     tracking,
 )
 from mlops_nb.display.base import Displayable, DisplayTable, present

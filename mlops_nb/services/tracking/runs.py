@@ -151,6 +151,10 @@ def heartbeat(*, session: Session, run_id: str) -> bool:
 
 REVIVED_TAG = "mlops.revived"  # the run event a revival leaves (runs have no audit trail: SPEC §4)
 PARENT_TAG = "mlops.parentRunId"  # a nested run's parent, as MLflow's mlflow.parentRunId
+# the retraining run (services.monitoring.retraining) whose headless notebook started this run: set on
+# every run started while MLOPS_RETRAINING_RUN is in the environment, so the run, the version
+# registered from it and its promotion request are found afterwards
+RETRAINING_TAG = "mlops.retraining_run"
 
 
 def revive_run(*, session: Session, run_id: str, now: float | None = None) -> bool:
