@@ -76,15 +76,17 @@ def drift_reports(session: Any, project_id: int, version_id: int, dataset_id: in
 
 
 def build(credit: pd.DataFrame, *, model: str = "credit-risk", spread_days: int = 0) -> dict[str, Any]:
-    """The model and its evidence in the initialised store: {"batches": [batch ids], "reports": [drift
+    """The model and its evidence in the initialised store: {"batches": [batch ids, oldest first:
+    max(3, spread_days) accepted of 200 rows, one warned of 50, one refused of 20], "reports": [drift
     report ids], "alerts": {"drift": id, "xss": id}, "request_id", "run_id"}. `spread_days` > 0 moves
-    the batches' times back over that many days (one batch per day, the newest today), as a model
-    scored daily would have them; the rows are otherwise as the scorer wrote them."""
+    the batches' times back (the newest three today, the others one a day before), as a model scored
+    daily would have them; the rows are otherwise as the scorer wrote them."""
     from sqlalchemy import select
 
     import mlops_nb as mlops
     from mlops_nb.api.context import current
     from mlops_nb.services import governance
+    from mlops_nb.services.identity.auth import OPERATOR
     from mlops_nb.services.monitoring import alerts
     from mlops_nb.store.db import session_scope
     from mlops_nb.store.models import ModelVersion, RegisteredModel, ScoringBatch
@@ -110,6 +112,16 @@ def build(credit: pd.DataFrame, *, model: str = "credit-risk", spread_days: int 
         live.predict_proba(X.head(50).assign(age_in_years=150))  # out of range: warned
     batches.append(live.last_batch_id)
     live.flush()
+    with session_scope(ctx.engine) as s:
+        governance.change_policy(session=s, actor=OPERATOR, project_id=ctx.project_id, model=model,
+                                 rules={"scoring": {"on_invalid": "refuse"}})
+    strict = mlops.load_model(model, stage="production")
+    try:
+        strict.predict_proba(X.head(20).drop(columns="purpose"))  # a column missing: refused, not scored
+    except mlops.ValidationFailed:
+        pass
+    batches.append(strict.last_batch_id)
+    strict.flush()
     y = (credit.creditability == "bad").astype(int)
     mlops.log_outcomes(model, predictions_id=batches[0], outcomes=y.loc[X.sample(200, random_state=0).index],
                        metrics={"default_rate": 0.065})
@@ -118,9 +130,9 @@ def build(credit: pd.DataFrame, *, model: str = "credit-risk", spread_days: int 
     register_credit_model(credit, name=model)  # v2, as a retraining run would register it
     now = time.time()
     with session_scope(ctx.engine) as s:
-        if spread_days:
+        if spread_days:  # the newest three (refused, warned, accepted) today, the others a day apart before
             for age, batch_id in enumerate(reversed(batches)):
-                s.get(ScoringBatch, batch_id).created_at = now - age * DAY
+                s.get(ScoringBatch, batch_id).created_at = now - max(0, age - 2) * DAY - age
         v2 = s.execute(select(ModelVersion).where(ModelVersion.model_id == model_id,
                                                   ModelVersion.version == 2)).scalar_one()
         dana = factories.proven(s, "dana")

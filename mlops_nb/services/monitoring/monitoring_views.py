@@ -168,8 +168,8 @@ def scoring_days(*, session: Session, project_id: int, model: str, since: float,
     batches' latencies, linear interpolation; None without timings), "mean_prediction" (the rows-weighted
     mean of the batches' mean prediction: the positive-class probability, or a regressor's value; None
     without one), "histogram" (summed counts over prediction_profile's ten bins of [0, 1]; [] without),
-    "class_counts" ({class: rows} of predict batches)}]. Refused batches count in the statuses only
-    (they were not scored).
+    "class_counts" ({class: rows} of predict batches)}]. A refused batch counts in its status and
+    rows only: it was not scored, so the scorer recorded no latency and no predictions for it.
 
     Raises:
         NotFound: no model named `model` in the project.
@@ -193,8 +193,6 @@ def scoring_days(*, session: Session, project_id: int, model: str, since: float,
         day["batches"] += 1
         day["rows"] += rows
         day[status] = day.get(status, 0) + 1
-        if status == "refused":
-            continue
         if latency is not None:
             day["latencies"].append(float(latency))
         _add_predictions(day, profile or {})
