@@ -77,7 +77,8 @@ def drift_reports(session: Any, project_id: int, version_id: int, dataset_id: in
 
 def build(credit: pd.DataFrame, *, model: str = "credit-risk", spread_days: int = 0) -> dict[str, Any]:
     """The model and its evidence in the initialised store: {"batches": [batch ids, oldest first:
-    max(3, spread_days) accepted of 200 rows, one warned of 50, one refused of 20], "reports": [drift
+    max(3, spread_days) accepted of 200 rows, one warned of 50, one refused of 20], outcomes of the
+    oldest max(2, spread_days - 3) accepted batches, their default_rate from 0.065 up to 0.09, "reports": [drift
     report ids], "alerts": {"drift": id, "xss": id}, "request_id", "run_id"}. `spread_days` > 0 moves
     the batches' times back (the newest three today, the others one a day before), as a model scored
     daily would have them; the rows are otherwise as the scorer wrote them."""
@@ -89,7 +90,7 @@ def build(credit: pd.DataFrame, *, model: str = "credit-risk", spread_days: int 
     from mlops_nb.services.identity.auth import OPERATOR
     from mlops_nb.services.monitoring import alerts
     from mlops_nb.store.db import session_scope
-    from mlops_nb.store.models import ModelVersion, RegisteredModel, ScoringBatch
+    from mlops_nb.store.models import ModelVersion, Outcome, RegisteredModel, ScoringBatch
     from mlops_nb.store.models.alerts import AlertRule, RetrainingRun
     from tests import factories
     from tests.factories import register_credit_model
@@ -123,16 +124,21 @@ def build(credit: pd.DataFrame, *, model: str = "credit-risk", spread_days: int 
     batches.append(strict.last_batch_id)
     strict.flush()
     y = (credit.creditability == "bad").astype(int)
-    mlops.log_outcomes(model, predictions_id=batches[0], outcomes=y.loc[X.sample(200, random_state=0).index],
-                       metrics={"default_rate": 0.065})
-    mlops.log_outcomes(model, predictions_id=batches[1], outcomes=y.loc[X.sample(200, random_state=1).index],
-                       metrics={"default_rate": 0.09})
+    outcomes = []  # the truth of the older accepted batches, the default rate creeping up
+    count = max(2, spread_days - 3)
+    for seed in range(count):
+        logged = mlops.log_outcomes(model, predictions_id=batches[seed],
+                                    outcomes=y.loc[X.sample(200, random_state=seed).index],
+                                    metrics={"default_rate": round(0.065 + 0.025 * seed / (count - 1), 4)})
+        outcomes.append(logged.id)
     register_credit_model(credit, name=model)  # v2, as a retraining run would register it
     now = time.time()
     with session_scope(ctx.engine) as s:
         if spread_days:  # the newest three (refused, warned, accepted) today, the others a day apart before
             for age, batch_id in enumerate(reversed(batches)):
                 s.get(ScoringBatch, batch_id).created_at = now - max(0, age - 2) * DAY - age
+            for outcome_id, batch_id in zip(outcomes, batches):  # each logged an hour after its batch
+                s.get(Outcome, outcome_id).created_at = s.get(ScoringBatch, batch_id).created_at + 3600
         v2 = s.execute(select(ModelVersion).where(ModelVersion.model_id == model_id,
                                                   ModelVersion.version == 2)).scalar_one()
         dana = factories.proven(s, "dana")

@@ -78,15 +78,24 @@ def column_drift_figure(columns: Sequence[Mapping[str, Any]], reports: Sequence[
     return _layout(figure, "Per-column drift (red: drifted)", yaxis={"autorange": "reversed", "automargin": True})
 
 
+def edge(value: float) -> str:
+    """A bin edge as a reader writes it: 2,000 rather than 2e+03, 0.25 rather than 0.250000."""
+    if abs(value) >= 1000 and float(value).is_integer():
+        return f"{value:,.0f}"
+    return f"{value:,.4g}" if abs(value) < 1e6 else f"{value:.3g}"
+
+
 def distribution_figure(column: Mapping[str, Any]) -> go.Figure | None:
-    """A column's reference against current distribution as grouped bars (shares): bins labelled by
-    their edges, or categories; None when the report kept no distribution for it."""
+    """A column's reference against current distribution as grouped bars of shares of rows, one pair
+    per bin (labelled by its edges: bins may differ in width, so bars of equal width per bin, not a
+    numeric axis where a wide bin would look like more rows) or per category; None when the report
+    kept no distribution for it."""
     import plotly.graph_objects as go
 
     dist = column.get("distribution") or {}
     if dist.get("kind") == "bins" and len(dist.get("edges", [])) == len(dist.get("reference", [])) + 1:
         edges = dist["edges"]
-        labels = [f"{edges[i]:.4g} to {edges[i + 1]:.4g}" for i in range(len(edges) - 1)]
+        labels = [f"{edge(a)}–{edge(b)}" for a, b in zip(edges, edges[1:])]
     elif dist.get("kind") == "categories":
         labels = [html.escape(str(label)[:40]) for label in dist.get("labels", [])]
     else:
@@ -96,7 +105,10 @@ def distribution_figure(column: Mapping[str, Any]) -> go.Figure | None:
         figure.add_trace(go.Bar(x=labels, y=dist.get(side, []), name=side, marker_color=color,
                                 hovertemplate="%{x}: %{y:.1%}<extra>" + side + "</extra>"))
     title = f"{html.escape(str(column['column']))}: reference against current"
-    return _layout(figure, title, barmode="group", yaxis={"tickformat": ".0%"}, xaxis={"type": "category"})
+    figure = _layout(figure, title, barmode="group", yaxis={"tickformat": ".0%"},
+                     xaxis={"type": "category", "automargin": True})
+    figure.update_layout(legend={"orientation": "h", "x": 1, "xanchor": "right", "y": 1.02, "yanchor": "bottom"})
+    return figure  # the legend above the bars: rotated bin labels take the room below
 
 
 def predictions_figure(days: Sequence[Mapping[str, Any]]) -> go.Figure | None:
@@ -176,4 +188,5 @@ def outcomes_figure(outcomes: Sequence[Mapping[str, Any]]) -> go.Figure:
                                     line={"color": "#2ca02c"}))
     return _layout(figure, "Outcomes: business metric and realised rate against predictions",
                    yaxis={"title": "rate", "rangemode": "tozero"},
-                   yaxis2={"title": "ROC AUC", "overlaying": "y", "side": "right", "range": [0.4, 1]})
+                   yaxis2={"title": "ROC AUC", "overlaying": "y", "side": "right", "range": [0.4, 1], "dtick": 0.1,
+                           "showgrid": False})

@@ -70,17 +70,21 @@ def _report_label(r: dict[str, Any]) -> str:
 
 
 def _columns_table(columns: list[dict[str, Any]], report_id: int) -> str | None:
-    """The report's per-column table (drifted first) and the drill-down picker; the column picked."""
-    rows = [{"Column": c["column"], "Role": c["role"], "Type": c["type"], "Test": c["test"],
-             "Statistic": c["statistic"], "Threshold": c["threshold"], "Drift": c["drift"]} for c in columns]
+    """The report's per-column table, drifted first (the role shows only when the report tested the
+    predictions too); the session key of the drill-down's column, which a row picked sets (None: no
+    columns)."""
+    with_role = any(c["role"] != "feature" for c in columns)
+    rows = [{"Column": c["column"], "Drift": c["drift"], **({"Role": c["role"]} if with_role else {}),
+             "Type": c["type"], "Test": c["test"], "Statistic": c["statistic"], "Threshold": c["threshold"]}
+            for c in columns]
     names = [c["column"] for c in columns]
     key = f"monitoring.column.{report_id}"
     event = _table(rows, f"monitoring.columns_table.{report_id}", on_select="rerun", selection_mode="single-row",
-                   column_config={"Statistic": st.column_config.NumberColumn(format="%.4g"),
+                   column_config={"Statistic": st.column_config.NumberColumn(format="%.3g"),
                                   "Threshold": st.column_config.NumberColumn(format="%.3g")})
     ui.pick_from_table(event, names, key)
     ui.keep_choice(names, key)
-    return st.selectbox("Column to compare with the reference", names, key=key) if names else None
+    return key if names else None
 
 
 def _evidently(project_id: int, report: dict[str, Any]) -> None:
@@ -118,20 +122,24 @@ def _drift(project_id: int, model: str, timeline: dict[str, Any]) -> None:
                         f"{ {True: 'yes', False: 'no', None: 'not tested'}[report['prediction_drift']]} · "
                         f"{report['trigger']}"))
     columns = mdata.drift_columns(project_id, report["id"])
-    left, right = st.columns([3, 2])
-    with left:
-        chosen = _columns_table(columns, report["id"])
-        if report["findings"]:
-            st.caption("Columns not tested, and why")
-            _table([{"Column": f.get("column"), "Rule": f.get("rule"), "Message": f.get("message")}
-                    for f in report["findings"]], f"monitoring.findings.{report['id']}")
-    with right:
-        column = next((c for c in columns if c["column"] == chosen), None)
-        figure = monitoring_charts.distribution_figure(column) if column else None
+    key = _columns_table(columns, report["id"])
+    if key is not None:
+        left, right = st.columns([1, 2])
+        chosen = left.selectbox("Column to compare with the reference", [c["column"] for c in columns], key=key)
+        column = next(c for c in columns if c["column"] == chosen)
+        left.caption(ui.plain(f"{column['test']}: {column['statistic']:.3g} against the threshold "
+                              f"{column['threshold']:.3g}, {'drift' if column['drift'] else 'no drift'}; "
+                              f"{column['reference_rows']:,} reference rows, {column['current_rows']:,} current rows"))
+        figure = monitoring_charts.distribution_figure(column)
         if figure is None:
-            st.caption("No distribution was kept for this column.")
+            right.caption("The report kept no distribution for this column.")
         else:
-            st.plotly_chart(figure, width="stretch", key="monitoring.distribution_chart")
+            right.plotly_chart(figure, width="stretch", key="monitoring.distribution_chart")
+    if report["findings"]:
+        st.caption("Columns not tested, and why")
+        _table([{"Column": f.get("column"), "Rule": f.get("rule"), "Message": f.get("message")}
+                for f in report["findings"]], f"monitoring.findings.{report['id']}",
+               column_config={"Message": st.column_config.TextColumn(width="large")})
     _evidently(project_id, report)
 
 
@@ -158,14 +166,13 @@ def _outcomes(model: str, outcomes: list[dict[str, Any]]) -> None:
     if not outcomes:
         st.info(NO_OUTCOME.format(model=ui.plain(model)))
         return
-    left, right = st.columns([3, 2])
-    left.plotly_chart(monitoring_charts.outcomes_figure(outcomes), width="stretch", key="monitoring.outcomes_chart")
-    with right:
-        names = list(monitoring_charts.outcome_series(outcomes))
-        rows = [{"Logged": ui.when(o["created_at"]), "Version": f"v{o['version']}", "Rows": o["rows"],
-                 **{n: o["business"].get(n, o["metrics"].get(n)) for n in names}, "roc_auc": o["metrics"].get("roc_auc")}
-                for o in reversed(outcomes)]  # newest first
-        _table(rows, "monitoring.outcomes_table")
+    st.plotly_chart(monitoring_charts.outcomes_figure(outcomes), width="stretch", key="monitoring.outcomes_chart")
+    names = list(monitoring_charts.outcome_series(outcomes))
+    rows = [{"Logged": ui.when(o["created_at"]), "Version": f"v{o['version']}", "Rows": o["rows"],
+             **{n: o["business"].get(n, o["metrics"].get(n)) for n in names}, "roc_auc": o["metrics"].get("roc_auc")}
+            for o in reversed(outcomes)]  # newest first
+    _table(rows, "monitoring.outcomes_table",
+           column_config={n: st.column_config.NumberColumn(format="%.3f") for n in [*names, "roc_auc"]})
 
 
 def _acknowledge(alert: Any, actor: Identity, project_id: int) -> None:
@@ -195,8 +202,10 @@ def _alerts(model: str, alerts: list[Any], actor: Identity, project_id: int) -> 
                                   "Message": st.column_config.TextColumn(width="large")})
     ui.pick_from_table(event, ids, "monitoring.alert")
     ui.keep_choice(ids, "monitoring.alert")
-    chosen = st.selectbox("Alert", ids, key="monitoring.alert", format_func=lambda i: f"#{i}")
-    alert = next(a for a in alerts if a.id == chosen)
+    by_id = {a.id: a for a in alerts}
+    chosen = st.selectbox("Alert", ids, key="monitoring.alert",
+                          format_func=lambda i: f"#{i} · {by_id[i].status} · {by_id[i].severity} · {by_id[i].rule}")
+    alert = by_id[chosen]
     st.text(alert.message)
     if alert.evidence:
         st.caption("Evidence: " + ui.plain(", ".join(f"{k} {v}" for k, v in alert.evidence.items())))
@@ -229,15 +238,16 @@ def _triggers(model: str, rules: list[dict[str, Any]], runs: list[dict[str, Any]
     rows = [{"Run": r["id"], "Status": r["status"], "Trigger": r["trigger"], "Started": ui.when(r["started_at"]),
              "Finished": ui.when(r["finished_at"]), "By": r["started_by"],
              "Version": f"v{r['model_version']}" if r["model_version"] else "",
-             "Request": r["request_id"], "Error": r["error"] or ""} for r in runs]
+             "Request": f"#{r['request_id']}" if r["request_id"] is not None else "", "Error": r["error"] or ""}
+            for r in runs]
     ids = [r["id"] for r in runs]
     event = _table(rows, "monitoring.retraining_table", on_select="rerun", selection_mode="single-row",
-                   column_config={"Run": st.column_config.NumberColumn(format="#%d", width="small"),
-                                  "Request": st.column_config.NumberColumn(format="#%d", width="small")})
+                   column_config={"Run": st.column_config.NumberColumn(format="#%d", width="small")})
     ui.pick_from_table(event, ids, "monitoring.retraining")
     ui.keep_choice(ids, "monitoring.retraining")
-    run = runs[ids.index(st.selectbox("Retraining run", ids, key="monitoring.retraining",
-                                      format_func=lambda i: f"#{i}"))]
+    by_id = {r["id"]: r for r in runs}
+    run = by_id[st.selectbox("Retraining run", ids, key="monitoring.retraining",
+                             format_func=lambda i: f"#{i} · {by_id[i]['status']} · {by_id[i]['trigger']}")]
     links = st.container(horizontal=True)
     if run["run_id"] and links.button(f"Open its run {run['run_id'][:8]} on Experiments", key="monitoring.open_run",
                                       on_click=_open_run, args=(run["run_id"],)):
