@@ -116,8 +116,11 @@ def monitor(model: str | None = None, *, include_warnings: bool = False) -> Moni
 
     context = get_context()
     _flush(context)
+    from mlops_nb.api.retraining import kernel_identity
+
     return present(run_monitor(engine=context.engine, store=context.artifacts, project_id=context.project_id,
-                               model=model, include_warnings=include_warnings, actor=context.actor()))
+                               model=model, include_warnings=include_warnings, actor=context.actor(),
+                               kernel_env=kernel_identity()))
 
 
 def _flush(context: Any) -> None:

@@ -26,7 +26,7 @@ the rule (warning findings too with `include_warnings`), and nothing for what is
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -194,10 +194,12 @@ def evaluate_version(*, session: Session, store: ArtifactStore, target: Target, 
 
 
 def run_monitor(*, engine: Any, store: ArtifactStore, project_id: int | None = None, model: str | None = None,
-                include_warnings: bool = False, actor: Identity, lock_ttl_s: float = LOCK_TTL_S) -> MonitorResult:
+                include_warnings: bool = False, actor: Identity, lock_ttl_s: float = LOCK_TTL_S,
+                kernel_env: Mapping[str, str] | None = None) -> MonitorResult:
     """Evaluate every production model version of project `project_id` (None: every project), or only
     model `model`, under the monitor lock (see the module doc). `actor` is who the alerts and drift
-    reports are recorded by and who a retrain action acts as (the CLI: identity.OPERATOR).
+    reports are recorded by and who a retrain action acts as (the CLI: identity.OPERATOR);
+    `kernel_env` (MLOPS_TOKEN, MLOPS_USER) who a retraining notebook it starts proves to be.
 
     Raises:
         Conflict: another monitor run holds the lock (the message names it and since when).
@@ -229,5 +231,6 @@ def run_monitor(*, engine: Any, store: ArtifactStore, project_id: int | None = N
                 if steps:
                     lease.refresh()
                     result.actions += run_actions(engine=engine, store=store, project_id=target.project_id,
-                                                  alert=alert, actions=steps, actor=actor, project=target.project)
+                                                  alert=alert, actions=steps, actor=actor, project=target.project,
+                                                  kernel_env=kernel_env)
     return result
