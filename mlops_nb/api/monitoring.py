@@ -46,7 +46,7 @@ def log_outcomes(name: str, *, predictions_id: str | None = None, outcomes: Any 
 
     context = get_context()
     if predictions_id is not None:
-        monitoring.writer_for(context.engine, context.artifacts).flush()  # the batch may still be queued
+        monitoring.flush_store(context.engine)  # the batch may still be queued (by any init of this store)
     with session_scope(context.engine) as session:
         return present(monitoring.log_outcomes(session=session, store=context.artifacts, project_id=context.project_id,
                                                user=context.user, model=name, predictions_id=predictions_id,
@@ -70,7 +70,7 @@ def batches(name: str, *, version: int | None = None, limit: int = 50) -> BatchT
     from mlops_nb.services import monitoring
 
     context = get_context()
-    monitoring.writer_for(context.engine, context.artifacts).flush()
+    monitoring.flush_store(context.engine)
     with session_scope(context.engine) as session:
         return present(monitoring.recent_batches(session=session, project_id=context.project_id, model=name,
                                                  version=version, limit=limit))

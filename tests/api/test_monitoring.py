@@ -354,3 +354,14 @@ def test_backfilled_batches_and_outcomes_carry_the_time_they_stand_for(ctx, regi
     with pytest.raises(mlops.InvalidInput, match="recorded_at"):
         mlops.log_outcomes("credit", metrics={"default_rate": 0.1}, version=1, recorded_at=float("nan"))
     assert len(mlops.outcomes("credit").rows) == 1
+
+
+def test_outcomes_join_a_batch_scored_under_an_earlier_init_of_the_store(ctx, registered):
+    """Switching user (a new init) makes a new engine and writer; the batch its model queued is
+    flushed before the join, whichever init scored it."""
+    _, y, X = registered
+    live = mlops.load_model("credit")
+    live.predict_proba(X.head(30))
+    mlops.init(project="test", db_url=ctx.db_url, user="omar", artifact_root=ctx.artifacts.root)
+    outcome = mlops.log_outcomes("credit", predictions_id=live.last_batch_id, outcomes=y.head(30).to_numpy())
+    assert outcome.rows == 30

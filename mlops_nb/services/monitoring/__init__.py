@@ -29,6 +29,7 @@ from mlops_nb.services.monitoring.writer import (
     BatchWriteWarning,
     PendingBatch,
     close_all,
+    flush_store,
     writer_for,
 )
 
@@ -46,6 +47,7 @@ __all__ = [
     "ScoringWarning",
     "check_business",
     "close_all",
+    "flush_store",
     "get_batch",
     "input_profile",
     "list_outcomes",

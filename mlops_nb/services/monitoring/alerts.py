@@ -75,10 +75,16 @@ def _public(session: Session, alert: Alert) -> AlertPublic:
 
 def fire_alert(*, session: Session, project_id: int, rule: str, kind: str, model_version_id: int | None,
                severity: str, message: str, evidence: dict[str, Any], fingerprint: str,
-               column: str | None = None, rule_id: int | None = None, actor: str = "monitor") -> AlertPublic | None:
+               column: str | None = None, rule_id: int | None = None, actor: str = "monitor",
+               once_while_open: bool = False) -> AlertPublic | None:
     """Record the alert and audit it ("alert.fired" by `actor`), in a savepoint of the caller's
     transaction; None when an alert with this `fingerprint` exists in the project (it fired already:
     nothing is written). The caller runs the rule's actions only for an alert returned.
+
+    With `once_while_open` (what alert rules use), an open alert of the same rule, kind, model
+    version and column also means None: the problem is already raised and its actions already ran
+    (a drift that persists month after month is one alert and one retraining, not one per month);
+    acknowledging the alert re-arms the rule.
 
     Raises:
         InvalidInput: `severity` is not one of info, warning, critical.
@@ -89,6 +95,14 @@ def fire_alert(*, session: Session, project_id: int, rule: str, kind: str, model
                                                          col(Alert.fingerprint) == fingerprint)).first()
     if exists is not None:
         return None
+    if once_while_open:
+        same = select(col(Alert.id)).where(col(Alert.project_id) == project_id, col(Alert.rule) == rule[:250],
+                                           col(Alert.kind) == kind, col(Alert.status) == "open")
+        same = same.where(col(Alert.model_version_id).is_(None) if model_version_id is None
+                          else col(Alert.model_version_id) == model_version_id)
+        same = same.where(col(Alert.column).is_(None) if not column else col(Alert.column) == column[:250])
+        if session.execute(same.limit(1)).first() is not None:
+            return None
     alert = Alert(project_id=project_id, rule_id=rule_id, rule=rule[:250], kind=kind, model_version_id=model_version_id,
                   column=column[:250] if column else None, severity=severity, message=message, evidence=evidence,
                   fingerprint=fingerprint, status="open", created_at=time.time())

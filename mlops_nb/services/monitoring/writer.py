@@ -439,6 +439,21 @@ def writer_for(engine: Engine, store: ArtifactStore) -> BatchWriter:
         return writer
 
 
+def flush_store(engine: Engine) -> None:
+    """Wait for every batch queued for `engine`'s database by any writer of this process: a model
+    loaded under an earlier `init` of the same store has its own engine and writer, and its batches
+    must be in the store before outcomes are joined to them or the monitor reads them.
+
+    Raises:
+        StoreUnavailable: a batch could not be written (the driver's words).
+    """
+    url = engine.url.render_as_string(hide_password=False)
+    with _writers_lock:
+        writers = [w for w in _writers.values() if w.engine.url.render_as_string(hide_password=False) == url]
+    for writer in writers:
+        writer.flush()
+
+
 def close_all() -> None:
     """Write every queued batch and stop every writer's thread (at interpreter exit, and between
     tests); failures are warned, not raised."""

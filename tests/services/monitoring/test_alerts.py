@@ -16,11 +16,11 @@ def _project(session) -> int:
     return project.id
 
 
-def _fire(session, project_id, evidence_id=1):
+def _fire(session, project_id, evidence_id=1, column=None, **options):
     return alerts.fire_alert(session=session, project_id=project_id, rule="drift share", kind="drift_share",
                              model_version_id=None, severity="warning", message="40% of columns drifted",
                              evidence={"drift_report_id": evidence_id},
-                             fingerprint=alerts.fingerprint_of("drift share", None, None, evidence_id))
+                             fingerprint=alerts.fingerprint_of("drift share", None, column, evidence_id), column=column, **options)
 
 
 def test_the_same_evidence_fires_once_and_is_audited(session):
@@ -46,3 +46,16 @@ def test_acknowledging_needs_proof_and_is_audited(session):
     assert alerts.list_alerts(session=session, project_id=project_id, status="open") == []
     with pytest.raises(NotFound):
         alerts.acknowledge_alert(session=session, project_id=project_id, actor=operator, alert_id=alert.id + 99)
+
+
+def test_a_rule_fires_once_while_its_alert_is_open_and_again_once_acknowledged(session):
+    """Drift that persists month after month is one alert (and one retraining), not one per month."""
+    project_id = _project(session)
+    first = _fire(session, project_id, 1, once_while_open=True)
+    assert first is not None
+    assert _fire(session, project_id, 2, once_while_open=True) is None  # new evidence, same open problem
+    assert _fire(session, project_id, 2, once_while_open=True, column="income") is not None  # another column
+    operator = Identity(name="operator (cli)", role="admin", proven=True)
+    alerts.acknowledge_alert(session=session, project_id=project_id, actor=operator, alert_id=first.id)
+    again = _fire(session, project_id, 3, once_while_open=True)
+    assert again is not None and again.evidence == {"drift_report_id": 3}
