@@ -127,7 +127,7 @@ def _flush(context: Any) -> None:
     """Wait for this kernel's queued scoring batches: the monitor should see what was just scored."""
     from mlops_nb.services import monitoring
 
-    monitoring.writer_for(context.engine, context.artifacts).flush()
+    monitoring.flush_store(context.engine)
 
 
 def on_alert(name: str) -> Callable[[Callable[[AlertPublic], Any]], Callable[[AlertPublic], Any]]:

@@ -178,7 +178,7 @@ def evaluate_version(*, session: Session, store: ArtifactStore, target: Target, 
         alert = fire_alert(session=session, project_id=target.project_id, rule=firing.rule.name, kind=firing.rule.kind,
                            model_version_id=target.version_id, severity=firing.rule.severity, message=firing.message,
                            evidence=firing.evidence, fingerprint=fingerprint_of(*firing.fingerprint_parts),
-                           column=firing.column, rule_id=firing.rule.id, actor=actor)
+                           column=firing.column, rule_id=firing.rule.id, actor=actor, once_while_open=True)
         if alert is None:
             continue
         result.lines.append(_line(alert.severity, target, alert.column, alert.rule,
