@@ -16,7 +16,7 @@ NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 README = Path(__file__).resolve().parents[1] / "README.md"
 
 
-@pytest.mark.parametrize("name", ["quickstart.ipynb", "registry.ipynb", "consistency.ipynb"])
+@pytest.mark.parametrize("name", ["quickstart.ipynb", "registry.ipynb", "consistency.ipynb", "monitoring.ipynb"])
 def test_notebook_is_committed_without_outputs(name):
     import nbformat
 
@@ -135,6 +135,47 @@ def test_consistency_names_the_reencoded_column_and_the_edited_feature(tmp_path,
         recorded = [(r.ok, [(f["column"], f["rule"]) for f in r.findings]) for r in reports
                     if r.model_version_id is None]
     assert recorded == [(True, []), (False, [("housing", "dtype_changed")])]
+
+
+def test_monitoring_story_names_the_drift_alerts_once_and_retrains_for_two_approvers(tmp_path, kernel_of_this_python):
+    """Issue 11's story end to end: the economy shifts (the drifted columns named), August arrives
+    re-encoded (housing named, refused), each alert fires once, the drift alert's retrain action runs
+    the training notebook headless and its version waits for approval; two people then approve it."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    from mlops_nb.services.monitoring.drift_store import drift_history
+    from mlops_nb.store.db import session_scope
+
+    nb = nbformat.read(NOTEBOOKS / "monitoring.ipynb", as_version=4)
+    NotebookClient(nb, timeout=600, kernel_name=kernel_of_this_python,
+                   resources={"metadata": {"path": str(tmp_path)}}).execute()
+    shown = [output for cell in nb.cells if cell.cell_type == "code" for output in cell.outputs]
+    assert not [output for output in shown if output.output_type == "error"]
+    text = "".join(str(output.get("data", {}).get("text/plain", "")) + str(output.get("text", "")) for output in shown)
+    assert "evaluated again: 0 new alert(s)" in text
+    assert re.search(r"credit-risk v2 \(retraining run 1, succeeded\): request \d+ to staging is pending, "
+                     r"asked by retrain-bot", text)
+    assert "credit-risk v2: approved; production is v2" in text
+
+    context = mlops.init(project="credit", user="dana")  # the same default store, from MLOPS_HOME
+    alerts = mlops.alerts("credit-risk").rows
+    fired = sorted((a.rule, a.column) for a in alerts)
+    assert fired.count(("economy drift", None)) == 1  # the drift persisted for months: one alert
+    assert ("scoring contract", "housing") in fired
+    assert ("default rate", None) in fired  # the realised default rate left 30% +- 6%
+    with session_scope(context.engine) as session:
+        history = drift_history(session=session, project_id=context.project_id, model="credit-risk")
+    drifted = {column for report in history for column in report.drifted_columns}
+    assert {"credit_amount", "duration_in_month", "present_employment_since", "savings_account_and_bonds"} <= drifted
+    assert len(history) == 8  # the refused month has no drift report of its own
+
+    (run,) = mlops.retraining_runs("credit-risk").runs
+    assert run.status == "succeeded" and run.trigger == "economy drift" and run.notebook_artifact_id is not None
+    assert run.model_version == 2 and run.started_by == "eli"
+    production = mlops.requests("credit-risk", status="approved").requests
+    (approved,) = [r for r in production if r.version == 2 and r.target_stage == "production"]
+    assert sorted(a["user"] for a in approved.approvals) == ["eli", "rita"]
 
 
 def readme_blocks(language: str) -> list[str]:

@@ -118,16 +118,18 @@ def monitor(model: str | None = None, *, include_warnings: bool = False, settle_
 
     context = get_context()
     _flush(context)
+    from mlops_nb.api.retraining import kernel_identity
+
     return present(run_monitor(engine=context.engine, store=context.artifacts, project_id=context.project_id,
                                model=model, include_warnings=include_warnings, actor=context.actor(),
-                               settle_s=settle_s))
+                               settle_s=settle_s, kernel_env=kernel_identity()))
 
 
 def _flush(context: Any) -> None:
     """Wait for this kernel's queued scoring batches: the monitor should see what was just scored."""
     from mlops_nb.services import monitoring
 
-    monitoring.writer_for(context.engine, context.artifacts).flush()
+    monitoring.flush_store(context.engine)
 
 
 def on_alert(name: str) -> Callable[[Callable[[AlertPublic], Any]], Callable[[AlertPublic], Any]]:

@@ -69,9 +69,11 @@ def cmd_monitor_run(args: argparse.Namespace) -> int:
     if args.project is not None:
         with session_scope(engine) as session:
             project_id = _project_id(session, args.project)
+    from mlops_nb.api.retraining import kernel_identity
+
     result = run_monitor(engine=engine, store=artifact_store(Settings.from_env().artifact_root),
                          project_id=project_id, model=args.model, include_warnings=args.all,
-                         actor=identity.OPERATOR)
+                         actor=identity.OPERATOR, kernel_env=kernel_identity())
     for line in result.lines:
         print(line)
     return 0 if result.ok else 1

@@ -1,7 +1,7 @@
 """Which pages each role sees, in the order SPEC §4 names them, and the sidebar every page shares.
 
-Hiding a page is a convenience; the services refuse what a role may not do (SPEC §2). The Monitoring
-and Scorecards pages take their places between Approvals and Audit when their issues land.
+Hiding a page is a convenience; the services refuse what a role may not do (SPEC §2). The Scorecards
+page takes its place after Monitoring, before Audit, when its issue lands.
 """
 from __future__ import annotations
 
@@ -33,7 +33,8 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("Registry", "registry.py", ":material/inventory_2:", EVERYONE),
     PageSpec("Data", "data.py", ":material/dataset:", EVERYONE),
     PageSpec("Approvals", "approvals.py", ":material/fact_check:", EVERYONE),
-    # Monitoring and Scorecards go here (issues on drift and alerts, and scorecards)
+    PageSpec("Monitoring", "monitoring.py", ":material/monitor_heart:", EVERYONE),
+    # Scorecards goes here (the scorecards issue)
     PageSpec("Audit", "audit.py", ":material/receipt_long:", EVERYONE),
     PageSpec("Admin", "admin.py", ":material/admin_panel_settings:", ("admin", "ml_engineer")),
 )

@@ -28,9 +28,11 @@ PROJECT = "credit"
 # (name, role): every role, two data scientists and two reviewers, so four eyes have someone to ask
 USERS: tuple[tuple[str, str], ...] = (
     ("dana", "data_scientist"), ("omar", "data_scientist"), ("eli", "ml_engineer"), ("pat", "platform_engineer"),
-    ("rita", "reviewer"), ("ravi", "reviewer"), ("max", "manager"), ("ada", "admin"))
+    ("rita", "reviewer"), ("ravi", "reviewer"), ("max", "manager"), ("ada", "admin"),
+    ("retrain-bot", "data_scientist"))  # the identity retraining notebooks run as (by its token)
 MODELS = ("credit-risk", "credit-risk-gbm", "credit-risk-rf")
 SCRIPT = "credit_scoring.py"
+RETRAINING_NOTEBOOK = "credit_retraining.ipynb"  # credit-risk's training notebook, shipped beside this module
 
 
 @dataclass(frozen=True)
@@ -350,23 +352,103 @@ def consistency(d: Demo, s: dict[str, Any]) -> str:
         warnings.simplefilter("ignore", ScoringWarning)  # February's is recorded as warned
         for month, batch in months.items():
             try:
-                live.predict_proba(cs.xy(batch)[0])
+                with live.recorded_at(month_end(month)):  # replayed history: each batch dated in its month
+                    live.predict_proba(cs.xy(batch)[0])
                 scored[month] = str(live.last_batch_id)
             except mlops.ValidationFailed:  # April: recorded as refused, with its findings
                 pass
     for month in ("2024-01", "2024-02"):
         bad = cs.xy(months[month])[1].astype(int)
         mlops.log_outcomes("credit-risk", predictions_id=scored[month], outcomes=bad.to_numpy(),
-                           metrics={"default_rate": float(bad.mean())})
+                           metrics={"default_rate": float(bad.mean())}, recorded_at=month_end(month))
     statuses = Counter(row["status"] for row in mlops.batches("credit-risk").rows)
     return (f"consistency: german-credit v2 validated against v1 ({'ok' if extract.ok else 'errors'}); "
             f"monthly_burden v1 and its edit v2; credit-risk v{live.version} scored {len(months)} monthly batches "
             f"({', '.join(f'{n} {status}' for status, n in sorted(statuses.items()))}); outcomes for 2024-01, 2024-02")
 
 
+def month_end(month: str) -> str:
+    """The last day of `month` ("2024-05" -> "2024-05-31"): when a replayed month's batch is dated."""
+    import pandas as pd
+
+    return str(pd.Period(month, freq="M").end_time.date())
+
+
+SHIFTED_MONTHS = ("2024-05", "2024-06", "2024-07", "2024-08", "2024-09")  # economy.py: the shift grows from April
+REENCODED_MONTH = "2024-08"  # the upstream pipeline's bug reaches production
+
+
+def alert_rules(d: Demo, s: dict[str, Any]) -> str:
+    """eli watches credit-risk: drift share (retrain on it), the scoring contract, the realised default
+    rate against the 30% the model was built for, latency; and names its training notebook, which
+    runs headless as retrain-bot (ada issues its token; the monitor job holds it, as cron would)."""
+    import mlops_nb as mlops
+
+    d.as_user("eli")
+    notify = [{"type": "notify"}]
+    mlops.add_alert_rule("economy drift", kind="drift_share", model="credit-risk", threshold=0.2,
+                         severity="critical", actions=[*notify, {"type": "retrain"}])
+    mlops.add_alert_rule("scoring contract", kind="validation", model="credit-risk", severity="critical",
+                         actions=notify)
+    mlops.add_alert_rule("default rate", kind="outcome_metric", model="credit-risk", metric="default_rate",
+                         expected=0.30, tolerance=0.06, actions=notify)
+    mlops.add_alert_rule("scoring latency", kind="latency_p95", model="credit-risk", sla_ms=500, actions=notify)
+    mlops.set_retraining("credit-risk", notebook=Path(__file__).with_name(RETRAINING_NOTEBOOK), parameters={"C": 0.5})
+    d.as_user("ada")
+    s["retrainer_token"] = mlops.issue_token("retrain-bot", expires_days=30)
+    return ("alert rules: 4 on credit-risk by eli (drift share >= 0.2 retrains it); its training notebook named; "
+            "a token for retrain-bot")
+
+
+def economy_shift(d: Demo, s: dict[str, Any]) -> str:
+    """Months of applicants after the economy turns (economy.py): pat's job scores each month with the
+    production version, dated in its month, and logs the month's defaults; the monitor job (eli's
+    `mlops.monitor`, as cron would run `mlops monitor run`) evaluates after each month. Drift crosses
+    the rule, the alert fires once and retrains credit-risk headless; August arrives re-encoded and
+    is refused; the default rate creeps up."""
+    import os
+
+    import mlops_nb as mlops
+    from mlops_nb.demo import economy
+
+    live = None
+    fired: list[str] = []
+    retrained: list[Any] = []
+    saved = os.environ.get("MLOPS_TOKEN")
+    os.environ["MLOPS_TOKEN"] = s["retrainer_token"]  # the monitor job's environment: who retraining runs as
+    try:
+        for month in SHIFTED_MONTHS:
+            d.as_user("pat")
+            live = live or mlops.load_model("credit-risk", stage="production")
+            applicants = economy.applicants(month)
+            batch = economy.reencoded(applicants) if month == REENCODED_MONTH else applicants
+            try:
+                with live.recorded_at(month_end(month)):
+                    live.predict_proba(batch)
+                defaulted = economy.outcomes(applicants, month) == "bad"
+                mlops.log_outcomes("credit-risk", predictions_id=live.last_batch_id, outcomes=defaulted.to_numpy(),
+                                   metrics={"default_rate": float(defaulted.mean())}, recorded_at=month_end(month))
+            except mlops.ValidationFailed:  # refused under eli's policy, recorded with its findings
+                pass
+            d.as_user("eli")
+            result = mlops.monitor("credit-risk")
+            fired += [f"{month} {alert.rule}" for alert in result.alerts]
+            retrained += [run for run in mlops.retraining_runs("credit-risk").runs if run.id not in
+                          {r.id for r in retrained}]
+    finally:
+        if saved is None:
+            os.environ.pop("MLOPS_TOKEN", None)
+        else:
+            os.environ["MLOPS_TOKEN"] = saved
+    s["retrained"] = retrained
+    return (f"economy: {len(SHIFTED_MONTHS)} shifted months scored ({REENCODED_MONTH} refused: housing re-encoded); "
+            f"alerts: {', '.join(fired) or 'none'}; retraining runs: "
+            + ", ".join(f"{run.status} (v{run.model_version}, request {run.request_id})" for run in retrained))
+
+
 CHAPTERS: tuple[Callable[[Demo, dict[str, Any]], str], ...] = (
     baseline, policies, first_release, lr_sweep, second_release, rollback, boosting, refresh, forests,
-    consistency)
+    consistency, alert_rules, economy_shift)
 
 
 def summarize(logins: list[Login], started: float) -> Summary:

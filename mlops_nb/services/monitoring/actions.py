@@ -30,7 +30,7 @@ import os
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -193,7 +193,7 @@ def alert_window(alert: AlertPublic) -> tuple[str, str] | None:
 
 
 def _retrain(*, engine: Any, store: ArtifactStore, project_id: int, alert: AlertPublic,
-             actor: Identity) -> ActionOutcome:
+             actor: Identity, kernel_env: Mapping[str, str] | None = None) -> ActionOutcome:
     if alert.model is None:
         return ActionOutcome("retrain", "", "failed", 0, "the alert names no model to retrain")
     try:
@@ -203,7 +203,7 @@ def _retrain(*, engine: Any, store: ArtifactStore, project_id: int, alert: Alert
     try:
         run = retraining.start_retraining(engine=engine, store=store, project_id=project_id, actor=actor,
                                           model=alert.model, trigger=alert.rule, alert_id=alert.id,
-                                          window=alert_window(alert))
+                                          window=alert_window(alert), env=kernel_env)
     except Exception as err:  # noqa: BLE001 - a refusal or failure is this action's outcome, not the monitor's end
         return ActionOutcome("retrain", alert.model, "failed", 1, f"{type(err).__name__}: {err}")
     status = getattr(run, "status", "started")
@@ -212,9 +212,10 @@ def _retrain(*, engine: Any, store: ArtifactStore, project_id: int, alert: Alert
 
 
 def run_action(*, engine: Any, store: ArtifactStore, project_id: int, alert: AlertPublic, action: dict[str, Any],
-               actor: Identity, project: str | None = None) -> ActionOutcome:
+               actor: Identity, project: str | None = None, kernel_env: Mapping[str, str] | None = None) -> ActionOutcome:
     """Run one action of a rule for `alert` (see the module doc); never raises for a failed
-    delivery: the outcome says so."""
+    delivery: the outcome says so. `kernel_env` (MLOPS_TOKEN, MLOPS_USER) is who a retraining
+    notebook acts as: the caller's identity variables, passed on explicitly."""
     kind = action.get("type")
     if kind == "notify":
         return ActionOutcome("notify", alert.model or "", "sent", 1, "notification")
@@ -223,12 +224,14 @@ def run_action(*, engine: Any, store: ArtifactStore, project_id: int, alert: Ale
     if kind == "callable":
         return _callable(action, alert)
     if kind == "retrain":
-        return _retrain(engine=engine, store=store, project_id=project_id, alert=alert, actor=actor)
+        return _retrain(engine=engine, store=store, project_id=project_id, alert=alert, actor=actor,
+                        kernel_env=kernel_env)
     return ActionOutcome(str(kind), "", "failed", 0, f"unknown action type {kind!r}")
 
 
 def run_actions(*, engine: Any, store: ArtifactStore, project_id: int, alert: AlertPublic,
-                actions: list[dict[str, Any]], actor: Identity, project: str | None = None) -> list[ActionOutcome]:
+                actions: list[dict[str, Any]], actor: Identity, project: str | None = None,
+                kernel_env: Mapping[str, str] | None = None) -> list[ActionOutcome]:
     """Run `actions` for `alert` in order, each recorded as an AlertAction row in its own transaction
     (a webhook's wait holds no lock on the store); one's failure does not stop the next.
     Returns the outcomes, in order."""
@@ -236,7 +239,7 @@ def run_actions(*, engine: Any, store: ArtifactStore, project_id: int, alert: Al
     for action in actions:
         started = time.time()
         outcome = run_action(engine=engine, store=store, project_id=project_id, alert=alert, action=action,
-                             actor=actor, project=project)
+                             actor=actor, project=project, kernel_env=kernel_env)
         with session_scope(engine) as session:
             session.add(AlertAction(alert_id=alert.id, type=outcome.type, target=outcome.target[:1000],
                                     status=outcome.status, attempts=outcome.attempts,

@@ -26,7 +26,7 @@ the rule (warning findings too with `include_warnings`), and nothing for what is
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -180,7 +180,7 @@ def evaluate_version(*, session: Session, store: ArtifactStore, target: Target, 
         alert = fire_alert(session=session, project_id=target.project_id, rule=firing.rule.name, kind=firing.rule.kind,
                            model_version_id=target.version_id, severity=firing.rule.severity, message=firing.message,
                            evidence=firing.evidence, fingerprint=fingerprint_of(*firing.fingerprint_parts),
-                           column=firing.column, rule_id=firing.rule.id, actor=actor)
+                           column=firing.column, rule_id=firing.rule.id, actor=actor, once_while_open=True)
         if alert is None:
             continue
         result.lines.append(_line(alert.severity, target, alert.column, alert.rule,
@@ -197,10 +197,11 @@ def evaluate_version(*, session: Session, store: ArtifactStore, target: Target, 
 
 def run_monitor(*, engine: Any, store: ArtifactStore, project_id: int | None = None, model: str | None = None,
                 include_warnings: bool = False, actor: Identity, lock_ttl_s: float = LOCK_TTL_S,
-                settle_s: float = SETTLE_S) -> MonitorResult:
+                settle_s: float = SETTLE_S, kernel_env: Mapping[str, str] | None = None) -> MonitorResult:
     """Evaluate every production model version of project `project_id` (None: every project), or only
     model `model`, under the monitor lock (see the module doc). `actor` is who the alerts and drift
-    reports are recorded by and who a retrain action acts as (the CLI: identity.OPERATOR).
+    reports are recorded by and who a retrain action acts as (the CLI: identity.OPERATOR);
+    `kernel_env` (MLOPS_TOKEN, MLOPS_USER) who a retraining notebook it starts proves to be.
 
     A batch's time is when it was scored, but a scorer's background writer stores it a moment later;
     batches scored in the last `settle_s` seconds are left for the next run, so one stored after this
@@ -237,5 +238,6 @@ def run_monitor(*, engine: Any, store: ArtifactStore, project_id: int | None = N
                 if steps:
                     lease.refresh()
                     result.actions += run_actions(engine=engine, store=store, project_id=target.project_id,
-                                                  alert=alert, actions=steps, actor=actor, project=target.project)
+                                                  alert=alert, actions=steps, actor=actor, project=target.project,
+                                                  kernel_env=kernel_env)
     return result

@@ -1,0 +1,310 @@
+"""The Monitoring page: per production (or staging) model, its drift over time with the latest report's
+columns and their distributions, evidently's own report on demand, predictions, latency and outcomes
+per day, its alerts with `Acknowledge`, and the rules and retraining runs that watch it.
+
+Reads come from console/monitoring_data.py (cached, over services.monitoring.monitoring_views); the
+two writes (acknowledging an alert, building evidently's report once) go through the services. Text
+users typed (model and column names, alert messages, notes) shows as text: tables, st.text, ui.plain.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from mlops_nb.console import auth, data, monitoring_charts, ui
+from mlops_nb.console import monitoring_data as mdata
+from mlops_nb.services.errors import MlopsError
+from mlops_nb.services.identity import Identity
+
+WINDOWS = {"Last 30 days": 30, "Last 90 days": 90, "Last 365 days": 365}
+EXPERIMENTS, APPROVALS = "views/experiments.py", "views/approvals.py"  # pages, relative to app.py
+EVIDENTLY_HEIGHT = 600  # px of the scrolling frame evidently's report shows in
+FLASH = "monitoring.flash"
+NO_MODEL = ("No model of project **{project}** is in production or staging yet, so there is nothing to "
+            "monitor. A version reaches production through a promotion request approved on the Approvals page.")
+NO_REPORT = ("No drift report for **{model}** yet. `mlops monitor run` computes one over the recorded scoring "
+             "batches (from cron; see docs/monitoring.md), or from a notebook: "
+             "`mlops.drift_report(reference=train, current=recent, model=\"{model}\")`.")
+NO_BATCH = ("No scoring batch of **{model}** in this window. Batches are recorded when the model scores: "
+            "`live = mlops.load_model(\"{model}\", stage=\"production\"); live.predict_proba(X)`.")
+NO_OUTCOME = ("No outcome logged for **{model}** yet: `mlops.log_outcomes(\"{model}\", predictions_id=batch_id, "
+              "outcomes=y_true, metrics={{\"default_rate\": 0.07}})`.")
+
+
+def _number(value: Any, digits: int = 3) -> str:
+    return "" if value is None else f"{value:.{digits}g}"
+
+
+def _table(rows: list[dict[str, Any]], key: str, **kwargs: Any) -> Any:
+    """A bounded, sortable table of `rows` (text shown as text)."""
+    return st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", height=ui.table_height(len(rows)),
+                        key=key, **kwargs)
+
+
+def _model_choice(models: list[dict[str, Any]]) -> tuple[dict[str, Any], int]:
+    """The model picker and the scoring window; (the chosen model version's row, the window in days)."""
+    labels = [f"{m['model']} v{m['version']} ({m['stage']})" for m in models]
+    ui.keep_choice(labels, "monitoring.model")
+    left, right, _ = st.columns([3, 2, 3])
+    label = left.selectbox("Model", labels, key="monitoring.model")
+    days = WINDOWS[right.selectbox("Scoring window", list(WINDOWS), index=1, key="monitoring.window")]
+    return models[labels.index(label)], days
+
+
+def _summary(timeline: dict[str, Any], watch: dict[str, Any], days_rows: list[dict[str, Any]]) -> None:
+    """One row of counts: the latest drift share, drifted columns, open alerts, batches in the window."""
+    latest = timeline["reports"][-1] if timeline["reports"] else None
+    a, b, c, d = st.columns(4)
+    a.metric("Latest drift share", f"{latest['share']:.0%}" if latest else "—",
+             help="Share of tested columns whose verdict is drift, in the newest report")
+    b.metric("Drifted columns", f"{latest['drifted']} of {latest['tested']}" if latest else "—")
+    c.metric("Open alerts", sum(1 for a_ in watch["alerts"] if a_.status == "open"))
+    d.metric("Batches in window", f"{sum(r['batches'] for r in days_rows):,}")
+
+
+def _report_label(r: dict[str, Any]) -> str:
+    verdict = "dataset drift" if r["dataset_drift"] else "no dataset drift"
+    return f"#{r['id']} · v{r['version']} · {ui.when(r['at'])} · {r['drifted']}/{r['tested']} drifted ({verdict})"
+
+
+def _columns_table(columns: list[dict[str, Any]], report_id: int) -> str | None:
+    """The report's per-column table, drifted first (the role shows only when the report tested the
+    predictions too); the session key of the drill-down's column, which a row picked sets (None: no
+    columns)."""
+    with_role = any(c["role"] != "feature" for c in columns)
+    rows = [{"Column": c["column"], "Drift": c["drift"], **({"Role": c["role"]} if with_role else {}),
+             "Type": c["type"], "Test": c["test"], "Statistic": c["statistic"], "Threshold": c["threshold"]}
+            for c in columns]
+    names = [c["column"] for c in columns]
+    key = f"monitoring.column.{report_id}"
+    event = _table(rows, f"monitoring.columns_table.{report_id}", on_select="rerun", selection_mode="single-row",
+                   column_config={"Statistic": st.column_config.NumberColumn(format="%.3g"),
+                                  "Threshold": st.column_config.NumberColumn(format="%.3g")})
+    ui.pick_from_table(event, names, key)
+    ui.keep_choice(names, key)
+    return key if names else None
+
+
+def _evidently(project_id: int, report: dict[str, Any]) -> None:
+    """evidently's own report of `report`, built on request (stored once, then read back)."""
+    st.caption("evidently's own report is built on a bounded sample of the reference and current data; the "
+               "verdicts above come from the full computation over every row.")
+    key = f"monitoring.evidently.{report['id']}"
+    label = "Show evidently's report" if report["html_built"] else "Build evidently's report"
+    if key not in st.session_state and st.button(label, key=key + ".button"):
+        with st.spinner("Building evidently's report…"):
+            found = ui.attempt(lambda: mdata.evidently_html(project_id, report["id"]))
+        if found is not None:
+            st.session_state[key] = found
+    if key in st.session_state:
+        import streamlit.components.v1 as components
+
+        components.html(st.session_state[key].decode("utf-8", "replace"), height=EVIDENTLY_HEIGHT, scrolling=True)
+
+
+def _drift(project_id: int, model: str, timeline: dict[str, Any]) -> None:
+    reports = timeline["reports"]
+    if not reports:
+        st.info(NO_REPORT.format(model=ui.plain(model)))
+        return
+    left, right = st.columns(2)
+    left.plotly_chart(monitoring_charts.drift_share_figure(reports), width="stretch", key="monitoring.share_chart")
+    right.plotly_chart(monitoring_charts.column_drift_figure(timeline["columns"], reports), width="stretch",
+                       key="monitoring.columns_chart")
+    newest_first = list(reversed(reports))
+    labels = [_report_label(r) for r in newest_first]
+    ui.keep_choice(labels, "monitoring.report")
+    report = newest_first[labels.index(st.selectbox("Report", labels, key="monitoring.report"))]
+    st.caption(ui.plain(f"Reference: {report['reference']} ({report['reference_rows']:,} rows) · current: "
+                        f"{report['current']} ({report['current_rows']:,} rows) · prediction drift: "
+                        f"{ {True: 'yes', False: 'no', None: 'not tested'}[report['prediction_drift']]} · "
+                        f"{report['trigger']}"))
+    columns = mdata.drift_columns(project_id, report["id"])
+    key = _columns_table(columns, report["id"])
+    if key is not None:
+        left, right = st.columns([1, 2])
+        chosen = left.selectbox("Column to compare with the reference", [c["column"] for c in columns], key=key)
+        column = next(c for c in columns if c["column"] == chosen)
+        left.caption(ui.plain(f"{column['test']}: {column['statistic']:.3g} against the threshold "
+                              f"{column['threshold']:.3g}, {'drift' if column['drift'] else 'no drift'}; "
+                              f"{column['reference_rows']:,} reference rows, {column['current_rows']:,} current rows"))
+        figure = monitoring_charts.distribution_figure(column)
+        if figure is None:
+            right.caption("The report kept no distribution for this column.")
+        else:
+            right.plotly_chart(figure, width="stretch", key="monitoring.distribution_chart")
+    if report["findings"]:
+        st.caption("Columns not tested, and why")
+        _table([{"Column": f.get("column"), "Rule": f.get("rule"), "Message": f.get("message")}
+                for f in report["findings"]], f"monitoring.findings.{report['id']}",
+               column_config={"Message": st.column_config.TextColumn(width="large")})
+    _evidently(project_id, report)
+
+
+def _scoring(model: str, days_rows: list[dict[str, Any]], sla_ms: float | None) -> None:
+    if not days_rows:
+        st.info(NO_BATCH.format(model=ui.plain(model)))
+        return
+    left, right = st.columns(2)
+    figure = monitoring_charts.predictions_figure(days_rows)
+    if figure is None:
+        left.caption("The batches in this window kept no prediction profile.")
+    else:
+        left.plotly_chart(figure, width="stretch", key="monitoring.predictions_chart")
+    right.plotly_chart(monitoring_charts.latency_figure(days_rows, sla_ms), width="stretch",
+                       key="monitoring.latency_chart")
+    if sla_ms is None:
+        right.caption("No latency SLA set: a `latency_p95` alert rule sets one, e.g. "
+                      "`mlops monitor rule add --kind latency_p95 --threshold 50`.")
+    totals = {s: sum(d[s] for d in days_rows) for s in ("accepted", "warned", "refused", "failed")}
+    st.caption(" · ".join(f"{n:,} {s}" for s, n in totals.items()) + " batches; times are UTC days")
+
+
+def _outcomes(model: str, outcomes: list[dict[str, Any]]) -> None:
+    if not outcomes:
+        st.info(NO_OUTCOME.format(model=ui.plain(model)))
+        return
+    st.plotly_chart(monitoring_charts.outcomes_figure(outcomes), width="stretch", key="monitoring.outcomes_chart")
+    names = list(monitoring_charts.outcome_series(outcomes))
+    rows = [{"Logged": ui.when(o["created_at"]), "Version": f"v{o['version']}", "Rows": o["rows"],
+             **{n: o["business"].get(n, o["metrics"].get(n)) for n in names}, "roc_auc": o["metrics"].get("roc_auc")}
+            for o in reversed(outcomes)]  # newest first
+    _table(rows, "monitoring.outcomes_table",
+           column_config={n: st.column_config.NumberColumn(format="%.3f") for n in [*names, "roc_auc"]})
+
+
+def _acknowledge(alert: Any, actor: Identity, project_id: int) -> None:
+    note = st.text_input("Note", key=f"monitoring.ack.note.{alert.id}", placeholder="What you checked or did")
+    if st.button("Acknowledge", key=f"monitoring.ack.{alert.id}", type="primary"):
+        try:
+            mdata.acknowledge(actor, project_id, alert.id, note.strip())
+        except MlopsError as err:
+            st.error(ui.plain(err))
+            return
+        st.session_state[FLASH] = f"Alert #{alert.id} acknowledged."
+        st.rerun()
+
+
+def _alerts(model: str, alerts: list[Any], actor: Identity, project_id: int) -> None:
+    if not alerts:
+        st.info(f"No alert for **{ui.plain(model)}**. Rules fire when `mlops monitor run` evaluates them.")
+        return
+    rows = [{"Alert": a.id, "Status": a.status, "Severity": a.severity, "Rule": a.rule,
+             "Version": f"v{a.version}" if a.version is not None else "", "Column": a.column or "",
+             "Message": a.message, "Fired": ui.when(a.created_at),
+             "Acknowledged": (f"{a.acknowledged_by}, {ui.when(a.acknowledged_at)}" if a.acknowledged_by else ""),
+             "Note": a.note or ""} for a in alerts]
+    ids = [a.id for a in alerts]
+    event = _table(rows, "monitoring.alerts_table", on_select="rerun", selection_mode="single-row",
+                   column_config={"Alert": st.column_config.NumberColumn(format="#%d", width="small"),
+                                  "Message": st.column_config.TextColumn(width="large")})
+    ui.pick_from_table(event, ids, "monitoring.alert")
+    ui.keep_choice(ids, "monitoring.alert")
+    by_id = {a.id: a for a in alerts}
+    chosen = st.selectbox("Alert", ids, key="monitoring.alert",
+                          format_func=lambda i: f"#{i} · {by_id[i].status} · {by_id[i].severity} · {by_id[i].rule}")
+    alert = by_id[chosen]
+    st.text(alert.message)
+    if alert.evidence:
+        st.caption("Evidence: " + ui.plain(", ".join(f"{k} {v}" for k, v in alert.evidence.items())))
+    if alert.status == "open":
+        _acknowledge(alert, actor, project_id)
+    else:
+        st.caption(ui.plain(f"Acknowledged by {alert.acknowledged_by}, {ui.when(alert.acknowledged_at)}"))
+
+
+def _open_run(run_id: str) -> None:
+    """The Experiments page filtered to run `run_id` (its filter box holds the query)."""
+    st.session_state["experiments.filter"] = f"attributes.run_id = '{run_id}'"
+
+
+def _triggers(model: str, rules: list[dict[str, Any]], runs: list[dict[str, Any]]) -> None:
+    st.subheader("Alert rules")
+    if not rules:
+        st.caption(f"No rule watches {ui.plain(model)}: `mlops monitor run` applies the default rules (validation "
+                   "findings and drift of the recorded batches). Add one with `mlops monitor rule add` or "
+                   "`mlops.add_alert_rule(...)`.")
+    else:
+        _table([{"Rule": r["name"], "Kind": r["kind"], "Params": ", ".join(f"{k}={v}" for k, v in r["params"].items()),
+                 "Severity": r["severity"], "Actions": ", ".join(r["actions"]) or "notify", "Enabled": r["enabled"],
+                 "Watches": r["scope"], "Added by": r["created_by"]} for r in rules], "monitoring.rules_table")
+    st.subheader("Retraining runs")
+    if not runs:
+        st.caption(f"No retraining run of {ui.plain(model)} yet: `mlops retrain {ui.plain(model)}` runs its training "
+                   "notebook, or a rule with a retrain action does when it fires.")
+        return
+    rows = [{"Run": r["id"], "Status": r["status"], "Trigger": r["trigger"], "Started": ui.when(r["started_at"]),
+             "Finished": ui.when(r["finished_at"]), "By": r["started_by"],
+             "Version": f"v{r['model_version']}" if r["model_version"] else "",
+             "Request": f"#{r['request_id']}" if r["request_id"] is not None else "", "Error": r["error"] or ""}
+            for r in runs]
+    ids = [r["id"] for r in runs]
+    event = _table(rows, "monitoring.retraining_table", on_select="rerun", selection_mode="single-row",
+                   column_config={"Run": st.column_config.NumberColumn(format="#%d", width="small")})
+    ui.pick_from_table(event, ids, "monitoring.retraining")
+    ui.keep_choice(ids, "monitoring.retraining")
+    by_id = {r["id"]: r for r in runs}
+    run = by_id[st.selectbox("Retraining run", ids, key="monitoring.retraining",
+                             format_func=lambda i: f"#{i} · {by_id[i]['status']} · {by_id[i]['trigger']}")]
+    links = st.container(horizontal=True)
+    if run["run_id"] and links.button(f"Open its run {run['run_id'][:8]} on Experiments", key="monitoring.open_run",
+                                      on_click=_open_run, args=(run["run_id"],)):
+        st.switch_page(EXPERIMENTS)
+    if run["request_id"] is not None:
+        with links:
+            st.page_link(APPROVALS, label=f"Its promotion request #{run['request_id']} on Approvals",
+                         icon=":material/fact_check:")
+    if not run["run_id"] and run["request_id"] is None:
+        st.caption("This run recorded no tracked run or request" + (" (it failed)." if run["status"] == "failed"
+                                                                     else "."))
+
+
+def render() -> None:
+    """The page: pick a model, then its drift, scoring, outcomes, alerts and triggers in tabs."""
+    st.title("Monitoring")
+    actor = auth.current_identity()
+    if actor is None:  # the navigation shows this page only after a login
+        return
+    project = data.project()
+    if project is None:
+        st.info("The store has no project yet. Start one from a notebook: "
+                "`import mlops_nb as mlops; mlops.init(project=\"credit\")`.")
+        return
+    pid = project["id"]
+    models = mdata.monitored_models(pid)
+    if not models:
+        st.info(NO_MODEL.format(project=ui.plain(project["name"])))
+        st.page_link(APPROVALS, label="Open Approvals", icon=":material/fact_check:")
+        return
+    flash = st.session_state.pop(FLASH, None)
+    if flash:
+        st.success(flash)
+    chosen, days = _model_choice(models)
+    name = chosen["model"]
+    try:
+        timeline = mdata.drift_timeline(pid, name)
+        watch = mdata.watch(pid, name)
+        days_rows = mdata.scoring_days(pid, name, days)
+    except MlopsError as err:  # the model went between the picker and these reads
+        st.error(ui.plain(err))
+        return
+    _summary(timeline, watch, days_rows)
+    open_alerts = sum(1 for a in watch["alerts"] if a.status == "open")
+    drift, scoring, outcomes, alerts, triggers = st.tabs(
+        ["Drift", "Predictions and latency", "Outcomes", f"Alerts ({open_alerts} open)", "Triggers and retraining"])
+    with drift:
+        _drift(pid, name, timeline)
+    with scoring:
+        _scoring(name, days_rows, watch["sla_ms"])
+    with outcomes:
+        _outcomes(name, watch["outcomes"])
+    with alerts:
+        _alerts(name, watch["alerts"], actor, pid)
+    with triggers:
+        _triggers(name, watch["rules"], watch["retraining"])
+
+
+if __name__ == "__main__":
+    render()

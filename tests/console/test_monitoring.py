@@ -1,0 +1,164 @@
+"""The Monitoring page: per production model, drift over time with the latest report's columns and a
+drill-down, predictions, latency and outcomes per day, alerts with `Acknowledge`, rules and retraining
+runs with links to their run and request. Every role sees it; empty states say what to do."""
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+import mlops_nb as mlops
+from mlops_nb.console import nav
+from mlops_nb.services.monitoring import alerts
+from mlops_nb.store.db import get_engine, session_scope
+from tests import factories, monitoring_story
+from tests.console.conftest import log_in, new_app
+from tests.monitoring_story import XSS
+
+
+@pytest.fixture()
+def story(console_store, credit):
+    """The monitoring story (tests/monitoring_story.py) in project `credit` of the console's store, told by dana."""
+    mlops.init(project="credit", db_url=console_store, user="dana", artifact_root=os.environ["MLOPS_ARTIFACT_ROOT"])
+    return monitoring_story.build(credit)
+
+
+def _monitoring(logged_in, name: str):
+    at = logged_in(name)
+    at.switch_page("views/monitoring.py")
+    at = at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _frame(at, key: str):
+    """The selectable table keyed `key`, as a DataFrame."""
+    return at.dataframe(key=key).value
+
+
+def _with(at, column: str):
+    """The first table (in page order) that has a column `column` (tables without selection keep no key)."""
+    return next(d.value for d in at.dataframe if column in d.value.columns)
+
+
+def _charts(at) -> list:
+    return list(at.get("plotly_chart"))
+
+
+def _chart_titles(at) -> set[str]:
+    return {json.loads(c.proto.spec)["layout"]["title"]["text"] for c in _charts(at)}
+
+
+def test_monitoring_sits_between_approvals_and_audit_for_every_role():
+    for role in nav.ROLES:
+        titles = [p.title for p in nav.visible(role)]
+        assert titles.index("Monitoring") == titles.index("Approvals") + 1
+        assert titles.index("Audit") == titles.index("Monitoring") + 1
+
+
+def test_without_a_production_model_the_page_says_how_one_gets_there(console_store, logged_in):
+    at = _monitoring(logged_in, "rita")
+    assert [t.value for t in at.title] == ["Monitoring"]
+    assert "No model of project **credit** is in production or staging yet" in at.info[0].value
+    assert not at.tabs
+
+
+def test_a_model_without_reports_says_to_run_the_monitor(console_store, logged_in):
+    with session_scope(get_engine(console_store)) as s:
+        pid = factories.project(s, "credit")
+        factories.version(s, factories.model(s, pid, "credit-risk"), stage="production")
+    at = _monitoring(logged_in, "dana")
+    assert at.selectbox(key="monitoring.model").value == "credit-risk v1 (production)"
+    infos = [i.value for i in at.info]
+    assert any("No drift report for **credit\\-risk** yet. `mlops monitor run`" in i for i in infos)
+    assert any("No scoring batch of **credit\\-risk** in this window" in i for i in infos)
+    assert any("No outcome logged for **credit\\-risk** yet" in i for i in infos)
+    assert any("No alert for **credit\\-risk**" in i for i in infos)
+    assert {m.label: m.value for m in at.metric}["Latest drift share"] == "—"
+    assert not _charts(at)
+
+
+def test_a_full_model_shows_drift_columns_predictions_outcomes_alerts_and_triggers(story, logged_in):
+    at = _monitoring(logged_in, "rita")
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Latest drift share"] == "60%" and metrics["Drifted columns"] == "3 of 5"
+    assert metrics["Open alerts"] == "2" and metrics["Batches in window"] == "5"
+    assert [t.label for t in at.tabs][3] == "Alerts (2 open)"
+    # the latest report's columns, drifted first, with the drill-down on the first of them
+    report = at.selectbox(key="monitoring.report")
+    assert report.value.startswith(f"#{story['reports'][-1]} · v1 · ") and "3/5 drifted (dataset drift)" in report.value
+    columns = _frame(at, f"monitoring.columns_table.{story['reports'][-1]}")
+    assert columns["Column"].tolist() == ["credit_amount", "duration_in_month", "purpose", "age_in_years", "housing"]
+    assert columns["Drift"].tolist() == [True, True, True, False, False]
+    assert columns.loc[0, ["Type", "Test", "Threshold"]].tolist() == ["numerical", "K-S p_value", 0.05]
+    assert {"Drift share per report", "Per-column drift (red: drifted)", "credit_amount: reference against current",
+            "Latency per day (ms per batch)",
+            "Outcomes: business metric and realised rate against predictions"} <= _chart_titles(at)
+    at = at.selectbox(key=f"monitoring.column.{story['reports'][-1]}").set_value("purpose").run()
+    assert "purpose: reference against current" in _chart_titles(at)
+    # an older report: nothing drifted, nothing left untested
+    at = at.selectbox(key="monitoring.report").set_value(at.selectbox(key="monitoring.report").options[-1]).run()
+    assert not _frame(at, f"monitoring.columns_table.{story['reports'][0]}")["Drift"].any()
+    # scoring, outcomes, rules and retraining
+    assert "3 accepted · 1 warned · 1 refused · 0 failed batches" in " ".join(c.value for c in at.caption)
+    outcomes = _with(at, "default_rate")
+    assert outcomes["default_rate"].tolist() == [0.09, 0.065]
+    assert {"mean_predicted", "positive_rate", "roc_auc"} <= set(outcomes.columns)
+    rules = _with(at, "Watches")
+    assert rules[["Rule", "Kind", "Watches"]].values.tolist() == [
+        ["drift share", "drift_share", "every production model"], ["latency SLA", "latency_p95", "credit-risk"]]
+    runs = _frame(at, "monitoring.retraining_table")
+    assert runs[["Status", "Trigger", "Version", "Error"]].values.tolist() == [
+        ["succeeded", "drift share", "v2", ""], ["failed", "manual", "", "cell 4: KeyError 'income'"]]
+    assert at.button(key="monitoring.open_run").label == f"Open its run {story['run_id'][:8]} on Experiments"
+    links = [p for p in at.get("page_link")]
+    assert any(f"#{story['request_id']} on Approvals" in p.proto.label for p in links)
+
+
+def test_open_run_shows_the_retraining_run_on_experiments(story, logged_in):
+    at = _monitoring(logged_in, "dana")
+    at = at.button(key="monitoring.open_run").click().run()
+    assert not at.exception, at.exception
+    assert at.text_input(key="experiments.filter").value == f"attributes.run_id = '{story['run_id']}'"
+    assert [t.value for t in at.title] == ["Experiments"]
+
+
+def test_alert_text_shows_as_text(story, logged_in):
+    at = _monitoring(logged_in, "rita")
+    table = _frame(at, "monitoring.alerts_table")
+    assert table["Column"].tolist() == [XSS, ""]  # newest first: the feature-drift alert fired second
+    at = at.selectbox(key="monitoring.alert").set_value(story["alerts"]["xss"]).run()
+    assert f"credit-risk v1: column {XSS} drifted" in [t.value for t in at.text]
+
+
+def test_acknowledging_an_alert_records_who_and_the_note(story, logged_in, console_store):
+    at = _monitoring(logged_in, "rita")
+    alert_id = story["alerts"]["xss"]  # the newest: once acknowledged, the older open one comes first
+    at = at.selectbox(key="monitoring.alert").set_value(alert_id).run()
+    at.text_input(key=f"monitoring.ack.note.{alert_id}").input("Macro shift confirmed; retraining requested")
+    at = at.button(key=f"monitoring.ack.{alert_id}").click().run()
+    assert not at.exception, at.exception
+    assert at.success[0].value == f"Alert #{alert_id} acknowledged."
+    with session_scope(get_engine(console_store)) as s:
+        found = {a.id: a for a in alerts.list_alerts(session=s, project_id=factories.project(s, "credit"))}
+    assert (found[alert_id].status, found[alert_id].acknowledged_by) == ("acknowledged", "rita")
+    assert found[alert_id].note == "Macro shift confirmed; retraining requested"
+    assert found[story["alerts"]["drift"]].status == "open"
+    table = _frame(at, "monitoring.alerts_table")
+    assert table[["Alert", "Status"]].values.tolist() == [[story["alerts"]["drift"], "open"], [alert_id, "acknowledged"]]
+    assert {m.label: m.value for m in at.metric}["Open alerts"] == "1"
+    at = at.selectbox(key="monitoring.alert").set_value(alert_id).run()
+    assert not [b for b in at.button if b.key == f"monitoring.ack.{alert_id}"]
+
+
+def test_a_data_scientist_and_a_reviewer_both_see_the_story(story):
+    for name in ("dana", "rita"):
+        at = new_app()
+        at.run()
+        at = log_in(at, name)
+        at.switch_page("views/monitoring.py")
+        at = at.run()
+        assert not at.exception, at.exception
+        assert at.selectbox(key="monitoring.model").options == ["credit-risk v1 (production)"]
+        assert _frame(at, "monitoring.alerts_table")["Alert"].tolist()
