@@ -1,7 +1,7 @@
 """Time a retraining run (`start_retraining`) beside papermill run by hand on the same notebook, one run.
 
 What a user would do instead of `mlops retrain`: `papermill notebook.ipynb out.ipynb -p ...` from cron,
-with the store in the environment. Both sides execute notebooks/credit_retraining.ipynb in a kernel
+with the store in the environment. Both sides execute mlops_nb/demo/credit_retraining.ipynb in a kernel
 of this Python with the same parameters (German Credit + a 3-month window of 200 labelled applicants
 a month from mlops_nb.demo.economy): the notebook logs a run, registers a version of credit-risk and
 requests its promotion to staging. Ours also checks the approved copy's sha256, commits the
@@ -20,7 +20,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _bench import emit, env_info, fresh_store, perf, r  # noqa: E402
 
 REPEAT = int(os.environ.get("BENCH_REPEAT", "3"))
-NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "credit_retraining.ipynb"
+NOTEBOOK = Path(__file__).resolve().parents[1] / "mlops_nb" / "demo" / "credit_retraining.ipynb"
 WINDOW = ("2024-05-01", "2024-07-31")
 
 

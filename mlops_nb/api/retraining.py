@@ -37,7 +37,7 @@ def set_retraining(model: str, *, notebook: str | os.PathLike[str],
                    parameters: Mapping[str, Any] | None = None) -> RetrainingConfigPublic:
     """Name the notebook that retrains `model`, and the parameters its `parameters` cell gets.
 
-    >>> mlops.set_retraining("credit-risk", notebook="notebooks/credit_retraining.ipynb",
+    >>> mlops.set_retraining("credit-risk", notebook="mlops_nb/demo/credit_retraining.ipynb",
     ...                      parameters={"C": 0.5})
 
     A copy of the notebook is stored: later retrainings run that copy, not whatever the path holds

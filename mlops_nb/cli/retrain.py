@@ -1,6 +1,6 @@
 """`mlops retrain` and `mlops retraining`: run a model's training notebook headless, name it, list the runs.
 
-    mlops retraining set credit-risk --notebook notebooks/credit_retraining.ipynb --param C=0.5
+    mlops retraining set credit-risk --notebook mlops_nb/demo/credit_retraining.ipynb --param C=0.5
     mlops retraining show credit-risk
     mlops retrain credit-risk --window-start 2024-05-01 --window-end 2024-07-31
     mlops retraining runs credit-risk
@@ -94,7 +94,7 @@ def cmd_retrain(args: argparse.Namespace) -> int:
 def cmd_retraining_set(args: argparse.Namespace) -> int:
     """Name a model's training notebook (a copy is stored) and the parameters it gets.
 
-    Example: mlops retraining set credit-risk --project credit --notebook notebooks/credit_retraining.ipynb --param C=0.5
+    Example: mlops retraining set credit-risk --project credit --notebook mlops_nb/demo/credit_retraining.ipynb --param C=0.5
 
     Raises:
         NotFound: no such project or model.

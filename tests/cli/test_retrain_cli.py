@@ -13,7 +13,7 @@ from mlops_nb.store.db import session_scope
 from tests.cli.test_cli import _one_line_error, cli
 from tests.factories import proven, register_credit_model
 
-NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "credit_retraining.ipynb"
+NOTEBOOK = Path(__file__).resolve().parents[2] / "mlops_nb" / "demo" / "credit_retraining.ipynb"
 
 
 @pytest.fixture()

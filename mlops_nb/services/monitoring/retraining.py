@@ -22,7 +22,7 @@ What the notebook produced is found by the tag its runs carry (tracking.RETRAINI
 the version's promotion request.
 
     set_retraining(session=s, store=store, project_id=1, actor=eli, model="credit-risk",
-                   notebook="notebooks/credit_retraining.ipynb", parameters={"C": 0.5})
+                   notebook="mlops_nb/demo/credit_retraining.ipynb", parameters={"C": 0.5})
     run = start_retraining(engine=engine, store=store, project_id=1, actor=eli, model="credit-risk",
                            window=("2024-05-01", "2024-07-31"), env={"MLOPS_TOKEN": token})
     run.status, run.model_version, run.request_id      # "succeeded", 4, 17

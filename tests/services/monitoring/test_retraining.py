@@ -21,7 +21,7 @@ from mlops_nb.store.models import AuditEvent, PromotionRequest, Tag
 from mlops_nb.store.models.alerts import RetrainingConfig, RetrainingRun
 from tests.factories import proven, register_credit_model
 
-NOTEBOOK = Path(__file__).resolve().parents[3] / "notebooks" / "credit_retraining.ipynb"
+NOTEBOOK = Path(__file__).resolve().parents[3] / "mlops_nb" / "demo" / "credit_retraining.ipynb"
 MODEL = "credit-risk"
 
 
