@@ -101,11 +101,11 @@ def acknowledge_alert(alert_id: int, note: str = "") -> AlertPublic:
 
 
 @store_errors
-def monitor(model: str | None = None, *, include_warnings: bool = False, settle_s: float = 0.0) -> MonitorResult:
+def monitor(model: str | None = None, *, include_warnings: bool = False) -> MonitorResult:
     """Evaluate the project's alert rules and due drift now, as `mlops monitor run --project` does
     (under the same lock); callables registered with `mlops.on_alert` in this kernel run. This
-    kernel's queued batches are written first and evaluated at once; give `settle_s` (the CLI's 60)
-    to leave batches scored that recently, which another process may still be writing, for later.
+    kernel's queued batches are written first; a retraining a rule starts runs as this process's
+    MLOPS_TOKEN (or MLOPS_USER) proves.
 
     >>> result = mlops.monitor("credit-risk")
     >>> result.lines, result.alerts, result.reports
@@ -114,15 +114,14 @@ def monitor(model: str | None = None, *, include_warnings: bool = False, settle_
         Conflict: a monitor run holds the lock.
         NotFound: `model` has no production version.
     """
+    from mlops_nb.api.retraining import kernel_identity
     from mlops_nb.services.monitoring.monitor import run_monitor
 
     context = get_context()
     _flush(context)
-    from mlops_nb.api.retraining import kernel_identity
-
     return present(run_monitor(engine=context.engine, store=context.artifacts, project_id=context.project_id,
                                model=model, include_warnings=include_warnings, actor=context.actor(),
-                               settle_s=settle_s, kernel_env=kernel_identity()))
+                               kernel_env=kernel_identity()))
 
 
 def _flush(context: Any) -> None:

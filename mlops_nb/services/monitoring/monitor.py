@@ -4,7 +4,8 @@ SPEC §4 and issue 11 item 6. Under the monitor lock (monitor_lock: a second run
 refused, naming the holder), for each production model version (of one project or all; or one
 model), in one transaction per version:
 
-1. the scoring batches recorded since its cursor (MonitorCursor.last_batch_at) up to now;
+1. the scoring batches it has not evaluated yet (`scoring_batch.monitored_at` unset: a batch
+   stored late by a scorer's background writer, or backfilled with an earlier time, is still found);
 2. their validation findings, grouped by column and finding rule (a refused batch is recorded with
    its findings and left out of drift);
 3. drift of the union of the accepted and warned batches against the training reference
@@ -13,8 +14,8 @@ model), in one transaction per version:
 4. the project's rules (monitor_checks), or with no rules in the project SPEC §4's defaults (error
    findings; dataset drift of the window); each firing through alerts.fire_alert, whose fingerprint
    names the evidence, so evaluating it again fires nothing new;
-5. the cursor moves to the last batch seen, in the same transaction: it moves only when the
-   evaluation of that version committed.
+5. the batches and outcomes evaluated are marked (`monitored_at`) and the version's cursor records
+   the run, in the same transaction: they are marked only when the evaluation committed.
 
 The actions of the alerts fired run after that commit (a webhook's retries hold no lock on the
 store). The result has one line per error finding and per alert, naming the model, the column and
@@ -30,7 +31,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlmodel import Session, col
 
 from mlops_nb.services.errors import MlopsError, NotFound
@@ -49,7 +50,6 @@ from mlops_nb.store.models.alerts import MonitorCursor
 from mlops_nb.store.models.monitoring import Outcome, ScoringBatch
 
 USABLE = ("accepted", "warned")  # batches whose inputs were scored: the drift window
-SETTLE_S = 60.0  # batches scored this recently are left for the next run (see run_monitor)
 
 
 @dataclass
@@ -131,9 +131,7 @@ def evaluate_version(*, session: Session, store: ArtifactStore, target: Target, 
     result = _Evaluation()
     cursor = session.get(MonitorCursor, target.version_id)
     query = select(ScoringBatch).where(col(ScoringBatch.model_version_id) == target.version_id,
-                                       col(ScoringBatch.created_at) <= now)
-    if cursor is not None:
-        query = query.where(col(ScoringBatch.created_at) > cursor.last_batch_at)
+                                       col(ScoringBatch.monitored_at).is_(None))
     batches = list(session.execute(query.order_by(col(ScoringBatch.created_at), col(ScoringBatch.id))).scalars())
     result.batches = len(batches)
     mine = [r for r in rules if r.model_id is None or r.model_id == target.model_id]
@@ -154,11 +152,10 @@ def evaluate_version(*, session: Session, store: ArtifactStore, target: Target, 
     for rule in (r for r in mine if r.kind == "latency_p95"):
         firings += checks.latency_firings(rule, target, batches)
     outcome_rules = [r for r in mine if r.kind == "outcome_metric"]
+    outcomes = list(session.execute(select(Outcome).where(
+        col(Outcome.model_version_id) == target.version_id, col(Outcome.monitored_at).is_(None))
+        .order_by(col(Outcome.created_at), col(Outcome.id))).scalars())
     if outcome_rules:
-        since = cursor.last_run_at if cursor is not None else float("-inf")
-        outcomes = list(session.execute(select(Outcome).where(
-            col(Outcome.model_version_id) == target.version_id, col(Outcome.created_at) > since,
-            col(Outcome.created_at) <= now).order_by(col(Outcome.created_at), col(Outcome.id))).scalars())
         for rule in outcome_rules:
             firings += checks.outcome_firings(rule, target, outcomes)
     age_rules = [r for r in mine if r.kind == "model_age"]
@@ -186,7 +183,13 @@ def evaluate_version(*, session: Session, store: ArtifactStore, target: Target, 
         result.lines.append(_line(alert.severity, target, alert.column, alert.rule,
                                   f"{alert.message} (alert {alert.id})"))
         result.fired.append((alert, firing.rule.actions))
-    last = batches[-1].created_at if batches else (cursor.last_batch_at if cursor is not None else 0.0)
+    if batches:
+        session.execute(update(ScoringBatch).where(col(ScoringBatch.id).in_([b.id for b in batches]))
+                        .values(monitored_at=now))
+    if outcomes:
+        session.execute(update(Outcome).where(col(Outcome.id).in_([o.id for o in outcomes])).values(monitored_at=now))
+    seen = max((b.created_at for b in batches), default=0.0)
+    last = max(seen, cursor.last_batch_at) if cursor is not None else seen
     if cursor is None:
         cursor = MonitorCursor(model_version_id=target.version_id, last_batch_at=last, last_run_at=now)
     cursor.last_batch_at, cursor.last_run_at = last, now
@@ -197,16 +200,15 @@ def evaluate_version(*, session: Session, store: ArtifactStore, target: Target, 
 
 def run_monitor(*, engine: Any, store: ArtifactStore, project_id: int | None = None, model: str | None = None,
                 include_warnings: bool = False, actor: Identity, lock_ttl_s: float = LOCK_TTL_S,
-                settle_s: float = SETTLE_S, kernel_env: Mapping[str, str] | None = None) -> MonitorResult:
+                kernel_env: Mapping[str, str] | None = None) -> MonitorResult:
     """Evaluate every production model version of project `project_id` (None: every project), or only
     model `model`, under the monitor lock (see the module doc). `actor` is who the alerts and drift
     reports are recorded by and who a retrain action acts as (the CLI: identity.OPERATOR);
     `kernel_env` (MLOPS_TOKEN, MLOPS_USER) who a retraining notebook it starts proves to be.
 
-    A batch's time is when it was scored, but a scorer's background writer stores it a moment later;
-    batches scored in the last `settle_s` seconds are left for the next run, so one stored after this
-    run moved the cursor past its time is not skipped. A caller that has flushed its own writer
-    (`mlops.monitor()`) and knows no other scorer runs may pass 0.
+    Each batch and outcome is evaluated once: a run takes those not marked yet and marks them in the
+    commit of that version's evaluation, so a batch a scorer's background writer stores a moment after
+    this run read (or one backfilled with an earlier time) is taken by the next run.
 
     Raises:
         Conflict: another monitor run holds the lock (the message names it and since when).
@@ -219,7 +221,7 @@ def run_monitor(*, engine: Any, store: ArtifactStore, project_id: int | None = N
         cache: dict[int, list[RuleSpec]] = {}
         for target in targets:
             lease.refresh()
-            now = time.time() - settle_s
+            now = time.time()
             try:
                 with session_scope(engine) as session:
                     rules = _rules_for(session, target.project_id, cache)

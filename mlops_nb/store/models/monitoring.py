@@ -17,7 +17,8 @@ class ScoringBatch(SQLModel, table=True):
     the caller knows it before the row is written."""
 
     __tablename__ = "scoring_batch"
-    __table_args__ = (Index("ix_scoring_batch_version_time", "model_version_id", "created_at"),)
+    __table_args__ = (Index("ix_scoring_batch_version_time", "model_version_id", "created_at"),
+                      Index("ix_scoring_batch_version_monitored", "model_version_id", "monitored_at"))
 
     id: str = Field(primary_key=True, max_length=32)
     model_version_id: int = Field(foreign_key="model_version.id")
@@ -33,6 +34,7 @@ class ScoringBatch(SQLModel, table=True):
     sample_artifact_id: int | None = Field(default=None, foreign_key="artifact.id")
     created_by: str = Field(max_length=250)
     created_at: float
+    monitored_at: float | None = None  # when `mlops monitor run` evaluated it (None: not yet)
 
 
 class Outcome(SQLModel, table=True):
@@ -41,7 +43,8 @@ class Outcome(SQLModel, table=True):
     `business` the user's own (e.g. default_rate)."""
 
     __tablename__ = "outcome"
-    __table_args__ = (Index("ix_outcome_version_time", "model_version_id", "created_at"),)
+    __table_args__ = (Index("ix_outcome_version_time", "model_version_id", "created_at"),
+                      Index("ix_outcome_version_monitored", "model_version_id", "monitored_at"))
 
     id: int | None = Field(default=None, primary_key=True)
     model_version_id: int = Field(foreign_key="model_version.id")
@@ -52,6 +55,7 @@ class Outcome(SQLModel, table=True):
     outcomes_artifact_id: int | None = Field(default=None, foreign_key="artifact.id")
     created_by: str = Field(max_length=250)
     created_at: float
+    monitored_at: float | None = None  # when `mlops monitor run` evaluated it (None: not yet)
 
 
 class DriftReference(SQLModel, table=True):

@@ -45,7 +45,7 @@ def _batch(engine, version_id, *, status="warned", findings=(), latency_ms=10.0,
 
 def _run(engine, tmp_path, **kwargs):
     return monitor.run_monitor(engine=engine, store=artifact_store(str(tmp_path / "a")), actor=identity.OPERATOR,
-                               **{"settle_s": 0.0, **kwargs})
+                               **kwargs)
 
 
 def _rule(engine, project_id, name, kind, **kwargs):
@@ -183,8 +183,12 @@ def test_a_failed_evaluation_leaves_the_cursor_and_the_next_run_sees_the_same_ba
     assert again.ok and len(again.alerts) == 1 and again.evaluated == [("credit v1", 1)]
 
 
-def test_batches_scored_within_the_settling_time_wait_for_the_next_run(engine, tmp_path, live):
-    _batch(engine, live[1], status="refused", findings=[REENCODED])  # its writer may still be storing others
-    early = _run(engine, tmp_path, settle_s=60.0)
-    assert early.alerts == [] and early.evaluated == [("credit v1", 0)]
-    assert len(_run(engine, tmp_path).alerts) == 1  # the next run (here: settled) sees it
+def test_a_batch_stored_after_a_run_with_an_earlier_time_is_evaluated_by_the_next(engine, tmp_path, live):
+    """A scorer's writer stores a batch a moment after it was scored (or a backfill dates it in the
+    past): it is not skipped because a run already looked at later batches."""
+    _batch(engine, live[1])
+    assert _run(engine, tmp_path).evaluated == [("credit v1", 1)]
+    _batch(engine, live[1], status="refused", findings=[REENCODED], at=time.time() - 3600)  # stored late
+    late = _run(engine, tmp_path)
+    assert late.evaluated == [("credit v1", 1)] and len(late.alerts) == 1
+    assert _run(engine, tmp_path).evaluated == [("credit v1", 0)]  # each batch evaluated once

@@ -42,7 +42,7 @@ def _run(ctx):
 
     monitoring.writer_for(ctx.engine, ctx.artifacts).flush()
     return monitor.run_monitor(engine=ctx.engine, store=ctx.artifacts, project_id=ctx.project_id,
-                               actor=identity.OPERATOR, settle_s=0.0)
+                               actor=identity.OPERATOR)
 
 
 def test_drifted_columns_fire_once_each_with_the_report_as_evidence(ctx, production):

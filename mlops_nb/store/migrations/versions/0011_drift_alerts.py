@@ -6,7 +6,9 @@ dataset drift, findings, evidently's HTML by artifact) and `drift_column` its pe
 `alert_rule`, `alert` (unique fingerprint: the same evidence fires once) and `alert_action` (each
 delivery) are the alerting; `retraining_config` a model's training notebook, `retraining_run` each
 headless run; `monitor_cursor` and `monitor_lock` keep `mlops monitor run` incremental and single.
-New tables only: stores already in use keep every row.
+`scoring_batch.monitored_at` and `outcome.monitored_at` mark what the monitor has evaluated (a
+batch stored late, or backfilled with an earlier time, is still found). Stores already in use keep
+every row; their batches and outcomes start unmarked.
 
 Revision ID: 0011
 Revises: 0010
@@ -196,10 +198,19 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('retraining_run', schema=None) as batch_op:
         batch_op.create_index('ix_retraining_run_model_time', ['model_id', 'started_at'], unique=False)
-
+    op.add_column('scoring_batch', sa.Column('monitored_at', sa.Float(), nullable=True))
+    op.create_index('ix_scoring_batch_version_monitored', 'scoring_batch', ['model_version_id', 'monitored_at'], unique=False)
+    op.add_column('outcome', sa.Column('monitored_at', sa.Float(), nullable=True))
+    op.create_index('ix_outcome_version_monitored', 'outcome', ['model_version_id', 'monitored_at'], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_index('ix_outcome_version_monitored', table_name='outcome')
+    with op.batch_alter_table('outcome') as batch:
+        batch.drop_column('monitored_at')
+    op.drop_index('ix_scoring_batch_version_monitored', table_name='scoring_batch')
+    with op.batch_alter_table('scoring_batch') as batch:
+        batch.drop_column('monitored_at')
     with op.batch_alter_table('retraining_run', schema=None) as batch_op:
         batch_op.drop_index('ix_retraining_run_model_time')
 
