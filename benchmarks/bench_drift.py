@@ -13,8 +13,8 @@ Every side runs in its own fresh process, one at a time (the machine has 2 cores
   stored reference, `compute_drift(ReferenceProfile.from_bytes(blob), cur)`: each cold (the first
   call in a fresh process, median of BENCH_PROCESSES=3 processes; evidently's figure is one run in
   one fresh process, so cold against it is like for like) and warm (best of BENCH_REPEAT in each).
-  Plus `reference_profile` alone and the profile's size in bytes. Our verdicts are checked against evidently's: the same test and verdict
-  for every column and the same share.
+  Plus `reference_profile` alone and the profile's size in bytes. Our verdicts are checked against
+  evidently's: the same test and verdict for every column and the same share.
 - 1,000,000 rows x 50 columns (make_data's 30 plus 20 from a second draw): ours from scratch, its
   time and the RSS it adds to what the two frames take (VmHWM reset through /proc/self/clear_refs
   before the run), and the error of the Wasserstein distances computed from the bounded (quantile)
