@@ -36,6 +36,9 @@ if TYPE_CHECKING:
     from mlops_nb.api.connect import get_context as get_context
     from mlops_nb.api.connect import init as init
     from mlops_nb.api.data import validate as validate
+    from mlops_nb.api.drift import drift_history as drift_history
+    from mlops_nb.api.drift import drift_html as drift_html
+    from mlops_nb.api.drift import drift_report as drift_report
     from mlops_nb.api.features import feature as feature
     from mlops_nb.api.features import features as features
     from mlops_nb.api.features import skew_check as skew_check
@@ -92,6 +95,7 @@ _API = {
                               "log_artifact", "log_dataset", "get_dataset", "runs", "get_run"],
     "mlops_nb.api.autolog": ["autolog"],
     "mlops_nb.api.data": ["validate"],
+    "mlops_nb.api.drift": ["drift_report", "drift_history", "drift_html"],
     "mlops_nb.api.features": ["feature", "features", "skew_check"],
     "mlops_nb.api.audit": ["audit_trail"],
     "mlops_nb.api.monitoring": ["log_outcomes", "batches", "outcomes"],

@@ -345,12 +345,19 @@ def log_dataset(df: Any, *, name: str, role: str = "train") -> DatasetVersionPub
             or an unknown role.
     """
     from mlops_nb.services import data
+    from mlops_nb.services.monitoring import drift
 
     context = get_context()
     active = context.require_run()
-    with session_scope(context.engine) as session:
-        return present(data.log_dataset(session=session, store=context.artifacts, project_id=context.project_id,
-                                        df=df, name=name, role=role, run_id=active.id, user=context.user))
+    frame = data.check_frame(df)
+    # the drift reference (what a drift test needs of every column) is computed and staged before the
+    # transaction, like the sample, and stored with a new version in the same transaction
+    with drift.staged_reference(context.artifacts, frame) as reference, session_scope(context.engine) as session:
+        version = data.log_dataset(session=session, store=context.artifacts, project_id=context.project_id,
+                                   df=frame, name=name, role=role, run_id=active.id, user=context.user)
+        drift.store_reference(session=session, store=context.artifacts, dataset_version_id=version.id,
+                              profile=reference.profile, staged_file=reference.file)
+        return present(version)
 
 
 @store_errors

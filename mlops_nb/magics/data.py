@@ -1,4 +1,5 @@
-"""Data subcommands: validate a DataFrame of the notebook against a logged dataset version."""
+"""Data subcommands: validate a DataFrame of the notebook against a logged dataset version, and measure
+its drift against a reference."""
 from __future__ import annotations
 
 import argparse
@@ -23,3 +24,23 @@ def _validate(magics: MlopsMagics, args: argparse.Namespace) -> Any:
     from mlops_nb.api.data import validate
 
     return validate(magics.user_variable(args.var), against=args.against, exclude=args.exclude)
+
+
+@subcommand(
+    "drift", "drift of a DataFrame against a reference, per column at evidently's verdicts (stored with --model)",
+    "%mlops drift --reference train --current applicants\n"
+    "%mlops drift --reference german --current applicants --model credit-risk --exclude id",
+    arg("--reference", required=True, metavar="VAR",
+        help="a DataFrame variable of the notebook, or a dataset name (its newest version) when no variable has it"),
+    arg("--current", required=True, metavar="VAR", help="name of a pandas DataFrame in the notebook"),
+    arg("--model", metavar="MODEL", help="store the report against this model's production version"),
+    arg("--exclude", nargs="+", default=[], metavar="COLUMN", help="columns left out (ids, a target)"))
+def _drift(magics: MlopsMagics, args: argparse.Namespace) -> Any:
+    """`%mlops drift`: `mlops.drift_report(reference=..., current=VAR, model=..., exclude=[...])`, the
+    report as the cell's output. --reference is a notebook variable, else a dataset name."""
+    from mlops_nb.api.drift import drift_report
+
+    namespace = magics.shell.user_ns if magics.shell is not None else {}
+    reference = namespace.get(args.reference, args.reference)
+    return drift_report(reference=reference, current=magics.user_variable(args.current), model=args.model,
+                        exclude=args.exclude)

@@ -17,6 +17,7 @@ import pytest
 
 import mlops_nb as mlops
 from mlops_nb.services.data import datasets
+from mlops_nb.services.monitoring import drift_store
 from mlops_nb.store.artifacts import LocalArtifactStore
 from tests.factories import fit_credit_model
 
@@ -61,11 +62,13 @@ def test_log_dataset_hashes_profiles_and_samples_without_holding_the_write_lock(
     seen: list[tuple[str, bool]] = []
     for name in ("fingerprint", "schema_and_profile", "_sample_bytes"):
         _probing(monkeypatch, datasets, name, db_file, seen)
+    _probing(monkeypatch, drift_store, "reference_profile", db_file, seen)  # the drift reference (issue 11)
     _probing(monkeypatch, LocalArtifactStore, "put_bytes", db_file, seen)
     with mlops.start_run(experiment="lock"):
         version = mlops.log_dataset(_frame(), name="customers")
     assert version.version == 1 and version.rows == 2_000
-    assert [n for n, _ in seen] == ["fingerprint", "schema_and_profile", "_sample_bytes", "put_bytes"]
+    assert [n for n, _ in seen] == ["reference_profile", "put_bytes", "fingerprint", "schema_and_profile",
+                                    "_sample_bytes", "put_bytes"]
     assert all(free for _, free in seen), f"the write lock was held during {[n for n, f in seen if not f]}"
 
 

@@ -4,7 +4,10 @@ SPEC §3: a dataset version is known by what it holds, not by its file. The same
 (another copy, another file name) is one version: the fingerprint hashes the values, column names
 and dtypes, never where the data came from. The schema and profile are what validation, the
 `data_validated` gate and drift reports compare against later; the sample (at most SAMPLE_ROWS
-rows, Parquet, sha256-checked when read) is the reference drift is measured on.
+rows, Parquet, sha256-checked when read) is what evidently's own drift report and a model's
+reference predictions are built on. The drift reference itself (every row's values, profiled for
+the drift tests) is stored beside it by `mlops.log_dataset` (services.monitoring.drift_store: this
+module cannot import monitoring, which imports it).
 
 Version numbers never collide: SQLite serialises writers (BEGIN IMMEDIATE), PostgreSQL takes an
 advisory lock on the dataset's name until the transaction ends.

@@ -123,4 +123,5 @@ class DriftColumn(SQLModel, table=True):
     drift: bool
     reference_rows: int
     current_rows: int
+    position: int = 0  # the column's place in the report: the data's order, the prediction last
     distribution: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))

@@ -167,6 +167,7 @@ def upgrade() -> None:
     sa.Column('drift', sa.Boolean(), nullable=False),
     sa.Column('reference_rows', sa.Integer(), nullable=False),
     sa.Column('current_rows', sa.Integer(), nullable=False),
+    sa.Column('position', sa.Integer(), nullable=False),
     sa.Column('distribution', sa.JSON(), nullable=False),
     sa.ForeignKeyConstraint(['report_id'], ['drift_report.id'], ),
     sa.PrimaryKeyConstraint('report_id', 'column')
