@@ -47,7 +47,7 @@ def drift_reports(session: Any, project_id: int, version_id: int, dataset_id: in
     now = now or time.time()
     ids = []
     for i in range(count):
-        end = now - (count - 1 - i) * DAY
+        end = now - (count - 1 - i) * DAY - 600  # made a minute after its window closed, before now
         late = i >= count - 3
         drifted = [c for c in COLUMNS if late and (c in DRIFTING or (i == count - 1 and c == "purpose"))]
         report = DriftRecord(project_id=project_id, model_version_id=version_id,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import json
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -190,3 +191,20 @@ def outcomes_figure(outcomes: Sequence[Mapping[str, Any]]) -> go.Figure:
                    yaxis={"title": "rate", "rangemode": "tozero"},
                    yaxis2={"title": "ROC AUC", "overlaying": "y", "side": "right", "range": [0.4, 1], "dtick": 0.1,
                            "showgrid": False})
+
+
+def sandboxed_report(page: bytes, height: int) -> str:
+    """An HTML document that shows `page` (evidently's report) in an inner frame `height` pixels tall
+    whose scripts run in an opaque origin (sandbox="allow-scripts", without allow-same-origin).
+
+    evidently writes the data it reports on (column names, category values: users' text) into a
+    script block unescaped: a value holding `</script>` ends that block and runs as markup. Streamlit's
+    own frames share the console's origin, so such a script could act on the page as the logged-in
+    reviewer; in the sandboxed inner frame it reaches nothing but the report. The page is handed to
+    the frame as a JSON string with <, > and & escaped, so it cannot close the outer script either.
+    """
+    text = json.dumps(page.decode("utf-8", "replace")).replace("<", "\\u003c").replace(">", "\\u003e")
+    text = text.replace("&", "\\u0026")
+    return (f'<iframe id="report" sandbox="allow-scripts" title="evidently report" '
+            f'style="width:100%;height:{int(height)}px;border:0"></iframe>'
+            f'<script>document.getElementById("report").srcdoc = {text};</script>')

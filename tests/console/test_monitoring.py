@@ -7,9 +7,11 @@ import json
 import os
 
 import pytest
+from sqlalchemy import select
 
 import mlops_nb as mlops
 from mlops_nb.console import nav
+from mlops_nb.console.views.monitoring import EVIDENTLY_HEIGHT
 from mlops_nb.services.monitoring import alerts
 from mlops_nb.store.db import get_engine, session_scope
 from tests import factories, monitoring_story
@@ -162,3 +164,32 @@ def test_a_data_scientist_and_a_reviewer_both_see_the_story(story):
         assert not at.exception, at.exception
         assert at.selectbox(key="monitoring.model").options == ["credit-risk v1 (production)"]
         assert _frame(at, "monitoring.alerts_table")["Alert"].tolist()
+
+
+def test_a_real_window_report_shows_and_evidentlys_report_is_built_on_request(story, logged_in):
+    """A drift report made by the drift service over the story's batches (the newest), its prediction
+    column among the columns; evidently's own report built by the button, shown in a bounded frame."""
+    from mlops_nb.api.context import current
+    from mlops_nb.services.monitoring import drift
+    from mlops_nb.store.models import ModelVersion
+
+    ctx = current()
+    with session_scope(ctx.engine) as s:
+        version_id = s.execute(select(ModelVersion.id).where(ModelVersion.version == 1)).scalar_one()
+        report = drift.window_drift(session=s, store=ctx.artifacts, project_id=ctx.project_id,
+                                    model_version_id=version_id, user="monitor")
+    at = _monitoring(logged_in, "rita")
+    assert at.selectbox(key="monitoring.report").value.startswith(f"#{report.id} · v1 · ")
+    columns = _frame(at, f"monitoring.columns_table.{report.id}")
+    features = columns[columns["Role"] == "feature"]
+    assert len(features) == report.tested and set(features[features["Drift"]]["Column"]) == set(report.drifted_columns)
+    assert columns[columns["Role"] == "prediction"]["Drift"].tolist() == [report.prediction_drift]
+    assert any("built on a bounded sample" in c.value for c in at.caption)
+    at = at.button(key=f"monitoring.evidently.{report.id}.button").click().run()
+    assert not at.exception, at.exception
+    [frame] = at.get("iframe")
+    assert f'sandbox="allow-scripts" title="evidently report" style="width:100%;height:{EVIDENTLY_HEIGHT}px' \
+        in frame.proto.srcdoc
+    assert "evidently" in frame.proto.srcdoc.lower() and "Dataset Drift" in frame.proto.srcdoc
+    with session_scope(ctx.engine) as s:
+        assert drift.get_drift_report(session=s, project_id=ctx.project_id, report_id=report.id).html_artifact_id

@@ -88,7 +88,8 @@ def _columns_table(columns: list[dict[str, Any]], report_id: int) -> str | None:
 
 
 def _evidently(project_id: int, report: dict[str, Any]) -> None:
-    """evidently's own report of `report`, built on request (stored once, then read back)."""
+    """evidently's own report of `report`, built on request (stored once, then read back), in a
+    sandboxed frame of EVIDENTLY_HEIGHT pixels that scrolls (monitoring_charts.sandboxed_report)."""
     st.caption("evidently's own report is built on a bounded sample of the reference and current data; the "
                "verdicts above come from the full computation over every row.")
     key = f"monitoring.evidently.{report['id']}"
@@ -99,9 +100,8 @@ def _evidently(project_id: int, report: dict[str, Any]) -> None:
         if found is not None:
             st.session_state[key] = found
     if key in st.session_state:
-        import streamlit.components.v1 as components
-
-        components.html(st.session_state[key].decode("utf-8", "replace"), height=EVIDENTLY_HEIGHT, scrolling=True)
+        st.iframe(monitoring_charts.sandboxed_report(st.session_state[key], EVIDENTLY_HEIGHT),
+                  height=EVIDENTLY_HEIGHT + 8)
 
 
 def _drift(project_id: int, model: str, timeline: dict[str, Any]) -> None:
