@@ -99,6 +99,7 @@ def _evidently(project_id: int, report: dict[str, Any]) -> None:
             found = ui.attempt(lambda: mdata.evidently_html(project_id, report["id"]))
         if found is not None:
             st.session_state[key] = found
+            st.rerun()  # shown from the session from now on, without the button
     if key in st.session_state:
         st.iframe(monitoring_charts.sandboxed_report(st.session_state[key], EVIDENTLY_HEIGHT),
                   height=EVIDENTLY_HEIGHT + 8)
