@@ -75,6 +75,7 @@ def test_a_model_without_reports_says_to_run_the_monitor(console_store, logged_i
     infos = [i.value for i in at.info]
     assert any("No drift report for **credit\\-risk** yet. `mlops monitor run`" in i for i in infos)
     assert any("No scoring batch of **credit\\-risk** in this window" in i for i in infos)
+    assert any('`live = mlops.load_model("credit-risk", stage="production")' in i for i in infos)  # code as typed
     assert any("No outcome logged for **credit\\-risk** yet" in i for i in infos)
     assert any("No alert for **credit\\-risk**" in i for i in infos)
     assert {m.label: m.value for m in at.metric}["Latest drift share"] == "—"
@@ -193,3 +194,6 @@ def test_a_real_window_report_shows_and_evidentlys_report_is_built_on_request(st
     assert "evidently" in frame.proto.srcdoc.lower() and "Dataset Drift" in frame.proto.srcdoc
     with session_scope(ctx.engine) as s:
         assert drift.get_drift_report(session=s, project_id=ctx.project_id, report_id=report.id).html_artifact_id
+    at = at.button(key=f"monitoring.evidently.{report.id}.hide").click().run()
+    assert not at.get("iframe")
+    assert at.button(key=f"monitoring.evidently.{report.id}.button").label == "Show evidently's report"

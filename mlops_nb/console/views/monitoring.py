@@ -25,16 +25,18 @@ FLASH = "monitoring.flash"
 NO_MODEL = ("No model of project **{project}** is in production or staging yet, so there is nothing to "
             "monitor. A version reaches production through a promotion request approved on the Approvals page.")
 NO_REPORT = ("No drift report for **{model}** yet. `mlops monitor run` computes one over the recorded scoring "
-             "batches (from cron; see docs/monitoring.md), or from a notebook: "
-             "`mlops.drift_report(reference=train, current=recent, model=\"{model}\")`.")
+             "batches (run it from cron), or from a notebook: "
+             "`mlops.drift_report(current=recent, model=\"{code}\")`.")
 NO_BATCH = ("No scoring batch of **{model}** in this window. Batches are recorded when the model scores: "
-            "`live = mlops.load_model(\"{model}\", stage=\"production\"); live.predict_proba(X)`.")
-NO_OUTCOME = ("No outcome logged for **{model}** yet: `mlops.log_outcomes(\"{model}\", predictions_id=batch_id, "
+            "`live = mlops.load_model(\"{code}\", stage=\"production\"); live.predict_proba(X)`.")
+NO_OUTCOME = ("No outcome logged for **{model}** yet: `mlops.log_outcomes(\"{code}\", predictions_id=batch_id, "
               "outcomes=y_true, metrics={{\"default_rate\": 0.07}})`.")
 
 
-def _number(value: Any, digits: int = 3) -> str:
-    return "" if value is None else f"{value:.{digits}g}"
+def _in_code(name: str) -> str:
+    """`name` for a code span in markdown (shown as typed there: no escapes), or NAME when it holds a
+    backtick, which would end the span."""
+    return "NAME" if "`" in name else name
 
 
 def _table(rows: list[dict[str, Any]], key: str, **kwargs: Any) -> Any:
@@ -101,6 +103,9 @@ def _evidently(project_id: int, report: dict[str, Any]) -> None:
             st.session_state[key] = found
             st.rerun()  # shown from the session from now on, without the button
     if key in st.session_state:
+        if st.button("Hide evidently's report", key=key + ".hide"):  # megabytes sent on every rerun while shown
+            del st.session_state[key]
+            st.rerun()
         st.iframe(monitoring_charts.sandboxed_report(st.session_state[key], EVIDENTLY_HEIGHT),
                   height=EVIDENTLY_HEIGHT + 8)
 
@@ -108,7 +113,7 @@ def _evidently(project_id: int, report: dict[str, Any]) -> None:
 def _drift(project_id: int, model: str, timeline: dict[str, Any]) -> None:
     reports = timeline["reports"]
     if not reports:
-        st.info(NO_REPORT.format(model=ui.plain(model)))
+        st.info(NO_REPORT.format(model=ui.plain(model), code=_in_code(model)))
         return
     left, right = st.columns(2)
     left.plotly_chart(monitoring_charts.drift_share_figure(reports), width="stretch", key="monitoring.share_chart")
@@ -146,7 +151,7 @@ def _drift(project_id: int, model: str, timeline: dict[str, Any]) -> None:
 
 def _scoring(model: str, days_rows: list[dict[str, Any]], sla_ms: float | None) -> None:
     if not days_rows:
-        st.info(NO_BATCH.format(model=ui.plain(model)))
+        st.info(NO_BATCH.format(model=ui.plain(model), code=_in_code(model)))
         return
     left, right = st.columns(2)
     figure = monitoring_charts.predictions_figure(days_rows)
@@ -165,7 +170,7 @@ def _scoring(model: str, days_rows: list[dict[str, Any]], sla_ms: float | None) 
 
 def _outcomes(model: str, outcomes: list[dict[str, Any]]) -> None:
     if not outcomes:
-        st.info(NO_OUTCOME.format(model=ui.plain(model)))
+        st.info(NO_OUTCOME.format(model=ui.plain(model), code=_in_code(model)))
         return
     st.plotly_chart(monitoring_charts.outcomes_figure(outcomes), width="stretch", key="monitoring.outcomes_chart")
     names = list(monitoring_charts.outcome_series(outcomes))
@@ -233,7 +238,7 @@ def _triggers(model: str, rules: list[dict[str, Any]], runs: list[dict[str, Any]
                  "Watches": r["scope"], "Added by": r["created_by"]} for r in rules], "monitoring.rules_table")
     st.subheader("Retraining runs")
     if not runs:
-        st.caption(f"No retraining run of {ui.plain(model)} yet: `mlops retrain {ui.plain(model)}` runs its training "
+        st.caption(f"No retraining run of {ui.plain(model)} yet: `mlops retrain {_in_code(model)}` runs its training "
                    "notebook, or a rule with a retrain action does when it fires.")
         return
     rows = [{"Run": r["id"], "Status": r["status"], "Trigger": r["trigger"], "Started": ui.when(r["started_at"]),
