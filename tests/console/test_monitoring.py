@@ -69,9 +69,14 @@ def test_without_a_production_model_the_page_says_how_one_gets_there(console_sto
 def test_a_model_without_reports_says_to_run_the_monitor(console_store, logged_in):
     with session_scope(get_engine(console_store)) as s:
         pid = factories.project(s, "credit")
-        factories.version(s, factories.model(s, pid, "credit-risk"), stage="production")
+        credit_risk = factories.model(s, pid, "credit-risk")
+        factories.version(s, credit_risk, stage="production")
+        factories.version(s, credit_risk, stage="staging")
+        factories.version(s, factories.model(s, pid, "churn"), stage="staging")
     at = _monitoring(logged_in, "dana")
-    assert at.selectbox(key="monitoring.model").value == "credit-risk v1 (production)"
+    picker = at.selectbox(key="monitoring.model")  # one entry per model, production ones first
+    assert picker.value == "credit-risk"
+    assert picker.options == ["credit-risk (production v1, staging v2)", "churn (staging v1)"]
     infos = [i.value for i in at.info]
     assert any("No drift report for **credit\\-risk** yet. `mlops monitor run`" in i for i in infos)
     assert any("No scoring batch of **credit\\-risk** in this window" in i for i in infos)
@@ -163,7 +168,7 @@ def test_a_data_scientist_and_a_reviewer_both_see_the_story(story):
         at.switch_page("views/monitoring.py")
         at = at.run()
         assert not at.exception, at.exception
-        assert at.selectbox(key="monitoring.model").options == ["credit-risk v1 (production)"]
+        assert at.selectbox(key="monitoring.model").options == ["credit-risk (production v1)"]
         assert _frame(at, "monitoring.alerts_table")["Alert"].tolist()
 
 

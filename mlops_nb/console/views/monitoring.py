@@ -45,14 +45,20 @@ def _table(rows: list[dict[str, Any]], key: str, **kwargs: Any) -> Any:
                         key=key, **kwargs)
 
 
-def _model_choice(models: list[dict[str, Any]]) -> tuple[dict[str, Any], int]:
-    """The model picker and the scoring window; (the chosen model version's row, the window in days)."""
-    labels = [f"{m['model']} v{m['version']} ({m['stage']})" for m in models]
-    ui.keep_choice(labels, "monitoring.model")
+def _model_choice(models: list[dict[str, Any]]) -> tuple[str, int]:
+    """The model picker (one entry per model, naming its production and staging versions: the page
+    shows every version's evidence, each labelled with its version) and the scoring window; (the
+    chosen model's name, the window in days)."""
+    stages: dict[str, list[str]] = {}
+    for m in models:  # production first, then staging (monitored_models' order)
+        stages.setdefault(m["model"], []).append(f"{m['stage']} v{m['version']}")
+    names = list(stages)
+    ui.keep_choice(names, "monitoring.model")
     left, right, _ = st.columns([3, 2, 3])
-    label = left.selectbox("Model", labels, key="monitoring.model")
+    name = left.selectbox("Model", names, key="monitoring.model",
+                          format_func=lambda n: f"{n} ({', '.join(stages[n])})")
     days = WINDOWS[right.selectbox("Scoring window", list(WINDOWS), index=1, key="monitoring.window")]
-    return models[labels.index(label)], days
+    return str(name), days
 
 
 def _summary(timeline: dict[str, Any], watch: dict[str, Any], days_rows: list[dict[str, Any]]) -> None:
@@ -287,8 +293,7 @@ def render() -> None:
     flash = st.session_state.pop(FLASH, None)
     if flash:
         st.success(flash)
-    chosen, days = _model_choice(models)
-    name = chosen["model"]
+    name, days = _model_choice(models)
     try:
         timeline = mdata.drift_timeline(pid, name)
         watch = mdata.watch(pid, name)
