@@ -200,7 +200,7 @@ def outcomes_figure(outcomes: Sequence[Mapping[str, Any]]) -> go.Figure:
     auc = [o["metrics"].get("roc_auc") for o in outcomes]
     if any(v is not None for v in auc):
         figure.add_trace(go.Scatter(x=x, y=auc, mode="lines+markers", name="roc_auc", yaxis="y2",
-                                    line={"color": "#2ca02c"}))
+                                    line={"dash": "dash"}))
     return _layout(figure, "Outcomes: business metric and realised rate against predictions",
                    yaxis={"title": "rate", "rangemode": "tozero"},
                    yaxis2={"title": "ROC AUC", "overlaying": "y", "side": "right", "range": [0.4, 1], "dtick": 0.1,

@@ -18,6 +18,7 @@ from mlops_nb.console import monitoring_data as mdata
 from mlops_nb.services.errors import MlopsError
 from mlops_nb.services.identity import Identity
 
+TABS = ("Drift", "Predictions and latency", "Outcomes", "Alerts", "Triggers and retraining")
 WINDOWS = {"Last 30 days": 30, "Last 90 days": 90, "Last 365 days": 365}
 EXPERIMENTS, APPROVALS = "views/experiments.py", "views/approvals.py"  # pages, relative to app.py
 EVIDENTLY_HEIGHT = 600  # px of the scrolling frame evidently's report shows in
@@ -302,20 +303,24 @@ def render() -> None:
         st.error(ui.plain(err))
         return
     _summary(timeline, watch, days_rows)
-    open_alerts = sum(1 for a in watch["alerts"] if a.status == "open")
-    drift, scoring, outcomes, alerts, triggers = st.tabs(
-        ["Drift", "Predictions and latency", "Outcomes", f"Alerts ({open_alerts} open)", "Triggers and retraining"])
-    with drift:
-        _drift(pid, name, timeline)
-    with scoring:
-        _scoring(name, days_rows, watch["sla_ms"])
-    with outcomes:
-        _outcomes(name, watch["outcomes"])
-    with alerts:
-        _alerts(name, watch["alerts"], actor, pid)
-    with triggers:
-        _triggers(name, watch["rules"], watch["retraining"])
-
+    # keyed, with a rerun on change: the tab chosen stays chosen across reruns (an acknowledgement, a
+    # report built), and only its content is drawn and sent
+    drift, scoring, outcomes, alerts, triggers = st.tabs(TABS, key="monitoring.tab", on_change="rerun")
+    if drift.open:
+        with drift:
+            _drift(pid, name, timeline)
+    if scoring.open:
+        with scoring:
+            _scoring(name, days_rows, watch["sla_ms"])
+    if outcomes.open:
+        with outcomes:
+            _outcomes(name, watch["outcomes"])
+    if alerts.open:
+        with alerts:
+            _alerts(name, watch["alerts"], actor, pid)
+    if triggers.open:
+        with triggers:
+            _triggers(name, watch["rules"], watch["retraining"])
 
 if __name__ == "__main__":
     render()
