@@ -4,10 +4,11 @@ Through the public API and the services that exist on main: model `credit-risk` 
 registered from a run) moved to production, scored in batches by `mlops.load_model(...,
 stage="production")` (accepted and warned), outcomes and a business metric logged for a batch,
 alerts fired by `alerts.fire_alert` (one whose column name is markup), v2 registered with a promotion
-request waiting. Written as table rows directly, because their services are built at the same time
-on other branches (the lead replaces these with the services once they land): drift reports with
-their per-column verdicts (Part B's drift_report/window_drift), alert rules (Part C's add_rule) and
-retraining runs (Part D's start_retraining).
+request waiting. Written as table rows directly: drift reports with their per-column verdicts, a
+history that drifts (Part B's window_drift, merged here, finds no drift in these batches, which come
+from the training data; the tests add one of its reports beside them), and, because their services
+are built at the same time on other branches, alert rules (Part C's add_rule) and retraining runs
+(Part D's start_retraining): the lead replaces those rows with the services once they land.
 
 Call `build(credit)` after `mlops.init(...)` as a user who may log data (a data scientist).
 """
@@ -47,7 +48,7 @@ def drift_reports(session: Any, project_id: int, version_id: int, dataset_id: in
     now = now or time.time()
     ids = []
     for i in range(count):
-        end = now - (count - 1 - i) * DAY
+        end = now - (count - 1 - i) * DAY - 600  # made a minute after its window closed, before now
         late = i >= count - 3
         drifted = [c for c in COLUMNS if late and (c in DRIFTING or (i == count - 1 and c == "purpose"))]
         report = DriftRecord(project_id=project_id, model_version_id=version_id,

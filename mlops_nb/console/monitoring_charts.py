@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import json
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +19,8 @@ if TYPE_CHECKING:  # plotly is imported when a chart is drawn
     import plotly.graph_objects as go
 
 CHART_HEIGHT = 320  # px: two charts side by side fit one screen with their headers
+LABEL_CHARS = 24  # a column name longer than this is cut on the heatmap's axis (whole in its hover)
+ROW_PX = 18  # pixels per heatmap row, so every column's name shows
 HEATMAP_COLUMNS = 30  # columns the per-column heatmap shows (drifted most often first); the table has all
 MARGIN = {"l": 10, "r": 10, "t": 40, "b": 10}
 DRIFT, NO_DRIFT = "#d62728", "#dfe7ef"  # the heatmap's two colours: a verdict, not a scale
@@ -54,7 +57,8 @@ def drift_share_figure(reports: Sequence[Mapping[str, Any]]) -> go.Figure:
 
 def column_drift_figure(columns: Sequence[Mapping[str, Any]], reports: Sequence[Mapping[str, Any]]) -> go.Figure:
     """A heatmap of verdicts: one row per column (the HEATMAP_COLUMNS drifted most often, then by
-    name), one cell per report (red: drifted); hover gives the statistic and threshold."""
+    name), one equal cell per report in time order (reports are not evenly spaced; red: drifted);
+    hover gives the report's time, the statistic and threshold."""
     import plotly.graph_objects as go
 
     order = [r["id"] for r in reports]
@@ -70,19 +74,28 @@ def column_drift_figure(columns: Sequence[Mapping[str, Any]], reports: Sequence[
         if c["column"] in row and c["report_id"] in position:
             i, j = row[c["column"]], position[c["report_id"]]
             z[i][j] = 1.0 if c["drift"] else 0.0
-            text[i][j] = f"{'drift' if c['drift'] else 'no drift'}: {c['statistic']:.3g} (threshold {c['threshold']:.3g})"
+            text[i][j] = (f"{local(c['at']):%Y-%m-%d %H:%M}: {'drift' if c['drift'] else 'no drift'}, "
+                          f"{c['statistic']:.3g} (threshold {c['threshold']:.3g})")
+    labels = [html.escape(n) for n in names]
     figure = go.Figure(go.Heatmap(
-        z=z, x=[local(r["at"]) for r in reports], y=[html.escape(n) for n in names], text=text, zmin=0, zmax=1,
+        z=z, x=[f"#{r['id']}" for r in reports], y=labels, text=text, zmin=0, zmax=1,
         colorscale=[[0, NO_DRIFT], [1, DRIFT]], showscale=False, xgap=1, ygap=1,
-        hovertemplate="%{y}<br>%{x}<br>%{text}<extra></extra>"))
-    return _layout(figure, "Per-column drift (red: drifted)", yaxis={"autorange": "reversed", "automargin": True})
+        hovertemplate="%{y}<br>report %{x}<br>%{text}<extra></extra>"))
+    figure = _layout(figure, "Per-column drift (red: drifted)",
+                     yaxis={"autorange": "reversed", "automargin": True, "tickmode": "array", "tickvals": labels,
+                            "ticktext": [html.escape(n if len(n) <= LABEL_CHARS else n[:LABEL_CHARS - 1] + "…")
+                                         for n in names]},
+                     xaxis={"type": "category", "title": "report"})
+    figure.update_layout(height=max(CHART_HEIGHT, ROW_PX * len(names) + 110))  # every column named, none squeezed
+    return figure
 
 
 def edge(value: float) -> str:
-    """A bin edge as a reader writes it: 2,000 rather than 2e+03, 0.25 rather than 0.250000."""
-    if abs(value) >= 1000 and float(value).is_integer():
+    """A bin edge as a reader writes it, three significant digits at most below 1,000: 2,000 rather
+    than 2e+03, 0.000879 rather than 0.0008786 (a tick label, not a measurement)."""
+    if 1000 <= abs(value) < 1e9:
         return f"{value:,.0f}"
-    return f"{value:,.4g}" if abs(value) < 1e6 else f"{value:.3g}"
+    return f"{value:.3g}"
 
 
 def distribution_figure(column: Mapping[str, Any]) -> go.Figure | None:
@@ -105,8 +118,10 @@ def distribution_figure(column: Mapping[str, Any]) -> go.Figure | None:
         figure.add_trace(go.Bar(x=labels, y=dist.get(side, []), name=side, marker_color=color,
                                 hovertemplate="%{x}: %{y:.1%}<extra>" + side + "</extra>"))
     title = f"{html.escape(str(column['column']))}: reference against current"
-    figure = _layout(figure, title, barmode="group", yaxis={"tickformat": ".0%"},
-                     xaxis={"type": "category", "automargin": True})
+    axis: dict[str, Any] = {"type": "category", "automargin": True}
+    if len(labels) > 8:  # plotly would turn many labels upright; at 45 degrees they read and fit
+        axis["tickangle"] = -45
+    figure = _layout(figure, title, barmode="group", yaxis={"tickformat": ".0%"}, xaxis=axis)
     figure.update_layout(legend={"orientation": "h", "x": 1, "xanchor": "right", "y": 1.02, "yanchor": "bottom"})
     return figure  # the legend above the bars: rotated bin labels take the room below
 
@@ -185,8 +200,25 @@ def outcomes_figure(outcomes: Sequence[Mapping[str, Any]]) -> go.Figure:
     auc = [o["metrics"].get("roc_auc") for o in outcomes]
     if any(v is not None for v in auc):
         figure.add_trace(go.Scatter(x=x, y=auc, mode="lines+markers", name="roc_auc", yaxis="y2",
-                                    line={"color": "#2ca02c"}))
+                                    line={"dash": "dash"}))
     return _layout(figure, "Outcomes: business metric and realised rate against predictions",
                    yaxis={"title": "rate", "rangemode": "tozero"},
                    yaxis2={"title": "ROC AUC", "overlaying": "y", "side": "right", "range": [0.4, 1], "dtick": 0.1,
                            "showgrid": False})
+
+
+def sandboxed_report(page: bytes, height: int) -> str:
+    """An HTML document that shows `page` (evidently's report) in an inner frame `height` pixels tall
+    whose scripts run in an opaque origin (sandbox="allow-scripts", without allow-same-origin).
+
+    evidently writes the data it reports on (column names, category values: users' text) into a
+    script block unescaped: a value holding `</script>` ends that block and runs as markup. Streamlit's
+    own frames share the console's origin, so such a script could act on the page as the logged-in
+    reviewer; in the sandboxed inner frame it reaches nothing but the report. The page is handed to
+    the frame as a JSON string with <, > and & escaped, so it cannot close the outer script either.
+    """
+    text = json.dumps(page.decode("utf-8", "replace")).replace("<", "\\u003c").replace(">", "\\u003e")
+    text = text.replace("&", "\\u0026")
+    return (f'<iframe id="report" sandbox="allow-scripts" title="evidently report" '
+            f'style="width:100%;height:{int(height)}px;border:0"></iframe>'
+            f'<script>document.getElementById("report").srcdoc = {text};</script>')

@@ -7,9 +7,12 @@ import json
 import os
 
 import pytest
+from sqlalchemy import select
 
 import mlops_nb as mlops
 from mlops_nb.console import nav
+from mlops_nb.console.views import monitoring
+from mlops_nb.console.views.monitoring import EVIDENTLY_HEIGHT
 from mlops_nb.services.monitoring import alerts
 from mlops_nb.store.db import get_engine, session_scope
 from tests import factories, monitoring_story
@@ -27,6 +30,14 @@ def story(console_store, credit):
 def _monitoring(logged_in, name: str):
     at = logged_in(name)
     at.switch_page("views/monitoring.py")
+    at = at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _tab(at, name: str):
+    """The page with tab `name` chosen (the tabs are keyed: only the chosen one is drawn)."""
+    at.session_state["monitoring.tab"] = name
     at = at.run()
     assert not at.exception, at.exception
     return at
@@ -67,16 +78,27 @@ def test_without_a_production_model_the_page_says_how_one_gets_there(console_sto
 def test_a_model_without_reports_says_to_run_the_monitor(console_store, logged_in):
     with session_scope(get_engine(console_store)) as s:
         pid = factories.project(s, "credit")
-        factories.version(s, factories.model(s, pid, "credit-risk"), stage="production")
+        credit_risk = factories.model(s, pid, "credit-risk")
+        factories.version(s, credit_risk, stage="production")
+        factories.version(s, credit_risk, stage="staging")
+        factories.version(s, factories.model(s, pid, "churn"), stage="staging")
     at = _monitoring(logged_in, "dana")
-    assert at.selectbox(key="monitoring.model").value == "credit-risk v1 (production)"
-    infos = [i.value for i in at.info]
+    picker = at.selectbox(key="monitoring.model")  # one entry per model, production ones first
+    assert picker.value == "credit-risk"
+    assert picker.options == ["credit-risk (production v1, staging v2)", "churn (staging v1)"]
+    assert {m.label: m.value for m in at.metric}["Latest drift share"] == "—"
+    infos, captions = [], []
+    for name in monitoring.TABS:
+        at = _tab(at, name)
+        infos += [i.value for i in at.info]
+        captions += [c.value for c in at.caption]
+        assert not _charts(at)
     assert any("No drift report for **credit\\-risk** yet. `mlops monitor run`" in i for i in infos)
     assert any("No scoring batch of **credit\\-risk** in this window" in i for i in infos)
+    assert any('`live = mlops.load_model("credit-risk", stage="production")' in i for i in infos)  # code as typed
     assert any("No outcome logged for **credit\\-risk** yet" in i for i in infos)
     assert any("No alert for **credit\\-risk**" in i for i in infos)
-    assert {m.label: m.value for m in at.metric}["Latest drift share"] == "—"
-    assert not _charts(at)
+    assert any("`mlops retrain credit-risk`" in c for c in captions)
 
 
 def test_a_full_model_shows_drift_columns_predictions_outcomes_alerts_and_triggers(story, logged_in):
@@ -84,7 +106,7 @@ def test_a_full_model_shows_drift_columns_predictions_outcomes_alerts_and_trigge
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Latest drift share"] == "60%" and metrics["Drifted columns"] == "3 of 5"
     assert metrics["Open alerts"] == "2" and metrics["Batches in window"] == "5"
-    assert [t.label for t in at.tabs][3] == "Alerts (2 open)"
+    assert [t.label for t in at.tabs] == list(monitoring.TABS)
     # the latest report's columns, drifted first, with the drill-down on the first of them
     report = at.selectbox(key="monitoring.report")
     assert report.value.startswith(f"#{story['reports'][-1]} · v1 · ") and "3/5 drifted (dataset drift)" in report.value
@@ -92,19 +114,24 @@ def test_a_full_model_shows_drift_columns_predictions_outcomes_alerts_and_trigge
     assert columns["Column"].tolist() == ["credit_amount", "duration_in_month", "purpose", "age_in_years", "housing"]
     assert columns["Drift"].tolist() == [True, True, True, False, False]
     assert columns.loc[0, ["Type", "Test", "Threshold"]].tolist() == ["numerical", "K-S p_value", 0.05]
-    assert {"Drift share per report", "Per-column drift (red: drifted)", "credit_amount: reference against current",
-            "Latency per day (ms per batch)",
-            "Outcomes: business metric and realised rate against predictions"} <= _chart_titles(at)
+    assert _chart_titles(at) == {"Drift share per report", "Per-column drift (red: drifted)",
+                                 "credit_amount: reference against current"}  # the drift tab's only
     at = at.selectbox(key=f"monitoring.column.{story['reports'][-1]}").set_value("purpose").run()
     assert "purpose: reference against current" in _chart_titles(at)
     # an older report: nothing drifted, nothing left untested
     at = at.selectbox(key="monitoring.report").set_value(at.selectbox(key="monitoring.report").options[-1]).run()
     assert not _frame(at, f"monitoring.columns_table.{story['reports'][0]}")["Drift"].any()
     # scoring, outcomes, rules and retraining
+    at = _tab(at, "Predictions and latency")
     assert "3 accepted · 1 warned · 1 refused · 0 failed batches" in " ".join(c.value for c in at.caption)
+    assert _chart_titles(at) == {"Latency per day (ms per batch)",
+                                 "Predicted probability per day (share of rows per tenth, and the mean)"}
+    at = _tab(at, "Outcomes")
+    assert _chart_titles(at) == {"Outcomes: business metric and realised rate against predictions"}
     outcomes = _with(at, "default_rate")
     assert outcomes["default_rate"].tolist() == [0.09, 0.065]
     assert {"mean_predicted", "positive_rate", "roc_auc"} <= set(outcomes.columns)
+    at = _tab(at, "Triggers and retraining")
     rules = _with(at, "Watches")
     assert rules[["Rule", "Kind", "Watches"]].values.tolist() == [
         ["drift share", "drift_share", "every production model"], ["latency SLA", "latency_p95", "credit-risk"]]
@@ -117,7 +144,7 @@ def test_a_full_model_shows_drift_columns_predictions_outcomes_alerts_and_trigge
 
 
 def test_open_run_shows_the_retraining_run_on_experiments(story, logged_in):
-    at = _monitoring(logged_in, "dana")
+    at = _tab(_monitoring(logged_in, "dana"), "Triggers and retraining")
     at = at.button(key="monitoring.open_run").click().run()
     assert not at.exception, at.exception
     assert at.text_input(key="experiments.filter").value == f"attributes.run_id = '{story['run_id']}'"
@@ -125,7 +152,7 @@ def test_open_run_shows_the_retraining_run_on_experiments(story, logged_in):
 
 
 def test_alert_text_shows_as_text(story, logged_in):
-    at = _monitoring(logged_in, "rita")
+    at = _tab(_monitoring(logged_in, "rita"), "Alerts")
     table = _frame(at, "monitoring.alerts_table")
     assert table["Column"].tolist() == [XSS, ""]  # newest first: the feature-drift alert fired second
     at = at.selectbox(key="monitoring.alert").set_value(story["alerts"]["xss"]).run()
@@ -133,19 +160,20 @@ def test_alert_text_shows_as_text(story, logged_in):
 
 
 def test_acknowledging_an_alert_records_who_and_the_note(story, logged_in, console_store):
-    at = _monitoring(logged_in, "rita")
+    at = _tab(_monitoring(logged_in, "rita"), "Alerts")
     alert_id = story["alerts"]["xss"]  # the newest: once acknowledged, the older open one comes first
     at = at.selectbox(key="monitoring.alert").set_value(alert_id).run()
     at.text_input(key=f"monitoring.ack.note.{alert_id}").input("Macro shift confirmed; retraining requested")
     at = at.button(key=f"monitoring.ack.{alert_id}").click().run()
     assert not at.exception, at.exception
     assert at.success[0].value == f"Alert #{alert_id} acknowledged."
+    assert at.session_state["monitoring.tab"] == "Alerts"  # the rerun keeps the reviewer where they were
     with session_scope(get_engine(console_store)) as s:
         found = {a.id: a for a in alerts.list_alerts(session=s, project_id=factories.project(s, "credit"))}
     assert (found[alert_id].status, found[alert_id].acknowledged_by) == ("acknowledged", "rita")
     assert found[alert_id].note == "Macro shift confirmed; retraining requested"
     assert found[story["alerts"]["drift"]].status == "open"
-    table = _frame(at, "monitoring.alerts_table")
+    table = _frame(at, "monitoring.alerts_table")  # the Alerts tab is still the one shown
     assert table[["Alert", "Status"]].values.tolist() == [[story["alerts"]["drift"], "open"], [alert_id, "acknowledged"]]
     assert {m.label: m.value for m in at.metric}["Open alerts"] == "1"
     at = at.selectbox(key="monitoring.alert").set_value(alert_id).run()
@@ -158,7 +186,38 @@ def test_a_data_scientist_and_a_reviewer_both_see_the_story(story):
         at.run()
         at = log_in(at, name)
         at.switch_page("views/monitoring.py")
-        at = at.run()
-        assert not at.exception, at.exception
-        assert at.selectbox(key="monitoring.model").options == ["credit-risk v1 (production)"]
+        at = _tab(at.run(), "Alerts")
+        assert at.selectbox(key="monitoring.model").options == ["credit-risk (production v1)"]
         assert _frame(at, "monitoring.alerts_table")["Alert"].tolist()
+
+
+def test_a_real_window_report_shows_and_evidentlys_report_is_built_on_request(story, logged_in):
+    """A drift report made by the drift service over the story's batches (the newest), its prediction
+    column among the columns; evidently's own report built by the button, shown in a bounded frame."""
+    from mlops_nb.api.context import current
+    from mlops_nb.services.monitoring import drift
+    from mlops_nb.store.models import ModelVersion
+
+    ctx = current()
+    with session_scope(ctx.engine) as s:
+        version_id = s.execute(select(ModelVersion.id).where(ModelVersion.version == 1)).scalar_one()
+        report = drift.window_drift(session=s, store=ctx.artifacts, project_id=ctx.project_id,
+                                    model_version_id=version_id, user="monitor")
+    at = _monitoring(logged_in, "rita")
+    assert at.selectbox(key="monitoring.report").value.startswith(f"#{report.id} · v1 · ")
+    columns = _frame(at, f"monitoring.columns_table.{report.id}")
+    features = columns[columns["Role"] == "feature"]
+    assert len(features) == report.tested and set(features[features["Drift"]]["Column"]) == set(report.drifted_columns)
+    assert columns[columns["Role"] == "prediction"]["Drift"].tolist() == [report.prediction_drift]
+    assert any("built on a bounded sample" in c.value for c in at.caption)
+    at = at.button(key=f"monitoring.evidently.{report.id}.button").click().run()
+    assert not at.exception, at.exception
+    [frame] = at.get("iframe")
+    assert f'sandbox="allow-scripts" title="evidently report" style="width:100%;height:{EVIDENTLY_HEIGHT}px' \
+        in frame.proto.srcdoc
+    assert "evidently" in frame.proto.srcdoc.lower() and "Dataset Drift" in frame.proto.srcdoc
+    with session_scope(ctx.engine) as s:
+        assert drift.get_drift_report(session=s, project_id=ctx.project_id, report_id=report.id).html_artifact_id
+    at = at.button(key=f"monitoring.evidently.{report.id}.hide").click().run()
+    assert not at.get("iframe")
+    assert at.button(key=f"monitoring.evidently.{report.id}.button").label == "Show evidently's report"

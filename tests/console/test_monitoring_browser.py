@@ -48,10 +48,27 @@ def story_store(console_template, credit, tmp_path_factory):
     mlops.init(project="credit", db_url=url, user="dana", artifact_root=artifacts)
     try:
         story = monitoring_story.build(credit, spread_days=21)
+        story["window_report"] = _window_report()
     finally:
         set_current(None)
         dispose_engines()
     return url, artifacts, story
+
+
+def _window_report() -> int:
+    """A drift report of the production version's batches, made by the drift service (the newest)."""
+    from sqlalchemy import select
+
+    from mlops_nb.api.context import current
+    from mlops_nb.services.monitoring import drift
+    from mlops_nb.store.db import session_scope
+    from mlops_nb.store.models import ModelVersion
+
+    ctx = current()
+    with session_scope(ctx.engine) as s:
+        version_id = s.execute(select(ModelVersion.id).where(ModelVersion.version == 1)).scalar_one()
+        return drift.window_drift(session=s, store=ctx.artifacts, project_id=ctx.project_id,
+                                  model_version_id=version_id, user="monitor").id
 
 
 @pytest.fixture(scope="module")
@@ -95,8 +112,13 @@ def shots(tmp_path_factory) -> Path:
 
 
 def _tab(page, name: str) -> None:
+    """Choose tab `name` (from the top of the page: a click computed before Streamlit's own scrolling
+    settles lands elsewhere) and wait for its rerun."""
+    page.locator('[data-testid="stMain"]').evaluate("el => el.scrollTo(0, 0)")
+    page.wait_for_timeout(300)
     page.get_by_role("tab", name=name).click()
     _settle(page)
+    assert page.get_by_role("tab", name=name).get_attribute("aria-selected") == "true"
 
 
 def _shoot(page, stem: Path, screens: int = 3) -> None:
@@ -134,10 +156,22 @@ def test_the_reviewer_reads_every_tab_and_acknowledges_an_alert(server, story_st
     assert page.locator(".js-plotly-plot").count() >= 3  # drift share, per-column drift, the distribution
     assert page.locator("img[src='x']").count() == 0  # the alert's column name is text, not markup
     _shoot(page, shots / "console-monitoring-drift")
+    page.get_by_role("button", name="Build evidently's report").click()
+    report = page.frame_locator('iframe[title="st.iframe"], iframe').last.frame_locator('iframe#report')
+    expect(report.get_by_text("Dataset Drift").first).to_be_visible(timeout=180_000)
+    _settle(page)  # the rerun that replaced the button with the report
+    inner = next(f for f in page.frames if f.name == "" and f.parent_frame is not None
+                 and f.parent_frame.parent_frame is not None)
+    assert inner.evaluate("() => { try { return String(parent.document.title) } catch (e) { return 'blocked' } }") \
+        == "blocked"  # the report's scripts cannot reach the console
+    main = page.locator('[data-testid="stMain"]')
+    main.evaluate("el => el.scrollTo(0, el.scrollHeight)")
+    page.wait_for_timeout(500)
+    page.screenshot(path=str(shots / "console-monitoring-evidently.png"))
     for name in TABS:
         _tab(page, name)
         _shoot(page, shots / f"console-monitoring-{name.split()[0].lower()}")
-    _tab(page, "Alerts (2 open)")
+    _tab(page, "Alerts")
     _shoot(page, shots / "console-monitoring-alerts")
     alert_id = story["alerts"]["xss"]  # the newest alert: the one the picker shows first
     page.get_by_role("textbox", name="Note").fill(NOTE)

@@ -18,6 +18,7 @@ from mlops_nb.console import monitoring_data as mdata
 from mlops_nb.services.errors import MlopsError
 from mlops_nb.services.identity import Identity
 
+TABS = ("Drift", "Predictions and latency", "Outcomes", "Alerts", "Triggers and retraining")
 WINDOWS = {"Last 30 days": 30, "Last 90 days": 90, "Last 365 days": 365}
 EXPERIMENTS, APPROVALS = "views/experiments.py", "views/approvals.py"  # pages, relative to app.py
 EVIDENTLY_HEIGHT = 600  # px of the scrolling frame evidently's report shows in
@@ -25,16 +26,18 @@ FLASH = "monitoring.flash"
 NO_MODEL = ("No model of project **{project}** is in production or staging yet, so there is nothing to "
             "monitor. A version reaches production through a promotion request approved on the Approvals page.")
 NO_REPORT = ("No drift report for **{model}** yet. `mlops monitor run` computes one over the recorded scoring "
-             "batches (from cron; see docs/monitoring.md), or from a notebook: "
-             "`mlops.drift_report(reference=train, current=recent, model=\"{model}\")`.")
+             "batches (run it from cron), or from a notebook: "
+             "`mlops.drift_report(current=recent, model=\"{code}\")`.")
 NO_BATCH = ("No scoring batch of **{model}** in this window. Batches are recorded when the model scores: "
-            "`live = mlops.load_model(\"{model}\", stage=\"production\"); live.predict_proba(X)`.")
-NO_OUTCOME = ("No outcome logged for **{model}** yet: `mlops.log_outcomes(\"{model}\", predictions_id=batch_id, "
+            "`live = mlops.load_model(\"{code}\", stage=\"production\"); live.predict_proba(X)`.")
+NO_OUTCOME = ("No outcome logged for **{model}** yet: `mlops.log_outcomes(\"{code}\", predictions_id=batch_id, "
               "outcomes=y_true, metrics={{\"default_rate\": 0.07}})`.")
 
 
-def _number(value: Any, digits: int = 3) -> str:
-    return "" if value is None else f"{value:.{digits}g}"
+def _in_code(name: str) -> str:
+    """`name` for a code span in markdown (shown as typed there: no escapes), or NAME when it holds a
+    backtick, which would end the span."""
+    return "NAME" if "`" in name else name
 
 
 def _table(rows: list[dict[str, Any]], key: str, **kwargs: Any) -> Any:
@@ -43,14 +46,20 @@ def _table(rows: list[dict[str, Any]], key: str, **kwargs: Any) -> Any:
                         key=key, **kwargs)
 
 
-def _model_choice(models: list[dict[str, Any]]) -> tuple[dict[str, Any], int]:
-    """The model picker and the scoring window; (the chosen model version's row, the window in days)."""
-    labels = [f"{m['model']} v{m['version']} ({m['stage']})" for m in models]
-    ui.keep_choice(labels, "monitoring.model")
+def _model_choice(models: list[dict[str, Any]]) -> tuple[str, int]:
+    """The model picker (one entry per model, naming its production and staging versions: the page
+    shows every version's evidence, each labelled with its version) and the scoring window; (the
+    chosen model's name, the window in days)."""
+    stages: dict[str, list[str]] = {}
+    for m in models:  # production first, then staging (monitored_models' order)
+        stages.setdefault(m["model"], []).append(f"{m['stage']} v{m['version']}")
+    names = list(stages)
+    ui.keep_choice(names, "monitoring.model")
     left, right, _ = st.columns([3, 2, 3])
-    label = left.selectbox("Model", labels, key="monitoring.model")
+    name = left.selectbox("Model", names, key="monitoring.model",
+                          format_func=lambda n: f"{n} ({', '.join(stages[n])})")
     days = WINDOWS[right.selectbox("Scoring window", list(WINDOWS), index=1, key="monitoring.window")]
-    return models[labels.index(label)], days
+    return str(name), days
 
 
 def _summary(timeline: dict[str, Any], watch: dict[str, Any], days_rows: list[dict[str, Any]]) -> None:
@@ -88,7 +97,8 @@ def _columns_table(columns: list[dict[str, Any]], report_id: int) -> str | None:
 
 
 def _evidently(project_id: int, report: dict[str, Any]) -> None:
-    """evidently's own report of `report`, built on request (stored once, then read back)."""
+    """evidently's own report of `report`, built on request (stored once, then read back), in a
+    sandboxed frame of EVIDENTLY_HEIGHT pixels that scrolls (monitoring_charts.sandboxed_report)."""
     st.caption("evidently's own report is built on a bounded sample of the reference and current data; the "
                "verdicts above come from the full computation over every row.")
     key = f"monitoring.evidently.{report['id']}"
@@ -98,16 +108,19 @@ def _evidently(project_id: int, report: dict[str, Any]) -> None:
             found = ui.attempt(lambda: mdata.evidently_html(project_id, report["id"]))
         if found is not None:
             st.session_state[key] = found
+            st.rerun()  # shown from the session from now on, without the button
     if key in st.session_state:
-        import streamlit.components.v1 as components
-
-        components.html(st.session_state[key].decode("utf-8", "replace"), height=EVIDENTLY_HEIGHT, scrolling=True)
+        if st.button("Hide evidently's report", key=key + ".hide"):  # megabytes sent on every rerun while shown
+            del st.session_state[key]
+            st.rerun()
+        st.iframe(monitoring_charts.sandboxed_report(st.session_state[key], EVIDENTLY_HEIGHT),
+                  height=EVIDENTLY_HEIGHT + 8)
 
 
 def _drift(project_id: int, model: str, timeline: dict[str, Any]) -> None:
     reports = timeline["reports"]
     if not reports:
-        st.info(NO_REPORT.format(model=ui.plain(model)))
+        st.info(NO_REPORT.format(model=ui.plain(model), code=_in_code(model)))
         return
     left, right = st.columns(2)
     left.plotly_chart(monitoring_charts.drift_share_figure(reports), width="stretch", key="monitoring.share_chart")
@@ -145,7 +158,7 @@ def _drift(project_id: int, model: str, timeline: dict[str, Any]) -> None:
 
 def _scoring(model: str, days_rows: list[dict[str, Any]], sla_ms: float | None) -> None:
     if not days_rows:
-        st.info(NO_BATCH.format(model=ui.plain(model)))
+        st.info(NO_BATCH.format(model=ui.plain(model), code=_in_code(model)))
         return
     left, right = st.columns(2)
     figure = monitoring_charts.predictions_figure(days_rows)
@@ -164,7 +177,7 @@ def _scoring(model: str, days_rows: list[dict[str, Any]], sla_ms: float | None) 
 
 def _outcomes(model: str, outcomes: list[dict[str, Any]]) -> None:
     if not outcomes:
-        st.info(NO_OUTCOME.format(model=ui.plain(model)))
+        st.info(NO_OUTCOME.format(model=ui.plain(model), code=_in_code(model)))
         return
     st.plotly_chart(monitoring_charts.outcomes_figure(outcomes), width="stretch", key="monitoring.outcomes_chart")
     names = list(monitoring_charts.outcome_series(outcomes))
@@ -232,7 +245,7 @@ def _triggers(model: str, rules: list[dict[str, Any]], runs: list[dict[str, Any]
                  "Watches": r["scope"], "Added by": r["created_by"]} for r in rules], "monitoring.rules_table")
     st.subheader("Retraining runs")
     if not runs:
-        st.caption(f"No retraining run of {ui.plain(model)} yet: `mlops retrain {ui.plain(model)}` runs its training "
+        st.caption(f"No retraining run of {ui.plain(model)} yet: `mlops retrain {_in_code(model)}` runs its training "
                    "notebook, or a rule with a retrain action does when it fires.")
         return
     rows = [{"Run": r["id"], "Status": r["status"], "Trigger": r["trigger"], "Started": ui.when(r["started_at"]),
@@ -281,8 +294,7 @@ def render() -> None:
     flash = st.session_state.pop(FLASH, None)
     if flash:
         st.success(flash)
-    chosen, days = _model_choice(models)
-    name = chosen["model"]
+    name, days = _model_choice(models)
     try:
         timeline = mdata.drift_timeline(pid, name)
         watch = mdata.watch(pid, name)
@@ -291,20 +303,24 @@ def render() -> None:
         st.error(ui.plain(err))
         return
     _summary(timeline, watch, days_rows)
-    open_alerts = sum(1 for a in watch["alerts"] if a.status == "open")
-    drift, scoring, outcomes, alerts, triggers = st.tabs(
-        ["Drift", "Predictions and latency", "Outcomes", f"Alerts ({open_alerts} open)", "Triggers and retraining"])
-    with drift:
-        _drift(pid, name, timeline)
-    with scoring:
-        _scoring(name, days_rows, watch["sla_ms"])
-    with outcomes:
-        _outcomes(name, watch["outcomes"])
-    with alerts:
-        _alerts(name, watch["alerts"], actor, pid)
-    with triggers:
-        _triggers(name, watch["rules"], watch["retraining"])
-
+    # keyed, with a rerun on change: the tab chosen stays chosen across reruns (an acknowledgement, a
+    # report built), and only its content is drawn and sent
+    drift, scoring, outcomes, alerts, triggers = st.tabs(TABS, key="monitoring.tab", on_change="rerun")
+    if drift.open:
+        with drift:
+            _drift(pid, name, timeline)
+    if scoring.open:
+        with scoring:
+            _scoring(name, days_rows, watch["sla_ms"])
+    if outcomes.open:
+        with outcomes:
+            _outcomes(name, watch["outcomes"])
+    if alerts.open:
+        with alerts:
+            _alerts(name, watch["alerts"], actor, pid)
+    if triggers.open:
+        with triggers:
+            _triggers(name, watch["rules"], watch["retraining"])
 
 if __name__ == "__main__":
     render()

@@ -25,6 +25,7 @@ from sqlalchemy import or_, select
 from sqlmodel import Session, col
 
 from mlops_nb.services.errors import InvalidInput, NotFound
+from mlops_nb.services.monitoring.profiles import HISTOGRAM_BINS
 from mlops_nb.services.monitoring.project_batches import SUMMARY_BATCHES
 from mlops_nb.services.registry.lookups import get_model
 from mlops_nb.store.models import ModelVersion, Outcome, RegisteredModel, ScoringBatch
@@ -35,6 +36,7 @@ MONITORED_STAGES = ("production", "staging")
 REPORT_LIMIT = 500  # newest drift reports of a model the timeline reads (daily reports: well over a year)
 OUTCOME_LIMIT = 1_000  # newest outcomes of a model the outcome timeline reads
 RUN_LIMIT = 50  # newest retraining runs of a model
+DAY_S = 86_400
 SLA_PARAMS = ("threshold_ms", "threshold")  # the keys a latency_p95 rule's params may name its SLA (ms) by
 
 
@@ -136,27 +138,32 @@ def _percentiles(values: list[float]) -> tuple[float | None, float | None]:
     return float(p50), float(p95)
 
 
-def _day(ts: float) -> str:
-    return dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%Y-%m-%d")
+def _new_day(day: int) -> dict[str, Any]:
+    return {"day": dt.datetime.fromtimestamp(day * DAY_S, dt.UTC).strftime("%Y-%m-%d"), "batches": 0, "rows": 0,
+            "accepted": 0, "warned": 0, "refused": 0, "failed": 0, "latencies": [], "scored_rows": 0,
+            "score_sum": 0.0, "histogram": [], "class_counts": {}}
 
 
-def _new_day(day: str) -> dict[str, Any]:
-    return {"day": day, "batches": 0, "rows": 0, "accepted": 0, "warned": 0, "refused": 0, "failed": 0,
-            "latencies": [], "scored_rows": 0, "score_sum": 0.0, "histogram": [], "class_counts": {}}
+_PROFILE = col(ScoringBatch.prediction_profile)
+# the parts of a batch's prediction profile a day sums, read by the database (JSON paths, on SQLite and
+# PostgreSQL) rather than each profile decoded in Python: rows, nan, inf, mean, the histogram's bins, class counts
+_PREDICTIONS = (_PROFILE["rows"].as_integer(), _PROFILE["nan"].as_integer(), _PROFILE["inf"].as_integer(),
+                _PROFILE["mean"].as_float(),
+                *(_PROFILE[("histogram", i)].as_integer() for i in range(HISTOGRAM_BINS)),
+                _PROFILE["class_counts"])
 
 
-def _add_predictions(day: dict[str, Any], profile: dict[str, Any]) -> None:
+def _add_predictions(day: dict[str, Any], rows: int | None, nan: int | None, inf: int | None, mean: float | None,
+                     histogram: tuple[int | None, ...], class_counts: dict[str, Any] | None) -> None:
     """Sum one batch's prediction profile into its day: the rows-weighted mean, the histogram, class counts."""
-    rows = int(profile.get("rows") or 0) - int(profile.get("nan") or 0) - int(profile.get("inf") or 0)
-    if profile.get("mean") is not None and rows > 0:
-        day["scored_rows"] += rows
-        day["score_sum"] += float(profile["mean"]) * rows
-    histogram = profile.get("histogram")
-    if histogram:
+    scored = (rows or 0) - (nan or 0) - (inf or 0)
+    if mean is not None and scored > 0:
+        day["scored_rows"] += scored
+        day["score_sum"] += mean * scored
+    if histogram[0] is not None:
         summed = day["histogram"] or [0] * len(histogram)
-        if len(summed) == len(histogram):
-            day["histogram"] = [a + int(b) for a, b in zip(summed, histogram)]
-    for label, count in (profile.get("class_counts") or {}).items():
+        day["histogram"] = [a + (b or 0) for a, b in zip(summed, histogram)]
+    for label, count in (class_counts or {}).items():
         day["class_counts"][label] = day["class_counts"].get(label, 0) + int(count)
 
 
@@ -181,21 +188,22 @@ def scoring_days(*, session: Session, project_id: int, model: str, since: float,
         raise InvalidInput(f"the window's end ({until}) must be after its start ({since})")
     versions = _versions(session, project_id, model)
     query = (select(col(ScoringBatch.created_at), col(ScoringBatch.status), col(ScoringBatch.rows),
-                    col(ScoringBatch.latency_ms), col(ScoringBatch.prediction_profile))
+                    col(ScoringBatch.latency_ms), *_PREDICTIONS)
              .where(col(ScoringBatch.model_version_id).in_(list(versions)), col(ScoringBatch.created_at) >= since))
     if until is not None:
         query = query.where(col(ScoringBatch.created_at) < until)
     found = session.execute(query.order_by(col(ScoringBatch.created_at).desc()).limit(limit)).all()
-    days: dict[str, dict[str, Any]] = {}
-    for created_at, status, rows, latency, profile in reversed(found):
-        label = _day(created_at)
-        day = days.get(label) or days.setdefault(label, _new_day(label))
+    days: dict[int, dict[str, Any]] = {}
+    for created_at, status, rows, latency, *predicted in reversed(found):
+        number = int(created_at // DAY_S)
+        day = days.get(number) or days.setdefault(number, _new_day(number))
         day["batches"] += 1
         day["rows"] += rows
         day[status] = day.get(status, 0) + 1
         if latency is not None:
             day["latencies"].append(float(latency))
-        _add_predictions(day, profile or {})
+        scored, nan, inf, mean = predicted[:4]
+        _add_predictions(day, scored, nan, inf, mean, tuple(predicted[4:4 + HISTOGRAM_BINS]), predicted[-1])
     out = []
     for day in days.values():
         latencies, scored, total = day.pop("latencies"), day.pop("scored_rows"), day.pop("score_sum")

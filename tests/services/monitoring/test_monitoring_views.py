@@ -128,3 +128,17 @@ def test_bad_input_is_named_and_an_unknown_model_is_not_found(ctx, story):
         for read in (mv.drift_timeline, mv.outcome_timeline, mv.retraining_history, mv.alert_rules, mv.latency_sla):
             with pytest.raises(NotFound, match="nope"):
                 read(session=s, project_id=ctx.project_id, model="nope")
+
+
+def test_class_predictions_are_summed_per_class(ctx, registered):
+    import mlops_nb as mlops
+
+    X, _ = registered
+    live = mlops.load_model("credit")
+    first, second = live.predict(X.head(300)), live.predict(X.tail(200))
+    live.flush()
+    with session_scope(ctx.engine) as s:
+        [day] = mv.scoring_days(session=s, project_id=ctx.project_id, model="credit", since=time.time() - DAY)
+    expected = {str(c): int((first == c).sum() + (second == c).sum()) for c in (0, 1)}
+    assert day["class_counts"] == {k: v for k, v in expected.items() if v}
+    assert day["histogram"] == [] and day["mean_prediction"] is None and day["batches"] == 2
