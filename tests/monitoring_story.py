@@ -3,12 +3,12 @@
 Through the public API and the services that exist on main: model `credit-risk` v1 (German Credit,
 registered from a run) moved to production, scored in batches by `mlops.load_model(...,
 stage="production")` (accepted and warned), outcomes and a business metric logged for a batch,
-alerts fired by `alerts.fire_alert` (one whose column name is markup), v2 registered with a promotion
-request waiting. Written as table rows directly: drift reports with their per-column verdicts, a
-history that drifts (Part B's window_drift, merged here, finds no drift in these batches, which come
-from the training data; the tests add one of its reports beside them), and, because their services
-are built at the same time on other branches, alert rules (Part C's add_rule) and retraining runs
-(Part D's start_retraining): the lead replaces those rows with the services once they land.
+alerts fired by `alerts.fire_alert` (one whose column name is markup), alert rules added by
+`rules.add_rule`, v2 registered with a promotion request waiting. Written as table rows directly: a
+year-like history of drift reports that drifts (window_drift finds no drift in these batches, which
+come from the training data; the tests add one of its reports beside them), and two retraining runs
+(a real one runs a notebook in a kernel for ~15 s: tests/services/monitoring/test_retraining.py and
+the monitoring notebook run real ones).
 
 Call `build(credit)` after `mlops.init(...)` as a user who may log data (a data scientist).
 """
@@ -89,10 +89,10 @@ def build(credit: pd.DataFrame, *, model: str = "credit-risk", spread_days: int 
     from mlops_nb.api.context import current
     from mlops_nb.services import governance
     from mlops_nb.services.identity.auth import OPERATOR
-    from mlops_nb.services.monitoring import alerts
+    from mlops_nb.services.monitoring import alerts, rules
     from mlops_nb.store.db import session_scope
     from mlops_nb.store.models import ModelVersion, Outcome, RegisteredModel, ScoringBatch
-    from mlops_nb.store.models.alerts import AlertRule, RetrainingRun
+    from mlops_nb.store.models.alerts import RetrainingRun
     from tests import factories
     from tests.factories import register_credit_model
 
@@ -146,11 +146,10 @@ def build(credit: pd.DataFrame, *, model: str = "credit-risk", spread_days: int 
         request = governance.request_promotion(session=s, actor=dana, project_id=ctx.project_id, model=model,
                                                version=2, to="staging", reason="retrained on the last quarter")
         reports = drift_reports(s, ctx.project_id, v1_id, dataset_id, now=now)
-        s.add(AlertRule(project_id=ctx.project_id, model_id=model_id, name="latency SLA", kind="latency_p95",
-                        params={"threshold_ms": 250}, severity="warning", created_by="eli", created_at=now))
-        s.add(AlertRule(project_id=ctx.project_id, model_id=None, name="drift share", kind="drift_share",
-                        params={"threshold": 0.5}, severity="critical", actions=[{"type": "retrain"}],
-                        created_by="eli", created_at=now))
+        rules.add_rule(session=s, project_id=ctx.project_id, actor=OPERATOR, name="latency SLA",
+                       kind="latency_p95", model=model, severity="warning", params={"sla_ms": 250})
+        rules.add_rule(session=s, project_id=ctx.project_id, actor=OPERATOR, name="drift share",
+                       kind="drift_share", severity="critical", params={"threshold": 0.5}, actions=[{"type": "retrain"}])
         drift = alerts.fire_alert(session=s, project_id=ctx.project_id, rule="drift share", kind="drift_share",
                                   model_version_id=v1_id, severity="critical",
                                   message=f"{model} v1: 60% of columns drifted (credit_amount, duration_in_month, "

@@ -37,7 +37,7 @@ REPORT_LIMIT = 500  # newest drift reports of a model the timeline reads (daily 
 OUTCOME_LIMIT = 1_000  # newest outcomes of a model the outcome timeline reads
 RUN_LIMIT = 50  # newest retraining runs of a model
 DAY_S = 86_400
-SLA_PARAMS = ("threshold_ms", "threshold")  # the keys a latency_p95 rule's params may name its SLA (ms) by
+SLA_PARAMS = ("sla_ms",)  # the key a latency_p95 rule names its SLA (ms) by (services.monitoring.rules)
 
 
 def monitored_models(*, session: Session, project_id: int) -> list[dict[str, Any]]:
@@ -238,7 +238,7 @@ def alert_rules(*, session: Session, project_id: int, model: str) -> list[dict[s
 
 def latency_sla(*, session: Session, project_id: int, model: str) -> float | None:
     """The latency SLA (ms) of `model`: the strictest enabled `latency_p95` rule's threshold (params
-    `threshold_ms`, else `threshold`) among its rules and the project-wide ones; None when none sets one.
+    `sla_ms`) among its rules and the project-wide ones; None when none sets one.
 
     Raises:
         NotFound: no model named `model` in the project.

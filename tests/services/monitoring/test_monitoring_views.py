@@ -96,8 +96,8 @@ def test_scoring_is_summed_per_utc_day_with_rows_weighted_predictions_and_refuse
 def test_the_latency_sla_is_the_strictest_enabled_p95_rule_of_the_model_or_project(ctx, story):
     with session_scope(ctx.engine) as s:
         assert mv.latency_sla(session=s, project_id=ctx.project_id, model="credit-risk") == 250.0
-        for name, params, enabled in (("looser", {"threshold": 400}, True), ("off", {"threshold_ms": 10}, False),
-                                      ("project", {"threshold": 120}, True)):
+        for name, params, enabled in (("looser", {"sla_ms": 400}, True), ("off", {"sla_ms": 10}, False),
+                                      ("project", {"sla_ms": 120}, True)):
             s.add(AlertRule(project_id=ctx.project_id, name=name, kind="latency_p95", params=params, enabled=enabled,
                             created_by="eli", created_at=time.time()))
         s.flush()
