@@ -58,14 +58,21 @@ def fingerprint_of(*parts: Any) -> str:
     return hashlib.sha256("\x1f".join("" if p is None else str(p) for p in parts).encode()).hexdigest()
 
 
-def _public(session: Session, alert: Alert) -> AlertPublic:
-    model = version = None
-    if alert.model_version_id is not None:
-        row = session.execute(select(col(RegisteredModel.name), col(ModelVersion.version))
-                              .join(RegisteredModel, col(RegisteredModel.id) == col(ModelVersion.model_id))
-                              .where(col(ModelVersion.id) == alert.model_version_id)).first()
-        if row is not None:
-            model, version = row
+def _labels(session: Session, version_ids: set[int]) -> dict[int, tuple[str, int]]:
+    """(model name, version number) of each model version id, in one query."""
+    if not version_ids:
+        return {}
+    rows = session.execute(select(col(ModelVersion.id), col(RegisteredModel.name), col(ModelVersion.version))
+                           .join(RegisteredModel, col(RegisteredModel.id) == col(ModelVersion.model_id))
+                           .where(col(ModelVersion.id).in_(version_ids))).all()
+    return {int(id_): (name, int(number)) for id_, name, number in rows}
+
+
+def _public(session: Session, alert: Alert, labels: dict[int, tuple[str, int]] | None = None) -> AlertPublic:
+    if labels is None:
+        labels = _labels(session, {alert.model_version_id} if alert.model_version_id is not None else set())
+    model, version = labels.get(alert.model_version_id, (None, None)) if alert.model_version_id is not None \
+        else (None, None)
     assert alert.id is not None
     return AlertPublic(id=alert.id, rule=alert.rule, kind=alert.kind, model=model, version=version,
                        column=alert.column, severity=alert.severity, message=alert.message,
@@ -165,5 +172,7 @@ def list_alerts(*, session: Session, project_id: int, model: str | None = None, 
             col(ModelVersion.model_id) == model_id)
     if status is not None:
         query = query.where(col(Alert.status) == status)
-    rows = session.execute(query.order_by(col(Alert.created_at).desc(), col(Alert.id).desc()).limit(limit)).scalars()
-    return [_public(session, a) for a in rows]
+    found = list(session.execute(query.order_by(col(Alert.created_at).desc(), col(Alert.id).desc())
+                                 .limit(limit)).scalars())
+    labels = _labels(session, {a.model_version_id for a in found if a.model_version_id is not None})
+    return [_public(session, a, labels) for a in found]
