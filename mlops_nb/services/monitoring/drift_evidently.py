@@ -92,9 +92,39 @@ def evidently_inputs(*, session: Session, store: ArtifactStore, project_id: int,
                            reference_rows=record.reference_rows, current_rows=record.current_rows)
 
 
+SCRIPT_BREAKS = ("</", "<!--")  # what ends or confuses a <script> block when written into it raw
+
+
+def _defused(text: str) -> str:
+    for sequence in SCRIPT_BREAKS:
+        text = text.replace(sequence, sequence[0] + " " + sequence[1:])
+    return text
+
+
+def defused(frame: pd.DataFrame) -> pd.DataFrame:
+    """`frame` with "</" and "<!--" in column names and text values written "< /" and "< !--".
+
+    evidently 0.7.23 writes column names and category values raw into a <script> block of its page:
+    a column named `</script><img src=x onerror=...>` would end the block and run as markup wherever
+    the page is opened (the console frames it in a sandbox; a user may also open the stored file).
+    Only values holding those sequences change, and only in the page, never in verdicts or the store.
+    """
+    renamed = {c: _defused(str(c)) for c in frame.columns if any(b in str(c) for b in SCRIPT_BREAKS)}
+    out = frame.rename(columns=renamed) if renamed else frame
+    for name in out.columns:
+        column = out[name]
+        if column.dtype != object:
+            continue
+        risky = column.map(lambda v: isinstance(v, str) and any(b in v for b in SCRIPT_BREAKS))
+        if risky.any():
+            out = out.assign(**{str(name): column.where(~risky, column.map(
+                lambda v: _defused(v) if isinstance(v, str) else v))})
+    return out
+
+
 def build_html(inputs: EvidentlyInputs) -> bytes:
-    """evidently's `Report([DataDriftPreset()])` on the inputs, as a UTF-8 page that opens with NOTE
-    (no store; seconds: evidently renders every column's plots).
+    """evidently's `Report([DataDriftPreset()])` on the inputs (`defused`), as a UTF-8 page that opens
+    with NOTE (no store; seconds: evidently renders every column's plots).
 
     Raises:
         InvalidInput: evidently could not build a report on this data (its words).
@@ -105,7 +135,8 @@ def build_html(inputs: EvidentlyInputs) -> bytes:
             from evidently import Report
             from evidently.presets import DataDriftPreset
 
-            snapshot = Report([DataDriftPreset()]).run(current_data=inputs.current, reference_data=inputs.reference)
+            snapshot = Report([DataDriftPreset()]).run(current_data=defused(inputs.current),
+                                                       reference_data=defused(inputs.reference))
             page = str(snapshot.get_html_str(as_iframe=False))
     except Exception as err:  # evidently's own failures on data it cannot read (RULES.md: bad input)
         raise InvalidInput(f"evidently could not build its report for drift report {inputs.report_id}: "

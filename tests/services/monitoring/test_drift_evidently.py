@@ -84,3 +84,17 @@ def test_the_api_runs_evidently_without_holding_the_write_lock(sqlite_url, tmp_p
     monkeypatch.setattr(drift_evidently, "build_html", probe)
     assert b"built on a sample: 200 reference rows" in mlops.drift_html(report.id)
     assert seen == [True]
+
+
+def test_markup_in_column_names_and_values_cannot_end_evidentlys_script_block():
+    """evidently writes names and categories raw into a <script>: a `</script>` in either would run as
+    markup wherever the stored page is opened."""
+    import pandas as pd
+
+    from mlops_nb.services.monitoring.drift_evidently import EvidentlyInputs, build_html
+
+    attack = "</script><img src=x onerror=alert(1)>"
+    frame = pd.DataFrame({attack: [1.0, 2.0, 3.0, 4.0] * 25, "kind": (["a", attack] * 50)})
+    page = build_html(EvidentlyInputs(report_id=1, reference=frame, current=frame.assign(**{attack: frame[attack] * 2}),
+                                      reference_rows=100, current_rows=100)).decode()
+    assert attack not in page and "< /script><img src=x onerror=alert(1)>" in page  # stays inside the script
