@@ -55,7 +55,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print()
     print(f"Next: mlops console{db}   then open http://127.0.0.1:8501 and log in as "
           f"{next(login.name for login in summary.logins if login.role == 'reviewer')} (reviewer): "
-          "two production requests wait for you on Approvals")
+          "a production request waits for you on Approvals; Monitoring shows credit-risk's drift, alerts and "
+          "retraining")
     sys.stdout.flush()
     return 0
 

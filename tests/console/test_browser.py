@@ -193,7 +193,7 @@ def test_the_printed_reviewer_logs_in_and_opens_approvals(server, browser):
 def test_the_reviewer_approves_a_request_with_a_comment_and_the_stage_changes(server, browser):
     url, db, logins = server
     before = _waiting_for_reviewer(db)
-    assert len(before) >= 2
+    assert len(before) >= 1
     name, password = first_of(logins, "reviewer")
     page = log_in(browser, url, name, password)
     open_page(page, "Approvals")

@@ -73,7 +73,8 @@ def test_runs_hold_a_baseline_a_sweep_and_a_failed_run(demo, session, project_id
     runs = tracking.read_runs(session=session, store=run_store(get_engine(demo[0])), project_id=project_id,
                               stale_s=3600).rows
     by_experiment = Counter(r["experiment"] for r in runs)
-    assert set(by_experiment) == {"baseline", "lr-sweep", "gbm", "random-forest", "data-refresh"}
+    assert set(by_experiment) == {"baseline", "lr-sweep", "gbm", "random-forest", "data-refresh", "retraining"}
+    assert by_experiment["retraining"] == 1  # the drift alert's headless run
     assert by_experiment["baseline"] == 2
     sweep = [r for r in runs if r.get("tags.sweep") == "lr-grid-C-weight"]
     assert len(sweep) == 15  # the parent and 14 grid points
@@ -87,24 +88,24 @@ def test_three_models_with_their_versions_and_complete_lineage(demo, session, pr
 
     models = {row["name"]: row for row in registry.list_models(session=session, project_id=project_id).rows}
     assert {name: row["versions"] for name, row in models.items()} == {
-        "credit-risk": 4, "credit-risk-gbm": 3, "credit-risk-rf": 2}
-    assert models["credit-risk"]["production"] == 2  # v3 was rolled back
+        "credit-risk": 5, "credit-risk-gbm": 3, "credit-risk-rf": 2}
+    assert models["credit-risk"]["production"] == 5  # v3 was rolled back; v5 is the retrained one
     assert models["credit-risk-gbm"]["production"] is None
     versions = registry.list_models(session=session, project_id=project_id, name="credit-risk").rows
-    assert {v["dataset"] for v in versions} == {"german-credit v1", "german-credit v2"}
+    assert {v["dataset"] for v in versions} == {"german-credit v1", "german-credit v2", "credit-training v1"}
 
 
-def test_requests_of_every_status_with_two_waiting_for_a_reviewer(demo, session, project_id):
+def test_requests_of_every_status_with_one_waiting_for_a_reviewer(demo, session, project_id):
     from mlops_nb.services import governance
 
     requests = governance.list_requests(session=session, project_id=project_id).requests
     statuses = Counter(r.status for r in requests)
-    assert statuses == {"approved": 9, "rejected": 2, "pending": 4, "superseded": 1, "cancelled": 1}
+    assert statuses == {"approved": 11, "rejected": 2, "pending": 3, "superseded": 2, "cancelled": 1}
     assert demo[1].requests == dict(statuses)
     pending = [r for r in requests if r.status == "pending"]
     for_reviewer = [r for r in pending if r.target_stage == "production"
                     and [a["role"] for a in r.approvals] == ["ml_engineer"] and all(g["passed"] for g in r.gates)]
-    assert sorted((r.model, r.version) for r in for_reviewer) == [("credit-risk", 4), ("credit-risk-gbm", 3)]
+    assert sorted((r.model, r.version) for r in for_reviewer) == [("credit-risk-gbm", 3)]  # v4's: superseded by v5's
     assert [(r.model, r.version) for r in pending if r.target_stage == "staging"] == [("credit-risk-rf", 2)]
     blocked = [r for r in pending if not all(g["passed"] for g in r.gates)]
     assert [(r.model, [g["name"] for g in r.gates if not g["passed"]]) for r in blocked] == [
@@ -137,7 +138,7 @@ def test_a_store_that_holds_the_demo_is_refused_and_unchanged(demo):
             return governance.latest_event_id(session=s)
 
     before = newest_event()
-    with pytest.raises(Conflict, match=r"already holds 1 project\(s\): credit; 8 user\(s\).*changed nothing"):
+    with pytest.raises(Conflict, match=r"already holds 1 project\(s\): credit; 9 user\(s\).*changed nothing"):
         build(demo[0])
     assert newest_event() == before
 
@@ -161,16 +162,42 @@ def test_the_production_model_is_scored_month_by_month_with_findings_and_outcome
     batches = table.rows
     assert [(b["version"], b["stage"], b["status"], b["rows"]) for b in reversed(batches)] == [
         (2, "production", "accepted", 50), (2, "production", "warned", 50), (2, "production", "accepted", 50),
-        (2, "production", "refused", 50)]
-    refused = next(b for b in batches if b["status"] == "refused")
+        (2, "production", "refused", 50)] + [(2, "production", "warned", 200)] * 3 + [
+        (2, "production", "refused", 200), (2, "production", "warned", 200)]  # the shifted months: larger loans
+    refused = [b for b in batches if b["status"] == "refused"][-1]  # April's (the newest first)
     details = table.details[refused["id"]]
     assert [(f["column"], f["rule"]) for f in details] == [("housing", "dtype_changed")]
     assert details[0]["details"]["mapping"] == {"0": "for free", "1": "own", "2": "rent"}
 
     outcomes = monitoring.list_outcomes(session=session, project_id=project_id, model="credit-risk").rows
     oldest = [b["id"] for b in reversed(batches)][:2]
+    outcomes = [o for o in outcomes if o["batch"] in oldest]  # the shifted months' are the drift story's
     assert sorted(o["batch"] for o in outcomes) == sorted(oldest)
     assert all(0 < o["business"]["default_rate"] < 1 and o["rows"] == 50 for o in outcomes)
     # 0/1 outcomes joined to a model fitted on booleans: the realised rate is the business one
     assert all(o["metrics"]["positive_rate"] == o["business"]["default_rate"] for o in outcomes)
     assert all(0.6 < o["metrics"]["roc_auc"] <= 1 and 0.5 < o["metrics"]["accuracy"] <= 1 for o in outcomes)
+
+
+def test_the_economy_shift_is_caught_once_and_the_retrained_version_approved_by_two(demo, session, project_id):
+    """Issue 11's story in the demo store: drift of the shifted months names the moved columns, each
+    alert fires once (the drift alert acknowledged once the fix serves), the re-encoded August is
+    named, the drift alert's retrain action ran the training notebook headless as retrain-bot, and
+    the retrained version went to production with eli's and rita's approvals."""
+    from mlops_nb.services import governance
+    from mlops_nb.services.monitoring import alerts, retraining
+    from mlops_nb.services.monitoring.drift_store import drift_history
+
+    fired = sorted((a.rule, a.column, a.status) for a in alerts.list_alerts(session=session, project_id=project_id))
+    assert fired == [("default rate", None, "open"), ("economy drift", None, "acknowledged"),
+                     ("scoring contract", "housing", "open")]
+    history = drift_history(session=session, project_id=project_id, model="credit-risk")
+    assert len(history) == 4  # January to May in the first run, then June, July and September
+    assert {"credit_amount", "duration_in_month"} <= set(history[0].drifted_columns)
+    (run,) = retraining.retraining_runs(session=session, project_id=project_id, model="credit-risk")
+    assert (run.status, run.trigger, run.model_version, run.started_by) == ("succeeded", "economy drift", 5, "eli")
+    requests = governance.list_requests(session=session, project_id=project_id).requests
+    staging = next(r for r in requests if r.id == run.request_id)
+    assert (staging.requester, staging.status, staging.target_stage) == ("retrain-bot", "approved", "staging")
+    production = next(r for r in requests if r.model == "credit-risk" and r.version == 5 and r.target_stage == "production")
+    assert production.status == "approved" and sorted(a["user"] for a in production.approvals) == ["eli", "rita"]
