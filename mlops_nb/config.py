@@ -233,3 +233,26 @@ def child_environment(**values: str) -> dict[str, str]:
     """A copy of this process's environment with `values` set: what a child process (the console's
     Streamlit server) is started with, so settings reach it without a command-line argument."""
     return {**os.environ, **values}
+
+
+def secret_from_env(variable: str) -> str | None:
+    """Environment variable `variable`'s value, None when unset or empty: a webhook action's signing
+    secret, which its rule names by variable (the secret itself is never stored)."""
+    return os.environ.get(variable) or None
+
+
+@contextmanager
+def environment_set(**values: str) -> Iterator[None]:
+    """`values` set in this process's environment for the block, each restored (or unset) after it:
+    the demo's monitor job runs with the retraining user's MLOPS_TOKEN in its environment, as the
+    crontab line that runs `mlops monitor run` would give it."""
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value

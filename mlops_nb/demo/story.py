@@ -406,16 +406,13 @@ def economy_shift(d: Demo, s: dict[str, Any]) -> str:
     `mlops.monitor`, as cron would run `mlops monitor run`) evaluates after each month, with
     retrain-bot's token in its environment. Drift crosses the rule, its alert fires once and retrains
     credit-risk headless; August arrives re-encoded and is refused; the default rate creeps up."""
-    import os
-
     import mlops_nb as mlops
+    from mlops_nb.config import environment_set
     from mlops_nb.demo import economy
     from mlops_nb.services.monitoring.scoring import ScoringWarning
 
     fired: list[str] = []
-    saved = os.environ.get("MLOPS_TOKEN")
-    os.environ["MLOPS_TOKEN"] = s["retrainer_token"]  # the monitor job's environment: who retraining runs as
-    try:
+    with environment_set(MLOPS_TOKEN=s["retrainer_token"]):  # the monitor job's environment: who retraining runs as
         d.as_user("pat")
         live = mlops.load_model("credit-risk", stage="production")
         for month in SHIFTED_MONTHS:
@@ -433,11 +430,6 @@ def economy_shift(d: Demo, s: dict[str, Any]) -> str:
                 pass
             d.as_user("eli")
             fired += [f"{alert.rule} ({month})" for alert in mlops.monitor("credit-risk").alerts]
-    finally:
-        if saved is None:
-            os.environ.pop("MLOPS_TOKEN", None)
-        else:
-            os.environ["MLOPS_TOKEN"] = saved
     runs = mlops.retraining_runs("credit-risk").runs
     s["retrained"] = runs[0] if runs else None
     return (f"economy: {len(SHIFTED_MONTHS)} shifted months scored by credit-risk v{live.version} ({REENCODED_MONTH} "

@@ -26,7 +26,6 @@ import hashlib
 import hmac
 import importlib
 import json
-import os
 import time
 import urllib.error
 import urllib.request
@@ -35,6 +34,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from mlops_nb.config import secret_from_env
 from mlops_nb.services.errors import InvalidInput
 from mlops_nb.services.identity.auth import Identity
 from mlops_nb.services.monitoring.alerts import AlertPublic
@@ -155,7 +155,7 @@ def _webhook(action: dict[str, Any], alert: AlertPublic, project: str | None) ->
     secret_env = action.get("secret_env")
     secret = None
     if secret_env:
-        secret = os.environ.get(secret_env)
+        secret = secret_from_env(str(secret_env))
         if not secret:
             return ActionOutcome("webhook", url, "failed", 0,
                                  f"environment variable {secret_env} (the signing secret) is not set; nothing sent")
