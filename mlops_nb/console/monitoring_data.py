@@ -70,22 +70,27 @@ def drift_columns(project_id: int, report_id: int) -> list[dict[str, Any]]:
 
 
 @st.cache_data(show_spinner=False, ttl=RUNS_TTL_S)
-def _scoring_days(url: str, stamp_: int, project_id: int, model: str, since: float) -> list[dict[str, Any]]:
+def _scoring_days(url: str, stamp_: int, project_id: int, model: str, days: int) -> dict[str, Any]:
     from mlops_nb.services.monitoring import monitoring_views
 
     with session() as s:
-        return monitoring_views.scoring_days(session=s, project_id=project_id, model=model, since=since)
+        newest = monitoring_views.latest_batch_at(session=s, project_id=project_id, model=model)
+        until = newest + 1.0 if newest is not None else float(int(time.time() // 60 * 60))
+        rows = monitoring_views.scoring_days(session=s, project_id=project_id, model=model,
+                                             since=until - days * DAY_S, until=until)
+        return {"days": rows, "until": newest}
 
 
-def scoring_days(project_id: int, model: str, days: int) -> list[dict[str, Any]]:
-    """`model`'s scoring batches of the last `days` days (to the current minute) summed per UTC day
-    (monitoring_views.scoring_days).
+def scoring_days(project_id: int, model: str, days: int) -> dict[str, Any]:
+    """`model`'s scoring batches of the `days` days up to its newest batch (up to now before any),
+    summed per UTC day (monitoring_views.scoring_days): {"days": [...], "until": the newest batch's
+    time (epoch s) or None}. Ending at the newest batch, a model that stopped scoring, or history
+    replayed with `recorded_at`, still shows its last months.
 
     Raises:
         NotFound: no such model in the project.
     """
-    minute = int(time.time() // 60 * 60)
-    return _scoring_days(store_url(), stamp(), project_id, model, float(minute - days * DAY_S))
+    return _scoring_days(store_url(), stamp(), project_id, model, days)
 
 
 @st.cache_data(show_spinner=False, ttl=RUNS_TTL_S)

@@ -8,6 +8,7 @@ users typed (model and column names, alert messages, notes) shows as text: table
 """
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pandas as pd
@@ -19,7 +20,7 @@ from mlops_nb.services.errors import MlopsError
 from mlops_nb.services.identity import Identity
 
 TABS = ("Drift", "Predictions and latency", "Outcomes", "Alerts", "Triggers and retraining")
-WINDOWS = {"Last 30 days": 30, "Last 90 days": 90, "Last 365 days": 365}
+WINDOWS = {"30 days": 30, "90 days": 90, "365 days": 365}  # up to the model's newest batch
 EXPERIMENTS, APPROVALS = "views/experiments.py", "views/approvals.py"  # pages, relative to app.py
 EVIDENTLY_HEIGHT = 600  # px of the scrolling frame evidently's report shows in
 FLASH = "monitoring.flash"
@@ -298,10 +299,14 @@ def render() -> None:
     try:
         timeline = mdata.drift_timeline(pid, name)
         watch = mdata.watch(pid, name)
-        days_rows = mdata.scoring_days(pid, name, days)
+        scored = mdata.scoring_days(pid, name, days)
     except MlopsError as err:  # the model went between the picker and these reads
         st.error(ui.plain(err))
         return
+    days_rows = scored["days"]
+    if scored["until"] is not None:
+        newest = datetime.fromtimestamp(scored["until"], tz=UTC).strftime("%Y-%m-%d %H:%M")
+        st.caption(f"Scoring window: the {days} days up to the newest batch, {newest} UTC")
     _summary(timeline, watch, days_rows)
     # keyed, with a rerun on change: the tab chosen stays chosen across reruns (an acknowledgement, a
     # report built), and only its content is drawn and sent

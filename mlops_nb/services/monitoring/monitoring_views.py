@@ -21,7 +21,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlmodel import Session, col
 
 from mlops_nb.services.errors import InvalidInput, NotFound
@@ -165,6 +165,20 @@ def _add_predictions(day: dict[str, Any], rows: int | None, nan: int | None, inf
         day["histogram"] = [a + (b or 0) for a, b in zip(summed, histogram)]
     for label, count in (class_counts or {}).items():
         day["class_counts"][label] = day["class_counts"].get(label, 0) + int(count)
+
+
+def latest_batch_at(*, session: Session, project_id: int, model: str) -> float | None:
+    """When the newest scoring batch of any version of `model` was scored (epoch s), None before any:
+    where the page's scoring window ends, so a model that stopped scoring (or history replayed with
+    `recorded_at`) still shows its last months.
+
+    Raises:
+        NotFound: no model named `model` in the project.
+    """
+    versions = _versions(session, project_id, model)
+    newest = session.execute(select(func.max(col(ScoringBatch.created_at))).where(
+        col(ScoringBatch.model_version_id).in_(list(versions)))).scalar()
+    return float(newest) if newest is not None else None
 
 
 def scoring_days(*, session: Session, project_id: int, model: str, since: float, until: float | None = None,

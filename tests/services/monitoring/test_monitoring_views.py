@@ -8,7 +8,7 @@ import time
 
 import numpy as np
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from mlops_nb.services.errors import InvalidInput, NotFound
 from mlops_nb.services.monitoring import monitoring_views as mv
@@ -142,3 +142,14 @@ def test_class_predictions_are_summed_per_class(ctx, registered):
     expected = {str(c): int((first == c).sum() + (second == c).sum()) for c in (0, 1)}
     assert day["class_counts"] == {k: v for k, v in expected.items() if v}
     assert day["histogram"] == [] and day["mean_prediction"] is None and day["batches"] == 2
+
+
+def test_the_scoring_window_ends_at_the_newest_batch(ctx, story):
+    """History replayed with recorded_at (the demo's 2024) still shows: the page's window ends at the
+    model's newest batch, not at today."""
+    with session_scope(ctx.engine) as s:
+        newest = mv.latest_batch_at(session=s, project_id=ctx.project_id, model="credit-risk")
+        newest_batch = s.execute(select(func.max(ScoringBatch.created_at))).scalar()
+        assert newest == newest_batch
+        with pytest.raises(NotFound):
+            mv.latest_batch_at(session=s, project_id=ctx.project_id, model="no-such-model")
