@@ -77,15 +77,16 @@ def _scoring_days(url: str, stamp_: int, project_id: int, model: str, since: flo
         return monitoring_views.scoring_days(session=s, project_id=project_id, model=model, since=since)
 
 
-def scoring_days(project_id: int, model: str, days: int) -> list[dict[str, Any]]:
-    """`model`'s scoring batches of the last `days` days (to the current minute) summed per UTC day
-    (monitoring_views.scoring_days).
+def scoring_days(project_id: int, model: str, days: int | None) -> list[dict[str, Any]]:
+    """`model`'s scoring batches of the last `days` days (to the current minute; None: all time, the
+    newest monitoring_views.SUMMARY_BATCHES) summed per UTC day (monitoring_views.scoring_days).
 
     Raises:
         NotFound: no such model in the project.
     """
     minute = int(time.time() // 60 * 60)
-    return _scoring_days(store_url(), stamp(), project_id, model, float(minute - days * DAY_S))
+    since = 0.0 if days is None else float(minute - days * DAY_S)
+    return _scoring_days(store_url(), stamp(), project_id, model, since)
 
 
 @st.cache_data(show_spinner=False, ttl=RUNS_TTL_S)

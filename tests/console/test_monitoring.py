@@ -221,3 +221,34 @@ def test_a_real_window_report_shows_and_evidentlys_report_is_built_on_request(st
     at = at.button(key=f"monitoring.evidently.{report.id}.hide").click().run()
     assert not at.get("iframe")
     assert at.button(key=f"monitoring.evidently.{report.id}.button").label == "Show evidently's report"
+
+
+def test_a_history_older_than_the_window_opens_on_all_time(story, logged_in, console_store):
+    """Batches all older than 90 days (`mlops demo` replays 2024) open the page on "All time": the
+    scoring charts show them, not an empty tab a new user cannot fill from any window offered."""
+    from sqlalchemy import update
+
+    from mlops_nb.store.models import ScoringBatch
+
+    with session_scope(get_engine(console_store)) as s:
+        s.execute(update(ScoringBatch).values(created_at=ScoringBatch.created_at - 800 * 86_400))
+    at = _monitoring(logged_in, "rita")
+    assert at.selectbox(key="monitoring.window").value == "All time"
+    assert {m.label: m.value for m in at.metric}["Batches in window"] == "5"
+    at = _tab(at, "Predictions and latency")
+    assert "Latency per day (ms per batch)" in _chart_titles(at)
+    at = at.selectbox(key="monitoring.window").set_value("Last 90 days").run()
+    assert {m.label: m.value for m in at.metric}["Batches in window"] == "0"
+    assert "a longer one may hold older batches" in at.info[0].value
+
+
+def test_the_latency_hint_is_a_command_the_cli_takes():
+    """The Predictions tab's "no SLA" caption names a command; it once named `--threshold 50`, which
+    `mlops monitor rule add` refuses."""
+    import re
+
+    from mlops_nb.cli import build_parser
+
+    command = re.search(r"`(mlops [^`]+)`", monitoring.NO_SLA.format(code="credit-risk")).group(1)
+    parsed = build_parser().parse_args(command.split()[1:])
+    assert (parsed.kind, parsed.param, parsed.model) == ("latency_p95", ["sla_ms=50"], "credit-risk")

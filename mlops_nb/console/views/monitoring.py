@@ -19,7 +19,8 @@ from mlops_nb.services.errors import MlopsError
 from mlops_nb.services.identity import Identity
 
 TABS = ("Drift", "Predictions and latency", "Outcomes", "Alerts", "Triggers and retraining")
-WINDOWS = {"Last 30 days": 30, "Last 90 days": 90, "Last 365 days": 365}
+WINDOWS: dict[str, int | None] = {"Last 30 days": 30, "Last 90 days": 90, "Last 365 days": 365, "All time": None}
+DEFAULT_WINDOW = "Last 90 days"  # "All time" when the model has batches, none of them in it (a replayed history)
 EXPERIMENTS, APPROVALS = "views/experiments.py", "views/approvals.py"  # pages, relative to app.py
 EVIDENTLY_HEIGHT = 600  # px of the scrolling frame evidently's report shows in
 FLASH = "monitoring.flash"
@@ -28,8 +29,10 @@ NO_MODEL = ("No model of project **{project}** is in production or staging yet, 
 NO_REPORT = ("No drift report for **{model}** yet. `mlops monitor run` computes one over the recorded scoring "
              "batches (run it from cron), or from a notebook: "
              "`mlops.drift_report(current=recent, model=\"{code}\")`.")
-NO_BATCH = ("No scoring batch of **{model}** in this window. Batches are recorded when the model scores: "
+NO_BATCH = ("No scoring batch of **{model}** in this window (a longer one may hold older batches). Batches are recorded when the model scores: "
             "`live = mlops.load_model(\"{code}\", stage=\"production\"); live.predict_proba(X)`.")
+NO_SLA = ("No latency SLA set: a `latency_p95` alert rule sets one, e.g. "
+          "`mlops monitor rule add sla --kind latency_p95 --param sla_ms=50 --model {code}`.")
 NO_OUTCOME = ("No outcome logged for **{model}** yet: `mlops.log_outcomes(\"{code}\", predictions_id=batch_id, "
               "outcomes=y_true, metrics={{\"default_rate\": 0.07}})`.")
 
@@ -46,10 +49,12 @@ def _table(rows: list[dict[str, Any]], key: str, **kwargs: Any) -> Any:
                         key=key, **kwargs)
 
 
-def _model_choice(models: list[dict[str, Any]]) -> tuple[str, int]:
+def _model_choice(project_id: int, models: list[dict[str, Any]]) -> tuple[str, int | None]:
     """The model picker (one entry per model, naming its production and staging versions: the page
     shows every version's evidence, each labelled with its version) and the scoring window; (the
-    chosen model's name, the window in days)."""
+    chosen model's name, the window in days, None for all time). The window starts as the last 90 days,
+    or all time when the model's batches are all older (the demo replays 2024: a new user would see
+    empty scoring charts)."""
     stages: dict[str, list[str]] = {}
     for m in models:  # production first, then staging (monitored_models' order)
         stages.setdefault(m["model"], []).append(f"{m['stage']} v{m['version']}")
@@ -58,7 +63,11 @@ def _model_choice(models: list[dict[str, Any]]) -> tuple[str, int]:
     left, right, _ = st.columns([3, 2, 3])
     name = left.selectbox("Model", names, key="monitoring.model",
                           format_func=lambda n: f"{n} ({', '.join(stages[n])})")
-    days = WINDOWS[right.selectbox("Scoring window", list(WINDOWS), index=1, key="monitoring.window")]
+    if "monitoring.window" not in st.session_state:
+        recent = mdata.scoring_days(project_id, str(name), WINDOWS[DEFAULT_WINDOW])
+        st.session_state["monitoring.window"] = (
+            DEFAULT_WINDOW if recent or not mdata.scoring_days(project_id, str(name), None) else "All time")
+    days = WINDOWS[right.selectbox("Scoring window", list(WINDOWS), key="monitoring.window")]
     return str(name), days
 
 
@@ -169,8 +178,7 @@ def _scoring(model: str, days_rows: list[dict[str, Any]], sla_ms: float | None) 
     right.plotly_chart(monitoring_charts.latency_figure(days_rows, sla_ms), width="stretch",
                        key="monitoring.latency_chart")
     if sla_ms is None:
-        right.caption("No latency SLA set: a `latency_p95` alert rule sets one, e.g. "
-                      "`mlops monitor rule add --kind latency_p95 --threshold 50`.")
+        right.caption(NO_SLA.format(code=_in_code(model)))
     totals = {s: sum(d[s] for d in days_rows) for s in ("accepted", "warned", "refused", "failed")}
     st.caption(" · ".join(f"{n:,} {s}" for s, n in totals.items()) + " batches; times are UTC days")
 
@@ -294,7 +302,7 @@ def render() -> None:
     flash = st.session_state.pop(FLASH, None)
     if flash:
         st.success(flash)
-    name, days = _model_choice(models)
+    name, days = _model_choice(pid, models)
     try:
         timeline = mdata.drift_timeline(pid, name)
         watch = mdata.watch(pid, name)
