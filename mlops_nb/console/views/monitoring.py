@@ -208,6 +208,11 @@ def _acknowledge(alert: Any, actor: Identity, project_id: int) -> None:
         st.rerun()
 
 
+def _alert_label(alert: Any) -> str:
+    """The alert picker's label: what never changes for an alert (not its status: see _alerts)."""
+    return f"#{alert.id} · {alert.severity} · {alert.rule}"
+
+
 def _alerts(model: str, alerts: list[Any], actor: Identity, project_id: int) -> None:
     if not alerts:
         st.info(f"No alert for **{ui.plain(model)}**. Rules fire when `mlops monitor run` evaluates them.")
@@ -224,8 +229,9 @@ def _alerts(model: str, alerts: list[Any], actor: Identity, project_id: int) -> 
     ui.pick_from_table(event, ids, "monitoring.alert")
     ui.keep_choice(ids, "monitoring.alert")
     by_id = {a.id: a for a in alerts}
-    chosen = st.selectbox("Alert", ids, key="monitoring.alert",
-                          format_func=lambda i: f"#{i} · {by_id[i].status} · {by_id[i].severity} · {by_id[i].rule}")
+    # the label holds only what never changes for an alert: Streamlit's browser side keeps a chosen
+    # option's old label when only the label changes, so a status in it read "open" after Acknowledge
+    chosen = st.selectbox("Alert", ids, key="monitoring.alert", format_func=lambda i: _alert_label(by_id[i]))
     alert = by_id[chosen]
     st.text(alert.message)
     if alert.evidence:
@@ -233,7 +239,8 @@ def _alerts(model: str, alerts: list[Any], actor: Identity, project_id: int) -> 
     if alert.status == "open":
         _acknowledge(alert, actor, project_id)
     else:
-        st.caption(ui.plain(f"Acknowledged by {alert.acknowledged_by}, {ui.when(alert.acknowledged_at)}"))
+        st.caption(ui.plain(f"Acknowledged by {alert.acknowledged_by}, {ui.when(alert.acknowledged_at)}"
+                            + (f": {alert.note}" if alert.note else "")))
 
 
 def _open_run(run_id: str) -> None:
@@ -268,7 +275,7 @@ def _triggers(model: str, rules: list[dict[str, Any]], runs: list[dict[str, Any]
     ui.keep_choice(ids, "monitoring.retraining")
     by_id = {r["id"]: r for r in runs}
     run = by_id[st.selectbox("Retraining run", ids, key="monitoring.retraining",
-                             format_func=lambda i: f"#{i} · {by_id[i]['status']} · {by_id[i]['trigger']}")]
+                             format_func=lambda i: f"#{i} · {by_id[i]['trigger']}")]  # no status: see _alert_label
     links = st.container(horizontal=True)
     if run["run_id"] and links.button(f"Open its run {run['run_id'][:8]} on Experiments", key="monitoring.open_run",
                                       on_click=_open_run, args=(run["run_id"],)):
