@@ -50,8 +50,9 @@ MAX_CATEGORIES = 1_000  # a categorical column with more distinct values keeps n
 TOP_VALUES = 50  # most frequent values kept in a categorical column's profile
 
 
-def check_frame(df: Any, what: str = "df") -> pd.DataFrame:
+def check_frame(df: Any, what: str = "df", no_rows: str = "log a dataset with at least one row") -> pd.DataFrame:
     """`df` itself, or a copy whose column labels are strings: a non-empty DataFrame, unique names.
+    `no_rows` is the advice after "{what} has no rows; ".
 
     Raises:
         InvalidInput: not a DataFrame, no columns, no rows, or duplicate column names (`what` names it).
@@ -63,7 +64,7 @@ def check_frame(df: Any, what: str = "df") -> pd.DataFrame:
     if df.shape[1] == 0:
         raise InvalidInput(f"{what} has no columns")
     if len(df) == 0:
-        raise InvalidInput(f"{what} has no rows; log a dataset with at least one row")
+        raise InvalidInput(f"{what} has no rows; {no_rows}")
     names = [str(c) for c in df.columns]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
