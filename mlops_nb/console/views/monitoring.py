@@ -17,6 +17,7 @@ from mlops_nb.console import auth, data, monitoring_charts, ui
 from mlops_nb.console import monitoring_data as mdata
 from mlops_nb.services.errors import MlopsError
 from mlops_nb.services.identity import Identity
+from mlops_nb.services.monitoring.alerts import NOTE_CHARS
 
 TABS = ("Drift", "Predictions and latency", "Outcomes", "Alerts", "Triggers and retraining")
 WINDOWS: dict[str, int | None] = {"Last 30 days": 30, "Last 90 days": 90, "Last 365 days": 365, "All time": None}
@@ -197,7 +198,8 @@ def _outcomes(model: str, outcomes: list[dict[str, Any]]) -> None:
 
 
 def _acknowledge(alert: Any, actor: Identity, project_id: int) -> None:
-    note = st.text_input("Note", key=f"monitoring.ack.note.{alert.id}", placeholder="What you checked or did")
+    note = st.text_input("Note", key=f"monitoring.ack.note.{alert.id}", placeholder="What you checked or did",
+                         max_chars=NOTE_CHARS)
     if st.button("Acknowledge", key=f"monitoring.ack.{alert.id}", type="primary"):
         try:
             mdata.acknowledge(actor, project_id, alert.id, note.strip())
