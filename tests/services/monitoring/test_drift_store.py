@@ -119,6 +119,8 @@ def test_bad_current_data_is_refused_and_nothing_is_stored(ctx, production):
         mlops.drift_report(current=X.iloc[:0], model="credit")
     with pytest.raises(mlops.InvalidInput, match="current must be a pandas DataFrame, got list"):
         mlops.drift_report(current=[1, 2], model="credit")
+    with pytest.raises(mlops.InvalidInput, match=r"column name that is not valid text: 'x\\udcff' holds a lone surr"):
+        mlops.drift_report(current=X.assign(**{"x\udcff": 1.0}), model="credit")  # once a raw UnicodeEncodeError
     with pytest.raises(mlops.InvalidInput, match="exclude names columns neither .* holds: nope"):
         mlops.drift_report(current=X, model="credit", exclude=["nope"])
     assert _count(ctx, DriftRecord) == 0 and _count(ctx, DriftColumn) == 0
