@@ -257,3 +257,26 @@ def test_the_latency_hint_is_a_command_the_cli_takes():
     command = re.search(r"`(mlops [^`]+)`", monitoring.NO_SLA.format(code="credit-risk")).group(1)
     parsed = build_parser().parse_args(command.split()[1:])
     assert (parsed.kind, parsed.param, parsed.model) == ("latency_p95", ["sla_ms=50"], "credit-risk")
+
+
+def test_a_retraining_run_offers_its_executed_notebook(story, logged_in, console_store):
+    """docs/retraining.md: the executed notebook is the run's evidence and the console links it; the
+    Triggers tab offered only the run and the request."""
+    from mlops_nb.api.context import current
+    from mlops_nb.services.tracking.artifacts import store_bytes
+    from mlops_nb.store.models.alerts import RetrainingRun
+
+    executed = b'{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}'
+    with session_scope(get_engine(console_store)) as s:
+        run = s.execute(select(RetrainingRun).where(RetrainingRun.status == "succeeded")).scalars().one()
+        artifact = store_bytes(session=s, store=current().artifacts, data=executed, name=f"retraining/run-{run.id}.ipynb")
+        run.notebook_artifact_id = artifact.id
+        s.add(run)
+        run_id = run.id
+    at = _tab(_monitoring(logged_in, "rita"), "Triggers and retraining")
+    at = at.selectbox(key="monitoring.retraining").set_value(run_id).run()
+    [button] = list(at.get("download_button"))
+    assert f"Download its executed notebook (run #{run_id}, .ipynb)" in button.proto.label
+    failed = next(r for r in _frame(at, "monitoring.retraining_table")["Run"].tolist() if r != run_id)
+    at = at.selectbox(key="monitoring.retraining").set_value(failed).run()  # it kept none: no button
+    assert not list(at.get("download_button"))

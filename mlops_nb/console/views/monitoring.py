@@ -250,7 +250,7 @@ def _open_run(run_id: str) -> None:
     st.session_state["experiments.filter"] = f"attributes.run_id = '{run_id}'"
 
 
-def _triggers(model: str, rules: list[dict[str, Any]], runs: list[dict[str, Any]]) -> None:
+def _triggers(project_id: int, model: str, rules: list[dict[str, Any]], runs: list[dict[str, Any]]) -> None:
     st.subheader("Alert rules")
     if not rules:
         st.caption(f"No rule watches {ui.plain(model)}: `mlops monitor run` applies the default rules (validation "
@@ -286,6 +286,12 @@ def _triggers(model: str, rules: list[dict[str, Any]], runs: list[dict[str, Any]
         with links:
             st.page_link(APPROVALS, label=f"Its promotion request #{run['request_id']} on Approvals",
                          icon=":material/fact_check:")
+    if run.get("notebook"):  # the run's evidence: what ran, with its outputs and any traceback
+        notebook = ui.attempt(lambda: mdata.executed_notebook(project_id, run["id"]))
+        if notebook is not None:
+            links.download_button(f"Download its executed notebook (run #{run['id']}, .ipynb)", notebook,
+                                  file_name=f"retraining-{run['id']}.ipynb", mime="application/x-ipynb+json",
+                                  key="monitoring.executed_notebook", on_click="ignore")
     if not run["run_id"] and run["request_id"] is None:
         st.caption("This run recorded no tracked run or request" + (" (it failed)." if run["status"] == "failed"
                                                                      else "."))
@@ -337,7 +343,7 @@ def render() -> None:
             _alerts(name, watch["alerts"], actor, pid)
     if triggers.open:
         with triggers:
-            _triggers(name, watch["rules"], watch["retraining"])
+            _triggers(pid, name, watch["rules"], watch["retraining"])
 
 if __name__ == "__main__":
     render()
