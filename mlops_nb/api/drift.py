@@ -57,6 +57,7 @@ def drift_report(*, reference: Any = None, current: Any, model: str | None = Non
     from mlops_nb.services.data.datasets import check_frame, get_dataset
     from mlops_nb.services.errors import InvalidInput
     from mlops_nb.services.monitoring import drift
+    from mlops_nb.services.monitoring.drift import NO_ROWS
     from mlops_nb.services.monitoring.drift_reference import reference_profile
 
     if reference is None and model is None:
@@ -65,9 +66,9 @@ def drift_report(*, reference: Any = None, current: Any, model: str | None = Non
     if model is None and isinstance(reference, pd.DataFrame):  # two frames: nothing to read or store
         return present(drift.drift_report(session=None, store=None, project_id=None, user=_user(),
                                           reference=reference, current=current, exclude=exclude))
-    frame = check_frame(current, "current")
+    frame = check_frame(current, "current", no_rows=NO_ROWS)
     if isinstance(reference, pd.DataFrame):  # profiled before the store is opened, like the computation below
-        reference = reference_profile(check_frame(reference, "reference"), source="frame")
+        reference = reference_profile(check_frame(reference, "reference", no_rows=NO_ROWS), source="frame")
     elif reference is not None and not isinstance(reference, (str, DatasetVersionPublic)):
         raise InvalidInput(f"reference must be a DataFrame, a dataset name or a DatasetVersion, "
                            f"got {type(reference).__name__}")

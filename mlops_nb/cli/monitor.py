@@ -162,7 +162,11 @@ def cmd_rule_add(args: argparse.Namespace) -> int:
     from mlops_nb.services.monitoring.rules import add_rule
     from mlops_nb.store.db import session_scope
 
-    params = dict(parse_param(p) for p in args.param or [])
+    params: dict[str, Any] = {}
+    for key, value in (parse_param(p) for p in args.param or []):
+        if key in params:  # last-wins kept one of two thresholds silently
+            raise InvalidInput(f"--param {key!r} is given twice ({params[key]!r} and {value!r}); give it once")
+        params[key] = value
     steps = rule_actions(args)
     with session_scope(open_engine(args)) as session:
         rule = add_rule(session=session, project_id=_project_id(session, args.project), actor=identity.OPERATOR,

@@ -27,13 +27,15 @@ def parse_params(pairs: list[str] | None) -> dict[str, Any]:
     "text"), else as the text itself.
 
     Raises:
-        InvalidInput: a pair without `=` or with an empty key.
+        InvalidInput: a pair without `=`, with an empty key, or a key given twice.
     """
     params: dict[str, Any] = {}
     for pair in pairs or []:
         key, equals, value = pair.partition("=")
         if not equals or not key.strip():
             raise InvalidInput(f"--param {pair!r} is not KEY=VALUE (e.g. --param C=0.5)")
+        if key.strip() in params:  # last-wins ran the notebook with one of two values silently
+            raise InvalidInput(f"--param {key.strip()!r} is given twice; give it once")
         try:
             params[key.strip()] = json.loads(value)
         except json.JSONDecodeError:

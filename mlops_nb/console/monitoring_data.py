@@ -142,3 +142,18 @@ def evidently_html(project_id: int, report_id: int) -> bytes:
     html: bytes = data.write(lambda s: drift.evidently_html(session=s, store=data.artifacts(),
                                                             project_id=project_id, report_id=report_id))
     return html
+
+
+def executed_notebook(project_id: int, retraining_run_id: int) -> bytes:
+    """The executed notebook (.ipynb bytes) of retraining run `retraining_run_id`, the run's evidence
+    (retraining.executed_notebook); not cached: kilobytes, read when the reviewer picks the run.
+
+    Raises:
+        NotFound: no such run in the project, or it kept no notebook.
+        IntegrityFailure: the stored file was changed after it was recorded.
+    """
+    from mlops_nb.services.monitoring import retraining
+
+    with session() as s:
+        return retraining.executed_notebook(session=s, store=data.artifacts(), project_id=project_id,
+                                            retraining_run_id=retraining_run_id)

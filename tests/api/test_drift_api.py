@@ -53,8 +53,10 @@ def test_bad_arguments_are_named(ctx, credit, kwargs, error, words):
 
 
 def test_a_frame_reference_with_no_rows_is_named(credit):
-    with pytest.raises(mlops.InvalidInput, match="reference has no rows"):
+    with pytest.raises(mlops.InvalidInput, match="reference has no rows; drift needs at least one row"):
         mlops.drift_report(reference=credit.iloc[:0], current=credit)
+    with pytest.raises(mlops.InvalidInput, match="current has no rows; drift needs at least one row"):
+        mlops.drift_report(reference=credit, current=credit.iloc[:0])  # once "log a dataset with at least one row"
 
 
 def test_a_stored_report_computes_without_holding_the_write_lock(sqlite_url, tmp_path, credit, monkeypatch):

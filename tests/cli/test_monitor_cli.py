@@ -62,6 +62,8 @@ def test_rules_are_added_listed_disabled_and_deleted(store):
     (["--kind", "drift_share", "--param", "treshold=0.3"], "mlops: rule kind drift_share: unknown param 'treshold'"),
     (["--kind", "latency_p95"], "mlops: rule kind latency_p95: param 'sla_ms' is required"),
     (["--kind", "drift_share", "--param", "0.3"], "mlops: --param '0.3': expected KEY=VALUE"),
+    (["--kind", "drift_share", "--param", "threshold=0.3", "--param", "threshold=0.9"],
+     "mlops: --param 'threshold' is given twice (0.3 and 0.9); give it once"),
     (["--kind", "drift_share", "--secret-env", "X"], "mlops: --secret-env names the signing secret of a --webhook"),
 ])
 def test_bad_rules_are_one_line_errors(store, args, words):

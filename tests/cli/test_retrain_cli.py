@@ -81,3 +81,12 @@ def test_retrain_refuses_bad_arguments_in_one_line(store, tmp_path):
     assert error.startswith(f"mlops: notebook '{tmp_path / 'untagged.ipynb'}' has no code cell tagged 'parameters'")
     assert _one_line_error(cli("--db", db, "retraining", "set", "credit-risk", "--project", "credit", "--notebook",
                                str(NOTEBOOK), "--param", "C")) == "mlops: --param 'C' is not KEY=VALUE (e.g. --param C=0.5)"
+
+
+def test_a_parameter_given_twice_is_refused_not_last_wins():
+    from mlops_nb.cli.retrain import parse_params
+    from mlops_nb.services.errors import InvalidInput
+
+    assert parse_params(["C=0.5", "penalty=l2"]) == {"C": 0.5, "penalty": "l2"}
+    with pytest.raises(InvalidInput, match="--param 'C' is given twice; give it once"):
+        parse_params(["C=0.5", "C=0.1"])

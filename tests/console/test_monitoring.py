@@ -94,7 +94,7 @@ def test_a_model_without_reports_says_to_run_the_monitor(console_store, logged_i
         captions += [c.value for c in at.caption]
         assert not _charts(at)
     assert any("No drift report for **credit\\-risk** yet. `mlops monitor run`" in i for i in infos)
-    assert any("No scoring batch of **credit\\-risk** in this window" in i for i in infos)
+    assert any("No scoring batch of **credit\\-risk** yet" in i for i in infos)
     assert any('`live = mlops.load_model("credit-risk", stage="production")' in i for i in infos)  # code as typed
     assert any("No outcome logged for **credit\\-risk** yet" in i for i in infos)
     assert any("No alert for **credit\\-risk**" in i for i in infos)
@@ -178,6 +178,11 @@ def test_acknowledging_an_alert_records_who_and_the_note(story, logged_in, conso
     assert {m.label: m.value for m in at.metric}["Open alerts"] == "1"
     at = at.selectbox(key="monitoring.alert").set_value(alert_id).run()
     assert not [b for b in at.button if b.key == f"monitoring.ack.{alert_id}"]
+    assert any(c.value.startswith("Acknowledged by rita, ") and c.value.endswith(
+        ": Macro shift confirmed; retraining requested") for c in at.caption)  # the note, beside who and when
+    # the picker's labels hold no status: the browser kept "#N · open · ..." on screen after Acknowledge
+    # (Streamlit's selectbox keeps a chosen option's old label when only its label changes)
+    assert not [o for o in at.selectbox(key="monitoring.alert").options if "open" in o or "acknowledged" in o]
 
 
 def test_a_data_scientist_and_a_reviewer_both_see_the_story(story):
@@ -221,3 +226,55 @@ def test_a_real_window_report_shows_and_evidentlys_report_is_built_on_request(st
     at = at.button(key=f"monitoring.evidently.{report.id}.hide").click().run()
     assert not at.get("iframe")
     assert at.button(key=f"monitoring.evidently.{report.id}.button").label == "Show evidently's report"
+
+
+def test_a_history_older_than_the_window_still_shows_its_last_days(story, logged_in, console_store):
+    """Batches all older than 90 days (`mlops demo` replays 2024): the window ends at the model's
+    newest batch, so the scoring charts show them, and the page says where the window ends."""
+    from sqlalchemy import update
+
+    from mlops_nb.store.models import ScoringBatch
+
+    with session_scope(get_engine(console_store)) as s:
+        s.execute(update(ScoringBatch).values(created_at=ScoringBatch.created_at - 800 * 86_400))
+    at = _monitoring(logged_in, "rita")
+    assert at.selectbox(key="monitoring.window").value == "90 days"
+    assert {m.label: m.value for m in at.metric}["Batches in window"] == "5"
+    assert any("the 90 days up to the newest batch" in c.value for c in at.caption)
+    at = _tab(at, "Predictions and latency")
+    assert "Latency per day (ms per batch)" in _chart_titles(at)
+
+
+def test_the_latency_hint_is_a_command_the_cli_takes():
+    """The Predictions tab's "no SLA" caption names a command; it once named `--threshold 50`, which
+    `mlops monitor rule add` refuses."""
+    import re
+
+    from mlops_nb.cli import build_parser
+
+    command = re.search(r"`(mlops [^`]+)`", monitoring.NO_SLA.format(code="credit-risk")).group(1)
+    parsed = build_parser().parse_args(command.split()[1:])
+    assert (parsed.kind, parsed.param, parsed.model) == ("latency_p95", ["sla_ms=50"], "credit-risk")
+
+
+def test_a_retraining_run_offers_its_executed_notebook(story, logged_in, console_store):
+    """docs/retraining.md: the executed notebook is the run's evidence and the console links it; the
+    Triggers tab offered only the run and the request."""
+    from mlops_nb.api.context import current
+    from mlops_nb.services.tracking.artifacts import store_bytes
+    from mlops_nb.store.models.alerts import RetrainingRun
+
+    executed = b'{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}'
+    with session_scope(get_engine(console_store)) as s:
+        run = s.execute(select(RetrainingRun).where(RetrainingRun.status == "succeeded")).scalars().one()
+        artifact = store_bytes(session=s, store=current().artifacts, data=executed, name=f"retraining/run-{run.id}.ipynb")
+        run.notebook_artifact_id = artifact.id
+        s.add(run)
+        run_id = run.id
+    at = _tab(_monitoring(logged_in, "rita"), "Triggers and retraining")
+    at = at.selectbox(key="monitoring.retraining").set_value(run_id).run()
+    [button] = list(at.get("download_button"))
+    assert f"Download its executed notebook (run #{run_id}, .ipynb)" in button.proto.label
+    failed = next(r for r in _frame(at, "monitoring.retraining_table")["Run"].tolist() if r != run_id)
+    at = at.selectbox(key="monitoring.retraining").set_value(failed).run()  # it kept none: no button
+    assert not list(at.get("download_button"))

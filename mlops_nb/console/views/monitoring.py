@@ -18,6 +18,7 @@ from mlops_nb.console import auth, data, monitoring_charts, ui
 from mlops_nb.console import monitoring_data as mdata
 from mlops_nb.services.errors import MlopsError
 from mlops_nb.services.identity import Identity
+from mlops_nb.services.monitoring.alerts import NOTE_CHARS
 
 TABS = ("Drift", "Predictions and latency", "Outcomes", "Alerts", "Triggers and retraining")
 WINDOWS = {"30 days": 30, "90 days": 90, "365 days": 365}  # up to the model's newest batch
@@ -29,8 +30,10 @@ NO_MODEL = ("No model of project **{project}** is in production or staging yet, 
 NO_REPORT = ("No drift report for **{model}** yet. `mlops monitor run` computes one over the recorded scoring "
              "batches (run it from cron), or from a notebook: "
              "`mlops.drift_report(current=recent, model=\"{code}\")`.")
-NO_BATCH = ("No scoring batch of **{model}** in this window. Batches are recorded when the model scores: "
+NO_BATCH = ("No scoring batch of **{model}** yet. Batches are recorded when the model scores: "
             "`live = mlops.load_model(\"{code}\", stage=\"production\"); live.predict_proba(X)`.")
+NO_SLA = ("No latency SLA set: a `latency_p95` alert rule sets one, e.g. "
+          "`mlops monitor rule add sla --kind latency_p95 --param sla_ms=50 --model {code}`.")
 NO_OUTCOME = ("No outcome logged for **{model}** yet: `mlops.log_outcomes(\"{code}\", predictions_id=batch_id, "
               "outcomes=y_true, metrics={{\"default_rate\": 0.07}})`.")
 
@@ -47,10 +50,11 @@ def _table(rows: list[dict[str, Any]], key: str, **kwargs: Any) -> Any:
                         key=key, **kwargs)
 
 
-def _model_choice(models: list[dict[str, Any]]) -> tuple[str, int]:
+def _model_choice(project_id: int, models: list[dict[str, Any]]) -> tuple[str, int]:
     """The model picker (one entry per model, naming its production and staging versions: the page
-    shows every version's evidence, each labelled with its version) and the scoring window; (the
-    chosen model's name, the window in days)."""
+    shows every version's evidence, each labelled with its version) and the scoring window, which
+    ends at the model's newest batch (the demo replays 2024: a window ending today would be empty);
+    (the chosen model's name, the window in days)."""
     stages: dict[str, list[str]] = {}
     for m in models:  # production first, then staging (monitored_models' order)
         stages.setdefault(m["model"], []).append(f"{m['stage']} v{m['version']}")
@@ -170,8 +174,7 @@ def _scoring(model: str, days_rows: list[dict[str, Any]], sla_ms: float | None) 
     right.plotly_chart(monitoring_charts.latency_figure(days_rows, sla_ms), width="stretch",
                        key="monitoring.latency_chart")
     if sla_ms is None:
-        right.caption("No latency SLA set: a `latency_p95` alert rule sets one, e.g. "
-                      "`mlops monitor rule add --kind latency_p95 --threshold 50`.")
+        right.caption(NO_SLA.format(code=_in_code(model)))
     totals = {s: sum(d[s] for d in days_rows) for s in ("accepted", "warned", "refused", "failed")}
     st.caption(" · ".join(f"{n:,} {s}" for s, n in totals.items()) + " batches; times are UTC days")
 
@@ -190,7 +193,8 @@ def _outcomes(model: str, outcomes: list[dict[str, Any]]) -> None:
 
 
 def _acknowledge(alert: Any, actor: Identity, project_id: int) -> None:
-    note = st.text_input("Note", key=f"monitoring.ack.note.{alert.id}", placeholder="What you checked or did")
+    note = st.text_input("Note", key=f"monitoring.ack.note.{alert.id}", placeholder="What you checked or did",
+                         max_chars=NOTE_CHARS)
     if st.button("Acknowledge", key=f"monitoring.ack.{alert.id}", type="primary"):
         try:
             mdata.acknowledge(actor, project_id, alert.id, note.strip())
@@ -199,6 +203,11 @@ def _acknowledge(alert: Any, actor: Identity, project_id: int) -> None:
             return
         st.session_state[FLASH] = f"Alert #{alert.id} acknowledged."
         st.rerun()
+
+
+def _alert_label(alert: Any) -> str:
+    """The alert picker's label: what never changes for an alert (not its status: see _alerts)."""
+    return f"#{alert.id} · {alert.severity} · {alert.rule}"
 
 
 def _alerts(model: str, alerts: list[Any], actor: Identity, project_id: int) -> None:
@@ -217,8 +226,9 @@ def _alerts(model: str, alerts: list[Any], actor: Identity, project_id: int) -> 
     ui.pick_from_table(event, ids, "monitoring.alert")
     ui.keep_choice(ids, "monitoring.alert")
     by_id = {a.id: a for a in alerts}
-    chosen = st.selectbox("Alert", ids, key="monitoring.alert",
-                          format_func=lambda i: f"#{i} · {by_id[i].status} · {by_id[i].severity} · {by_id[i].rule}")
+    # the label holds only what never changes for an alert: Streamlit's browser side keeps a chosen
+    # option's old label when only the label changes, so a status in it read "open" after Acknowledge
+    chosen = st.selectbox("Alert", ids, key="monitoring.alert", format_func=lambda i: _alert_label(by_id[i]))
     alert = by_id[chosen]
     st.text(alert.message)
     if alert.evidence:
@@ -226,7 +236,8 @@ def _alerts(model: str, alerts: list[Any], actor: Identity, project_id: int) -> 
     if alert.status == "open":
         _acknowledge(alert, actor, project_id)
     else:
-        st.caption(ui.plain(f"Acknowledged by {alert.acknowledged_by}, {ui.when(alert.acknowledged_at)}"))
+        st.caption(ui.plain(f"Acknowledged by {alert.acknowledged_by}, {ui.when(alert.acknowledged_at)}"
+                            + (f": {alert.note}" if alert.note else "")))
 
 
 def _open_run(run_id: str) -> None:
@@ -234,7 +245,7 @@ def _open_run(run_id: str) -> None:
     st.session_state["experiments.filter"] = f"attributes.run_id = '{run_id}'"
 
 
-def _triggers(model: str, rules: list[dict[str, Any]], runs: list[dict[str, Any]]) -> None:
+def _triggers(project_id: int, model: str, rules: list[dict[str, Any]], runs: list[dict[str, Any]]) -> None:
     st.subheader("Alert rules")
     if not rules:
         st.caption(f"No rule watches {ui.plain(model)}: `mlops monitor run` applies the default rules (validation "
@@ -261,7 +272,7 @@ def _triggers(model: str, rules: list[dict[str, Any]], runs: list[dict[str, Any]
     ui.keep_choice(ids, "monitoring.retraining")
     by_id = {r["id"]: r for r in runs}
     run = by_id[st.selectbox("Retraining run", ids, key="monitoring.retraining",
-                             format_func=lambda i: f"#{i} · {by_id[i]['status']} · {by_id[i]['trigger']}")]
+                             format_func=lambda i: f"#{i} · {by_id[i]['trigger']}")]  # no status: see _alert_label
     links = st.container(horizontal=True)
     if run["run_id"] and links.button(f"Open its run {run['run_id'][:8]} on Experiments", key="monitoring.open_run",
                                       on_click=_open_run, args=(run["run_id"],)):
@@ -270,6 +281,12 @@ def _triggers(model: str, rules: list[dict[str, Any]], runs: list[dict[str, Any]
         with links:
             st.page_link(APPROVALS, label=f"Its promotion request #{run['request_id']} on Approvals",
                          icon=":material/fact_check:")
+    if run.get("notebook"):  # the run's evidence: what ran, with its outputs and any traceback
+        notebook = ui.attempt(lambda: mdata.executed_notebook(project_id, run["id"]))
+        if notebook is not None:
+            links.download_button(f"Download its executed notebook (run #{run['id']}, .ipynb)", notebook,
+                                  file_name=f"retraining-{run['id']}.ipynb", mime="application/x-ipynb+json",
+                                  key="monitoring.executed_notebook", on_click="ignore")
     if not run["run_id"] and run["request_id"] is None:
         st.caption("This run recorded no tracked run or request" + (" (it failed)." if run["status"] == "failed"
                                                                      else "."))
@@ -295,7 +312,7 @@ def render() -> None:
     flash = st.session_state.pop(FLASH, None)
     if flash:
         st.success(flash)
-    name, days = _model_choice(models)
+    name, days = _model_choice(pid, models)
     try:
         timeline = mdata.drift_timeline(pid, name)
         watch = mdata.watch(pid, name)
@@ -325,7 +342,7 @@ def render() -> None:
             _alerts(name, watch["alerts"], actor, pid)
     if triggers.open:
         with triggers:
-            _triggers(name, watch["rules"], watch["retraining"])
+            _triggers(pid, name, watch["rules"], watch["retraining"])
 
 if __name__ == "__main__":
     render()

@@ -50,11 +50,13 @@ MAX_CATEGORIES = 1_000  # a categorical column with more distinct values keeps n
 TOP_VALUES = 50  # most frequent values kept in a categorical column's profile
 
 
-def check_frame(df: Any, what: str = "df") -> pd.DataFrame:
+def check_frame(df: Any, what: str = "df", no_rows: str = "log a dataset with at least one row") -> pd.DataFrame:
     """`df` itself, or a copy whose column labels are strings: a non-empty DataFrame, unique names.
+    `no_rows` is the advice after "{what} has no rows; ".
 
     Raises:
-        InvalidInput: not a DataFrame, no columns, no rows, or duplicate column names (`what` names it).
+        InvalidInput: not a DataFrame, no columns, no rows, a column name that is not valid text (a
+            lone surrogate) or duplicate column names (`what` names it).
     """
     import pandas as pd
 
@@ -63,8 +65,14 @@ def check_frame(df: Any, what: str = "df") -> pd.DataFrame:
     if df.shape[1] == 0:
         raise InvalidInput(f"{what} has no columns")
     if len(df) == 0:
-        raise InvalidInput(f"{what} has no rows; log a dataset with at least one row")
+        raise InvalidInput(f"{what} has no rows; {no_rows}")
     names = [str(c) for c in df.columns]
+    for name in names:  # a lone surrogate (text decoded with surrogateescape) is no UTF-8: every store write fails
+        try:
+            name.encode("utf-8")
+        except UnicodeEncodeError:
+            raise InvalidInput(f"{what} has a column name that is not valid text: {name!r} holds a lone surrogate "
+                               "(bytes decoded with errors='surrogateescape'?); rename it") from None
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
         raise InvalidInput(f"{what} has duplicate column names: {', '.join(duplicates)}; rename them first")

@@ -52,6 +52,8 @@ from mlops_nb.store.models import DatasetVersion, ModelVersion
 if TYPE_CHECKING:
     import pandas as pd
 
+NO_ROWS = "drift needs at least one row"  # the advice after "current has no rows; " (check_frame)
+
 
 def _unstored(computation: DriftComputation, source: ReportSource, current_rows: int, user: str) -> DriftReport:
     """The report of a computation that is not stored (no model): the same record, `id` None."""
@@ -160,7 +162,7 @@ def drift_report(*, session: Session | None, store: ArtifactStore | None, projec
         NotFound: no such model, it has no production version, or no such dataset version.
     """
     check_trigger(trigger)
-    frame = check_frame(current, "current")
+    frame = check_frame(current, "current", no_rows=NO_ROWS)
     plan = plan_report(session=session, store=store, project_id=project_id, reference=reference, model=model,
                        exclude=exclude, columns=list(frame.columns))
     return record_report(session=session, store=store, project_id=project_id, user=user, plan=plan,
@@ -178,7 +180,7 @@ def _reference(session: Session | None, store: ArtifactStore | None, project_id:
     import pandas as pd
 
     if isinstance(reference, pd.DataFrame):
-        profile = reference_profile(check_frame(reference, "reference"), source="frame")
+        profile = reference_profile(check_frame(reference, "reference", no_rows=NO_ROWS), source="frame")
         return profile, ReportSource("frame", "frame", reference_rows=profile.rows)
     if isinstance(reference, ReferenceProfile):
         return reference, ReportSource(reference.source, "frame", reference_rows=reference.rows)

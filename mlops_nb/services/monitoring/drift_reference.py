@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from mlops_nb.services.errors import InvalidInput
+from mlops_nb.services.monitoring.drift_stats import HUGE
 
 REFERENCE_VALUES = 100_000  # distinct values kept exactly per column; above it, this many points (`bounded`)
 FORMAT = 1  # version of the to_bytes layout
@@ -212,6 +213,16 @@ def bounded(values: np.ndarray, counts: np.ndarray, k: int) -> tuple[np.ndarray,
     return np.concatenate((values[:tail], points, values[-tail:])), np.concatenate((counts[:tail], shares, counts[-tail:]))
 
 
+def population_std(values: np.ndarray) -> float:
+    """np.std (ddof=0) of non-empty finite `values`; computed on the values divided by their largest
+    magnitude when that is past HUGE, where np.std's squares overflow to inf (and a normed Wasserstein
+    distance over it would be 0.0 whatever the data)."""
+    scale = float(np.max(np.abs(values)))
+    if scale <= HUGE:
+        return float(np.std(values))
+    return float(np.std(values / scale)) * scale
+
+
 def column_reference(name: str, series: pd.Series) -> ColumnReference:
     """One column's reference (see ColumnReference); `name` is the column's name as text."""
     dtype = str(series.dtype)
@@ -220,7 +231,7 @@ def column_reference(name: str, series: pd.Series) -> ColumnReference:
         clean = finite_values(series)
         clean.sort()
         values, counts = sorted_counts(clean)
-        std = float(np.std(clean)) if len(clean) else None
+        std = population_std(clean) if len(clean) else None
         distinct = len(values)
         exact = distinct <= REFERENCE_VALUES
         if not exact:

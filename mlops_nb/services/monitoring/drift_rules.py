@@ -207,7 +207,12 @@ def _numeric_drift(ref: ColumnReference, cur: CurrentColumn, role: str, findings
                drift_stats.quantile(cur.values, cur_cumulative, 0.99))
     if high <= low:  # most rows on one value: the full range
         low, high = min(float(ref.values[0]), float(cur.values[0])), max(float(ref.values[-1]), float(cur.values[-1]))
-    edges = np.linspace(low, high, BINS + 1) if high > low else np.array([low, high])
+    if high <= low:
+        edges = np.array([low, high])
+    elif np.isfinite(high - low):
+        edges = np.linspace(low, high, BINS + 1)
+    else:  # a range wider than the largest float: the halves' range is not, and doubling stays in [low, high]
+        edges = np.linspace(low / 2, high / 2, BINS + 1) * 2
     distribution = {"kind": "bins", "edges": [float(e) for e in edges],
                     "reference": drift_stats.binned_shares(ref.values, ref_cumulative, edges),
                     "current": drift_stats.binned_shares(cur.values, cur_cumulative, edges)}

@@ -17,6 +17,8 @@ import warnings
 import numpy as np
 from scipy import special, stats
 
+HUGE = 1e150  # past this magnitude, squares and differences of values can overflow a float64
+
 
 def z_test(reference: np.ndarray, current: np.ndarray) -> float:
     """p-value of evidently's pooled two-proportion z test (z_stattest.py) for a column with at most
@@ -73,6 +75,12 @@ def wasserstein_normed(reference_values: np.ndarray, reference_counts: np.ndarra
     sorted distinct values with counts; the distance is the integral of |F_ref - F_cur| over the
     merged support (what scipy.stats.wasserstein_distance computes from raw samples)."""
     values = np.concatenate((reference_values, current_values))
+    # the distance over the std is scale-free: values near the float limit are divided by their largest
+    # magnitude first, or their differences overflow to inf (1.0 otherwise, which changes nothing)
+    scale = max(float(np.max(np.abs(values))), 1.0) if len(values) else 1.0
+    scale = scale if scale > HUGE else 1.0
+    if scale != 1.0:
+        values = values / scale
     order = np.argsort(values, kind="stable")  # two sorted runs: timsort merges them in O(n)
     weights = np.concatenate((reference_counts * (1.0 / float(reference_counts.sum())),
                               current_counts * (-1.0 / float(current_counts.sum()))))
@@ -81,7 +89,7 @@ def wasserstein_normed(reference_values: np.ndarray, reference_counts: np.ndarra
     steps = np.diff(values[order])
     steps *= gap[:-1]
     distance = float(steps.sum())  # no np.dot: a BLAS call costs ms per column on a shared machine
-    return distance / max(float(reference_std), 0.001)
+    return distance / max(float(reference_std) / scale, 0.001 / scale)
 
 
 def quantile(values: np.ndarray, cumulative: np.ndarray, q: float) -> float:

@@ -26,6 +26,7 @@ the rule (warning findings too with `include_warnings`), and nothing for what is
 """
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -111,9 +112,19 @@ class _Evaluation:
     batches: int = 0
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def one_line(text: str) -> str:
+    """`text` with control characters written as escapes (a newline as \\n, ESC as \\x1b): a line
+    printed to a terminal or a cron log stays one line, and a column name from the scored data
+    cannot move the cursor, recolour or retitle the terminal."""
+    return _CONTROL.sub(lambda m: repr(m.group())[1:-1], text)
+
+
 def _line(severity: str, target: Target, column: str | None, rule: str, message: str) -> str:
     where = f" column {column!r}" if column else ""
-    return f"{severity}: {target.label}{where} [rule {rule!r}] {message.removeprefix(target.label + ': ')}"
+    return one_line(f"{severity}: {target.label}{where} [rule {rule!r}] {message.removeprefix(target.label + ': ')}")
 
 
 def _window_drift(session: Session, store: ArtifactStore, target: Target, usable: Sequence[ScoringBatch],
@@ -229,7 +240,7 @@ def run_monitor(*, engine: Any, store: ArtifactStore, project_id: int | None = N
                                             include_warnings=include_warnings, actor=actor.name)
             except (MlopsError, OSError) as err:  # this version's evaluation rolled back; the others go on
                 result.failed.append((target.label, str(err)))
-                result.lines.append(f"error: {target.label} not evaluated: {err}")
+                result.lines.append(one_line(f"error: {target.label} not evaluated: {err}"))
                 continue
             result.lines += done.lines
             result.evaluated.append((target.label, done.batches))

@@ -292,7 +292,8 @@ def retraining_history(*, session: Session, project_id: int, model: str, limit: 
     """The newest `limit` retraining runs of `model`, newest first: [{"id", "trigger" ("manual" or the
     rule's name), "alert_id", "status" (running, succeeded, failed), "run_id" (the tracked run, for
     the Experiments page), "model_version", "request_id" (its promotion request, for the Approvals
-    page), "error", "started_by", "started_at", "finished_at"}].
+    page), "error", "started_by", "started_at", "finished_at", "notebook" (True when it kept its
+    executed notebook: retraining.executed_notebook)}].
 
     Raises:
         NotFound: no model named `model` in the project.
@@ -306,4 +307,5 @@ def retraining_history(*, session: Session, project_id: int, model: str, limit: 
                             .limit(limit)).scalars()
     return [{"id": r.id, "trigger": r.trigger, "alert_id": r.alert_id, "status": r.status, "run_id": r.run_id,
              "model_version": r.model_version, "request_id": r.request_id, "error": r.error,
-             "started_by": r.started_by, "started_at": r.started_at, "finished_at": r.finished_at} for r in found]
+             "started_by": r.started_by, "started_at": r.started_at, "finished_at": r.finished_at,
+             "notebook": r.notebook_artifact_id is not None} for r in found]

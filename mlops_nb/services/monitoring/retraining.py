@@ -34,6 +34,7 @@ import hashlib
 import json
 import keyword
 import os
+import stat
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -73,6 +74,7 @@ from mlops_nb.store.models.alerts import RetrainingConfig, RetrainingRun
 INJECTED = ("model_name", "project", "window_start", "window_end", "retraining_run_id")
 # the variables that prove who the kernel is: passed only when the caller gives them
 IDENTITY_VARIABLES = ("MLOPS_TOKEN", "MLOPS_USER")
+MAX_NOTEBOOK_BYTES = 64 * 2**20  # a training notebook with its outputs cleared is kilobytes
 # a run still "running" this long after it started is presumed dead (its process ended without a
 # result) and marked failed when the next retraining of its model starts
 ABANDONED_AFTER_S = 24 * 3600.0
@@ -155,10 +157,15 @@ def set_retraining(*, session: Session, store: ArtifactStore, project_id: int, a
     values = _parameters(parameters, "parameters")
     path = os.fspath(notebook)
     try:
+        if not stat.S_ISREG(os.stat(path).st_mode):  # a FIFO blocks open(), /dev/zero never ends
+            raise InvalidInput(f"notebook {path!r} is not a regular file; give the path to an .ipynb")
         with open(path, "rb") as handle:
-            data = handle.read()
+            data = handle.read(MAX_NOTEBOOK_BYTES + 1)
     except OSError as err:
         raise InvalidInput(f"cannot read notebook {path!r} ({err.strerror or err}); give the path to an .ipynb") from err
+    if len(data) > MAX_NOTEBOOK_BYTES:
+        raise InvalidInput(f"notebook {path!r} is over {MAX_NOTEBOOK_BYTES:,} bytes; clear its outputs "
+                           "(jupyter nbconvert --clear-output) and set it again")
     headless.check_notebook(data, source=f"notebook {path!r}")
     sha256 = hashlib.sha256(data).hexdigest()
     artifact = store_bytes(session=session, store=store, data=data,

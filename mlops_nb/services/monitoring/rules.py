@@ -44,6 +44,7 @@ from mlops_nb.store.models.alerts import ACTION_TYPES, RULE_KINDS, SEVERITIES, A
 
 DRIFT_SHARE = 0.5  # evidently's DataDriftPreset drift_share (anchors/drift/RULES.md)
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 @dataclass
@@ -177,6 +178,10 @@ def check_actions(actions: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
             parts = urlsplit(url) if isinstance(url, str) else None
             if parts is None or parts.scheme not in ("http", "https") or not parts.netloc:
                 raise InvalidInput(f"action {number} (webhook): url must be an http or https URL, got {url!r}")
+            if "@" in parts.netloc:  # user:password@host: a secret stored in the rule, shown to every reader
+                raise InvalidInput(f"action {number} (webhook): url must not carry a user name or password "
+                                   f"(https://{parts.hostname or ''}/... without 'user:password@'): the rule is stored "
+                                   "and shown as typed; sign the webhook with secret_env instead")
             secret_env = action.get("secret_env")
             if secret_env is not None and (not isinstance(secret_env, str) or not _ENV_NAME.match(secret_env)):
                 raise InvalidInput(f"action {number} (webhook): secret_env must name an environment variable, "
@@ -215,9 +220,13 @@ def add_rule(*, session: Session, project_id: int, actor: Identity, name: str, k
         Conflict: the project has a rule named `name` already.
     """
     who = permissions.authorize(session=session, actor=actor, action="set_monitoring")
+    if name is not None and not isinstance(name, str):
+        raise InvalidInput(f"a rule's name must be text, got {type(name).__name__}")
     name = (name or "").strip()
     if not name or len(name) > 250:
         raise InvalidInput("a rule's name must be 1 to 250 characters")
+    if _CONTROL.search(name):  # NUL fails on PostgreSQL; escapes rewrite the terminal `monitor run` prints to
+        raise InvalidInput(f"a rule's name must not hold control characters (newlines, tabs, NUL, escapes), got {name!r}")
     if severity not in SEVERITIES:
         raise InvalidInput(f"rule severity {severity!r} is not one of {', '.join(SEVERITIES)}")
     checked, steps = check_params(kind, params), check_actions(actions)

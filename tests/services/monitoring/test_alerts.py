@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from mlops_nb.services.errors import NotFound, PermissionDenied
+from mlops_nb.services.errors import InvalidInput, NotFound, PermissionDenied
 from mlops_nb.services.identity.auth import Identity
 from mlops_nb.services.monitoring import alerts
 from mlops_nb.store.models import AuditEvent, Project
@@ -59,3 +59,17 @@ def test_a_rule_fires_once_while_its_alert_is_open_and_again_once_acknowledged(s
     alerts.acknowledge_alert(session=session, project_id=project_id, actor=operator, alert_id=first.id)
     again = _fire(session, project_id, 3, once_while_open=True)
     assert again is not None and again.evidence == {"drift_report_id": 3}
+
+
+@pytest.mark.parametrize(("note", "words"), [
+    (5, "a note must be text, got int"),
+    ("seen\x00", "NUL"),  # PostgreSQL refuses NUL in text: a raw driver error, the acknowledgement lost
+    ("x" * 5_001, "at most 5,000 characters"),
+])
+def test_a_note_that_is_not_storable_text_is_refused_and_the_alert_stays_open(session, note, words):
+    project_id = _project(session)
+    alert = _fire(session, project_id)
+    operator = Identity(name="operator (cli)", role="admin", proven=True)
+    with pytest.raises(InvalidInput, match=words):
+        alerts.acknowledge_alert(session=session, project_id=project_id, actor=operator, alert_id=alert.id, note=note)
+    assert [a.status for a in alerts.list_alerts(session=session, project_id=project_id)] == ["open"]

@@ -204,3 +204,21 @@ def test_a_small_batch_of_a_categorical_column_is_tested_as_categorical_not_drop
     result, tested, findings = drift(reference, current)
     assert tested == {"branch"} and result.columns[0].type == "categorical"
     assert "tested as categorical" in findings[("branch", "typed_by_reference")].message
+
+
+@pytest.mark.parametrize("rows", [400, 2_000])  # K-S, and the Wasserstein distance over the population std
+def test_values_near_the_float_limit_give_the_verdicts_of_the_same_data_at_a_normal_scale(rows):
+    """Values near 1.8e308 overflowed the reference's std to inf (so the normed Wasserstein distance
+    was 0.0: no drift between all-positive and all-negative values) and the distribution's bin edges
+    to NaN, with numpy's overflow warnings; the normed tests are scale-free, so the verdicts and
+    statistics must be those of the same data divided by 1e300."""
+    rng = np.random.default_rng(3)
+    small_reference = pd.DataFrame({"x": rng.uniform(0, 1.7e8, rows), "y": rng.normal(0, 1e7, rows)})
+    small_current = pd.DataFrame({"x": -rng.uniform(0, 1.7e8, rows), "y": rng.normal(0, 1e7, rows)})
+    big, _, _ = drift(small_reference * 1e300, small_current * 1e300)
+    small, _, _ = drift(small_reference, small_current)
+    assert [(c.column, c.test, c.drift) for c in big.columns] == [(c.column, c.test, c.drift) for c in small.columns]
+    assert [c.drift for c in big.columns] == [True, False]
+    for b, s in zip(big.columns, small.columns):
+        assert b.statistic == pytest.approx(s.statistic, rel=1e-9)
+        assert all(np.isfinite(b.distribution["edges"]))

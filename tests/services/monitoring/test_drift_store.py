@@ -115,10 +115,12 @@ def test_a_model_without_a_production_version_is_not_found_and_nothing_is_stored
 
 def test_bad_current_data_is_refused_and_nothing_is_stored(ctx, production):
     X = production
-    with pytest.raises(mlops.InvalidInput, match="current has no rows"):
+    with pytest.raises(mlops.InvalidInput, match="current has no rows; drift needs at least one row"):
         mlops.drift_report(current=X.iloc[:0], model="credit")
     with pytest.raises(mlops.InvalidInput, match="current must be a pandas DataFrame, got list"):
         mlops.drift_report(current=[1, 2], model="credit")
+    with pytest.raises(mlops.InvalidInput, match=r"column name that is not valid text: 'x\\udcff' holds a lone surr"):
+        mlops.drift_report(current=X.assign(**{"x\udcff": 1.0}), model="credit")  # once a raw UnicodeEncodeError
     with pytest.raises(mlops.InvalidInput, match="exclude names columns neither .* holds: nope"):
         mlops.drift_report(current=X, model="credit", exclude=["nope"])
     assert _count(ctx, DriftRecord) == 0 and _count(ctx, DriftColumn) == 0

@@ -78,6 +78,16 @@ def test_warnings_are_printed_with_include_warnings_only(engine, tmp_path, live)
         "2 values outside the training range 19-75"]
 
 
+def test_control_characters_from_the_data_cannot_break_or_rewrite_the_printed_line(engine, tmp_path, live):
+    """A finding's message carries the data's values and column names; an ESC or a newline in one was
+    printed raw to the terminal or cron log that `mlops monitor run` writes to."""
+    hostile = {**OUT_OF_RANGE, "message": "2 values outside\nerror: forged line \x1b]0;owned\x07\x1b[2J"}
+    _batch(engine, live[1], findings=[hostile])
+    [line] = _run(engine, tmp_path, include_warnings=True).lines
+    assert line.endswith("2 values outside\\nerror: forged line \\x1b]0;owned\\x07\\x1b[2J")
+    assert line.isprintable()
+
+
 def test_the_same_evidence_fires_once_even_when_the_cursor_did_not_move(engine, tmp_path, live):
     _batch(engine, live[1], status="refused", findings=[REENCODED])
     assert len(_run(engine, tmp_path).alerts) == 1

@@ -127,6 +127,24 @@ def test_a_notebook_without_a_parameters_cell_is_refused_at_set_time(ctx, team, 
         assert session.exec(select(RetrainingConfig)).all() == []
 
 
+@pytest.mark.timeout(60)
+def test_a_path_that_is_no_regular_file_or_too_big_is_refused_without_reading_it_whole(ctx, team, tmp_path,
+                                                                                     monkeypatch):
+    """A FIFO blocked open() forever and /dev/zero was read until memory ran out."""
+    import os
+
+    eli, _ = team
+    os.mkfifo(tmp_path / "pipe.ipynb")
+    for path in (tmp_path / "pipe.ipynb", "/dev/zero"):
+        with pytest.raises(InvalidInput, match="is not a regular file"):
+            _set(ctx, eli, path)
+    monkeypatch.setattr(retraining, "MAX_NOTEBOOK_BYTES", 100)
+    with pytest.raises(InvalidInput, match="is over 100 bytes; clear its outputs"):
+        _set(ctx, eli, _notebook(tmp_path, "C = 1.0", "x = '" + "y" * 200 + "'"))
+    with session_scope(ctx.engine) as session:
+        assert session.exec(select(RetrainingConfig)).all() == []
+
+
 def test_parameters_must_be_json_values_under_python_names_not_the_injected_ones(ctx, team, tmp_path):
     eli, _ = team
     notebook = _notebook(tmp_path, "C = 1.0")

@@ -53,13 +53,28 @@ def test_bad_params_are_refused_naming_the_key(session, project_id, kind, params
     ([{"type": "email"}], "type 'email' is not one of"),
     ([{"type": "webhook", "url": "file:///etc/passwd"}], "http or https"),
     ([{"type": "webhook", "url": "https://h/x", "secret": "s3cr3t"}], "unknown key 'secret'"),
+    ([{"type": "webhook", "url": "https://hook:s3cr3t@h/x"}], "must not carry a user name or password"),
+    ([{"type": "webhook", "url": "https://token@h/x"}], "must not carry a user name or password"),
     ([{"type": "webhook", "url": "https://h/x", "secret_env": "not a var"}], "secret_env must name"),
     ([{"type": "callable"}], "name must name a callable"),
 ])
 def test_bad_actions_are_refused(session, project_id, actions, words):
-    with pytest.raises(InvalidInput, match=words):
+    with pytest.raises(InvalidInput, match=words) as refused:
         rules.add_rule(session=session, project_id=project_id, actor=identity.OPERATOR, name="r",
                        kind="drift_share", actions=actions)
+    assert "s3cr3t" not in str(refused.value)  # a refusal does not repeat a secret to the screen
+
+
+@pytest.mark.parametrize(("name", "words"), [
+    (5, "must be text, got int"),
+    ("a\x00b", "control characters"),
+    ("ok\x1b[2J\x1b[Hall clear", "control characters"),
+    ("two\nlines", "control characters"),
+])
+def test_names_that_are_not_one_line_of_text_are_refused(session, project_id, name, words):
+    with pytest.raises(InvalidInput, match=words):
+        rules.add_rule(session=session, project_id=project_id, actor=identity.OPERATOR, name=name, kind="drift_share")
+    assert rules.list_rules(session=session, project_id=project_id) == []
 
 
 def test_only_stewards_change_rules(session, project_id):
