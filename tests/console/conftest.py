@@ -6,12 +6,14 @@ with the password PASSWORD; `app` is an AppTest of `mlops_nb/console/app.py` on 
 """
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import cheap_hasher
+from tests.display.screenshots import CHROMIUM
 
 APP = str(Path(__file__).resolve().parents[2] / "mlops_nb" / "console" / "app.py")
 PASSWORD = "correct horse battery"
@@ -94,3 +96,22 @@ def logged_in(app):
         return at
 
     return _login
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's headless Chromium (never a download), one per test module."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
+        yield launched
+        launched.close()
+
+
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory) -> Path:
+    """Where the screenshots go: MLOPS_SCREENSHOTS_DIR when set, else a temporary folder."""
+    folder = Path(os.environ.get("MLOPS_SCREENSHOTS_DIR") or tmp_path_factory.mktemp("screenshots"))
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder

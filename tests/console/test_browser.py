@@ -91,24 +91,6 @@ def _wait_until_up(url: str, console: subprocess.Popen, timeout: float = 120) ->
     raise AssertionError(f"the console did not answer at {url} within {timeout} s")
 
 
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
-        yield launched
-        launched.close()
-
-
-@pytest.fixture(scope="module")
-def shots(tmp_path_factory) -> Path:
-    """Where the screenshots go: MLOPS_SCREENSHOTS_DIR when set, else a temporary folder."""
-    folder = Path(os.environ.get("MLOPS_SCREENSHOTS_DIR") or tmp_path_factory.mktemp("screenshots"))
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
 def first_of(logins: dict[str, tuple[str, str]], role: str) -> tuple[str, str]:
     """(name, password) of the first printed user with `role`."""
     return next((name, password) for name, (r, password) in logins.items() if r == role)

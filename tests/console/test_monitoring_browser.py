@@ -94,23 +94,6 @@ def server(story_store, tmp_path_factory):
             console.wait()
 
 
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
-        yield launched
-        launched.close()
-
-
-@pytest.fixture(scope="module")
-def shots(tmp_path_factory) -> Path:
-    folder = Path(os.environ.get("MLOPS_SCREENSHOTS_DIR") or tmp_path_factory.mktemp("screenshots"))
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
 def _tab(page, name: str) -> None:
     """Choose tab `name` (from the top of the page: a click computed before Streamlit's own scrolling
     settles lands elsewhere) and wait for its rerun."""
