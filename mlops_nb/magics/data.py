@@ -29,18 +29,26 @@ def _validate(magics: MlopsMagics, args: argparse.Namespace) -> Any:
 @subcommand(
     "drift", "drift of a DataFrame against a reference, per column at evidently's verdicts (stored with --model)",
     "%mlops drift --reference train --current applicants\n"
-    "%mlops drift --reference german --current applicants --model credit-risk --exclude id",
-    arg("--reference", required=True, metavar="VAR",
-        help="a DataFrame variable of the notebook, or a dataset name (its newest version) when no variable has it"),
+    "%mlops drift --reference german --current applicants --model credit-risk --exclude id\n"
+    "%mlops drift --current applicants --model credit-risk",
+    arg("--reference", metavar="VAR",
+        help="a DataFrame variable of the notebook, or a dataset name (its newest version) when no variable has "
+             "it; left out with --model: the production version's training dataset"),
     arg("--current", required=True, metavar="VAR", help="name of a pandas DataFrame in the notebook"),
     arg("--model", metavar="MODEL", help="store the report against this model's production version"),
     arg("--exclude", nargs="+", default=[], metavar="COLUMN", help="columns left out (ids, a target)"))
 def _drift(magics: MlopsMagics, args: argparse.Namespace) -> Any:
     """`%mlops drift`: `mlops.drift_report(reference=..., current=VAR, model=..., exclude=[...])`, the
-    report as the cell's output. --reference is a notebook variable, else a dataset name."""
+    report as the cell's output. --reference is a notebook variable, else a dataset name; without it,
+    --model's production version's training dataset."""
+    from IPython.core.error import UsageError
+
     from mlops_nb.api.drift import drift_report
 
+    if args.reference is None and args.model is None:
+        raise UsageError("%mlops drift: give --reference VAR, or --model MODEL to compare with its production "
+                         "version's training data (see %mlops drift --help)")
     namespace = magics.shell.user_ns if magics.shell is not None else {}
-    reference = namespace.get(args.reference, args.reference)
+    reference = None if args.reference is None else namespace.get(args.reference, args.reference)
     return drift_report(reference=reference, current=magics.user_variable(args.current), model=args.model,
                         exclude=args.exclude)

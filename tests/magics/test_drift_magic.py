@@ -35,7 +35,8 @@ def test_drift_help_has_an_example(notebook, capsys):
 
 
 @pytest.mark.parametrize("line, words", [
-    ("drift --current applicants", "the following arguments are required: --reference"),
+    ("drift --current applicants", "give --reference VAR, or --model MODEL"),
+    ("drift --current applicants --model credit", "model 'credit' is not registered"),
     ("drift --reference train --current nope", "no variable 'nope' in the notebook"),
     ("drift --reference nope --current applicants", "dataset 'nope' does not exist"),
     ("drift --reference train --current applicants --model credit", "model 'credit' is not registered"),
@@ -45,6 +46,24 @@ def test_a_bad_line_is_one_usage_error(notebook, line, words):
     with pytest.raises(UsageError, match=words) as err:
         notebook.run_line_magic("mlops", line)
     assert "\n" not in str(err.value)
+
+
+def test_drift_with_a_model_and_no_reference_uses_its_training_data(notebook, credit):
+    """--model alone: the production version's training dataset is the reference, the report stored."""
+    from sqlalchemy import select
+
+    import mlops_nb as mlops
+    from mlops_nb.store.db import session_scope
+    from mlops_nb.store.models import ModelVersion
+    from tests.factories import move_stage, register_credit_model
+
+    register_credit_model(credit, name="credit")
+    with session_scope(mlops.get_context().engine) as session:
+        row = session.execute(select(ModelVersion)).scalars().one()
+        move_stage(session, row, "staging")
+        move_stage(session, row, "production")
+    report = notebook.run_line_magic("mlops", "drift --current applicants --model credit")
+    assert report.id is not None and "credit_amount" in report.drifted_columns
 
 
 def test_drift_shows_inline_in_a_kernel(kernel_of_this_python, tmp_path):
