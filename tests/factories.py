@@ -154,6 +154,23 @@ def version(session: Session, registered: RegisteredModel, *, metrics: dict | No
     return row
 
 
+def production_credit_model(credit: pd.DataFrame, name: str = "credit"):
+    """`register_credit_model`, then its version 1 moved through staging into production as a decided
+    promotion would (move_stage); returns the features it was trained on (X)."""
+    from sqlalchemy import select
+
+    import mlops_nb as mlops
+    from mlops_nb.store.db import session_scope
+
+    X = register_credit_model(credit, name=name)
+    with session_scope(mlops.get_context().engine) as session:
+        row = session.execute(select(ModelVersion).join(RegisteredModel, RegisteredModel.id == ModelVersion.model_id)
+                              .where(RegisteredModel.name == name, ModelVersion.version == 1)).scalars().one()
+        move_stage(session, row, "staging")
+        move_stage(session, row, "production")
+    return X
+
+
 def swap_model_file(engine: Any, version: Any, data: bytes, *, env_types: list[str] | None = None) -> None:
     """Replace a registered version's file with `data` and record its sha256, as someone with write
     access to the artifact store and the database could (the sha256 check alone cannot catch it);

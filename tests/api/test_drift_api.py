@@ -64,20 +64,12 @@ def test_a_stored_report_computes_without_holding_the_write_lock(sqlite_url, tmp
     profile of a frame reference) are computed between the read and the write transactions."""
     from pathlib import Path
 
-    from sqlalchemy import select
-
     from mlops_nb.services.monitoring import drift, drift_reference
-    from mlops_nb.store.db import session_scope
-    from mlops_nb.store.models import ModelVersion
     from tests.api.test_store_lock import _lock_is_free
-    from tests.factories import move_stage, register_credit_model
+    from tests.factories import production_credit_model
 
-    ctx = mlops.init(project="lock", db_url=sqlite_url, user="dana", artifact_root=str(tmp_path / "artifacts"))
-    X = register_credit_model(credit)
-    with session_scope(ctx.engine) as session:
-        row = session.execute(select(ModelVersion)).scalars().one()
-        move_stage(session, row, "staging")
-        move_stage(session, row, "production")
+    mlops.init(project="lock", db_url=sqlite_url, user="dana", artifact_root=str(tmp_path / "artifacts"))
+    X = production_credit_model(credit)
     db_file, seen = Path(sqlite_url.removeprefix("sqlite:///")), []
     for target, name in ((drift, "compute_report"), (drift_reference, "reference_profile")):
         original = getattr(target, name)

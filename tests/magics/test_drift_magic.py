@@ -50,18 +50,9 @@ def test_a_bad_line_is_one_usage_error(notebook, line, words):
 
 def test_drift_with_a_model_and_no_reference_uses_its_training_data(notebook, credit):
     """--model alone: the production version's training dataset is the reference, the report stored."""
-    from sqlalchemy import select
+    from tests.factories import production_credit_model
 
-    import mlops_nb as mlops
-    from mlops_nb.store.db import session_scope
-    from mlops_nb.store.models import ModelVersion
-    from tests.factories import move_stage, register_credit_model
-
-    register_credit_model(credit, name="credit")
-    with session_scope(mlops.get_context().engine) as session:
-        row = session.execute(select(ModelVersion)).scalars().one()
-        move_stage(session, row, "staging")
-        move_stage(session, row, "production")
+    production_credit_model(credit)
     report = notebook.run_line_magic("mlops", "drift --current applicants --model credit")
     assert report.id is not None and "credit_amount" in report.drifted_columns
 

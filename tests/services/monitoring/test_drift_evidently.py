@@ -7,18 +7,8 @@ from sqlalchemy import func, select
 import mlops_nb as mlops
 from mlops_nb.services.monitoring import drift, drift_evidently
 from mlops_nb.store.db import session_scope
-from mlops_nb.store.models import Artifact, DriftRecord, ModelVersion
-from tests.factories import move_stage, register_credit_model
-
-
-@pytest.fixture()
-def production(ctx, credit):
-    X = register_credit_model(credit)
-    with session_scope(ctx.engine) as session:
-        row = session.execute(select(ModelVersion)).scalars().one()
-        move_stage(session, row, "staging")
-        move_stage(session, row, "production")
-    return X
+from mlops_nb.store.models import Artifact, DriftRecord
+from tests.factories import production_credit_model
 
 
 def _html(ctx, report_id) -> bytes:
@@ -67,12 +57,8 @@ def test_the_api_runs_evidently_without_holding_the_write_lock(sqlite_url, tmp_p
 
     from tests.api.test_store_lock import _lock_is_free
 
-    ctx = mlops.init(project="lock", db_url=sqlite_url, user="dana", artifact_root=str(tmp_path / "artifacts"))
-    X = register_credit_model(credit)
-    with session_scope(ctx.engine) as session:
-        row = session.execute(select(ModelVersion)).scalars().one()
-        move_stage(session, row, "staging")
-        move_stage(session, row, "production")
+    mlops.init(project="lock", db_url=sqlite_url, user="dana", artifact_root=str(tmp_path / "artifacts"))
+    X = production_credit_model(credit)
     report = mlops.drift_report(current=X, model="credit")
     monkeypatch.setattr(drift_evidently, "EVIDENTLY_ROWS", 200)
     seen, build = [], drift_evidently.build_html

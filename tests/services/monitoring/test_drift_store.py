@@ -9,24 +9,14 @@ import mlops_nb as mlops
 from mlops_nb.services import data
 from mlops_nb.services.monitoring import drift
 from mlops_nb.store.db import session_scope
-from mlops_nb.store.models import Artifact, DriftColumn, DriftRecord, DriftReference, ModelVersion
-from tests.factories import move_stage, register_credit_model
+from mlops_nb.store.models import Artifact, DriftColumn, DriftRecord, DriftReference
+from tests.factories import register_credit_model
 
 
 def _count(ctx, table) -> int:
     with session_scope(ctx.engine) as session:
         return session.execute(select(func.count()).select_from(table)).scalar_one()
 
-
-@pytest.fixture()
-def production(ctx, credit):
-    """Model 'credit' v1 in production, trained on dataset 'german'; returns its features X."""
-    X = register_credit_model(credit)
-    with session_scope(ctx.engine) as session:
-        row = session.execute(select(ModelVersion)).scalars().one()
-        move_stage(session, row, "staging")
-        move_stage(session, row, "production")
-    return X
 
 
 def test_log_dataset_stores_the_reference_with_a_new_version_once(ctx, credit):

@@ -3,27 +3,15 @@ evidently's rules (Part B's window_drift), drifted columns named in one alert ea
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select
 
 import mlops_nb as mlops
 from mlops_nb.services import identity
 from mlops_nb.services.monitoring import monitor, rules
 from mlops_nb.store.db import session_scope
-from mlops_nb.store.models import DriftRecord, ModelVersion
-from tests.factories import move_stage, register_credit_model
+from mlops_nb.store.models import DriftRecord
 
 pytestmark = pytest.mark.filterwarnings("ignore::mlops_nb.services.monitoring.scoring.ScoringWarning")
 
-
-@pytest.fixture()
-def production(ctx, credit):
-    """Model 'credit' v1 in production, trained on dataset 'german'; returns its features X."""
-    X = register_credit_model(credit)
-    with session_scope(ctx.engine) as session:
-        row = session.execute(select(ModelVersion)).scalars().one()
-        move_stage(session, row, "staging")
-        move_stage(session, row, "production")
-    return X
 
 
 def _score_shifted(X, batches=3):
