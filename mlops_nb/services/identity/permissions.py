@@ -68,6 +68,8 @@ MATRIX: dict[str, Rule] = {
     "set_monitoring": Rule(STEWARDS, True, "set alert rules and a model's retraining notebook (code that runs headless)"),
     "retrain": Rule(STEWARDS, True, "run a model's retraining notebook"),
     "acknowledge": Rule(ROLES, True, "acknowledge an alert"),
+    "attest": Rule(DECIDERS, True, "attest an ML Test Score test done by hand, or withdraw an attestation"),
+    "set_scorecard": Rule(STEWARDS, True, "set a project's scorecard thresholds and windows"),
     "manage_users": Rule(("admin",), True, "manage users (add, list, change roles, deactivate, set passwords, "
                                            "issue and revoke tokens)"),
 }

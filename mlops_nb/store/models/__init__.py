@@ -22,6 +22,7 @@ from mlops_nb.store.models.registry import (
     StageChange,
     TrustedType,
 )
+from mlops_nb.store.models.scorecards import Attestation, ScorecardSetting, ScorecardSnapshot
 from mlops_nb.store.models.tracking import (
     Artifact,
     DatasetVersion,
@@ -39,4 +40,5 @@ __all__ = ["Approval", "AuditEvent", "AuditHead", "ModelVersion", "Policy", "Pro
            "RegisteredModel", "StageChange", "TrustedType", "ApiToken", "Artifact", "DatasetVersion", "Experiment", "LatestMetric", "Metric", "Param",
            "Project", "Run", "RunInput", "Tag", "User", "FeatureDefinition", "RunFeature",
            "ValidationRecord", "Outcome", "ScoringBatch", "DriftColumn", "DriftRecord", "DriftReference",
-           "Alert", "AlertAction", "AlertRule", "MonitorCursor", "MonitorLock", "RetrainingConfig", "RetrainingRun"]
+           "Alert", "AlertAction", "AlertRule", "MonitorCursor", "MonitorLock", "RetrainingConfig", "RetrainingRun",
+           "Attestation", "ScorecardSetting", "ScorecardSnapshot"]

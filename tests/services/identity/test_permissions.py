@@ -30,6 +30,8 @@ EXPECTED = {
     "set_monitoring": {"ml_engineer", "admin"},
     "retrain": {"ml_engineer", "admin"},
     "acknowledge": PROVEN,
+    "attest": {"ml_engineer", "reviewer", "manager", "admin"},
+    "set_scorecard": {"ml_engineer", "admin"},
 }
 SERVICE_EXPECTED = {
     "request": PROVEN,
