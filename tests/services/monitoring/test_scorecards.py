@@ -499,3 +499,38 @@ def test_automated_tests_read_the_stores_evidence(s):
     tests = {t.key: t for t in scorecards.scorecard(session=s, project_id=pid, model="m").ml_test_score.tests}
     assert tests["monitoring.2"].score == 0 and tests["monitoring.5"].score == 0 and tests["monitoring.4"].score == 1
     assert "kind='validation'" in tests["monitoring.2"].next_step
+
+
+def test_a_model_put_in_production_through_the_public_api_meets_the_rules_it_should(ctx, credit):
+    """What real use records (register from a tracked run, staging, production, scoring through the
+    monitored wrapper) meets the rules: phase 1 and monitored predictions, on SQLite and PostgreSQL."""
+    import mlops_nb as mlops
+
+    X = f.production_credit_model(credit)
+    context = mlops.get_context()
+    with session_scope(context.engine) as session:
+        card = scorecards.scorecard(session=session, project_id=context.project_id, model="credit")
+        # the factory's training run logs a dataset but no param or metric: phase 1 is one criterion short
+        runs = card.criterion("runs_tracked")
+        assert (runs.status, runs.detail) == ("fail", "0 of 1 runs behind credit's versions finished with params "
+                                                      "and metrics")
+        assert [c.name for c in card.criteria if c.phase == 1 and c.status != "pass"] == ["runs_tracked"]
+        assert card.phase == 0
+        assert card.criterion("staging_before_production").status == "pass"
+        assert card.criterion("prediction_monitoring").status == "fail"
+    run_evidence = card.criterion("runs_tracked").evidence[0]  # the link opens the run
+    assert run_evidence.kind == "run" and mlops.get_run(run_evidence.id).status == "finished"
+    live = mlops.load_model("credit")
+    live.predict_proba(X)
+    live.flush()  # the batch is written by a background writer
+    [batch] = mlops.batches("credit").to_frame()["id"]
+    with session_scope(context.engine) as session:
+        card = scorecards.scorecard(session=session, project_id=context.project_id, model="credit")
+        assert card.criterion("prediction_monitoring").status == "pass"
+        assert card.criterion("prediction_monitoring").evidence[0].id == batch
+        tests = {t.key: t for t in card.ml_test_score.tests}
+        assert {"data.1", "infrastructure.1", "monitoring.2", "monitoring.5"} <= \
+            {k for k, t in tests.items() if t.how == "automated"}
+        [project] = scorecards.portfolio(session=session, project_ids=[context.project_id])
+        assert project.phase == 0 and [m.model for m in project.models] == ["credit"]
+        assert project.criterion("runs_tracked").detail == "0 of 1 finished runs record params and metrics"
