@@ -318,7 +318,8 @@ def _retraining_triggers(project: ProjectFacts, model: ModelFacts, facts: Facts)
     if fired is not None:
         e = Evidence("retraining_run", fired[0], f"{model.name}: retraining run {fired[0]} started by an alert "
                      f"({fired[2]})", model.name, None, fired[1])
-        (good if fired_recently else bad).append(e)
+        alert = Evidence("alert", fired[3], f"alert {fired[3]} that started it", model.name, None, fired[1])
+        (good if fired_recently else bad).extend([e, alert])
     missing = []
     if model.retraining_set_at is None:
         missing.append("no retraining notebook")

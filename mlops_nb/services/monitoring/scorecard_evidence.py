@@ -167,7 +167,7 @@ class ModelFacts:
     versions: list[VersionFacts] = field(default_factory=list)
     stage_changes: list[StageChangeFacts] = field(default_factory=list)
     retraining_set_at: float | None = None  # its retraining notebook, when set
-    alert_retraining: tuple[int, float, str] | None = None  # newest run started by an alert: (id, at, status)
+    alert_retraining: tuple[int, float, str, int] | None = None  # newest run started by an alert: (id, at, status, alert)
     succeeded_retraining: tuple[int, float] | None = None  # newest run that succeeded: (id, at)
 
     def live(self) -> list[VersionFacts]:
@@ -608,7 +608,7 @@ def _retraining(db: Any, models: dict[int, ModelFacts], ids: list[int], as_of: f
         ok = [r for r in found if r.status == "succeeded"]
         if by:
             newest = max(by, key=lambda r: r.started_at)
-            models[model_id].alert_retraining = (newest.id, newest.started_at, newest.status)
+            models[model_id].alert_retraining = (newest.id, newest.started_at, newest.status, newest.alert_id)
         if ok:
             newest = max(ok, key=lambda r: r.started_at)
             models[model_id].succeeded_retraining = (newest.id, newest.started_at)
