@@ -392,6 +392,11 @@ def test_as_of_reads_each_versions_stage_at_that_time(s):
     # before it entered production it was in staging: staging_before_production concerns no model yet
     assert card.models[0].version is None and card.criterion("staging_before_production").status == "fail"
     assert scorecards.scorecard(session=s, project_id=pid).criterion("staging_before_production").status == "pass"
+    v.created_at -= 10  # registered ten seconds before its first stage change
+    first = min(c.created_at for c in changes)
+    before = scorecards.scorecard(session=s, project_id=pid, model="m", as_of=first - 5)
+    assert before.version is None and before.criterion("models_registered").status == "pass"
+    assert before.criterion("promotion_policy").detail == "m has no version in staging or production"
 
 
 # --- ML Test Score ---------------------------------------------------------------------------------
