@@ -392,6 +392,7 @@ def test_as_of_reads_each_versions_stage_at_that_time(s):
     # before it entered production it was in staging: staging_before_production concerns no model yet
     assert card.models[0].version is None and card.criterion("staging_before_production").status == "fail"
     assert scorecards.scorecard(session=s, project_id=pid).criterion("staging_before_production").status == "pass"
+    registered.created_at -= 20
     v.created_at -= 10  # registered ten seconds before its first stage change
     first = min(c.created_at for c in changes)
     before = scorecards.scorecard(session=s, project_id=pid, model="m", as_of=first - 5)
