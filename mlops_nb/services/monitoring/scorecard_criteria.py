@@ -250,7 +250,8 @@ def _staging_before_production(project: ProjectFacts, model: ModelFacts, facts: 
                  "keep the staging_before_production gate on")
 
 
-def _batch_evidence(model: ModelFacts, v: VersionFacts, stage: str = "production") -> Evidence | None:
+def batch_evidence(model: ModelFacts, v: VersionFacts, stage: str = "production") -> Evidence | None:
+    """The version's newest scoring batch in `stage` as evidence, or None when it scored none there."""
     stats = v.batches.get(stage)
     if stats is None or stats.newest_id is None:
         return None
@@ -266,7 +267,7 @@ def _prediction_monitoring(project: ProjectFacts, model: ModelFacts, facts: Fact
 
     def holds(v: VersionFacts) -> Evidence | None:
         stats = v.batches.get("production")
-        return _batch_evidence(model, v) if stats is not None and stats.profiled else None
+        return batch_evidence(model, v) if stats is not None and stats.profiled else None
 
     return _over(model, versions, holds, "production versions",
                  f"have scoring batches with a prediction profile within {days:g} days",
@@ -374,7 +375,7 @@ def _sla_met(project: ProjectFacts, model: ModelFacts, facts: Facts) -> Verdict:
     rule_e = Evidence("alert_rule", rule.id, f"rule {rule.name}: p95 <= {sla:g} ms", model.name)
     good, bad, words = [rule_e], [], []
     for v in versions:
-        e = _batch_evidence(model, v) or version_evidence(model, v)
+        e = batch_evidence(model, v) or version_evidence(model, v)
         if not v.latencies:
             bad.append(e)
             words.append(f"v{v.version} has no timed batches within {days:g} days")
