@@ -284,7 +284,7 @@ def gather(*, session: Session, project_ids: list[int] | None, as_of: float,
     """The evidence of projects `project_ids` (None: every project) up to `as_of` (epoch s).
 
     `stages_now` True takes each version's stage as stored (the present); False reconstructs it at
-    `as_of` from the stage changes (history). Runs 17 statements whatever the number of projects,
+    `as_of` from the stage changes (history). Runs 23 statements whatever the number of projects,
     models, versions and runs."""
     session.flush()  # the reads below are Core statements, which do not autoflush the caller's pending rows
     db = session.connection()
