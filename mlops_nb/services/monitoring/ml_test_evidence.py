@@ -167,8 +167,8 @@ def _infrastructure_1(p: ProjectFacts, m: ModelFacts, v: VersionFacts | None, f:
     code_ok, words = code_of(v)
     missing = [what for what, ok in (("training dataset", v.dataset is not None and bool(v.dataset.fingerprint)),
                                      ("code reference", code_ok),
-                                     ("params", bool(v.params or (v.run and v.run.has_params))),
-                                     ("environment", bool(v.env))) if not ok]
+                                     ("params", v.has_params or bool(v.run and v.run.has_params)),
+                                     ("environment", v.has_env)) if not ok]
     if missing:
         return None, f"{m.name} v{v.version} has no {', no '.join(missing)}"
     return [version_evidence(m, v)], f"dataset fingerprint, {words}, params and environment recorded"

@@ -163,7 +163,7 @@ def code_of(v: VersionFacts) -> tuple[bool, str]:
 
 def _lineage(v: VersionFacts) -> bool:
     code_ok, _ = code_of(v)
-    return v.dataset is not None and code_ok and bool(v.params or (v.run is not None and v.run.has_params))
+    return v.dataset is not None and code_ok and v.has_params or (v.run is not None and v.run.has_params)
 
 
 def _lineage_complete(project: ProjectFacts, model: ModelFacts, facts: Facts) -> Verdict:
@@ -183,7 +183,7 @@ def _standard_format(project: ProjectFacts, model: ModelFacts, facts: Facts) -> 
         return Verdict("fail", f"{model.name} has no version that is not archived",
                        next_step=f"register a version: mlops.register_model(model, name={model.name!r}, dataset=...)")
     return _over(model, live,
-                 lambda v: version_evidence(model, v) if v.flavor in KNOWN_FLAVORS and v.signature else None,
+                 lambda v: version_evidence(model, v) if v.flavor in KNOWN_FLAVORS and v.has_signature else None,
                  "versions", f"are stored as {'/'.join(KNOWN_FLAVORS)} with an input signature",
                  "register the model with mlops.register_model(..., dataset=...) or input_example=... so its "
                  "signature is recorded")
@@ -339,7 +339,7 @@ def _versioned_features(project: ProjectFacts, model: ModelFacts, facts: Facts) 
     versions = model.in_stage("production")
     if not versions:
         return _no_versions(model, ("production",))
-    return _over(model, versions, lambda v: version_evidence(model, v) if v.features else None,
+    return _over(model, versions, lambda v: version_evidence(model, v) if v.has_features else None,
                  "production versions", "name the feature definitions they were trained with",
                  "define features with @mlops.feature, apply them in the training run and register from it "
                  "(mlops.register_model(..., features=[...]))")
