@@ -110,3 +110,11 @@ def _production_model_card(url: str) -> ScorecardView:
         factories.version(session, factories.model(session, project_id, "credit-risk"), stage="production")
     with session_scope(engine) as session:
         return present(scorecards.scorecard(session=session, project_id=project_id, model="credit-risk"))
+
+
+def test_a_project_card_shows_twenty_models_and_counts_the_rest():
+    project = present(card(model=None, version=None, models=[card(model=f"m{i:02d}") for i in range(23)]))
+    text = repr(project)
+    assert "m19 v5" in text and "m20" not in text and text.endswith("    … 3 more (.models has all)")
+    html = project._repr_html_().split("mlops-scorecard-models", 1)[1]
+    assert html.count("<tr><td") == 21 and "… 3 more (.models has all)" in html and len(project.models) == 23
