@@ -167,7 +167,7 @@ class ModelFacts:
     versions: list[VersionFacts] = field(default_factory=list)
     stage_changes: list[StageChangeFacts] = field(default_factory=list)
     retraining_set_at: float | None = None  # its retraining notebook, when set
-    alert_retraining: tuple[int, float, str] | None = None  # newest run started by an alert: (id, at, status)
+    alert_retraining: tuple[int, float, str, int] | None = None  # newest run started by an alert: (id, at, status, alert)
     succeeded_retraining: tuple[int, float] | None = None  # newest run that succeeded: (id, at)
 
     def live(self) -> list[VersionFacts]:
@@ -363,11 +363,13 @@ def _stage_changes(db: Any, facts: Facts, models: dict[int, ModelFacts], version
     sc = StageChange
     rows = db.execute(select(col(sc.id), col(sc.model_id), col(sc.model_version_id), col(sc.from_stage),
                              col(sc.to_stage), col(sc.request_id), col(sc.rollback), col(sc.created_at))
-                      .where(col(sc.model_id).in_(_model_ids(ids)), col(sc.created_at) <= as_of)
+                      .where(col(sc.model_id).in_(_model_ids(ids)))
                       .order_by(col(sc.id))).all()
-    last: dict[int, str] = {}
+    last: dict[int, str] = {}  # each version's stage at as_of, from its changes up to then
+    moved: set[int] = set()  # versions with any stage change, before or after as_of
     for r in rows:
-        if r.model_id in models:
+        moved.add(r.model_version_id)
+        if r.model_id in models and r.created_at <= as_of:
             models[r.model_id].stage_changes.append(StageChangeFacts(
                 id=r.id, model_version_id=r.model_version_id, from_stage=r.from_stage, to_stage=r.to_stage,
                 request_id=r.request_id, rollback=bool(r.rollback), created_at=r.created_at))
@@ -376,8 +378,8 @@ def _stage_changes(db: Any, facts: Facts, models: dict[int, ModelFacts], version
         return
     for v in versions.values():
         # a version never moved by a stage change (a store written by hand) keeps its stored stage
-        touched = any(c.model_version_id == v.id for c in models[v.model_id].stage_changes) or v.id in last
-        v.stage = last.get(v.id, "none") if touched or v.stage == "none" else v.stage
+        if v.id in moved:
+            v.stage = last.get(v.id, "none")
 
 
 def _runs_and_datasets(db: Any, versions: dict[int, VersionFacts], ids: list[int]) -> None:
@@ -608,7 +610,7 @@ def _retraining(db: Any, models: dict[int, ModelFacts], ids: list[int], as_of: f
         ok = [r for r in found if r.status == "succeeded"]
         if by:
             newest = max(by, key=lambda r: r.started_at)
-            models[model_id].alert_retraining = (newest.id, newest.started_at, newest.status)
+            models[model_id].alert_retraining = (newest.id, newest.started_at, newest.status, newest.alert_id)
         if ok:
             newest = max(ok, key=lambda r: r.started_at)
             models[model_id].succeeded_retraining = (newest.id, newest.started_at)
