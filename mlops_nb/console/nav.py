@@ -56,15 +56,16 @@ def pages_for(identity: Identity | None) -> list[st.Page]:
 
 def sidebar(identity: Identity) -> None:
     """Who is logged in, the project the pages show, and `Log out`."""
-    from mlops_nb.console import auth, data
+    from mlops_nb.console import auth, data, links, ui
 
     with st.sidebar:
         st.caption(f"Logged in as **{auth.plain(identity.name)}** ({identity.role})")
         projects = data.projects()
         if projects:
             names = [p["name"] for p in projects]
-            chosen = st.session_state.get("project") if st.session_state.get("project") in names else names[0]
-            st.selectbox("Project", names, index=names.index(chosen), key="project")
+            links.preselect_project(names)  # a link to a record of another project opens that project
+            ui.keep_choice(names, "project")
+            st.selectbox("Project", names, key="project")
         if st.button("Log out", key="logout"):
             auth.logout()
             st.rerun()
