@@ -154,8 +154,15 @@ def _models_registered(project: ProjectFacts, model: ModelFacts, facts: Facts) -
                    [version_evidence(model, newest)])
 
 
+def code_of(v: VersionFacts) -> tuple[bool, str]:
+    """(recorded, in words): the version's code reference as registry.lineage judges it, computed once."""
+    if v.code_verdict is None:
+        v.code_verdict = code_verdict(version_code(v.run, v.code))
+    return v.code_verdict
+
+
 def _lineage(v: VersionFacts) -> bool:
-    code_ok, _ = code_verdict(version_code(v.run, v.code))
+    code_ok, _ = code_of(v)
     return v.dataset is not None and code_ok and bool(v.params or (v.run is not None and v.run.has_params))
 
 
@@ -209,8 +216,8 @@ def _data_validated(project: ProjectFacts, model: ModelFacts, facts: Facts) -> V
         if v.validation is not None and v.validation[1] <= v.created_at:
             return Evidence("validation", v.validation[0], f"validation of {model.name} v{v.version}'s training data",
                             model.name, v.version, v.validation[1])
-        for request in facts.requests.values():
-            if request.model_version_id == v.id and any(
+        for request in facts.requests_of(v.id):
+            if any(
                     isinstance(g, dict) and g.get("name") == "data_validated" and g.get("passed") for g in request.gates):
                 return Evidence("request", request.id, f"request {request.id}: data_validated passed", model.name,
                                 v.version, request.decided_at)
@@ -339,10 +346,16 @@ def _versioned_features(project: ProjectFacts, model: ModelFacts, facts: Facts) 
 
 
 def p95(values: list[float]) -> float:
-    """The 95th percentile with numpy's linear interpolation (as the monitor's latency_p95 rule)."""
-    import numpy as np
-
-    return float(np.percentile(values, 95))
+    """The 95th percentile by linear interpolation between the closest ranks: numpy.percentile's
+    default, which the monitor's latency_p95 rule uses (numpy's call overhead is most of the time
+    for a few values, and a portfolio computes hundreds). Raises ValueError for no values."""
+    if not values:
+        raise ValueError("a p95 needs at least one value")
+    ordered = sorted(values)
+    rank = (len(ordered) - 1) * 0.95
+    low = int(rank)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
 
 
 def _sla_met(project: ProjectFacts, model: ModelFacts, facts: Facts) -> Verdict:

@@ -122,6 +122,7 @@ class VersionFacts:
     drift_at: float | None = None
     outcome_keys: list[tuple[int, float, list[str]]] = field(default_factory=list)  # (id, at, metric names)
     validation: tuple[int, float] | None = None  # the first ok validation of its training data: (id, at)
+    code_verdict: tuple[bool, str] | None = None  # registry.lineage.code_verdict of its code, once computed
 
     @property
     def label(self) -> str:
@@ -247,6 +248,15 @@ class Facts:
     projects: dict[int, ProjectFacts]
     requests: dict[int, RequestFacts] = field(default_factory=dict)
     experiments: dict[int, tuple[int, bool]] = field(default_factory=dict)
+    _by_version: dict[int, list[RequestFacts]] | None = None
+
+    def requests_of(self, version_id: int) -> list[RequestFacts]:
+        """The approved requests for model version `version_id`."""
+        if self._by_version is None:
+            self._by_version = defaultdict(list)
+            for request in self.requests.values():
+                self._by_version[request.model_version_id].append(request)
+        return self._by_version.get(version_id, [])
 
 
 def _settings_of(rows: Iterable[Any], project_ids: Sequence[int]) -> dict[int, dict[str, float]]:
