@@ -286,6 +286,7 @@ def gather(*, session: Session, project_ids: list[int] | None, as_of: float,
     `stages_now` True takes each version's stage as stored (the present); False reconstructs it at
     `as_of` from the stage changes (history). Runs 17 statements whatever the number of projects,
     models, versions and runs."""
+    session.flush()  # the reads below are Core statements, which do not autoflush the caller's pending rows
     db = session.connection()
     query = select(col(Project.id), col(Project.name)).order_by(col(Project.name))
     if project_ids is not None:
