@@ -101,17 +101,25 @@ def _summary_row(card: Scorecard) -> list[str]:
 
 _MARKUP = re.compile(r"([\\`*\[<>|])")  # `]` is inert without its `[`; `_` inside words is too (GFM)
 _NEWLINES = re.compile(r"\r\n|\r|\n")
+# control characters but tab and line breaks: shown as escapes (ESC as \x1b), so a name from the store
+# cannot rewrite the terminal the pack is printed to, nor put an invalid character in the page
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
-def md_cell(text: str) -> str:
+def visible(text: object) -> str:
+    """`str(text)` with control characters other than tab and line breaks written as escapes."""
+    return _CONTROL.sub(lambda m: repr(m.group())[1:-1], str(text))
+
+
+def md_cell(text: object) -> str:
     """`text` safe in a GitHub table cell: markup characters (`|`, `<`, `*`, ...) backslash-escaped,
-    line breaks as `<br>`."""
-    return _NEWLINES.sub("<br>", _MARKUP.sub(r"\\\1", str(text)))
+    line breaks as `<br>`, other control characters as escapes."""
+    return _NEWLINES.sub("<br>", _MARKUP.sub(r"\\\1", visible(text)))
 
 
-def _md_line(text: str) -> str:
+def _md_line(text: object) -> str:
     """`text` for a heading or a paragraph: escaped like a cell, on one line."""
-    return _NEWLINES.sub(" ", _MARKUP.sub(r"\\\1", str(text)))
+    return _NEWLINES.sub(" ", _MARKUP.sub(r"\\\1", visible(text)))
 
 
 def _md_table(columns: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
@@ -201,7 +209,7 @@ _CRITERIA_WIDTHS = (22, 8, 26, 22, 22)
 
 
 def _esc(text: object) -> str:
-    return html.escape(str(text), quote=True)
+    return html.escape(visible(text), quote=True)
 
 
 def _status_cell(status: str) -> str:

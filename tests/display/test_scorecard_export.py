@@ -107,3 +107,12 @@ def test_exports_refuse_what_is_not_a_list_of_scorecards():
         to_html([{"project": "credit"}])
     with pytest.raises(InvalidInput, match="cards must be a list of Scorecards, got str"):
         to_markdown("credit")
+
+
+def test_control_characters_are_escapes_in_both_formats():
+    hostile = card(model="evil\x1b[2J\x07", label="a\x00b")
+    md, page = to_markdown([hostile]), to_html([hostile])
+    for text in (md, page):
+        assert not re.search(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", text)
+    assert "evil\\\\x1b\\[2J\\\\x07" in md and "a\\\\x00b" in md  # Markdown escapes the backslash and `[`
+    assert "evil\\x1b[2J\\x07" in page and "a\\x00b" in page
