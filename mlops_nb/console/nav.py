@@ -1,7 +1,7 @@
 """Which pages each role sees, in the order SPEC §4 names them, and the sidebar every page shares.
 
-Hiding a page is a convenience; the services refuse what a role may not do (SPEC §2). The Scorecards
-page takes its place after Monitoring, before Audit, when its issue lands.
+Hiding a page is a convenience; the services refuse what a role may not do (SPEC §2). Scorecards is
+the manager's page, and every role sees it.
 """
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("Data", "data.py", ":material/dataset:", EVERYONE),
     PageSpec("Approvals", "approvals.py", ":material/fact_check:", EVERYONE),
     PageSpec("Monitoring", "monitoring.py", ":material/monitor_heart:", EVERYONE),
-    # Scorecards goes here (the scorecards issue)
+    PageSpec("Scorecards", "scorecards.py", ":material/verified:", EVERYONE),
     PageSpec("Audit", "audit.py", ":material/receipt_long:", EVERYONE),
     PageSpec("Admin", "admin.py", ":material/admin_panel_settings:", ("admin", "ml_engineer")),
 )
