@@ -114,6 +114,8 @@ def credit_this_week(d: Demo, s: dict[str, Any]) -> str:
 
     cs = d.script
     d.project = PROJECT
+    d.as_user("ada")  # credit-risk-gbm waits in staging under the default: it gets a quality gate too
+    mlops.set_policy(metric_thresholds={"roc_auc": ">= 0.70"})
     shifted = economy.training_frame("2024-06", "2024-09").iloc[len(economy.german_credit()):]
     train, holdout = cs.split(shifted.reset_index(drop=True))
     d.as_user("dana")
@@ -137,9 +139,20 @@ def credit_this_week(d: Demo, s: dict[str, Any]) -> str:
     with environment_set(MLOPS_TOKEN=s["retrainer_token"]):  # the monitor job's environment, as before
         checked = mlops.monitor("credit-risk")
     fired = ", ".join(alert.rule for alert in checked.alerts) or "no alert"
-    return (f"credit this week: credit-risk v{v6.version} with monthly_burden v1 through staging into production "
+    return (f"credit this week: ada's project default adds roc_auc >= 0.70; credit-risk v{v6.version} with monthly_burden v1 through staging into production "
             f"(eli, rita); this week's {len(economy.applicants(THIS_WEEK_MONTH))} applicants scored by pat; the "
             f"monitor checked them: {len(checked.reports)} drift report, {fired}")
+
+
+def phases(engine: Any) -> dict[str, str]:
+    """{project: "N Name"} for every project of the store, highest phase first (then by name): what
+    each project's scorecard says now (services.monitoring.scorecards)."""
+    from mlops_nb.services.monitoring import scorecards
+    from mlops_nb.store.db import session_scope
+
+    with session_scope(engine) as session:
+        cards = scorecards.portfolio(session=session)
+    return {card.project: f"{card.phase} {card.phase_name}" for card in sorted(cards, key=lambda c: -c.phase)}
 
 
 CHAPTERS: tuple[Callable[[Demo, dict[str, Any]], str], ...] = (deposits, loan_routing, credit_this_week)

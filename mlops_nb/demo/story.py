@@ -48,7 +48,7 @@ class Login:
 class Summary:
     """What the demo made, read back from the store: `runs` per status, `experiments` (names),
     `versions` per model, `requests` per status, `rollbacks`, the audit chain's verdict
-    (`audit_verified`), and how long it took (`seconds`)."""
+    (`audit_verified`), how long it took (`seconds`), and each project's phase (`phases`)."""
 
     project: str
     logins: list[Login]
@@ -59,6 +59,7 @@ class Summary:
     rollbacks: int = 0
     audit_verified: str = ""
     seconds: float = 0.0
+    phases: dict[str, str] = field(default_factory=dict)  # project -> "3 Advanced": its scorecard's phase now
 
 
 class Demo:
@@ -520,6 +521,8 @@ def build(db_url: str, *, artifact_root: str | None = None, code_dir: Path | Non
         with threadpool_limits(limits=1):
             for chapter in (*CHAPTERS, *portfolio.CHAPTERS):  # the credit story, then the other teams
                 progress(chapter(demo, state))
-        return summarize(logins, started)
+        summary = summarize(logins, started)
+        summary.phases = portfolio.phases(engine)
+        return summary
     finally:
         set_current(None)  # the last demo user's login is not left behind in this process
