@@ -37,6 +37,9 @@ if TYPE_CHECKING:
     from mlops_nb.api.alerts import alerts as alerts
     from mlops_nb.api.alerts import monitor as monitor
     from mlops_nb.api.alerts import on_alert as on_alert
+    from mlops_nb.api.attestations import attest as attest
+    from mlops_nb.api.attestations import attestations as attestations
+    from mlops_nb.api.attestations import withdraw_attestation as withdraw_attestation
     from mlops_nb.api.audit import audit_trail as audit_trail
     from mlops_nb.api.autolog import autolog as autolog
     from mlops_nb.api.connect import get_context as get_context
@@ -69,6 +72,10 @@ if TYPE_CHECKING:
     from mlops_nb.api.retraining import retrain as retrain
     from mlops_nb.api.retraining import retraining_runs as retraining_runs
     from mlops_nb.api.retraining import set_retraining as set_retraining
+    from mlops_nb.api.scorecard_history import scorecard_history as scorecard_history
+    from mlops_nb.api.scorecard_history import scorecard_settings as scorecard_settings
+    from mlops_nb.api.scorecard_history import set_scorecard_settings as set_scorecard_settings
+    from mlops_nb.api.scorecard_history import snapshot_scorecards as snapshot_scorecards
     from mlops_nb.api.tracking import active_run as active_run
     from mlops_nb.api.tracking import end_run as end_run
     from mlops_nb.api.tracking import get_dataset as get_dataset
@@ -114,6 +121,9 @@ _API = {
     "mlops_nb.api.registry": ["register_model", "models", "get_model_version", "load_model", "trust_types",
                               "trusted_types"],
     "mlops_nb.api.retraining": ["set_retraining", "retrain", "retraining_runs"],
+    "mlops_nb.api.attestations": ["attest", "withdraw_attestation", "attestations"],
+    "mlops_nb.api.scorecard_history": ["snapshot_scorecards", "scorecard_history", "scorecard_settings",
+                                       "set_scorecard_settings"],
     "mlops_nb.api.users": ["users", "add_user", "set_role", "deactivate_user", "activate_user", "set_password",
                            "issue_token", "tokens", "revoke_token"],
 }

@@ -17,7 +17,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from mlops_nb.cli import audit, console, db, demo, monitor, policy, retrain, runs, users  # noqa: F401  (each registers its commands)
+from mlops_nb.cli import audit, console, db, demo, monitor, policy, retrain, runs, scorecards, users  # noqa: F401  (each registers its commands)
 from mlops_nb.cli.base import COMMANDS, Handler, Parser
 from mlops_nb.services.errors import MlopsError
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from mlops_nb.display import (  # noqa: F401  (registers the views)
     alerts,
+    attestations,
     data,
     drift,
     features,

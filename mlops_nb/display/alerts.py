@@ -116,6 +116,7 @@ class MonitorResultView(Displayable, MonitorResult):
     def _pairs(self) -> list[tuple[str, Any]]:
         pairs: list[tuple[str, Any]] = [("line", line) for line in self.lines]
         pairs += [("evaluated", ", ".join(f"{label} ({n} new batches)" for label, n in self.evaluated) or "-"),
-                  ("alerts fired", len(self.alerts)), ("drift reports", len(self.reports))]
+                  ("alerts fired", len(self.alerts)), ("drift reports", len(self.reports)),
+                  ("scorecard snapshots", self.snapshots)]
         pairs += [("not evaluated", f"{label}: {why}") for label, why in self.failed]
         return pairs

@@ -13,6 +13,7 @@ MIN_STEP, MAX_STEP = -2**63, 2**63 - 1  # the step column is a 64-bit BIGINT (as
 
 
 READ_LIMIT = 1_000  # the most rows a listing read returns at once
+NOTE_CHARS = 5_000  # a person's note (an alert's acknowledgement, an attestation): what was done, not a document
 
 
 def check_limit(limit: Any, maximum: int = READ_LIMIT) -> int:
@@ -24,6 +25,24 @@ def check_limit(limit: Any, maximum: int = READ_LIMIT) -> int:
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= maximum:
         raise InvalidInput(f"limit must be a whole number from 1 to {maximum}, got {limit!r}")
     return limit
+
+
+def check_note(note: Any, *, required: str | None = None) -> str:
+    """`note` as given, when it is text a store keeps: no NUL (PostgreSQL refuses it), at most
+    NOTE_CHARS characters; with `required` (what the note must say, for the message), not blank either.
+
+    Raises:
+        InvalidInput: not text, holding NUL, too long, or blank when `required`.
+    """
+    if not isinstance(note, str):
+        raise InvalidInput(f"a note must be text, got {type(note).__name__}")
+    if "\x00" in note:
+        raise InvalidInput("a note must not hold NUL characters")
+    if len(note) > NOTE_CHARS:
+        raise InvalidInput(f"a note is at most {NOTE_CHARS:,} characters, got {len(note):,}")
+    if required is not None and not note.strip():
+        raise InvalidInput(f"a note is required: {required}")
+    return note
 
 
 def check_name(value: Any, what: str) -> str:

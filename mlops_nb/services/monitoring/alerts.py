@@ -26,10 +26,10 @@ from mlops_nb.services.errors import InvalidInput, NotFound
 from mlops_nb.services.governance import audit
 from mlops_nb.services.identity import permissions
 from mlops_nb.services.identity.auth import Identity
+from mlops_nb.services.values import NOTE_CHARS as NOTE_CHARS  # the console's note box reads it here
+from mlops_nb.services.values import check_note
 from mlops_nb.store.models import Alert, ModelVersion, RegisteredModel
 from mlops_nb.store.models.alerts import ALERT_STATUSES, SEVERITIES
-
-NOTE_CHARS = 5_000  # an acknowledgement's note: what was checked or done, not a document
 
 
 @dataclass
@@ -138,12 +138,7 @@ def acknowledge_alert(*, session: Session, project_id: int, actor: Identity, ale
         InvalidInput: `note` is not text, holds NUL (PostgreSQL refuses it) or is over NOTE_CHARS.
     """
     who = permissions.authorize(session=session, actor=actor, action="acknowledge")
-    if not isinstance(note, str):
-        raise InvalidInput(f"a note must be text, got {type(note).__name__}")
-    if "\x00" in note:
-        raise InvalidInput("a note must not hold NUL characters")
-    if len(note) > NOTE_CHARS:
-        raise InvalidInput(f"a note is at most {NOTE_CHARS:,} characters, got {len(note):,}")
+    check_note(note)
     alert = session.get(Alert, alert_id)
     if alert is None or alert.project_id != project_id:
         raise NotFound(f"alert {alert_id} does not exist in this project")

@@ -18,7 +18,10 @@ model), in one transaction per version:
    the run, in the same transaction: they are marked only when the evaluation committed.
 
 The actions of the alerts fired run after that commit (a webhook's retries hold no lock on the
-store). The result has one line per error finding and per alert, naming the model, the column and
+store). Last, still under the lock, the scorecards of the projects it ran on are snapshotted for the
+trend (scorecard_history.take_snapshots, trigger "monitor", only_if_changed: an hourly cron job
+stores a point a day per card, plus every change); a snapshot that fails fails nothing else: the run
+says so in one line and stays ok. The result has one line per error finding and per alert, naming the model, the column and
 the rule (warning findings too with `include_warnings`), and nothing for what is fine.
 
     result = run_monitor(engine=e, store=store, actor=identity.OPERATOR)
@@ -44,6 +47,7 @@ from mlops_nb.services.monitoring.drift_results import DriftReport
 from mlops_nb.services.monitoring.monitor_checks import Firing, RuleSpec, Target
 from mlops_nb.services.monitoring.monitor_lock import LOCK_TTL_S, hold_lock
 from mlops_nb.services.monitoring.rules import project_rules
+from mlops_nb.services.monitoring.scorecard_history import take_snapshots
 from mlops_nb.store.artifacts import ArtifactStore
 from mlops_nb.store.db import session_scope
 from mlops_nb.store.models import ModelVersion, Project, RegisteredModel, StageChange
@@ -58,7 +62,8 @@ class MonitorResult:
     """What one `mlops monitor run` did: `lines` to print (one per error finding and per alert, warnings
     with include_warnings), `alerts` fired, drift `reports` computed (services.monitoring.drift's
     DriftReport), `evaluated` (model version label, new batches) per version, `actions` delivered,
-    and `failed` (version label, why) for versions whose evaluation failed (their cursor did not move)."""
+    `failed` (version label, why) for versions whose evaluation failed (their cursor did not move), and
+    `snapshots`: the scorecard snapshots written at the end."""
 
     lines: list[str] = field(default_factory=list)
     alerts: list[AlertPublic] = field(default_factory=list)
@@ -66,6 +71,7 @@ class MonitorResult:
     evaluated: list[tuple[str, int]] = field(default_factory=list)
     actions: list[ActionOutcome] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)
+    snapshots: int = 0
 
     @property
     def ok(self) -> bool:
@@ -209,6 +215,21 @@ def evaluate_version(*, session: Session, store: ArtifactStore, target: Target, 
     return result
 
 
+def snapshot_scorecards(*, engine: Any, project_ids: list[int] | None, taken_by: str) -> tuple[int, str]:
+    """Snapshot the scorecards of `project_ids` (None: every project) as a monitor run does (trigger
+    "monitor", only the cards that changed or whose newest snapshot is a day old), in one
+    transaction. Returns (rows written, "") or, when that failed, (0, the one line saying so): a
+    snapshot is the trend's, and must not fail the monitoring that already committed."""
+    scopes: list[int | None] = list(project_ids) if project_ids is not None else [None]
+    try:
+        with session_scope(engine) as session:
+            written = [take_snapshots(session=session, taken_by=taken_by, trigger="monitor", project_id=project_id,
+                                      only_if_changed=True) for project_id in scopes]
+        return sum(written), ""
+    except Exception as err:  # noqa: BLE001 - any failure, driver errors and bugs alike, is reported, not raised
+        return 0, one_line(f"warning: scorecard snapshot not taken: {type(err).__name__}: {err}")
+
+
 def run_monitor(*, engine: Any, store: ArtifactStore, project_id: int | None = None, model: str | None = None,
                 include_warnings: bool = False, actor: Identity, lock_ttl_s: float = LOCK_TTL_S,
                 kernel_env: Mapping[str, str] | None = None) -> MonitorResult:
@@ -253,4 +274,10 @@ def run_monitor(*, engine: Any, store: ArtifactStore, project_id: int | None = N
                     result.actions += run_actions(engine=engine, store=store, project_id=target.project_id,
                                                   alert=alert, actions=steps, actor=actor, project=target.project,
                                                   kernel_env=kernel_env)
+        lease.refresh()
+        ran_on = sorted({t.project_id for t in targets}) if model is not None else \
+            [project_id] if project_id is not None else None
+        result.snapshots, problem = snapshot_scorecards(engine=engine, project_ids=ran_on, taken_by=actor.name)
+        if problem:
+            result.lines.append(problem)
     return result
