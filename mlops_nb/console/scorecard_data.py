@@ -10,7 +10,8 @@ reads the portfolio once per rerun: every project's card with its models' cards,
 """
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import streamlit as st
 from sqlmodel import Session
@@ -18,6 +19,7 @@ from sqlmodel import Session
 from mlops_nb.console import data
 from mlops_nb.console.data import session, stamp, store_url
 
+T = TypeVar("T")
 SCORECARD_TTL_S = 10  # seconds a computed portfolio is served before it is computed again
 
 
@@ -29,14 +31,25 @@ def read_portfolio(*, session: Session, as_of: float | None = None) -> list[Any]
     return scorecards.portfolio(session=session, as_of=as_of)
 
 
-@st.cache_data(show_spinner=False, ttl=SCORECARD_TTL_S)
+# a resource, not data: st.cache_data would unpickle a copy on every rerun (a second for 500 models'
+# cards); every session shares these objects, and no page changes them
+@st.cache_resource(show_spinner=False, ttl=SCORECARD_TTL_S, max_entries=4)
 def _portfolio(url: str, stamp_: int) -> list[Any]:
     with session() as s:
         return read_portfolio(session=s)
 
 
+def _write(action: Callable[[Session], T]) -> T:
+    """data.write (one transaction, cached reads cleared), and the cached portfolio cleared too."""
+    try:
+        return data.write(action)
+    finally:
+        _portfolio.clear()
+
+
 def portfolio() -> list[Any]:
-    """Every project's Scorecard, by project name, each with `.models` (read_portfolio), cached."""
+    """Every project's Scorecard, by project name, each with `.models` (read_portfolio), cached and
+    shared: read them, never change them."""
     return _portfolio(store_url(), stamp())
 
 
@@ -71,7 +84,7 @@ def attest(actor: Any, project_id: int, test: str, note: str, model: str | None,
     """
     from mlops_nb.services.monitoring import attestations
 
-    return data.write(lambda s: attestations.attest(session=s, actor=actor, project_id=project_id, test=test,
+    return _write(lambda s: attestations.attest(session=s, actor=actor, project_id=project_id, test=test,
                                                     note=note, model=model, days=days))
 
 
@@ -85,7 +98,7 @@ def withdraw(actor: Any, project_id: int, attestation_id: int) -> Any:
     """
     from mlops_nb.services.monitoring import attestations
 
-    return data.write(lambda s: attestations.withdraw_attestation(session=s, actor=actor, project_id=project_id,
+    return _write(lambda s: attestations.withdraw_attestation(session=s, actor=actor, project_id=project_id,
                                                                   attestation_id=attestation_id))
 
 
@@ -117,7 +130,7 @@ def take_snapshot(actor: Any, project_id: int) -> int:
     """
     from mlops_nb.services.monitoring import scorecard_history
 
-    return data.write(lambda s: scorecard_history.take_snapshots(session=s, taken_by=actor.name, trigger="manual",
+    return _write(lambda s: scorecard_history.take_snapshots(session=s, taken_by=actor.name, trigger="manual",
                                                                  project_id=project_id, actor=actor))
 
 
@@ -143,5 +156,5 @@ def set_settings(actor: Any, project_id: int, changes: dict[str, float]) -> dict
     """
     from mlops_nb.services.monitoring import scorecard_settings
 
-    return data.write(lambda s: scorecard_settings.set_settings(session=s, actor=actor, project_id=project_id,
+    return _write(lambda s: scorecard_settings.set_settings(session=s, actor=actor, project_id=project_id,
                                                                 changes=changes))
