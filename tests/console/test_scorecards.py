@@ -92,7 +92,7 @@ def test_a_fresh_project_is_at_phase_0_and_says_what_to_do_first(console_store, 
     table = _portfolio(at)
     assert table.to_dict("records") == [{
         "Project": "credit", "Model": "no models yet", "Production": "", "Foundational": "0/4", "Automated": "0/4",
-        "Advanced": "0/4", "Phase reached": "0 · Not yet foundational", "ML Test Score": 0.0, "Band": "0"}]
+        "Advanced": "0/4", "Phase reached": "0 · Not yet foundational", "ML Test Score": "0 · band 0"}]
     assert at.selectbox(key="scorecards.card").value == ("credit", None)
     assert [m.value for m in at.metric][:2] == ["0 · Not yet foundational", "0 of 12"]
     labels = [e.label for e in at.expander if e.label.startswith(":red[**fail**]")]

@@ -81,8 +81,7 @@ def portfolio_table(cards: list[Any]) -> tuple[pd.DataFrame, dict[str, list[str]
                 levels[name].append(level)
             score = card.ml_test_score
             row["Phase reached"] = f"{card.phase} · {card.phase_name}"
-            row["ML Test Score"] = score.final
-            row["Band"] = score.band
+            row["ML Test Score"] = f"{score.final:g} · band {score.band}"
             rows.append(row)
             keys.append((card.project, card.model))
     return pd.DataFrame(rows), levels, keys
@@ -92,12 +91,12 @@ def _portfolio(frame: pd.DataFrame, levels: dict[str, list[str]]) -> Any:
     """The table of portfolio_table, each phase's cell coloured by its level (a row picks the card
     below); the selection event."""
     styled = frame.style.apply(lambda column: [f"background-color: {COLOURS[lv]}" for lv in levels[str(column.name)]],
-                               subset=list(PHASES.values())).format({"ML Test Score": "{:g}"})
+                               subset=list(PHASES.values()))
     return st.dataframe(styled, hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row",
                         key="scorecards.table", height=38 + 35 * max(1, min(len(frame), TABLE_ROWS)),
-                        column_config={"Phase reached": st.column_config.TextColumn(width="medium"),
-                                       "ML Test Score": st.column_config.NumberColumn(help="The minimum over the "
-                                                                                      "four sections, 0-7")})
+                        column_config={"Production": st.column_config.TextColumn(width="small"),
+                                       "ML Test Score": st.column_config.TextColumn(
+                                           help="The minimum over the four sections (0-7) and the paper's band")})
 
 
 def _exports(cards: list[Any]) -> None:
@@ -295,7 +294,10 @@ def _card(actor: Identity, card: Any, project_id: int) -> None:
     a.metric("Phase reached", f"{card.phase} · {card.phase_name}")
     b.metric("Criteria passed", f"{passed} of {len(card.criteria)}")
     c.metric("ML Test Score", f"{card.ml_test_score.final:g}", help=card.ml_test_score.band_text)
-    d.metric("Production version", f"v{card.version}" if card.version is not None else "none")
+    if card.model is not None:
+        d.metric("Production version", f"v{card.version}" if card.version is not None else "none")
+    else:
+        d.metric("Models in production", f"{sum(m.version is not None for m in card.models)} of {len(card.models)}")
     settings = sdata.settings(project_id)
     _settings(actor, project_id, settings)
     criteria, tests, attested, trend = st.tabs(TABS, key="scorecards.tab", on_change="rerun")
