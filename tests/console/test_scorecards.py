@@ -12,12 +12,14 @@ from sqlalchemy import delete, func, select
 from streamlit.runtime.media_file_manager import MediaFileManager
 
 from mlops_nb.console import nav, scorecard_charts, ui
+from mlops_nb.console.links import SCORECARDS, Link
 from mlops_nb.console.views import scorecards as page
 from mlops_nb.store.db import get_engine, session_scope
 from mlops_nb.store.models import Project
 from mlops_nb.store.models.scorecards import Attestation
 from tests import factories
 from tests.console.conftest import log_in, new_app
+from tests.console.test_links import follow
 from tests.monitoring_story import XSS
 
 
@@ -144,8 +146,10 @@ def test_attesting_is_offered_to_the_roles_that_may_and_goes_through_the_service
 
     manager = _pick(_as("max"), ("credit", "credit-risk"), "Attestations")  # may attest, not withdraw rita's
     assert "scorecards.withdraw" not in [b.key for b in manager.button] and list(manager.get("form"))
-    at.session_state["scorecards.tab"] = "Attestations"
-    at = at.run()
+    # a link to the attestation (an evidence link) opens this card's Attestations tab, pointing at it
+    at = follow(at, Link(SCORECARDS, "", {"project": "credit", "attestation": str(shown["#"][0])}))
+    assert at.session_state["scorecards.tab"] == "Attestations"
+    assert _with(at, "Note")[["#", "Linked"]].values.tolist() == [[shown["#"][0], "◀"]]
     assert at.selectbox(key="scorecards.withdraw_choice").options == [f"#{shown['#'][0]} · data.2 · by rita"]
     at = at.button(key="scorecards.withdraw").click().run()
     assert at.success[0].value.endswith(ui.plain("(data.2) withdrawn."))
