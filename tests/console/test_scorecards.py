@@ -208,3 +208,19 @@ def test_the_trend_chart_draws_phase_as_steps_and_escapes_the_title():
     assert (phase.line.shape, list(phase.y), list(score.y), score.yaxis) == ("hv", [0, 1, 2], [0.0, 0.5, 1.5], "y2")
     assert figure.layout.yaxis.ticktext[2] == "2 · Automated"
     assert figure.layout.title.text == "&lt;img src=x onerror=alert(1)&gt;: trend"
+
+
+def test_a_phase_cell_says_how_many_passed_and_is_coloured_to_match():
+    from types import SimpleNamespace
+
+    from mlops_nb.services.monitoring.scorecard_results import CRITERIA, Criterion
+
+    def cell(*statuses: str):
+        criteria = [Criterion(c.phase, c.name, c.title, status, "") for c, status in
+                    zip((c for c in CRITERIA if c.phase == 2), statuses)]
+        return page._share(SimpleNamespace(criteria=criteria), 2)
+
+    assert cell("pass", "pass", "pass", "pass") == ("4/4", "all")
+    assert cell("pass", "pass", "partial", "fail") == ("2/4 (1 partial)", "some")
+    assert cell("fail", "partial", "fail", "fail") == ("0/4 (1 partial)", "some")
+    assert cell("fail", "fail", "fail", "fail") == ("0/4", "none")
