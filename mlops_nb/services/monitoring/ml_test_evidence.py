@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from mlops_nb.services.monitoring.scorecard_criteria import (
-    _batch_evidence,
+    batch_evidence,
     code_of,
     covering,
     effective_policy,
@@ -84,7 +84,7 @@ def _data_1(p: ProjectFacts, m: ModelFacts, v: VersionFacts | None, f: Facts) ->
     scored = sum(s.in_window for s in v.batches.values())
     if not scored:
         return None, f"{m.name} v{v.version} has no validated scoring batches within the monitoring window"
-    batch = _batch_evidence(m, v) or _batch_evidence(m, v, "staging")
+    batch = batch_evidence(m, v) or batch_evidence(m, v, "staging")
     data = Evidence("dataset_version", v.dataset.id, f"dataset {v.dataset.name} v{v.dataset.version} (schema)",
                     m.name, v.version)
     return [data] + ([batch] if batch else []), f"schema of {v.dataset.name} v{v.dataset.version}; {scored} batches " \
@@ -167,8 +167,8 @@ def _infrastructure_1(p: ProjectFacts, m: ModelFacts, v: VersionFacts | None, f:
     code_ok, words = code_of(v)
     missing = [what for what, ok in (("training dataset", v.dataset is not None and bool(v.dataset.fingerprint)),
                                      ("code reference", code_ok),
-                                     ("params", bool(v.params or (v.run and v.run.has_params))),
-                                     ("environment", bool(v.env))) if not ok]
+                                     ("params", v.has_params or bool(v.run and v.run.has_params)),
+                                     ("environment", v.has_env)) if not ok]
     if missing:
         return None, f"{m.name} v{v.version} has no {', no '.join(missing)}"
     return [version_evidence(m, v)], f"dataset fingerprint, {words}, params and environment recorded"
@@ -205,7 +205,7 @@ def _infrastructure_6(p: ProjectFacts, m: ModelFacts, v: VersionFacts | None, f:
               and to_production is not None and c.id < to_production.id]
     if not staged:
         return None, f"{m.name} v{v.version} was not in staging before production"
-    batch = _batch_evidence(m, v, "staging")
+    batch = batch_evidence(m, v, "staging")
     if batch is None:
         return None, f"{m.name} v{v.version} scored no batches in staging"
     return [Evidence("stage_change", staged[-1].id, f"{m.name} v{v.version} entered staging", m.name, v.version,
@@ -248,7 +248,7 @@ def _monitoring_2(p: ProjectFacts, m: ModelFacts, v: VersionFacts | None, f: Fac
     rule = _validation_in_force(p, m)
     if rule is None:
         return None, f"no enabled validation rule covers {m.name}"
-    batch = _batch_evidence(m, v) or _batch_evidence(m, v, "staging")
+    batch = batch_evidence(m, v) or batch_evidence(m, v, "staging")
     return ([batch] if batch else []) + rule[0], f"{scored} batches validated; {rule[1]}"
 
 
@@ -258,7 +258,7 @@ def _monitoring_3(p: ProjectFacts, m: ModelFacts, v: VersionFacts | None, f: Fac
     stats = v.batches.get("production")
     if stats is None or not stats.monitored:
         return None, f"no production batch of {m.name} v{v.version} within the window was evaluated by the monitor"
-    batch = _batch_evidence(m, v)
+    batch = batch_evidence(m, v)
     return [batch] if batch else [], f"{stats.monitored} of {stats.in_window} production batches evaluated by the monitor"
 
 
@@ -271,7 +271,7 @@ def _monitoring_5(p: ProjectFacts, m: ModelFacts, v: VersionFacts | None, f: Fac
     rule = _validation_in_force(p, m)
     if rule is None:
         return None, f"NaN/inf predictions are counted but no validation rule covers {m.name} to alert on them"
-    batch = _batch_evidence(m, v) or _batch_evidence(m, v, "staging")
+    batch = batch_evidence(m, v) or batch_evidence(m, v, "staging")
     return ([batch] if batch else []) + rule[0], f"{counted} batches count NaN/inf predictions; {rule[1]}"
 
 

@@ -258,7 +258,7 @@ def test_retraining_triggers_configured_and_fired(s):
     s.flush()
     criterion = scorecards.scorecard(session=s, project_id=pid).criterion("retraining_triggers")
     assert criterion.status == "pass"
-    assert {e.kind for e in criterion.evidence} == {"model_version", "alert_rule", "retraining_run"}
+    assert {e.kind for e in criterion.evidence} == {"model_version", "alert_rule", "retraining_run", "alert"}
     assert status(s, pid, "retraining_triggers", as_of=time.time() + 91 * DAY) == "partial"  # the window passed
     rule.enabled = False
     s.flush()
@@ -392,6 +392,12 @@ def test_as_of_reads_each_versions_stage_at_that_time(s):
     # before it entered production it was in staging: staging_before_production concerns no model yet
     assert card.models[0].version is None and card.criterion("staging_before_production").status == "fail"
     assert scorecards.scorecard(session=s, project_id=pid).criterion("staging_before_production").status == "pass"
+    registered.created_at -= 20
+    v.created_at -= 10  # registered ten seconds before its first stage change
+    first = min(c.created_at for c in changes)
+    before = scorecards.scorecard(session=s, project_id=pid, model="m", as_of=first - 5)
+    assert before.version is None and before.criterion("models_registered").status == "pass"
+    assert before.criterion("promotion_policy").detail == "m has no version in staging or production"
 
 
 # --- ML Test Score ---------------------------------------------------------------------------------
@@ -534,3 +540,20 @@ def test_a_model_put_in_production_through_the_public_api_meets_the_rules_it_sho
         [project] = scorecards.portfolio(session=session, project_ids=[context.project_id])
         assert project.phase == 0 and [m.model for m in project.models] == ["credit"]
         assert project.criterion("runs_tracked").detail == "0 of 1 finished runs record params and metrics"
+
+
+def test_each_project_is_scored_with_its_own_windows_in_one_portfolio(s):
+    from mlops_nb.store.models.scorecards import ScorecardSetting
+
+    wide, narrow = f.project(s, "wide"), f.project(s, "narrow")
+    for pid in (wide, narrow):
+        _, v = _production(s, pid, f"m{pid}")
+        _batch(s, v, at=time.time() - 45 * DAY)
+    s.add(ScorecardSetting(project_id=wide, settings={"monitoring_window_days": 60}, updated_by="eve",
+                           updated_at=time.time()))
+    s.flush()
+    cards = {c.project: c for c in scorecards.portfolio(session=s)}
+    assert cards["wide"].settings["monitoring_window_days"] == 60
+    assert cards["wide"].criterion("prediction_monitoring").status == "pass"
+    assert cards["narrow"].criterion("prediction_monitoring").status == "fail"
+    assert "within 30 days" in cards["narrow"].criterion("prediction_monitoring").detail
