@@ -101,11 +101,13 @@ def acknowledge_alert(alert_id: int, note: str = "") -> AlertPublic:
 
 
 @store_errors
-def monitor(model: str | None = None, *, include_warnings: bool = False) -> MonitorResult:
+def monitor(model: str | None = None, *, include_warnings: bool = False, snapshot: bool = True) -> MonitorResult:
     """Evaluate the project's alert rules and due drift now, as `mlops monitor run --project` does
     (under the same lock); callables registered with `mlops.on_alert` in this kernel run. This
     kernel's queued batches are written first; a retraining a rule starts runs as this process's
-    MLOPS_TOKEN (or MLOPS_USER) proves.
+    MLOPS_TOKEN (or MLOPS_USER) proves. At the end the project's scorecards are snapshotted for the
+    trend, as the CLI's run does (only cards that changed or whose last snapshot is a day old);
+    `snapshot=False` leaves that out (a notebook replaying back-dated history).
 
     >>> result = mlops.monitor("credit-risk")
     >>> result.lines, result.alerts, result.reports
@@ -121,7 +123,7 @@ def monitor(model: str | None = None, *, include_warnings: bool = False) -> Moni
     _flush(context)
     return present(run_monitor(engine=context.engine, store=context.artifacts, project_id=context.project_id,
                                model=model, include_warnings=include_warnings, actor=context.actor(),
-                               kernel_env=kernel_identity()))
+                               kernel_env=kernel_identity(), snapshot=snapshot))
 
 
 def _flush(context: Any) -> None:

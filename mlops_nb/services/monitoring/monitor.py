@@ -232,7 +232,7 @@ def snapshot_scorecards(*, engine: Any, project_ids: list[int] | None, taken_by:
 
 def run_monitor(*, engine: Any, store: ArtifactStore, project_id: int | None = None, model: str | None = None,
                 include_warnings: bool = False, actor: Identity, lock_ttl_s: float = LOCK_TTL_S,
-                kernel_env: Mapping[str, str] | None = None) -> MonitorResult:
+                kernel_env: Mapping[str, str] | None = None, snapshot: bool = True) -> MonitorResult:
     """Evaluate every production model version of project `project_id` (None: every project), or only
     model `model`, under the monitor lock (see the module doc). `actor` is who the alerts and drift
     reports are recorded by and who a retrain action acts as (the CLI: identity.OPERATOR);
@@ -241,6 +241,10 @@ def run_monitor(*, engine: Any, store: ArtifactStore, project_id: int | None = N
     Each batch and outcome is evaluated once: a run takes those not marked yet and marks them in the
     commit of that version's evaluation, so a batch a scorer's background writer stores a moment after
     this run read (or one backfilled with an earlier time) is taken by the next run.
+
+    With `snapshot` (the default, what cron's `mlops monitor run` does), the scorecards of the
+    projects it ran on are snapshotted at the end (module doc); a caller replaying history with
+    back-dated records (the demo) passes False, so the trend holds no point of a half-told story.
 
     Raises:
         Conflict: another monitor run holds the lock (the message names it and since when).
@@ -274,6 +278,8 @@ def run_monitor(*, engine: Any, store: ArtifactStore, project_id: int | None = N
                     result.actions += run_actions(engine=engine, store=store, project_id=target.project_id,
                                                   alert=alert, actions=steps, actor=actor, project=target.project,
                                                   kernel_env=kernel_env)
+        if not snapshot:
+            return result
         lease.refresh()
         ran_on = sorted({t.project_id for t in targets}) if model is not None else \
             [project_id] if project_id is not None else None

@@ -140,6 +140,8 @@ def test_the_monitor_snapshots_the_projects_it_ran_on_and_survives_a_failing_sna
     assert _rows(sqlite_engine, trigger="monitor", taken_by="operator (cli)") == 3 and _rows(sqlite_engine,
                                                                                              project_id=other) == 0
     assert run(project_id=project_id).snapshots == 0  # nothing changed within the day
+    assert run(snapshot=False).snapshots == 0 and _rows(sqlite_engine, project_id=other) == 0
+    assert run().snapshots == 1  # every project: 'other' had none
 
     def broken(**_):
         raise OSError("disk full")
