@@ -29,16 +29,17 @@ def scorecard(*, project: str | None = None, model: str | None = None) -> Scorec
     >>> mlops.scorecard(project="fraud").to_frame()       # another project of the store, by name
 
     Raises:
-        InvalidInput: `project` or `model` is not a string.
+        InvalidInput: `project` or `model` is not a non-empty string of at most 250 characters
+            without NUL.
         NotFound: no such project, or no model of that name in the project.
     """
-    from mlops_nb.services.errors import InvalidInput
     from mlops_nb.services.monitoring.scorecards import scorecard as compute
     from mlops_nb.services.tracking import get_project
+    from mlops_nb.services.values import check_name
 
-    for name, value in (("project", project), ("model", model)):
-        if value is not None and not isinstance(value, str):
-            raise InvalidInput(f"{name} must be a name (a string), got {type(value).__name__}")
+    for what, value in (("project", project), ("model", model)):
+        if value is not None:  # a NUL would reach PostgreSQL's driver as a DataError
+            check_name(value, what)
     context = get_context()
     with session_scope(context.engine) as session:
         project_id = context.project_id

@@ -70,8 +70,8 @@ def cmd_scorecard(args: argparse.Namespace) -> int:
 
     --format text (default) prints one line per project and model card and the next steps;
     markdown and html give the board pack; --output FILE writes it there instead of printing it.
-    --snapshot also stores the project's (or every project's) scorecards in its history, as
-    `mlops monitor run` does.
+    --snapshot also stores the cards of --project (its own and every model's, also with --model) or
+    of every project in their history, as `mlops monitor run` does.
 
     Example: mlops scorecard --format html --output maturity.html --snapshot
 

@@ -184,7 +184,7 @@ p.meta { color: #555; margin: 0 0 12px 0; }
 table { width: 100%; border-collapse: collapse; table-layout: fixed; margin: 4px 0 8px 0; }
 th, td { border: 1px solid #d0d0d0; padding: 3px 6px; text-align: left; vertical-align: top;
   overflow-wrap: anywhere; word-break: break-word; }
-th { background: #f3f3f3; font-weight: 600; }
+th { background: #f3f3f3; font-weight: 600; overflow-wrap: normal; word-break: normal; }
 td.num, th.num { text-align: right; }
 .status { font-weight: 600; white-space: nowrap; }
 .pass { color: #1b6e20; background: #e6f4e7; }
@@ -204,7 +204,7 @@ table.sections { width: auto; min-width: 40%; }
 }
 """
 # cells of the summary (percent of the width) and of a criteria table
-_SUMMARY_WIDTHS = (15, 20, 7, 15, 7, 7, 7, 10, 12)
+_SUMMARY_WIDTHS = (14, 19, 8, 15, 8, 8, 8, 10, 10)  # a header word ("Version", "Partial") fits A4
 _CRITERIA_WIDTHS = (22, 8, 26, 22, 22)
 
 

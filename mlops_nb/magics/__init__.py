@@ -12,8 +12,8 @@
 Magics are thin (STYLE.md habit 6): parse the line, call `mlops_nb`'s API, return its result object.
 The parser and the subcommand table are in magics/parser.py; the subcommands, by domain, in
 magics/tracking.py, magics/registry.py, magics/data.py and magics/monitoring.py (importing them
-registers them). The API, pandas and
-SQLAlchemy are imported inside the handlers, so `%load_ext mlops_nb` stays fast.
+registers them). The API, pandas and SQLAlchemy are imported inside the handlers, so
+`%load_ext mlops_nb` stays fast.
 """
 from __future__ import annotations
 

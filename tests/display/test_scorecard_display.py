@@ -68,18 +68,53 @@ def test_html_card_escapes_what_users_named():
     assert HOSTILE in bundle["text/plain"]
 
 
-def test_a_model_failing_everything_fits_one_screen(page):
-    """The one browser test: at 1280 px wide the card is at most 900 px tall; its screenshot is
+def test_a_model_failing_everything_fits_one_screen(page, sqlite_url):
+    """The one browser test: at 1280 px wide a card is at most 900 px tall even with all twelve
+    criteria failing and every next step as long as the service's longest (two lines each). The
+    screenshot, of a real card (a production model with nothing but lineage), is
     docs/img/scorecard-notebook.png (MLOPS_SCREENSHOT_DIR=docs/img writes it there)."""
     failing = present(card(default="fail"))
+    for c in failing.criteria:
+        c.next_step = (f"credit-risk: set a notebook (mlops.set_retraining('credit-risk', notebook=...)) and a "
+                       f"rule that retrains (mlops.add_alert_rule(..., model='credit-risk', actions=[{{'type': "
+                       f"'retrain'}}])) for {c.name}")
     page.set_viewport_size({"width": 1280, "height": 900})
     show(page, failing._repr_html_())
     box = page.locator(".mlops-scorecard").bounding_box()
     assert box is not None and box["height"] <= 900
-    assert page.locator(".mlops-scorecard img").count() == 0 and page.locator(".mlops-chip").count() == 12
-    assert "credit · credit-risk v5" in page.locator(".mlops-scorecard").inner_text()
+    assert page.locator(".mlops-scorecard li").count() == 12 and page.locator(".mlops-chip").count() == 12
     colour = page.locator(".mlops-chip").first.evaluate("el => getComputedStyle(el).color")
     assert colour == "rgb(179, 38, 30)"  # the fail red
+
+    real = _production_model_card(sqlite_url)
+    show(page, real._repr_html_())
+    assert "credit · credit-risk v1" in page.locator(".mlops-scorecard").inner_text()
+    statuses = page.locator(".mlops-chip b").all_inner_texts()
+    assert len(statuses) == 12 and {"pass", "fail"} <= set(statuses)
     folder = os.environ.get("MLOPS_SCREENSHOT_DIR")
     if folder:
         page.locator("#output").screenshot(path=str(Path(folder) / "scorecard-notebook.png"))
+
+
+def _production_model_card(url: str) -> ScorecardView:
+    """The service's card of model credit-risk, v1 in production, with nothing but its lineage."""
+    from mlops_nb.services.monitoring import scorecards
+    from mlops_nb.store.db import get_engine, session_scope
+    from mlops_nb.store.migrate import ensure_schema
+    from tests import factories
+
+    engine = get_engine(url)
+    ensure_schema(engine)
+    with session_scope(engine) as session:
+        project_id = factories.project(session, "credit")
+        factories.version(session, factories.model(session, project_id, "credit-risk"), stage="production")
+    with session_scope(engine) as session:
+        return present(scorecards.scorecard(session=session, project_id=project_id, model="credit-risk"))
+
+
+def test_a_project_card_shows_twenty_models_and_counts_the_rest():
+    project = present(card(model=None, version=None, models=[card(model=f"m{i:02d}") for i in range(23)]))
+    text = repr(project)
+    assert "m19 v5" in text and "m20" not in text and text.endswith("    … 3 more (.models has all)")
+    html = project._repr_html_().split("mlops-scorecard-models", 1)[1]
+    assert html.count("<tr><td") == 21 and "… 3 more (.models has all)" in html and len(project.models) == 23

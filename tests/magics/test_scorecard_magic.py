@@ -57,6 +57,11 @@ def test_scorecard_errors_are_one_line(notebook, line, words):
         notebook.run_line_magic("mlops", line)
 
 
-def test_the_api_refuses_a_name_that_is_not_text(notebook):
-    with pytest.raises(mlops.InvalidInput, match="model must be a name \\(a string\\), got int"):
-        mlops.scorecard(model=3)
+@pytest.mark.parametrize("kwargs, words", [
+    ({"model": 3}, "model must be a string, got int 3"),
+    ({"project": "a\x00b"}, "project 'a\\\\x00b' contains a NUL character"),  # PostgreSQL's driver refuses NUL
+    ({"project": " "}, "project must not be empty"),
+])
+def test_the_api_refuses_a_name_that_is_not_one(notebook, kwargs, words):
+    with pytest.raises(mlops.InvalidInput, match=words):
+        mlops.scorecard(**kwargs)
