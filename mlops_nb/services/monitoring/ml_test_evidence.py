@@ -16,6 +16,7 @@ from collections.abc import Callable
 
 from mlops_nb.services.monitoring.scorecard_criteria import (
     _batch_evidence,
+    code_of,
     covering,
     effective_policy,
     gates_of,
@@ -31,7 +32,6 @@ from mlops_nb.services.monitoring.scorecard_evidence import (
     VersionFacts,
 )
 from mlops_nb.services.monitoring.scorecard_results import ML_TESTS, Evidence, TestResult, TestSpec
-from mlops_nb.services.registry.lineage import code_verdict, version_code
 
 # A test's check: (evidence that makes it automated, or None; what was found, in words)
 Found = tuple[list[Evidence] | None, str]
@@ -164,11 +164,11 @@ def _model_6(p: ProjectFacts, m: ModelFacts, v: VersionFacts | None, f: Facts) -
 def _infrastructure_1(p: ProjectFacts, m: ModelFacts, v: VersionFacts | None, f: Facts) -> Found:
     if v is None:
         return None, "no version"
-    code_ok, words = code_verdict(version_code(v.run, v.code))
+    code_ok, words = code_of(v)
     missing = [what for what, ok in (("training dataset", v.dataset is not None and bool(v.dataset.fingerprint)),
                                      ("code reference", code_ok),
-                                     ("params", bool(v.params or (v.run and v.run.has_params))),
-                                     ("environment", bool(v.env))) if not ok]
+                                     ("params", v.has_params or bool(v.run and v.run.has_params)),
+                                     ("environment", v.has_env)) if not ok]
     if missing:
         return None, f"{m.name} v{v.version} has no {', no '.join(missing)}"
     return [version_evidence(m, v)], f"dataset fingerprint, {words}, params and environment recorded"

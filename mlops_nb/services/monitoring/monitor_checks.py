@@ -85,12 +85,27 @@ class FindingGroup:
     examples: list[Any] = field(default_factory=list)
 
 
+def non_finite_finding(batch: ScoringBatch) -> dict[str, Any] | None:
+    """An error finding "non_finite_predictions" for a batch whose prediction profile counts NaN or
+    infinite predictions (services.monitoring.profiles), else None: the ML Test Score's numerical
+    stability check (monitoring 5), alerted on by validation rules like the input findings."""
+    profile = batch.prediction_profile or {}
+    nan, inf = int(profile.get("nan") or 0), int(profile.get("inf") or 0)
+    if not nan and not inf:
+        return None
+    return {"column": None, "rule": "non_finite_predictions", "severity": "error",
+            "message": f"{nan} NaN and {inf} infinite predictions of {profile.get('rows', batch.rows)} rows",
+            "examples": []}
+
+
 def group_findings(batches: Sequence[ScoringBatch]) -> list[FindingGroup]:
-    """The window's validation findings, one group per (column, finding rule, severity), in the
-    order first met: a column re-encoded in 30 batches is one group naming 30 batches."""
+    """The window's validation findings (with non_finite_predictions for batches that predicted NaN
+    or inf), one group per (column, finding rule, severity), in the order first met: a column
+    re-encoded in 30 batches is one group naming 30 batches."""
     groups: dict[tuple[Any, ...], FindingGroup] = {}
     for batch in batches:
-        for finding in batch.findings or []:
+        extra = non_finite_finding(batch)
+        for finding in [*(batch.findings or []), *([extra] if extra else [])]:
             if not isinstance(finding, dict):
                 continue
             key = (finding.get("column"), finding.get("rule"), finding.get("severity"))

@@ -37,9 +37,10 @@ CONCERNS: dict[str, tuple[str, ...] | None] = {
     "runs_tracked": None, "models_registered": None, "lineage_complete": None, "standard_format": None,
     "promotion_policy": ("staging", "production"), "data_validated": ("staging", "production"),
 }
-TO_PRODUCTION = ("put a model version in production through staging (mlops.request_promotion(name, version=..., "
+# {model}: the model's name where one model is meant ("name" on a project's card)
+TO_PRODUCTION = ("put a model version in production through staging (mlops.request_promotion({model}, version=..., "
                  "to='staging', reason=...), then to='production')")
-TO_STAGING = "put a model version in staging (mlops.request_promotion(name, version=..., to='staging', reason=...))"
+TO_STAGING = "put a model version in staging (mlops.request_promotion({model}, version=..., to='staging', reason=...))"
 
 
 @dataclass
@@ -86,13 +87,13 @@ def _over(model: ModelFacts, versions: list[VersionFacts], holds: Callable[[Vers
     detail = f"{len(good)} of {len(versions)} {noun} {what}"
     short = ", ".join(f"v{e.version}" for e in bad[:5])
     return Verdict(status, detail + (f" (not: {short})" if short else ""), good, bad,
-                   step.replace("{model}", model.name))
+                   step.replace("{model}", repr(model.name)))
 
 
 def _no_versions(model: ModelFacts, stages: tuple[str, ...]) -> Verdict:
     where = " or ".join(stages)
     step = TO_PRODUCTION if stages == ("production",) else TO_STAGING
-    return Verdict("fail", f"{model.name} has no version in {where}", next_step=step.replace("name", repr(model.name)))
+    return Verdict("fail", f"{model.name} has no version in {where}", next_step=step.replace("{model}", repr(model.name)))
 
 
 def covering(rules: list[RuleFacts], model: ModelFacts, kind: str) -> list[RuleFacts]:
@@ -154,9 +155,16 @@ def _models_registered(project: ProjectFacts, model: ModelFacts, facts: Facts) -
                    [version_evidence(model, newest)])
 
 
+def code_of(v: VersionFacts) -> tuple[bool, str]:
+    """(recorded, in words): the version's code reference as registry.lineage judges it, computed once."""
+    if v.code_verdict is None:
+        v.code_verdict = code_verdict(version_code(v.run, v.code))
+    return v.code_verdict
+
+
 def _lineage(v: VersionFacts) -> bool:
-    code_ok, _ = code_verdict(version_code(v.run, v.code))
-    return v.dataset is not None and code_ok and bool(v.params or (v.run is not None and v.run.has_params))
+    code_ok, _ = code_of(v)
+    return v.dataset is not None and code_ok and v.has_params or (v.run is not None and v.run.has_params)
 
 
 def _lineage_complete(project: ProjectFacts, model: ModelFacts, facts: Facts) -> Verdict:
@@ -176,7 +184,7 @@ def _standard_format(project: ProjectFacts, model: ModelFacts, facts: Facts) -> 
         return Verdict("fail", f"{model.name} has no version that is not archived",
                        next_step=f"register a version: mlops.register_model(model, name={model.name!r}, dataset=...)")
     return _over(model, live,
-                 lambda v: version_evidence(model, v) if v.flavor in KNOWN_FLAVORS and v.signature else None,
+                 lambda v: version_evidence(model, v) if v.flavor in KNOWN_FLAVORS and v.has_signature else None,
                  "versions", f"are stored as {'/'.join(KNOWN_FLAVORS)} with an input signature",
                  "register the model with mlops.register_model(..., dataset=...) or input_example=... so its "
                  "signature is recorded")
@@ -209,8 +217,8 @@ def _data_validated(project: ProjectFacts, model: ModelFacts, facts: Facts) -> V
         if v.validation is not None and v.validation[1] <= v.created_at:
             return Evidence("validation", v.validation[0], f"validation of {model.name} v{v.version}'s training data",
                             model.name, v.version, v.validation[1])
-        for request in facts.requests.values():
-            if request.model_version_id == v.id and any(
+        for request in facts.requests_of(v.id):
+            if any(
                     isinstance(g, dict) and g.get("name") == "data_validated" and g.get("passed") for g in request.gates):
                 return Evidence("request", request.id, f"request {request.id}: data_validated passed", model.name,
                                 v.version, request.decided_at)
@@ -219,7 +227,7 @@ def _data_validated(project: ProjectFacts, model: ModelFacts, facts: Facts) -> V
     return _over(model, versions, holds, "staging and production versions",
                  "had their training data validated before registration or passed a data_validated gate",
                  "validate the training data before registering (mlops.validate(df, against=...)) or turn the gate "
-                 "on: mlops.set_policy({model!r}, data_validated=True)".replace("{model!r}", repr(model.name)))
+                 "on: mlops.set_policy({model}, data_validated=True)")
 
 
 def _staging_before_production(project: ProjectFacts, model: ModelFacts, facts: Facts) -> Verdict:
@@ -237,9 +245,9 @@ def _staging_before_production(project: ProjectFacts, model: ModelFacts, facts: 
                         v.version, staged[-1].created_at)
 
     return _over(model, versions, holds, "production versions", "were in staging before production",
-                 "promote to staging before production: mlops.request_promotion({model!r}, version=..., to='staging', "
+                 "promote to staging before production: mlops.request_promotion({model}, version=..., to='staging', "
                  "reason=...), and "
-                 "keep the staging_before_production gate on".replace("{model!r}", repr(model.name)))
+                 "keep the staging_before_production gate on")
 
 
 def _batch_evidence(model: ModelFacts, v: VersionFacts, stage: str = "production") -> Evidence | None:
@@ -262,8 +270,7 @@ def _prediction_monitoring(project: ProjectFacts, model: ModelFacts, facts: Fact
 
     return _over(model, versions, holds, "production versions",
                  f"have scoring batches with a prediction profile within {days:g} days",
-                 "score through the monitored wrapper: mlops.load_model({model!r}).predict_proba(X)"
-                 .replace("{model!r}", repr(model.name)))
+                 "score through the monitored wrapper: mlops.load_model({model}).predict_proba(X)")
 
 
 def _drift_on_schedule(project: ProjectFacts, model: ModelFacts, facts: Facts) -> Verdict:
@@ -311,7 +318,8 @@ def _retraining_triggers(project: ProjectFacts, model: ModelFacts, facts: Facts)
     if fired is not None:
         e = Evidence("retraining_run", fired[0], f"{model.name}: retraining run {fired[0]} started by an alert "
                      f"({fired[2]})", model.name, None, fired[1])
-        (good if fired_recently else bad).append(e)
+        alert = Evidence("alert", fired[3], f"alert {fired[3]} that started it", model.name, None, fired[1])
+        (good if fired_recently else bad).extend([e, alert])
     missing = []
     if model.retraining_set_at is None:
         missing.append("no retraining notebook")
@@ -332,17 +340,23 @@ def _versioned_features(project: ProjectFacts, model: ModelFacts, facts: Facts) 
     versions = model.in_stage("production")
     if not versions:
         return _no_versions(model, ("production",))
-    return _over(model, versions, lambda v: version_evidence(model, v) if v.features else None,
+    return _over(model, versions, lambda v: version_evidence(model, v) if v.has_features else None,
                  "production versions", "name the feature definitions they were trained with",
                  "define features with @mlops.feature, apply them in the training run and register from it "
                  "(mlops.register_model(..., features=[...]))")
 
 
 def p95(values: list[float]) -> float:
-    """The 95th percentile with numpy's linear interpolation (as the monitor's latency_p95 rule)."""
-    import numpy as np
-
-    return float(np.percentile(values, 95))
+    """The 95th percentile by linear interpolation between the closest ranks: numpy.percentile's
+    default, which the monitor's latency_p95 rule uses (numpy's call overhead is most of the time
+    for a few values, and a portfolio computes hundreds). Raises ValueError for no values."""
+    if not values:
+        raise ValueError("a p95 needs at least one value")
+    ordered = sorted(values)
+    rank = (len(ordered) - 1) * 0.95
+    low = int(rank)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
 
 
 def _sla_met(project: ProjectFacts, model: ModelFacts, facts: Facts) -> Verdict:
@@ -433,7 +447,7 @@ def _aggregate(spec: CriterionSpec, concerned: list[tuple[ModelFacts, Criterion]
                            next_step="register a model: mlops.register_model(model, name=..., dataset=...)")
         step = TO_PRODUCTION if stages == ("production",) else TO_STAGING
         return Verdict("fail", f"project {project.name} has no {scope.replace(' models', '')} model version",
-                       next_step=step)
+                       next_step=step.replace("{model}", "name"))
     passed = [c for _, c in concerned if c.status == "pass"]
     partial = [c for _, c in concerned if c.status == "partial"]
     status = "pass" if len(passed) == len(concerned) else ("partial" if passed or partial else "fail")

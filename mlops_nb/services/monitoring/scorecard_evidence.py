@@ -108,12 +108,12 @@ class VersionFacts:
     run_id: str | None
     dataset_version_id: int | None
     flavor: str
-    signature: dict[str, Any]
-    env: dict[str, Any]
-    params: dict[str, Any]
+    has_signature: bool  # a non-empty input/output signature
+    has_env: bool  # the training environment recorded
+    has_params: bool  # the version's own params (its run's are RunFacts.has_params)
     metrics: dict[str, Any]
     code: dict[str, Any]
-    features: list[Any]
+    has_features: bool  # names feature definitions
     run: RunFacts | None = None
     dataset: DatasetFacts | None = None
     batches: dict[str, BatchStats] = field(default_factory=dict)  # by the batch's stage
@@ -122,6 +122,7 @@ class VersionFacts:
     drift_at: float | None = None
     outcome_keys: list[tuple[int, float, list[str]]] = field(default_factory=list)  # (id, at, metric names)
     validation: tuple[int, float] | None = None  # the first ok validation of its training data: (id, at)
+    code_verdict: tuple[bool, str] | None = None  # registry.lineage.code_verdict of its code, once computed
 
     @property
     def label(self) -> str:
@@ -166,7 +167,7 @@ class ModelFacts:
     versions: list[VersionFacts] = field(default_factory=list)
     stage_changes: list[StageChangeFacts] = field(default_factory=list)
     retraining_set_at: float | None = None  # its retraining notebook, when set
-    alert_retraining: tuple[int, float, str] | None = None  # newest run started by an alert: (id, at, status)
+    alert_retraining: tuple[int, float, str, int] | None = None  # newest run started by an alert: (id, at, status, alert)
     succeeded_retraining: tuple[int, float] | None = None  # newest run that succeeded: (id, at)
 
     def live(self) -> list[VersionFacts]:
@@ -247,6 +248,15 @@ class Facts:
     projects: dict[int, ProjectFacts]
     requests: dict[int, RequestFacts] = field(default_factory=dict)
     experiments: dict[int, tuple[int, bool]] = field(default_factory=dict)
+    _by_version: dict[int, list[RequestFacts]] | None = None
+
+    def requests_of(self, version_id: int) -> list[RequestFacts]:
+        """The approved requests for model version `version_id`."""
+        if self._by_version is None:
+            self._by_version = defaultdict(list)
+            for request in self.requests.values():
+                self._by_version[request.model_version_id].append(request)
+        return self._by_version.get(version_id, [])
 
 
 def _settings_of(rows: Iterable[Any], project_ids: Sequence[int]) -> dict[int, dict[str, float]]:
@@ -276,6 +286,7 @@ def gather(*, session: Session, project_ids: list[int] | None, as_of: float,
     `stages_now` True takes each version's stage as stored (the present); False reconstructs it at
     `as_of` from the stage changes (history). Runs 17 statements whatever the number of projects,
     models, versions and runs."""
+    session.flush()  # the reads below are Core statements, which do not autoflush the caller's pending rows
     db = session.connection()
     query = select(col(Project.id), col(Project.name)).order_by(col(Project.name))
     if project_ids is not None:
@@ -314,6 +325,11 @@ def _models(db: Any, facts: Facts, ids: list[int], as_of: float) -> dict[int, Mo
     return models
 
 
+def _filled(column: Any) -> ColumnElement[bool]:
+    """Whether a JSON column holds something: not {}, [] or null (as stored text, on SQLite and PostgreSQL)."""
+    return cast(column, String).notin_(["{}", "[]", "null", ""])
+
+
 def _model_ids(ids: list[int]) -> Any:
     """The ids of the models of projects `ids`, as a subquery."""
     return select(col(RegisteredModel.id)).where(col(RegisteredModel.project_id).in_(ids)).scalar_subquery()
@@ -322,9 +338,12 @@ def _model_ids(ids: list[int]) -> Any:
 def _versions(db: Any, models: dict[int, ModelFacts], ids: list[int], as_of: float) -> dict[int, VersionFacts]:
     versions: dict[int, VersionFacts] = {}
     mv = ModelVersion
+    # what is only checked for being there is checked in SQL, not decoded (a signature lists every column)
     rows = db.execute(select(col(mv.id), col(mv.model_id), col(mv.version), col(mv.stage), col(mv.created_at),
-                             col(mv.run_id), col(mv.dataset_version_id), col(mv.flavor), col(mv.signature),
-                             col(mv.env), col(mv.params), col(mv.metrics), col(mv.code), col(mv.features))
+                             col(mv.run_id), col(mv.dataset_version_id), col(mv.flavor),
+                             _filled(col(mv.signature)).label("has_signature"), _filled(col(mv.env)).label("has_env"),
+                             _filled(col(mv.params)).label("has_params"), col(mv.metrics), col(mv.code),
+                             _filled(col(mv.features)).label("has_features"))
                       .where(col(mv.model_id).in_(_model_ids(ids)), col(mv.created_at) <= as_of)
                       .order_by(col(mv.model_id), col(mv.version))).all()
     for r in rows:
@@ -332,8 +351,8 @@ def _versions(db: Any, models: dict[int, ModelFacts], ids: list[int], as_of: flo
             continue
         v = VersionFacts(id=r.id, model_id=r.model_id, version=r.version, stage=r.stage, created_at=r.created_at,
                          run_id=r.run_id, dataset_version_id=r.dataset_version_id, flavor=r.flavor,
-                         signature=r.signature or {}, env=r.env or {}, params=r.params or {},
-                         metrics=r.metrics or {}, code=r.code or {}, features=r.features or [])
+                         has_signature=bool(r.has_signature), has_env=bool(r.has_env), has_params=bool(r.has_params),
+                         metrics=r.metrics or {}, code=r.code or {}, has_features=bool(r.has_features))
         versions[v.id] = v
         models[r.model_id].versions.append(v)
     return versions
@@ -344,11 +363,13 @@ def _stage_changes(db: Any, facts: Facts, models: dict[int, ModelFacts], version
     sc = StageChange
     rows = db.execute(select(col(sc.id), col(sc.model_id), col(sc.model_version_id), col(sc.from_stage),
                              col(sc.to_stage), col(sc.request_id), col(sc.rollback), col(sc.created_at))
-                      .where(col(sc.model_id).in_(_model_ids(ids)), col(sc.created_at) <= as_of)
+                      .where(col(sc.model_id).in_(_model_ids(ids)))
                       .order_by(col(sc.id))).all()
-    last: dict[int, str] = {}
+    last: dict[int, str] = {}  # each version's stage at as_of, from its changes up to then
+    moved: set[int] = set()  # versions with any stage change, before or after as_of
     for r in rows:
-        if r.model_id in models:
+        moved.add(r.model_version_id)
+        if r.model_id in models and r.created_at <= as_of:
             models[r.model_id].stage_changes.append(StageChangeFacts(
                 id=r.id, model_version_id=r.model_version_id, from_stage=r.from_stage, to_stage=r.to_stage,
                 request_id=r.request_id, rollback=bool(r.rollback), created_at=r.created_at))
@@ -357,8 +378,8 @@ def _stage_changes(db: Any, facts: Facts, models: dict[int, ModelFacts], version
         return
     for v in versions.values():
         # a version never moved by a stage change (a store written by hand) keeps its stored stage
-        touched = any(c.model_version_id == v.id for c in models[v.model_id].stage_changes) or v.id in last
-        v.stage = last.get(v.id, "none") if touched or v.stage == "none" else v.stage
+        if v.id in moved:
+            v.stage = last.get(v.id, "none")
 
 
 def _runs_and_datasets(db: Any, versions: dict[int, VersionFacts], ids: list[int]) -> None:
@@ -474,7 +495,7 @@ def _batches(db: Any, versions: dict[int, VersionFacts], ids: list[int], setting
     start = _window_start(col(RegisteredModel.project_id), settings, "monitoring_window_days", as_of)
     in_window = col(b.created_at) > start
     profile = col(b.prediction_profile)
-    profiled = cast(profile, String).notin_(["{}", "null"])
+    profiled = _filled(profile)
     counts_nonfinite = profile["nan"].as_integer().is_not(None)
     monitored = and_(col(b.monitored_at).is_not(None), col(b.monitored_at) <= as_of)
 
@@ -543,7 +564,7 @@ def _drift_outcomes_validations(db: Any, versions: dict[int, VersionFacts], ids:
     rank = func.row_number().over(partition_by=col(o.model_version_id), order_by=col(o.created_at).desc()).label("rank")
     inner = (select(col(o.id), col(o.model_version_id), col(o.created_at), col(o.metrics), rank)
              .where(col(o.model_version_id).in_(of_versions), col(o.created_at) <= as_of,
-                    cast(col(o.metrics), String).notin_(["{}", "null"])).subquery())
+                    _filled(col(o.metrics))).subquery())
     for r in db.execute(select(inner).where(inner.c.rank <= OUTCOME_SAMPLE)).all():
         if r.model_version_id in versions:
             versions[r.model_version_id].outcome_keys.append((r.id, r.created_at, sorted(r.metrics or {})))
@@ -589,7 +610,7 @@ def _retraining(db: Any, models: dict[int, ModelFacts], ids: list[int], as_of: f
         ok = [r for r in found if r.status == "succeeded"]
         if by:
             newest = max(by, key=lambda r: r.started_at)
-            models[model_id].alert_retraining = (newest.id, newest.started_at, newest.status)
+            models[model_id].alert_retraining = (newest.id, newest.started_at, newest.status, newest.alert_id)
         if ok:
             newest = max(ok, key=lambda r: r.started_at)
             models[model_id].succeeded_retraining = (newest.id, newest.started_at)

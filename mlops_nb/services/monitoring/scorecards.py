@@ -12,8 +12,11 @@ plain data (scorecard_results).
 """
 from __future__ import annotations
 
+import gc
 import math
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from sqlmodel import Session
 
@@ -31,6 +34,21 @@ def _as_of(as_of: float | None) -> tuple[float, bool]:
         raise InvalidInput(f"as_of must be a time in epoch seconds, got {as_of!r}")
     now = time.time()
     return float(as_of), float(as_of) >= now
+
+
+@contextmanager
+def _no_cyclic_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector while cards are built: a 500-model portfolio allocates tens
+    of thousands of small acyclic records, and the collector's full passes over a notebook's or the
+    console's heap (pandas, scikit-learn loaded) cost up to half the time. Reference counting still
+    frees them; the collector resumes, as it was, on the way out."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _model_card(project: ProjectFacts, model: ModelFacts, facts: Facts) -> Scorecard:
@@ -87,6 +105,7 @@ def portfolio(*, session: Session, project_ids: list[int] | None = None, as_of: 
                                     or not all(isinstance(p, int) and not isinstance(p, bool) for p in project_ids)):
         raise InvalidInput(f"project_ids must be a list of project ids, got {project_ids!r}")
     at, now = _as_of(as_of)
-    facts = gather(session=session, project_ids=list(project_ids) if project_ids is not None else None, as_of=at,
-                   stages_now=now)
-    return [_project_card(p, facts) for p in facts.projects.values()]
+    with _no_cyclic_gc():
+        facts = gather(session=session, project_ids=list(project_ids) if project_ids is not None else None, as_of=at,
+                       stages_now=now)
+        return [_project_card(p, facts) for p in facts.projects.values()]

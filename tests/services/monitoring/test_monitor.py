@@ -71,6 +71,22 @@ def test_defaults_name_each_error_finding_once_and_nothing_when_fine(engine, tmp
     assert again.lines == [] and again.alerts == [] and again.evaluated == [("credit v1", 1)]
 
 
+def test_non_finite_predictions_fire_under_the_validation_defaults(engine, tmp_path, live):
+    """ML Test Score monitoring 5: prediction profiles count NaN/inf, and the monitor alerts on them."""
+    version_id = live[1]
+    fine = _batch(engine, version_id, status="accepted")
+    bad = _batch(engine, version_id, status="accepted")
+    with session_scope(engine) as session:
+        session.get(ScoringBatch, fine).prediction_profile = {"rows": 100, "nan": 0, "inf": 0}
+        session.get(ScoringBatch, bad).prediction_profile = {"rows": 100, "nan": 3, "inf": 1}
+    result = _run(engine, tmp_path)
+    [line] = result.lines
+    assert line == ("critical: credit v1 [rule 'validation (default)'] non_finite_predictions (error) in 1 batch: "
+                    "3 NaN and 1 infinite predictions of 100 rows (alert 1)")
+    [alert] = result.alerts
+    assert alert.evidence["batch_ids"] == [bad] and alert.evidence["finding"] == "non_finite_predictions"
+
+
 def test_warnings_are_printed_with_include_warnings_only(engine, tmp_path, live):
     _batch(engine, live[1], findings=[OUT_OF_RANGE])
     assert _run(engine, tmp_path, include_warnings=True).lines == [
