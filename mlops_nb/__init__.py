@@ -76,6 +76,7 @@ if TYPE_CHECKING:
     from mlops_nb.api.scorecard_history import scorecard_settings as scorecard_settings
     from mlops_nb.api.scorecard_history import set_scorecard_settings as set_scorecard_settings
     from mlops_nb.api.scorecard_history import snapshot_scorecards as snapshot_scorecards
+    from mlops_nb.api.scorecards import scorecard as scorecard
     from mlops_nb.api.tracking import active_run as active_run
     from mlops_nb.api.tracking import end_run as end_run
     from mlops_nb.api.tracking import get_dataset as get_dataset
@@ -124,6 +125,7 @@ _API = {
     "mlops_nb.api.attestations": ["attest", "withdraw_attestation", "attestations"],
     "mlops_nb.api.scorecard_history": ["snapshot_scorecards", "scorecard_history", "scorecard_settings",
                                        "set_scorecard_settings"],
+    "mlops_nb.api.scorecards": ["scorecard"],
     "mlops_nb.api.users": ["users", "add_user", "set_role", "deactivate_user", "activate_user", "set_password",
                            "issue_token", "tokens", "revoke_token"],
 }

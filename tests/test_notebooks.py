@@ -45,6 +45,10 @@ def test_quickstart_runs_and_tracks_two_runs(tmp_path, kernel_of_this_python):
         assert "make_model" in run.context["cell_source"]
     shown = [output for cell in nb.cells if cell.cell_type == "code" for output in cell.outputs]
     assert not [output for output in shown if output.output_type == "error"]
+    card = nb.cells[-1].outputs[0]["data"]  # %mlops scorecard: the project's card, its first criterion earned
+    assert "mlops-scorecard" in card["text/html"]
+    assert card["text/plain"].startswith("Scorecard credit (whole project): phase 0 Not yet foundational, ")
+    assert "    pass     Runs tracked with params and metrics" in card["text/plain"]
 
 
 def test_registry_runs_promotes_to_production_and_rolls_back(tmp_path, kernel_of_this_python):

@@ -3,12 +3,14 @@
 Every command takes `--db URL` (else MLOPS_DB_URL, else the default SQLite store). Whoever can open
 the store's database runs it without further proof, as with `psql`: commands that change something
 act as identity.OPERATOR and are audited as "operator (cli)". Errors are one line on stderr and exit
-status 1. One module per command group: db, users, runs, audit, policy, retrain, demo, console.
+status 1. One module per command group: db, users, runs, audit, policy, monitor, retrain, scorecard_show
+(showing and exporting scorecards), scorecards (attestations, settings, history), demo, console.
 
     mlops db upgrade
     mlops user add rita --role reviewer
     mlops user token rita
     mlops runs --project credit --experiment baseline --filter "metrics.auc > 0.7"
+    mlops scorecard --format html --output maturity.html
     mlops demo --db sqlite:///.demo/mlops.db && mlops console --db sqlite:///.demo/mlops.db
 """
 from __future__ import annotations
@@ -17,7 +19,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from mlops_nb.cli import audit, console, db, demo, monitor, policy, retrain, runs, scorecards, users  # noqa: F401  (each registers its commands)
+from mlops_nb.cli import audit, console, db, demo, monitor, policy, retrain, runs, scorecard_show, scorecards, users  # noqa: F401  (each registers its commands)
 from mlops_nb.cli.base import COMMANDS, Handler, Parser
 from mlops_nb.services.errors import MlopsError
 

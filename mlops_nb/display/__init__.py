@@ -17,6 +17,7 @@ from mlops_nb.display import (  # noqa: F401  (registers the views)
     monitoring,
     registry,
     retraining,
+    scorecards,
     tracking,
 )
 from mlops_nb.display.base import Displayable, DisplayTable, present

@@ -7,6 +7,7 @@ from typing import Any
 from mlops_nb.display.base import Displayable, DisplayTable, displays
 from mlops_nb.display.format import format_time
 from mlops_nb.services.monitoring.attestations import AttestationPublic
+from mlops_nb.services.monitoring.monitor import one_line
 from mlops_nb.services.monitoring.scorecard_results import PHASES
 from mlops_nb.services.monitoring.scorecard_tables import (
     ATTESTATION_COLUMNS,
@@ -20,6 +21,9 @@ NOTE_CHARS_SHOWN = 80
 
 
 def _short(text: str, limit: int = NOTE_CHARS_SHOWN) -> str:
+    """`text` on one line (control characters, newlines included, as escapes: a note cannot move the
+    terminal's cursor or break a table), cut to `limit` characters."""
+    text = one_line(text)
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
@@ -62,7 +66,7 @@ class AttestationView(Displayable, AttestationPublic):
         pairs: list[tuple[str, Any]] = [("test", f"{self.test}: {self.title}"), ("project", self.project),
                                         ("model", self.model or "(every model of the project)"),
                                         ("by", f"{self.by} ({self.role})"), ("at", format_time(self.at)),
-                                        ("expires", format_time(self.expires_at)), ("note", self.note)]
+                                        ("expires", format_time(self.expires_at)), ("note", one_line(self.note))]
         if self.withdrawn_at is not None:
             pairs += [("withdrawn by", self.withdrawn_by), ("withdrawn at", format_time(self.withdrawn_at))]
         return pairs

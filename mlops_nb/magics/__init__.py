@@ -11,8 +11,9 @@
 
 Magics are thin (STYLE.md habit 6): parse the line, call `mlops_nb`'s API, return its result object.
 The parser and the subcommand table are in magics/parser.py; the subcommands, by domain, in
-magics/tracking.py and magics/registry.py (importing them registers them). The API, pandas and
-SQLAlchemy are imported inside the handlers, so `%load_ext mlops_nb` stays fast.
+magics/tracking.py, magics/registry.py, magics/data.py and magics/monitoring.py (importing them
+registers them). The API, pandas and SQLAlchemy are imported inside the handlers, so
+`%load_ext mlops_nb` stays fast.
 """
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from IPython.core.magic import Magics, line_cell_magic, magics_class, no_var_exp
 from traitlets import Bool, CaselessStrEnum, Unicode, observe
 
 from mlops_nb.magics import data as _data_subcommands  # noqa: F401  (registers them)
+from mlops_nb.magics import monitoring as _monitoring_subcommands  # noqa: F401  (registers them)
 from mlops_nb.magics import registry as _registry_subcommands  # noqa: F401  (registers them)
 from mlops_nb.magics import tracking as _tracking_subcommands  # noqa: F401  (registers them)
 from mlops_nb.magics.parser import (  # noqa: F401  (re-exported for tests and extensions)

@@ -29,9 +29,10 @@ def _as(store, name: str | None) -> None:
 
 def test_a_reviewer_attests_lists_and_an_engineer_withdraws(store):
     _as(store, "rita")
-    made = mlops.attest("model.7", note="<b>inclusion</b> review, doc ML-31", model="credit-risk", days=90)
+    made = mlops.attest("model.7", note="<b>inclusion</b> review,\ndoc ML-31\x1b[2J", model="credit-risk", days=90)
     assert (made.test, made.model, made.by, made.active) == ("model.7", "credit-risk", "rita", True)
     assert "Attestation 1 · model.7 · active" in repr(made) and "<b>inclusion" not in made._repr_html_()
+    assert "  note     <b>inclusion</b> review,\\ndoc ML-31\\x1b[2J" in repr(made).splitlines()  # one line, inert
     table = mlops.attestations(model="credit-risk")
     assert [a.id for a in table.rows] == [made.id] and list(table.to_frame()["test"]) == ["model.7"]
     assert "&lt;b&gt;inclusion&lt;/b&gt;" in table._repr_html_() and "<b>" not in table._repr_html_()

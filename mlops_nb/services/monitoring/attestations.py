@@ -38,7 +38,7 @@ from mlops_nb.services.identity.auth import Identity
 from mlops_nb.services.monitoring.scorecard_results import ML_TESTS, SECTIONS
 from mlops_nb.services.monitoring.scorecard_settings import get_settings
 from mlops_nb.services.registry.lookups import get_model
-from mlops_nb.services.values import READ_LIMIT, check_limit, check_note
+from mlops_nb.services.values import READ_LIMIT, check_limit, check_name, check_note
 from mlops_nb.store.models import Attestation, Project, RegisteredModel
 
 DAY_S = 86_400.0
@@ -150,7 +150,8 @@ def attest(*, session: Session, actor: Identity, project_id: int, test: str, not
     text = check_note(note, required=NOTE_NEEDED)
     project = _project_name(session, project_id)
     life = check_days(days, get_settings(session=session, project_id=project_id))
-    model_id = get_model(session=session, project_id=project_id, name=model).id if model is not None else None
+    model_id = get_model(session=session, project_id=project_id, name=check_name(model, "model name")).id \
+        if model is not None else None
     now = time.time()
     row = Attestation(project_id=project_id, model_id=model_id, test=key, note=text, attested_by=who.name,
                       attested_by_id=who.user_id, role=who.role or "", attested_at=now, expires_at=now + life * DAY_S)
@@ -173,7 +174,8 @@ def withdraw_attestation(*, session: Session, actor: Identity, project_id: int, 
         Conflict: it was withdrawn already (by whom and when).
     """
     who = permissions.authorize(session=session, actor=actor, action="attest")
-    row = session.get(Attestation, attestation_id) if isinstance(attestation_id, int) else None
+    wanted = isinstance(attestation_id, int) and not isinstance(attestation_id, bool) and 0 < attestation_id < 2**63
+    row = session.get(Attestation, attestation_id) if wanted else None
     if row is None or row.project_id != project_id:
         raise NotFound(f"attestation {attestation_id!r} does not exist in this project "
                        "(list them with mlops.attestations(all=True))")
@@ -215,7 +217,7 @@ def list_attestations(*, session: Session, project_id: int, model: str | None = 
     project = _project_name(session, project_id)
     query = select(Attestation).where(col(Attestation.project_id) == project_id)
     if model is not None:
-        model_id = get_model(session=session, project_id=project_id, name=model).id
+        model_id = get_model(session=session, project_id=project_id, name=check_name(model, "model name")).id
         query = query.where(or_(col(Attestation.model_id) == model_id, col(Attestation.model_id).is_(None)))
     if not include_inactive:
         query = query.where(col(Attestation.withdrawn_at).is_(None), col(Attestation.attested_at) <= at,

@@ -145,8 +145,8 @@ def scorecard_history(*, session: Session, project_id: int, model: str | None = 
     """
     query = select(ScorecardSnapshot).where(col(ScorecardSnapshot.project_id) == project_id)
     if model is not None:
-        query = query.where(col(ScorecardSnapshot.model_id) == get_model(session=session, project_id=project_id,
-                                                                         name=model).id)
+        model_id = get_model(session=session, project_id=project_id, name=check_name(model, "model name")).id
+        query = query.where(col(ScorecardSnapshot.model_id) == model_id)
     else:
         query = query.where(col(ScorecardSnapshot.model_id).is_(None))
     if since is not None:

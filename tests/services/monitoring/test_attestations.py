@@ -97,6 +97,7 @@ def test_a_declared_name_or_a_data_scientist_may_not_attest(db, who, words):
     ({"days": True}, InvalidInput, "got True"),
     ({"days": "30"}, InvalidInput, "got '30'"),
     ({"model": "nope"}, NotFound, "model 'nope' is not registered in this project; models: churn, credit-risk"),
+    ({"model": "credit\x00"}, InvalidInput, "model name 'credit\\\\x00' contains a NUL character"),
 ])
 def test_bad_input_is_refused_by_name_and_stores_nothing(db, options, error, words):
     session, project_id, people = db
@@ -160,9 +161,10 @@ def test_only_the_attester_or_a_steward_withdraws_and_only_once(db):
     own = _attest(session, project_id, people["rita"])
     assert attestations.withdraw_attestation(session=session, actor=people["rita"], project_id=project_id,
                                              attestation_id=own.id).withdrawn_by == "rita"
-    with pytest.raises(NotFound, match=f"attestation {own.id + 99} does not exist in this project"):
-        attestations.withdraw_attestation(session=session, actor=OPERATOR, project_id=project_id,
-                                          attestation_id=own.id + 99)
+    for missing in (own.id + 99, 2**70, True, "1"):  # never a driver's overflow error
+        with pytest.raises(NotFound, match=f"attestation {missing!r} does not exist in this project"):
+            attestations.withdraw_attestation(session=session, actor=OPERATOR, project_id=project_id,
+                                              attestation_id=missing)
 
 
 # --- settings -------------------------------------------------------------------------------------

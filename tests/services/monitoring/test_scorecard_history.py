@@ -48,6 +48,8 @@ def test_snapshots_round_trip_what_the_cards_say(engine):
     with session_scope(engine) as session:
         assert take_snapshots(session=session, taken_by="operator (cli)", project_id=project_id) == 3
         card = scorecards.scorecard(session=session, project_id=project_id)
+    with session_scope(engine) as session:  # each card equals its newest snapshot (the model card's NULL-safe match too)
+        assert take_snapshots(session=session, taken_by="cron", trigger="monitor", only_if_changed=True) == 0
     with session_scope(engine) as session:
         [point] = scorecard_history(session=session, project_id=project_id)
         [model_point] = scorecard_history(session=session, project_id=project_id, model="credit-risk")
