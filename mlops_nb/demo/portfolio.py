@@ -13,9 +13,13 @@ and the credit model's week, so the Scorecards page has three projects at three 
   economy's drift fired, that is Advanced.
 
 Every step is done through the public API by a demo user logged in with their password, as in
-story.py, whose `build` runs these chapters after its own. The story's scoring was replayed into the
+story.py; `build` here runs the story's chapters, then these. The story's scoring was replayed into the
 months of 2024; these chapters date theirs into the last four weeks, ending now, so the windows a
-scorecard counts (30 days of monitoring, a drift report within 7 days) see them.
+scorecard counts (30 days of monitoring, a drift report within 7 days) see them. For the trend, each
+chapter snapshots every scorecard as the store stands when it ends (trigger "demo"), dated a week
+apart ending now: after the credit story (3 weeks ago), deposits (2), loan-routing (1), and the
+credit week with its reviews (now). `mlops monitor run` snapshots too (trigger "monitor"), at the
+real time it runs; rita and max attest two ML Test Score tests done by hand (0.5 each).
 
     for chapter in CHAPTERS:
         progress(chapter(demo, state))
@@ -29,19 +33,45 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from mlops_nb.demo.story import PROJECT, Demo, load_script, promote
+from mlops_nb.demo import story
+from mlops_nb.demo.story import PROJECT, Demo, Summary, load_script, promote
 
 DEPOSITS = "deposits"
 ROUTING = "loan-routing"
 PROJECTS = (PROJECT, DEPOSITS, ROUTING)
 TRAINING = "portfolio_training.py"  # the deposits and routing teams' script, copied beside credit_scoring.py
 DAY = 86_400.0
+WEEK = 7 * DAY
 THIS_WEEK_MONTH = "2024-10"  # this week's applicants: the economy as it stands, the shift at full size
 
 
 def training_script(d: Demo) -> ModuleType:
     """portfolio_training.py, copied beside the credit team's script and imported from there."""
     return load_script(Path(str(d.script.__file__)).parent, TRAINING)
+
+
+def snapshot(weeks_ago: int) -> str:
+    """Snapshot every project's and model's scorecard as the store stands now (trigger "demo"), dated
+    `weeks_ago` weeks before now, as the story dates its scoring into months: the chapters are a week
+    apart on the trend, ending now. Returns the words for the chapter's line."""
+    from mlops_nb.api.context import current
+    from mlops_nb.services.monitoring.scorecard_history import take_snapshots
+    from mlops_nb.store.db import session_scope
+
+    context = current()
+    assert context is not None  # a chapter's user is logged in
+    now = time.time()
+    with session_scope(context.engine) as session:
+        written = take_snapshots(session=session, taken_by="demo", trigger="demo", as_of=now,
+                                 taken_at=now - weeks_ago * WEEK)
+    when = "now" if weeks_ago == 0 else f"dated {weeks_ago} week{'s' if weeks_ago > 1 else ''} ago"
+    return f"{written} scorecard snapshots {when}"
+
+
+def story_so_far(d: Demo, s: dict[str, Any]) -> str:
+    """The trend's first point: every scorecard after the credit story (credit's scoring was dated
+    in 2024, outside the windows a scorecard counts), dated three weeks ago."""
+    return f"trend: the credit story so far, {snapshot(3)}; the next chapters a week apart, ending now"
 
 
 def deposits(d: Demo, s: dict[str, Any]) -> str:
@@ -61,7 +91,7 @@ def deposits(d: Demo, s: dict[str, Any]) -> str:
         if trained.version is not None:
             registered.append(f"v{trained.version} (roc_auc {trained.metrics['roc_auc']:.3f})")
     return (f"deposits: 3 runs by omar predicting savers; saver-propensity {' and '.join(registered)} registered "
-            "with lineage and signature; no policy, nothing promoted")
+            f"with lineage and signature; no policy, nothing promoted; {snapshot(2)}")
 
 
 def loan_routing(d: Demo, s: dict[str, Any]) -> str:
@@ -100,7 +130,7 @@ def loan_routing(d: Demo, s: dict[str, Any]) -> str:
                 live.predict_proba(inputs.iloc[week * rows:(week + 1) * rows])
     return (f"loan-routing: car-desk v{rf.version} (roc_auc {rf.metrics['roc_auc']:.3f}) by dana, gated by eli's "
             f"policy, staging then production; {weeks} weekly batches scored by pat, the newest now; no latency "
-            "rule yet")
+            f"rule yet; {snapshot(1)}")
 
 
 def credit_this_week(d: Demo, s: dict[str, Any]) -> str:
@@ -144,6 +174,22 @@ def credit_this_week(d: Demo, s: dict[str, Any]) -> str:
             f"monitor checked them: {len(checked.reports)} drift report, {fired}")
 
 
+def reviews(d: Demo, s: dict[str, Any]) -> str:
+    """Two tests of the ML Test Score the store cannot see are done by hand, and attested with a
+    note saying where the record is: rita (reviewer) the feature ablation, max (manager) the privacy
+    review. Each scores 0.5 until it expires (180 days). Then the trend's last point, now."""
+    import mlops_nb as mlops
+
+    d.project = PROJECT
+    d.as_user("rita")
+    mlops.attest("data.2", note="ablation on credit-risk v6's holdout: dropping any one input lowers roc_auc; "
+                                "notebook reviews/ablation-v6.ipynb")
+    d.as_user("max")
+    mlops.attest("data.5", note="privacy review with the DPO: applicants pseudonymised before training, the "
+                                "sample artifacts hold no names; record DPO-2026-41")
+    return f"reviews: rita attests data.2 (features beneficial), max data.5 (privacy controls); {snapshot(0)}"
+
+
 def phases(engine: Any) -> dict[str, str]:
     """{project: "N Name"} for every project of the store, highest phase first (then by name): what
     each project's scorecard says now (services.monitoring.scorecards)."""
@@ -155,4 +201,22 @@ def phases(engine: Any) -> dict[str, str]:
     return {card.project: f"{card.phase} {card.phase_name}" for card in sorted(cards, key=lambda c: -c.phase)}
 
 
-CHAPTERS: tuple[Callable[[Demo, dict[str, Any]], str], ...] = (deposits, loan_routing, credit_this_week)
+CHAPTERS: tuple[Callable[[Demo, dict[str, Any]], str], ...] = (story_so_far, deposits, loan_routing,
+                                                                  credit_this_week, reviews)
+
+
+def build(db_url: str, *, artifact_root: str | None = None, code_dir: Path | None = None,
+          progress: Callable[[str], None] = lambda line: None) -> Summary:
+    """The whole demo: story.build with the credit story's chapters, then these; the Summary names
+    each project's phase (`phases`). What `mlops demo` runs (mlops_nb.demo.build).
+
+    Raises:
+        Conflict: the store holds projects or users already (nothing is changed).
+        MlopsError: a step the services refuse (a bug in the demo: the message names it).
+    """
+    from mlops_nb.store.db import get_engine, normalize_url
+
+    summary = story.build(db_url, artifact_root=artifact_root, code_dir=code_dir, progress=progress,
+                          chapters=(*story.CHAPTERS, *CHAPTERS))
+    summary.phases = phases(get_engine(normalize_url(db_url)))
+    return summary

@@ -485,8 +485,10 @@ def summarize(logins: list[Login], started: float) -> Summary:
 
 
 def build(db_url: str, *, artifact_root: str | None = None, code_dir: Path | None = None,
-          progress: Callable[[str], None] = lambda line: None) -> Summary:
+          progress: Callable[[str], None] = lambda line: None,
+          chapters: tuple[Callable[[Demo, dict[str, Any]], str], ...] = CHAPTERS) -> Summary:
     """Fill the empty store at `db_url` with the demo's history; `progress` gets one line per step.
+    `chapters`: the story's CHAPTERS unless given (portfolio.build adds the other teams' after them).
 
     `code_dir` is where the training script is copied (default: beside a SQLite store, else under
     MLOPS_HOME/demo); `artifact_root` as for `mlops.init` (default: MLOPS_ARTIFACT_ROOT, else
@@ -501,7 +503,6 @@ def build(db_url: str, *, artifact_root: str | None = None, code_dir: Path | Non
     from mlops_nb.api.connect import open_store
     from mlops_nb.api.context import set_current
     from mlops_nb.config import Settings, redact_url
-    from mlops_nb.demo import portfolio
     from mlops_nb.store.db import normalize_url, sqlite_path
 
     started = time.perf_counter()
@@ -519,10 +520,8 @@ def build(db_url: str, *, artifact_root: str | None = None, code_dir: Path | Non
     try:
         # the data is small: one BLAS/OpenMP thread fits it faster than threads that spin waiting
         with threadpool_limits(limits=1):
-            for chapter in (*CHAPTERS, *portfolio.CHAPTERS):  # the credit story, then the other teams
+            for chapter in chapters:
                 progress(chapter(demo, state))
-        summary = summarize(logins, started)
-        summary.phases = portfolio.phases(engine)
-        return summary
+        return summarize(logins, started)
     finally:
         set_current(None)  # the last demo user's login is not left behind in this process
