@@ -122,8 +122,9 @@ def _evidence(records: list[Any], project: str) -> None:
         if link is None:
             st.caption(ui.plain(record.label))
         else:
+            # a narrow column cuts a long label: the whole of it is the link's tooltip
             st.page_link(link.page, label=ui.plain(link.label), query_params=link.params,
-                         icon=links.ICONS[link.page])
+                         icon=links.ICONS[link.page], help=ui.plain(link.label))
 
 
 def _criteria(card: Any) -> None:
