@@ -110,6 +110,8 @@ def test_the_portfolio_colours_each_phase_and_says_it_in_words(models, console_s
     # its runs are not finished: not Foundational yet, whatever else holds
     assert table.iloc[1]["Phase reached"] == "0 · Not yet foundational"
     assert all(re.fullmatch(r"[0-4]/4( \([1-4] partial\))?", cell) for cell in table[list(levels_of())].values.flat)
+    at = _pick(at, ("credit", XSS))  # a name that is markup is shown as text
+    assert at.subheader[0].value == ui.plain(f"{XSS} (credit)")
     with session_scope(get_engine(console_store)) as s:
         frame, levels, keys = page.portfolio_table(page.sdata.read_portfolio(session=s))
     assert keys == [("credit", None), ("credit", "credit-risk"), ("credit", XSS)]

@@ -289,7 +289,7 @@ def _settings(actor: Identity, project_id: int, settings: dict[str, float]) -> N
 def _card(actor: Identity, card: Any, project_id: int) -> None:
     """The picked card: its headline numbers, settings, then criteria, tests, attestations and trend in tabs."""
     title = card.project if card.model is None else f"{card.model} ({card.project})"
-    st.subheader(title, anchor=False)
+    st.subheader(ui.plain(title), anchor=False)
     passed = sum(c.status == "pass" for c in card.criteria)
     a, b, c, d = st.columns(4)
     a.metric("Phase reached", f"{card.phase} · {card.phase_name}")
@@ -342,7 +342,9 @@ def render() -> None:
     actor = auth.current_identity()
     if actor is None:  # the navigation shows this page only after a login
         return
-    cards = sdata.portfolio()
+    cards = ui.attempt(sdata.portfolio)
+    if cards is None:
+        return
     if not cards:
         st.info("The store has no project yet. Start one from a notebook: "
                 "`import mlops_nb as mlops; mlops.init(project=\"credit\")`.")
