@@ -46,6 +46,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print(f"done in {summary.seconds:.1f} s: {runs} runs in {len(summary.experiments)} experiments "
           f"({summary.runs.get('failed', 0)} failed); model versions: {versions}; requests: {statuses}; "
           f"{summary.rollbacks} rollback; {summary.audit_verified}")
+    print("projects by scorecard phase: " + ", ".join(f"{name} {phase}" for name, phase in summary.phases.items()))
     print()
     print("Logins (shown only now; change them with `mlops user password NAME`):")
     width = max(len(login.name) for login in summary.logins)
@@ -56,7 +57,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print(f"Next: mlops console{db}   then open http://127.0.0.1:8501 and log in as "
           f"{next(login.name for login in summary.logins if login.role == 'reviewer')} (reviewer): "
           "a production request waits for you on Approvals; Monitoring shows credit-risk's drift, alerts and "
-          "retraining")
+          "retraining; Scorecards compares the three projects' maturity")
     sys.stdout.flush()
     return 0
 

@@ -1,7 +1,7 @@
 """Which pages each role sees, in the order SPEC §4 names them, and the sidebar every page shares.
 
-Hiding a page is a convenience; the services refuse what a role may not do (SPEC §2). The Scorecards
-page takes its place after Monitoring, before Audit, when its issue lands.
+Hiding a page is a convenience; the services refuse what a role may not do (SPEC §2). Scorecards is
+the manager's page, and every role sees it.
 """
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("Data", "data.py", ":material/dataset:", EVERYONE),
     PageSpec("Approvals", "approvals.py", ":material/fact_check:", EVERYONE),
     PageSpec("Monitoring", "monitoring.py", ":material/monitor_heart:", EVERYONE),
-    # Scorecards goes here (the scorecards issue)
+    PageSpec("Scorecards", "scorecards.py", ":material/verified:", EVERYONE),
     PageSpec("Audit", "audit.py", ":material/receipt_long:", EVERYONE),
     PageSpec("Admin", "admin.py", ":material/admin_panel_settings:", ("admin", "ml_engineer")),
 )
@@ -56,15 +56,16 @@ def pages_for(identity: Identity | None) -> list[st.Page]:
 
 def sidebar(identity: Identity) -> None:
     """Who is logged in, the project the pages show, and `Log out`."""
-    from mlops_nb.console import auth, data
+    from mlops_nb.console import auth, data, links, ui
 
     with st.sidebar:
         st.caption(f"Logged in as **{auth.plain(identity.name)}** ({identity.role})")
         projects = data.projects()
         if projects:
             names = [p["name"] for p in projects]
-            chosen = st.session_state.get("project") if st.session_state.get("project") in names else names[0]
-            st.selectbox("Project", names, index=names.index(chosen), key="project")
+            links.preselect_project(names)  # a link to a record of another project opens that project
+            ui.keep_choice(names, "project")
+            st.selectbox("Project", names, key="project")
         if st.button("Log out", key="logout"):
             auth.logout()
             st.rerun()

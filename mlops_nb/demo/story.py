@@ -48,7 +48,7 @@ class Login:
 class Summary:
     """What the demo made, read back from the store: `runs` per status, `experiments` (names),
     `versions` per model, `requests` per status, `rollbacks`, the audit chain's verdict
-    (`audit_verified`), and how long it took (`seconds`)."""
+    (`audit_verified`), how long it took (`seconds`), and each project's phase (`phases`)."""
 
     project: str
     logins: list[Login]
@@ -59,6 +59,7 @@ class Summary:
     rollbacks: int = 0
     audit_verified: str = ""
     seconds: float = 0.0
+    phases: dict[str, str] = field(default_factory=dict)  # project -> "3 Advanced": its scorecard's phase now
 
 
 class Demo:
@@ -67,20 +68,22 @@ class Demo:
     def __init__(self, db_url: str, artifact_root: str | None, logins: list[Login], script: ModuleType) -> None:
         self.db_url, self.artifact_root, self.script = db_url, artifact_root, script
         self.passwords = {login.name: login.password for login in logins}
-        self.sessions: dict[str, Any] = {}  # name -> the Context their login made
+        self.project = PROJECT  # the project the chapter works in (portfolio.py's chapters change it)
+        self.sessions: dict[tuple[str, str], Any] = {}  # (project, name) -> the Context their login made
 
     def as_user(self, name: str) -> None:
-        """Act as demo user `name`: logged in with their password the first time (`mlops.init`), as
-        in a notebook; later, that login's context is made current again, as switching back to
-        their notebook would (one argon2 check per user instead of one per switch)."""
+        """Act as demo user `name` in `self.project`: logged in with their password the first time
+        (`mlops.init`), as in a notebook; later, that login's context is made current again, as
+        switching back to their notebook would (one argon2 check per user and project)."""
         import mlops_nb as mlops
         from mlops_nb.api.context import current, set_current
 
-        if name not in self.sessions:
-            self.sessions[name] = mlops.init(project=PROJECT, db_url=self.db_url, user=name,
-                                             password=self.passwords[name], artifact_root=self.artifact_root)
-        elif current() is not self.sessions[name]:
-            set_current(self.sessions[name])
+        key = (self.project, name)
+        if key not in self.sessions:
+            self.sessions[key] = mlops.init(project=self.project, db_url=self.db_url, user=name,
+                                            password=self.passwords[name], artifact_root=self.artifact_root)
+        elif current() is not self.sessions[key]:
+            set_current(self.sessions[key])
 
 
 def check_empty(engine: Any) -> None:
@@ -117,12 +120,13 @@ def add_users(engine: Any) -> list[Login]:
     return logins
 
 
-def load_script(folder: Path) -> ModuleType:
-    """credit_scoring.py copied to `folder` and imported from there (see the module's docstring)."""
+def load_script(folder: Path, name: str = SCRIPT) -> ModuleType:
+    """A training script of this folder (credit_scoring.py unless `name` says) copied to `folder` and
+    imported from there (see the module's docstring)."""
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / SCRIPT
-    path.write_text(Path(__file__).with_name(SCRIPT).read_text(encoding="utf-8"), encoding="utf-8")
-    spec = importlib.util.spec_from_file_location("mlops_demo_credit_scoring", path)
+    path = folder / name
+    path.write_text(Path(__file__).with_name(name).read_text(encoding="utf-8"), encoding="utf-8")
+    spec = importlib.util.spec_from_file_location(f"mlops_demo_{path.stem}", path)
     assert spec is not None and spec.loader is not None  # a .py file we just wrote
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # dataclasses look their module up while the class is made
@@ -481,8 +485,10 @@ def summarize(logins: list[Login], started: float) -> Summary:
 
 
 def build(db_url: str, *, artifact_root: str | None = None, code_dir: Path | None = None,
-          progress: Callable[[str], None] = lambda line: None) -> Summary:
+          progress: Callable[[str], None] = lambda line: None,
+          chapters: tuple[Callable[[Demo, dict[str, Any]], str], ...] = CHAPTERS) -> Summary:
     """Fill the empty store at `db_url` with the demo's history; `progress` gets one line per step.
+    `chapters`: the story's CHAPTERS unless given (portfolio.build adds the other teams' after them).
 
     `code_dir` is where the training script is copied (default: beside a SQLite store, else under
     MLOPS_HOME/demo); `artifact_root` as for `mlops.init` (default: MLOPS_ARTIFACT_ROOT, else
@@ -514,7 +520,7 @@ def build(db_url: str, *, artifact_root: str | None = None, code_dir: Path | Non
     try:
         # the data is small: one BLAS/OpenMP thread fits it faster than threads that spin waiting
         with threadpool_limits(limits=1):
-            for chapter in CHAPTERS:
+            for chapter in chapters:
                 progress(chapter(demo, state))
         return summarize(logins, started)
     finally:

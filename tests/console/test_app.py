@@ -27,7 +27,7 @@ def test_each_role_lands_on_overview(logged_in):
 
 def test_navigation_follows_role():
     assert [p.title for p in nav.visible("reviewer")] == ["Overview", "Experiments", "Registry", "Data", "Approvals",
-                                                     "Monitoring", "Audit"]
+                                                     "Monitoring", "Scorecards", "Audit"]
     assert "Admin" in [p.title for p in nav.visible("admin")]
     assert nav.visible(None) == []
     assert set(USERS.values()) <= set(nav.EVERYONE)

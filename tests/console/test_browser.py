@@ -27,7 +27,7 @@ from tests.demo_store import copy_demo
 from tests.display.screenshots import CHROMIUM, free_port
 
 MLOPS = str(Path(sys.executable).with_name("mlops"))
-PAGES = ("Overview", "Experiments", "Registry", "Data", "Approvals", "Audit")
+PAGES = ("Overview", "Experiments", "Registry", "Data", "Approvals", "Scorecards", "Audit")
 COMMENT = "Reason codes checked against the adverse-action template; approved from the browser test."
 
 pytestmark = [

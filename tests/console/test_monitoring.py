@@ -61,11 +61,10 @@ def _chart_titles(at) -> set[str]:
     return {json.loads(c.proto.spec)["layout"]["title"]["text"] for c in _charts(at)}
 
 
-def test_monitoring_sits_between_approvals_and_audit_for_every_role():
+def test_monitoring_follows_approvals_for_every_role():
     for role in nav.ROLES:
         titles = [p.title for p in nav.visible(role)]
         assert titles.index("Monitoring") == titles.index("Approvals") + 1
-        assert titles.index("Audit") == titles.index("Monitoring") + 1
 
 
 def test_without_a_production_model_the_page_says_how_one_gets_there(console_store, logged_in):

@@ -88,11 +88,12 @@ def test_three_models_with_their_versions_and_complete_lineage(demo, session, pr
 
     models = {row["name"]: row for row in registry.list_models(session=session, project_id=project_id).rows}
     assert {name: row["versions"] for name, row in models.items()} == {
-        "credit-risk": 5, "credit-risk-gbm": 3, "credit-risk-rf": 2}
-    assert models["credit-risk"]["production"] == 5  # v3 was rolled back; v5 is the retrained one
+        "credit-risk": 6, "credit-risk-gbm": 3, "credit-risk-rf": 2}
+    assert models["credit-risk"]["production"] == 6  # v3 was rolled back; v5 retrained; v6 adds monthly_burden
     assert models["credit-risk-gbm"]["production"] is None
     versions = registry.list_models(session=session, project_id=project_id, name="credit-risk").rows
-    assert {v["dataset"] for v in versions} == {"german-credit v1", "german-credit v2", "credit-training v1"}
+    assert {v["dataset"] for v in versions} == {"german-credit v1", "german-credit v2", "credit-training v1",
+                                                "credit-shifted v1"}
 
 
 def test_requests_of_every_status_with_one_waiting_for_a_reviewer(demo, session, project_id):
@@ -100,7 +101,7 @@ def test_requests_of_every_status_with_one_waiting_for_a_reviewer(demo, session,
 
     requests = governance.list_requests(session=session, project_id=project_id).requests
     statuses = Counter(r.status for r in requests)
-    assert statuses == {"approved": 11, "rejected": 2, "pending": 3, "superseded": 2, "cancelled": 1}
+    assert statuses == {"approved": 13, "rejected": 2, "pending": 3, "superseded": 2, "cancelled": 1}
     assert demo[1].requests == dict(statuses)
     pending = [r for r in requests if r.status == "pending"]
     for_reviewer = [r for r in pending if r.target_stage == "production"
@@ -138,7 +139,7 @@ def test_a_store_that_holds_the_demo_is_refused_and_unchanged(demo):
             return governance.latest_event_id(session=s)
 
     before = newest_event()
-    with pytest.raises(Conflict, match=r"already holds 1 project\(s\): credit; 9 user\(s\).*changed nothing"):
+    with pytest.raises(Conflict, match=r"already holds 3 project\(s\): credit, deposits, loan-routing; 9 user\(s\).*changed nothing"):
         build(demo[0])
     assert newest_event() == before
 
@@ -163,7 +164,8 @@ def test_the_production_model_is_scored_month_by_month_with_findings_and_outcome
     assert [(b["version"], b["stage"], b["status"], b["rows"]) for b in reversed(batches)] == [
         (2, "production", "accepted", 50), (2, "production", "warned", 50), (2, "production", "accepted", 50),
         (2, "production", "refused", 50)] + [(2, "production", "warned", 200)] * 3 + [
-        (2, "production", "refused", 200), (2, "production", "warned", 200)]  # the shifted months: larger loans
+        (2, "production", "refused", 200), (2, "production", "warned", 200),  # the shifted months: larger loans
+        (6, "production", "accepted", 200)]  # this week's, by v6 (trained on the shifted months)
     refused = [b for b in batches if b["status"] == "refused"][-1]  # April's (the newest first)
     details = table.details[refused["id"]]
     assert [(f["column"], f["rule"]) for f in details] == [("housing", "dtype_changed")]
@@ -192,8 +194,9 @@ def test_the_economy_shift_is_caught_once_and_the_retrained_version_approved_by_
     assert fired == [("default rate", None, "open"), ("economy drift", None, "acknowledged"),
                      ("scoring contract", "housing", "open")]
     history = drift_history(session=session, project_id=project_id, model="credit-risk")
-    assert len(history) == 4  # January to May in the first run, then June, July and September
-    assert {"credit_amount", "duration_in_month"} <= set(history[0].drifted_columns)
+    assert len(history) == 5  # January to May in the first run, then June, July, September and this week's
+    assert {"credit_amount", "duration_in_month"} <= set(history[1].drifted_columns)  # September's, by v2
+    assert history[0].version == 6 and history[0].share < 0.2  # this week's, against v6's shifted training data
     (run,) = retraining.retraining_runs(session=session, project_id=project_id, model="credit-risk")
     assert (run.status, run.trigger, run.model_version, run.started_by) == ("succeeded", "economy drift", 5, "eli")
     requests = governance.list_requests(session=session, project_id=project_id).requests

@@ -4,6 +4,10 @@ deciding (reason, gates now, lineage) and `Approve` / `Reject`, then the history
 Who may decide is the services' call (governance.decision_blockers, the checks approve and reject
 make): a reviewer who may not sees why instead of the button, and a click still goes through the
 service, which refuses what it must. Text users typed is shown as text (st.text, tables, ui.plain).
+
+A link that names a request (Scorecards' evidence: links.preselect_request) opens it: a pending one
+expanded on its page of the queue, a decided one above the queue with its decisions, the gates as
+recorded and its lineage, until `Close`.
 """
 from __future__ import annotations
 
@@ -12,13 +16,14 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from mlops_nb.console import auth, data, ui
+from mlops_nb.console import auth, data, links, ui
 from mlops_nb.services.errors import MlopsError
 from mlops_nb.services.identity import Identity
 
 PAGE_SIZE = 10  # requests shown per page of the queue
 PASS, FAIL = ":green[pass]", ":red[**fail**]"  # gate results in the table (markdown cells; no emoji font needed)
 FLASH = "approvals.flash"  # the success message shown after the rerun a decision triggers
+LINKED = "approvals.linked"  # the id of the request a link opened
 EMPTY_QUEUE = (
     "No request waits for a decision in project **{project}**. A request is made from a notebook: "
     "`mlops.request_promotion(\"credit-risk\", version=3, to=\"staging\", reason=\"beats v2 on AUC\")`, "
@@ -137,6 +142,38 @@ def _request(req: Any, actor: Identity, project_id: int, expanded: bool) -> None
         _decision(review, actor, project_id)
 
 
+def _close_linked() -> None:
+    st.session_state.pop(LINKED, None)
+
+
+def _linked(request_id: int, actor: Identity) -> None:
+    """A decided (or no longer queued) request a link opened: its outcome, reason, the gates as
+    recorded at its last evaluation, its lineage and every decision with its comment."""
+    try:
+        review = data.review(request_id, actor)
+    except MlopsError as err:
+        st.error(ui.plain(err))
+        _close_linked()
+        return
+    req = review.request
+    with st.container(border=True):
+        head, close = st.columns([6, 1], vertical_alignment="center")
+        decided = (f" · {req.status} by {ui.plain(req.decided_by)}, {ui.when(req.decided_at)}" if req.decided_by
+                   else f" · {req.status}")
+        head.markdown(_label(req, review.from_stage) + decided)
+        close.button("Close", key="approvals.linked.close", on_click=_close_linked)
+        left, right = st.columns([3, 2])
+        with left:
+            st.caption("Reason")
+            st.text(req.reason)
+            st.caption("Gates (as recorded at its last evaluation)")
+            _gates(req.gates)
+        with right:
+            st.caption("Lineage")
+            _lineage(review.lineage)
+        _approvals_so_far(req)
+
+
 def _history(project: dict[str, Any]) -> None:
     """Decided requests with who decided, when, and each decision's comment, as a sortable table."""
     st.subheader("Decisions")
@@ -169,19 +206,28 @@ def render() -> None:
     flash = st.session_state.pop(FLASH, None)
     if flash:
         st.success(flash)
+    if links.preselect_request() is not None:
+        st.session_state[LINKED] = links.preselect_request()
+    linked = st.session_state.get(LINKED)
     pending = list(reversed(data.pending_requests(project["id"])))  # oldest first: it waited longest
+    queued = [r.id for r in pending]
+    if linked is not None and linked not in queued:
+        _linked(linked, actor)
     st.subheader(f"Pending ({len(pending)}{'+' if len(pending) >= data.QUEUE_LIMIT else ''})")
     if not pending:
         st.info(EMPTY_QUEUE.format(project=ui.plain(project["name"])))
     else:
         pages = (len(pending) + PAGE_SIZE - 1) // PAGE_SIZE
         page = 1
+        if linked in queued:  # a pending request a link opened: its page of the queue, expanded
+            st.session_state["approvals.page"] = queued.index(linked) // PAGE_SIZE + 1
+            st.session_state.pop(LINKED, None)
         if pages > 1:
             page = int(st.number_input(f"Page (of {pages}, {PAGE_SIZE} requests each)", min_value=1,
-                                       max_value=pages, value=1, key="approvals.page"))
+                                       max_value=pages, key="approvals.page"))
         shown = pending[(page - 1) * PAGE_SIZE: page * PAGE_SIZE]
         for i, req in enumerate(shown):
-            _request(req, actor, project["id"], expanded=(i == 0))
+            _request(req, actor, project["id"], expanded=(req.id == linked if linked in queued else i == 0))
     _history(project)
 
 

@@ -19,7 +19,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from mlops_nb.console import auth, data, ui
+from mlops_nb.console import auth, data, links, ui
 
 LOG_HINT = '''import mlops_nb as mlops
 
@@ -356,11 +356,17 @@ def _batches(project_id: int) -> None:
                          width="stretch")
     _summaries(ui.attempt(lambda: data.version_summaries(project_id, chosen_model)) or [])
     ids = [r["id"] for r in rows]
-    ui.pick_from_table(event, ids, "data.batch")
-    ui.keep_choice(ids, "data.batch")
     labels = {r["id"]: f"{r['model']} v{r['version']} · {r['status']} · {r['rows']:,} rows · {ui.when(r['created_at'])}"
                        f" · {r['id'][:8]}" for r in rows}
+    linked = st.session_state.get("data.linked_batch")  # a batch a link opened, older than the table's rows
+    if linked and linked not in ids:
+        ids.append(linked)
+        labels[linked] = f"batch {linked[:8]} (opened from a link)"
+    ui.pick_from_table(event, ids, "data.batch")
+    ui.keep_choice(ids, "data.batch")
     batch_id = st.selectbox("Batch", ids, key="data.batch", format_func=labels.__getitem__)
+    if batch_id != linked:  # the linked batch stays a choice only while it is the one shown
+        st.session_state.pop("data.linked_batch", None)
     _batch(project_id, batch_id)
 
 
@@ -373,7 +379,9 @@ def render() -> None:
         st.info("No project yet. Log a dataset from a notebook:")
         st.code(LOG_HINT, language="python")
         return
-    datasets_tab, features_tab, batches_tab = st.tabs(["Dataset versions", "Feature definitions", "Scoring batches"])
+    links.preselect_data(project["id"])  # a link to a dataset version, validation or batch opens it
+    # keyed, so a link can open its tab (links.DATA_TABS); every tab is still drawn
+    datasets_tab, features_tab, batches_tab = st.tabs(list(links.DATA_TABS), key="data.tab", on_change="rerun")
     with datasets_tab:
         _datasets(project["id"])
     with features_tab:

@@ -13,7 +13,7 @@ from typing import Any
 
 import streamlit as st
 
-from mlops_nb.console import compare, data, ui
+from mlops_nb.console import compare, data, links, ui
 
 PAGE_SIZES = (20, 50, 100)
 TABLE_KEY = "experiments.table"
@@ -126,6 +126,7 @@ def render() -> None:
     if project is None:
         empty_state("credit")
         return
+    links.preselect_run()  # a link to one run (from Scorecards' evidence) filters the table to it
     choices = data.run_choices(project["id"])
     if not choices["experiments"]:
         empty_state(project["name"])

@@ -14,7 +14,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from mlops_nb.console import auth, data, monitoring_charts, ui
+from mlops_nb.console import auth, data, links, monitoring_charts, ui
 from mlops_nb.console import monitoring_data as mdata
 from mlops_nb.services.errors import MlopsError
 from mlops_nb.services.identity import Identity
@@ -133,6 +133,10 @@ def _drift(project_id: int, model: str, timeline: dict[str, Any]) -> None:
                        key="monitoring.columns_chart")
     newest_first = list(reversed(reports))
     labels = [_report_label(r) for r in newest_first]
+    linked = st.session_state.pop("monitoring.linked_report", None)  # a report a link opened (links.py)
+    by_id = {r["id"]: label for r, label in zip(newest_first, labels)}
+    if linked in by_id:
+        st.session_state["monitoring.report"] = by_id[linked]
     ui.keep_choice(labels, "monitoring.report")
     report = newest_first[labels.index(st.selectbox("Report", labels, key="monitoring.report"))]
     st.caption(ui.plain(f"Reference: {report['reference']} ({report['reference_rows']:,} rows) · current: "
@@ -312,6 +316,7 @@ def render() -> None:
     flash = st.session_state.pop(FLASH, None)
     if flash:
         st.success(flash)
+    links.preselect_monitoring()  # a link to a report, alert, rule, retraining run or outcome opens it
     name, days = _model_choice(pid, models)
     try:
         timeline = mdata.drift_timeline(pid, name)

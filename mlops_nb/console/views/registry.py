@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from mlops_nb.console import auth, data, ui
+from mlops_nb.console import auth, data, links, ui
 
 REGISTER_HINT = '''import mlops_nb as mlops
 
@@ -217,6 +217,7 @@ def render() -> None:
         st.code(REGISTER_HINT, language="python")
         return
     names = [m["name"] for m in models]
+    links.preselect_model_version()  # a link to a version (from Scorecards' evidence) opens it
     ui.pick_from_table(_models_table(models), names, "registry.model")
     ui.keep_choice(names, "registry.model")
     model_col, version_col = st.columns(2)

@@ -7,6 +7,7 @@ feature's stored source: it is read as text.
 
     rows = dataset_versions(session=s, project_id=1)                 # newest first
     reports = validations_of(session=s, project_id=1, dataset_version_id=rows[0]["id"])
+    contract = validation_contract(session=s, project_id=1, validation_id=reports[0]["id"])  # its dataset version
     features = feature_catalog(session=s, project_id=1)              # by name
 """
 from __future__ import annotations
@@ -90,6 +91,20 @@ def validations_of(*, session: Session, project_id: int, dataset_version_id: int
     return [{"id": r.id, "subject": r.subject, "ok": r.ok, "rows": r.rows, "errors": r.errors,
              "warnings": r.warnings, "findings": list(r.findings or []), "model_version_id": r.model_version_id,
              "created_by": r.created_by, "created_at": r.created_at} for r in rows]
+
+
+def validation_contract(*, session: Session, project_id: int, validation_id: int) -> int:
+    """The id of the dataset version validation report `validation_id` was checked against (its
+    contract: the version the Data page lists it under).
+
+    Raises:
+        NotFound: no validation report of this project has that id.
+    """
+    found = session.get(ValidationRecord, validation_id) if isinstance(validation_id, int) else None
+    if found is None or found.project_id != project_id:
+        raise NotFound(f"validation report {validation_id!r} is not in this project; pick one of its dataset "
+                       "versions' validations")
+    return found.dataset_version_id
 
 
 def _users_of(session: Session, project_id: int,

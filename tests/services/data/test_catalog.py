@@ -29,6 +29,13 @@ def test_a_versions_validations_carry_their_findings(ctx, story):
         first = next(r for r in catalog.dataset_versions(session=s, project_id=ctx.project_id) if r["version"] == 1)
         reports = catalog.validations_of(session=s, project_id=ctx.project_id, dataset_version_id=first["id"])
         detail = catalog.dataset_version(session=s, project_id=ctx.project_id, dataset_version_id=first["id"])
+        # each report names the version it was checked against (what a link to it opens on the Data page)
+        assert {catalog.validation_contract(session=s, project_id=ctx.project_id, validation_id=r["id"])
+                for r in reports} == {first["id"]}
+        with pytest.raises(NotFound, match=rf"validation report {reports[0]['id']} is not in this project"):
+            catalog.validation_contract(session=s, project_id=ctx.project_id + 1, validation_id=reports[0]["id"])
+        with pytest.raises(NotFound, match="validation report 'x' is not in this project"):
+            catalog.validation_contract(session=s, project_id=ctx.project_id, validation_id="x")  # type: ignore[arg-type]
     assert [(r["ok"], r["rows"]) for r in reports] == [(False, 300), (True, 300)]  # newest first
     rules = {(f["column"], f["rule"], f["severity"]) for f in reports[0]["findings"]}
     assert ("purpose", "missing_column", "error") in rules and ("age_in_years", "out_of_range", "warning") in rules
