@@ -164,7 +164,7 @@ def code_of(v: VersionFacts) -> tuple[bool, str]:
 
 def _lineage(v: VersionFacts) -> bool:
     code_ok, _ = code_of(v)
-    return v.dataset is not None and code_ok and v.has_params or (v.run is not None and v.run.has_params)
+    return v.dataset is not None and code_ok and (v.has_params or (v.run is not None and v.run.has_params))
 
 
 def _lineage_complete(project: ProjectFacts, model: ModelFacts, facts: Facts) -> Verdict:
