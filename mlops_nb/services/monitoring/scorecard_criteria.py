@@ -226,8 +226,8 @@ def _data_validated(project: ProjectFacts, model: ModelFacts, facts: Facts) -> V
 
     return _over(model, versions, holds, "staging and production versions",
                  "had their training data validated before registration or passed a data_validated gate",
-                 "validate the training data before registering (mlops.validate(df, against=...)) or turn the gate "
-                 "on: mlops.set_policy({model}, data_validated=True)")
+                 "turn the gate on, so every request validates the training data: mlops.set_policy({model}, "
+                 "data_validated=True)")
 
 
 def _staging_before_production(project: ProjectFacts, model: ModelFacts, facts: Facts) -> Verdict:

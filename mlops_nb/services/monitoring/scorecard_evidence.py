@@ -121,7 +121,7 @@ class VersionFacts:
     drift_id: int | None = None  # the newest monitor drift report up to as_of
     drift_at: float | None = None
     outcome_keys: list[tuple[int, float, list[str]]] = field(default_factory=list)  # (id, at, metric names)
-    validation: tuple[int, float] | None = None  # the first ok validation of its training data: (id, at)
+    validation: tuple[int, float] | None = None  # the first ok validation of its training data as the subject: (id, at)
     code_verdict: tuple[bool, str] | None = None  # registry.lineage.code_verdict of its code, once computed
 
     @property
@@ -284,7 +284,7 @@ def gather(*, session: Session, project_ids: list[int] | None, as_of: float,
     """The evidence of projects `project_ids` (None: every project) up to `as_of` (epoch s).
 
     `stages_now` True takes each version's stage as stored (the present); False reconstructs it at
-    `as_of` from the stage changes (history). Runs 23 statements whatever the number of projects,
+    `as_of` from the stage changes (history). Runs 22 statements whatever the number of projects,
     models, versions and runs."""
     session.flush()  # the reads below are Core statements, which do not autoflush the caller's pending rows
     db = session.connection()
@@ -568,21 +568,22 @@ def _drift_outcomes_validations(db: Any, versions: dict[int, VersionFacts], ids:
     for r in db.execute(select(inner).where(inner.c.rank <= OUTCOME_SAMPLE)).all():
         if r.model_version_id in versions:
             versions[r.model_version_id].outcome_keys.append((r.id, r.created_at, sorted(r.metrics or {})))
-    # the first passing validation of each version's training dataset (as the contract or as the subject)
+    # the first passing validation of each version's training dataset as the subject, against another
+    # dataset version: a frame validated against the training dataset as its contract is not the
+    # training data validated (mlops.validate(train, against=<its own snapshot>) passes by construction)
     vr = ValidationRecord
     datasets = {v.dataset_version_id for v in versions.values() if v.dataset_version_id is not None}
     if not datasets:
         return
-    first: dict[int, tuple[int, float]] = {}
-    for column in (col(vr.dataset_version_id), col(vr.subject_dataset_version_id)):
-        query: Any = (select(column.label("dataset"), func.min(col(vr.created_at)).label("at"), func.min(col(vr.id)).label("id"))
-                 .where(col(vr.project_id).in_(ids), col(vr.ok).is_(True), column.in_(
-                     select(col(ModelVersion.dataset_version_id)).where(col(ModelVersion.model_id).in_(_model_ids(ids)))),
-                     col(vr.created_at) <= as_of)
-                 .group_by(column))
-        for r in db.execute(query).all():
-            if r.dataset not in first or r.at < first[r.dataset][1]:
-                first[r.dataset] = (r.id, r.at)
+    subject = col(vr.subject_dataset_version_id)
+    query: Any = (select(subject.label("dataset"), func.min(col(vr.created_at)).label("at"),
+                         func.min(col(vr.id)).label("id"))
+                  .where(col(vr.project_id).in_(ids), col(vr.ok).is_(True), col(vr.created_at) <= as_of,
+                         col(vr.dataset_version_id) != subject,
+                         subject.in_(select(col(ModelVersion.dataset_version_id))
+                                     .where(col(ModelVersion.model_id).in_(_model_ids(ids)))))
+                  .group_by(subject))
+    first: dict[int, tuple[int, float]] = {r.dataset: (r.id, r.at) for r in db.execute(query).all()}
     for v in versions.values():
         if v.dataset_version_id in first:
             v.validation = first[v.dataset_version_id]

@@ -174,8 +174,9 @@ def test_data_validated_before_registration_or_by_a_passed_gate(s):
     pid = f.project(s)
     registered, v = _production(s, pid)
     assert status(s, pid, "data_validated") == "fail"
-    late = ValidationRecord(project_id=pid, dataset_version_id=v.dataset_version_id, subject="frame", rows=10,
-                            ok=True, errors=0, warnings=0, created_by="dana", created_at=v.created_at + 60)
+    late = ValidationRecord(project_id=pid, dataset_version_id=f.dataset(s, pid).id, subject="dataset", rows=10,
+                            subject_dataset_version_id=v.dataset_version_id, ok=True, errors=0, warnings=0,
+                            created_by="dana", created_at=v.created_at + 60)
     s.add(late)
     s.flush()
     assert status(s, pid, "data_validated") == "fail"  # validated after registration does not count
@@ -302,8 +303,9 @@ def _everything(s, pid, registered, v) -> None:
     v.features = [{"name": "ratio", "version": 1}]
     s.add(Policy(project_id=pid, model_id=None, rules={"gates": {"metric_thresholds": {"auc": ">= 0.7"}}},
                  updated_by="eve", updated_at=time.time()))
-    s.add(ValidationRecord(project_id=pid, dataset_version_id=v.dataset_version_id, subject="frame", rows=10, ok=True,
-                           errors=0, warnings=0, created_by="dana", created_at=v.created_at - 1))
+    s.add(ValidationRecord(project_id=pid, dataset_version_id=f.dataset(s, pid).id, subject="dataset", rows=10,
+                           subject_dataset_version_id=v.dataset_version_id, ok=True, errors=0, warnings=0,
+                           created_by="dana", created_at=v.created_at - 1))
     _batch(s, v, monitored=True)
     s.add(DriftRecord(project_id=pid, model_version_id=v.id, reference="r", current="c", reference_rows=1,
                       current_rows=1, tested=1, drifted=0, share=0.0, drift_share=0.5, dataset_drift=False,

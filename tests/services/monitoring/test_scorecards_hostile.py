@@ -9,6 +9,7 @@ from mlops_nb.services.monitoring import scorecards
 from mlops_nb.store.db import get_engine, session_scope
 from mlops_nb.store.migrate import ensure_schema
 from mlops_nb.store.models import Param, Run
+from mlops_nb.store.models.data import ValidationRecord
 from tests import factories as f
 
 
@@ -45,3 +46,34 @@ def test_lineage_needs_a_dataset_and_code_even_when_the_run_logged_params(s):
     run.code_status = None
     s.flush()
     assert _criterion(s, pid, "lineage_complete").status == "pass"
+
+
+def _validation(session, pid, *, contract: int, subject: int | None, at: float, ok: bool = True) -> None:
+    session.add(ValidationRecord(project_id=pid, dataset_version_id=contract, subject="frame" if subject is None
+                                 else "dataset", subject_dataset_version_id=subject, rows=10, ok=ok, errors=0,
+                                 warnings=0, created_by="dana", created_at=at))
+    session.flush()
+
+
+def test_data_validated_is_not_earned_by_validating_a_frame_against_the_training_data(s):
+    # mlops.validate(train, against=<the training dataset>) checks the training data against its own
+    # snapshot, which passes by construction: it records the training dataset as the contract and a
+    # frame as the subject. That is not the training data validated; it once passed data_validated.
+    pid = f.project(s)
+    registered = f.model(s, pid, "m")
+    v = f.version(s, registered, stage="staging")
+    _validation(s, pid, contract=v.dataset_version_id, subject=None, at=v.created_at - 60)
+    assert _criterion(s, pid, "data_validated").status == "fail"
+    # the training dataset validated as the subject, against another contract, before registration holds
+    earlier = f.dataset(s, pid)
+    _validation(s, pid, contract=earlier.id, subject=v.dataset_version_id, at=v.created_at - 30)
+    criterion = _criterion(s, pid, "data_validated")
+    assert criterion.status == "pass" and criterion.evidence[0].kind == "validation"
+
+
+def test_data_validated_ignores_the_training_data_validated_against_itself(s):
+    pid = f.project(s)
+    registered = f.model(s, pid, "m")
+    v = f.version(s, registered, stage="staging")
+    _validation(s, pid, contract=v.dataset_version_id, subject=v.dataset_version_id, at=v.created_at - 60)
+    assert _criterion(s, pid, "data_validated").status == "fail"
