@@ -101,9 +101,10 @@ def _summary_row(card: Scorecard) -> list[str]:
 
 _MARKUP = re.compile(r"([\\`*\[<>|])")  # `]` is inert without its `[`; `_` inside words is too (GFM)
 _NEWLINES = re.compile(r"\r\n|\r|\n")
-# control characters but tab and line breaks: shown as escapes (ESC as \x1b), so a name from the store
-# cannot rewrite the terminal the pack is printed to, nor put an invalid character in the page
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# control characters but tab and line breaks, and the bidirectional marks and overrides: shown as
+# escapes (ESC as \x1b, U+202E as \u202e), so a name from the store cannot rewrite or reorder the
+# terminal the pack is printed to, nor put an invalid character in the page
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 def visible(text: object) -> str:

@@ -118,13 +118,15 @@ class _Evaluation:
     batches: int = 0
 
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# C0 and C1 controls, and the bidirectional marks, embeddings, overrides and isolates, which reorder
+# the rest of a terminal line (a name could make "fail" read "liaf", or swap two columns)
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 def one_line(text: str) -> str:
-    """`text` with control characters written as escapes (a newline as \\n, ESC as \\x1b): a line
-    printed to a terminal or a cron log stays one line, and a column name from the scored data
-    cannot move the cursor, recolour or retitle the terminal."""
+    """`text` with control characters and bidirectional overrides written as escapes (a newline as
+    \\n, ESC as \\x1b, U+202E as \\u202e): a line printed to a terminal or a cron log stays one line,
+    and a column name from the scored data cannot move the cursor, recolour, retitle or reorder it."""
     return _CONTROL.sub(lambda m: repr(m.group())[1:-1], text)
 
 

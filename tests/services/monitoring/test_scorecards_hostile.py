@@ -77,3 +77,22 @@ def test_data_validated_ignores_the_training_data_validated_against_itself(s):
     v = f.version(s, registered, stage="staging")
     _validation(s, pid, contract=v.dataset_version_id, subject=v.dataset_version_id, at=v.created_at - 60)
     assert _criterion(s, pid, "data_validated").status == "fail"
+
+
+BIDI_AND_C1 = "ab\u202ecd\u2066ef\x9b31m"  # a right-to-left override, an isolate, and a C1 CSI
+
+
+def test_terminal_text_and_board_pack_show_bidi_overrides_and_c1_controls_as_escapes(s, tmp_path, capsys):
+    # a model name reversing the rest of a terminal line (a 'fail' read as 'liaf', a column order
+    # flipped) or starting an 8-bit escape sequence: shown as escapes, like ESC and newlines are
+    from mlops_nb.cli.scorecard_show import text_report
+    from mlops_nb.display.scorecard_export import to_markdown
+
+    pid = f.project(s, "p")
+    f.version(s, f.model(s, pid, BIDI_AND_C1), stage="production")
+    cards = scorecards.portfolio(session=s)
+    terminal, markdown = text_report(cards), to_markdown(cards)
+    for text in (terminal, markdown):
+        assert "\u202e" not in text and "\u2066" not in text and "\x9b" not in text
+    assert "ab\\u202ecd\\u2066ef\\x9b31m" in terminal
+    assert "ab\\\\u202ecd\\\\u2066ef\\\\x9b31m" in markdown  # markdown escapes the backslash too
