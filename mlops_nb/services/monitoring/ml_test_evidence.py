@@ -46,8 +46,9 @@ HOW_TO_AUTOMATE: dict[str, str] = {
     "model.2": "log realised outcomes for the production version: mlops.log_outcomes({model}, predictions_id=..., "
                "outcomes=...) with a metric the version also logged offline",
     "model.3": "run a hyperparameter sweep in the version's experiment (at least {sweep} finished runs with params)",
-    "model.5": "track a baseline run (mlops.set_tag('baseline', 'true')) and gate on it: mlops.set_policy({model}, "
-               "no_regression={'metric': 'roc_auc'})",
+    "model.5": "track a simpler baseline run in the same experiment, logging the gate's metric "
+               "(mlops.set_tag('baseline', 'true')), gate on that metric (mlops.set_policy({model}, "
+               "no_regression={'metric': 'roc_auc'})) and register a version that beats the baseline",
     "model.6": "log slice metrics ('roc_auc/age<25') and gate on one: mlops.set_policy({model}, "
                "metric_thresholds={'roc_auc/age<25': '>= 0.65'})",
     "infrastructure.1": "register from a tracked run with its training data, code, params and environment "
@@ -133,18 +134,35 @@ def _model_3(p: ProjectFacts, m: ModelFacts, v: VersionFacts | None, f: Facts) -
 
 
 def _model_5(p: ProjectFacts, m: ModelFacts, v: VersionFacts | None, f: Facts) -> Found:
+    """A baseline run in the version's experiment other than its own run, a no_regression gate in
+    force, and the version no worse than the newest such baseline on the gate's metric (within its
+    tolerance): anyone may tag a run baseline=true, and the gate compares with the production
+    version, so the tag and the gate alone prove nothing about a simpler model."""
     if v is None or v.run is None:
         return None, "the version names no run"
-    _, baseline = f.experiments.get(v.run.experiment_id, (0, False))
+    run_id = v.run.id
+    baselines = [b for b in f.baselines.get(v.run.experiment_id, []) if b.id != run_id]
     gate = gates_of(p, m).get("no_regression")
-    if not baseline:
-        return None, "no run in its experiment is tagged baseline=true"
+    if not baselines:
+        return None, "no finished run in its experiment, other than the version's own, is tagged baseline=true"
     if gate in (None, False):
         return None, "a baseline run exists but no no_regression gate is in force"
+    options = gate if isinstance(gate, dict) else {}
+    metric = options.get("metric")
+    base = baselines[0]
+    label = f"baseline run {base.id[:8]} ({base.name})"
+    value, reference = v.metrics.get(metric) if metric else None, base.metrics.get(metric) if metric else None
+    if not isinstance(value, (int, float)) or not isinstance(reference, (int, float)):
+        return None, f"{label} and {m.name} v{v.version} do not both record the gate's metric {metric!r}"
+    higher = options.get("higher_is_better", True) is not False
+    tolerance = float(options.get("tolerance") or 0.0)
+    drop = (reference - value) if higher else (value - reference)
+    if drop > tolerance + 1e-12:
+        return None, f"{label} scores {metric} {reference:.4g}, better than {m.name} v{v.version}'s {value:.4g}"
     found = effective_policy(p, m)
-    return [Evidence("policy", found[0] if found else 0, "no_regression gate in force", m.name),
-            Evidence("run", v.run.id, f"run {v.run.id[:8]}'s experiment has a baseline run", m.name, v.version)], \
-        "a baseline run and a no_regression gate"
+    return [Evidence("run", base.id, f"{label}: {metric} {reference:.4g}", m.name, None, base.start_time),
+            Evidence("policy", found[0] if found else 0, "no_regression gate in force", m.name)], \
+        f"{m.name} v{v.version} {metric} {value:.4g} is no worse than {label}'s {reference:.4g}; no_regression gate in force"
 
 
 def _model_6(p: ProjectFacts, m: ModelFacts, v: VersionFacts | None, f: Facts) -> Found:

@@ -46,6 +46,7 @@ DAY_S = 86400.0
 LATENCY_SAMPLE = 5000  # newest production batches per version whose latency the p95 is computed over
 OUTCOME_SAMPLE = 20  # newest outcomes per version whose metric names model.2 compares
 RUN_EXAMPLES = 5  # runs per project (and per kind: tracked, untracked) kept as runs_tracked's evidence
+BASELINE_RUNS = 5  # newest finished runs tagged baseline=true per experiment, with their metrics (model.5)
 
 
 @dataclass
@@ -240,14 +241,26 @@ class ProjectFacts:
 
 
 @dataclass
+class BaselineRun:
+    """A finished run tagged baseline=true: its id, name, start and latest metrics."""
+
+    id: str
+    name: str
+    start_time: float
+    metrics: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
 class Facts:
-    """The evidence of the projects gathered at once: `projects` by id, `requests` and
-    `experiments` ({experiment_id: (finished runs with params, has a baseline run)}) shared."""
+    """The evidence of the projects gathered at once: `projects` by id, `requests`, `experiments`
+    ({experiment_id: (finished runs with params, has a baseline run)}) and `baselines` (the newest
+    BASELINE_RUNS finished baseline runs of each, with their metrics) shared."""
 
     as_of: float
     projects: dict[int, ProjectFacts]
     requests: dict[int, RequestFacts] = field(default_factory=dict)
     experiments: dict[int, tuple[int, bool]] = field(default_factory=dict)
+    baselines: dict[int, list[BaselineRun]] = field(default_factory=dict)  # experiment id -> newest first
     _by_version: dict[int, list[RequestFacts]] | None = None
 
     def requests_of(self, version_id: int) -> list[RequestFacts]:
@@ -284,7 +297,7 @@ def gather(*, session: Session, project_ids: list[int] | None, as_of: float,
     """The evidence of projects `project_ids` (None: every project) up to `as_of` (epoch s).
 
     `stages_now` True takes each version's stage as stored (the present); False reconstructs it at
-    `as_of` from the stage changes (history). Runs 22 statements whatever the number of projects,
+    `as_of` from the stage changes (history). Runs 23 statements whatever the number of projects,
     models, versions and runs."""
     session.flush()  # the reads below are Core statements, which do not autoflush the caller's pending rows
     db = session.connection()
@@ -449,6 +462,23 @@ def _experiments(db: Any, facts: Facts, versions: dict[int, VersionFacts], ids: 
                              func.max(case((baseline, 1), else_=0)).label("baseline"))
                       .where(col(Run.experiment_id).in_(behind)).group_by(col(Run.experiment_id))).all()
     facts.experiments = {r.experiment_id: (int(r.swept or 0), bool(r.baseline)) for r in rows}
+    # the newest finished baseline runs of those experiments, with their latest metrics (a left join:
+    # a baseline that logged nothing is still listed)
+    rank = func.row_number().over(partition_by=col(Run.experiment_id), order_by=col(Run.start_time).desc()).label("rank")
+    inner = (select(col(Run.experiment_id), col(Run.id), col(Run.name), col(Run.start_time), rank)
+             .where(col(Run.experiment_id).in_(behind), col(Run.status) == "finished", baseline).subquery())
+    found: dict[str, BaselineRun] = {}
+    for r in db.execute(select(inner.c.experiment_id, inner.c.id, inner.c.name, inner.c.start_time,
+                               col(LatestMetric.key), col(LatestMetric.value))
+                        .outerjoin(LatestMetric, col(LatestMetric.run_id) == inner.c.id)
+                        .where(inner.c.rank <= BASELINE_RUNS)
+                        .order_by(inner.c.experiment_id, inner.c.start_time.desc(), inner.c.id)).all():
+        run = found.get(r.id)
+        if run is None:
+            run = found[r.id] = BaselineRun(id=r.id, name=r.name, start_time=r.start_time)
+            facts.baselines.setdefault(r.experiment_id, []).append(run)
+        if r.key is not None and r.value is not None:
+            run.metrics[r.key] = float(r.value)
 
 
 def _requests(db: Any, facts: Facts, ids: list[int], as_of: float) -> None:

@@ -3,12 +3,15 @@ criterion names, and bad input that must be refused with nothing stored. Each te
 its fix. Stores are built from rows (tests/factories.py) on SQLite."""
 from __future__ import annotations
 
+import time
+
 import pytest
 
+from mlops_nb.services import tracking
 from mlops_nb.services.monitoring import scorecards
 from mlops_nb.store.db import get_engine, session_scope
 from mlops_nb.store.migrate import ensure_schema
-from mlops_nb.store.models import Param, Run
+from mlops_nb.store.models import LatestMetric, Param, Policy, Run, Tag
 from mlops_nb.store.models.data import ValidationRecord
 from tests import factories as f
 
@@ -96,3 +99,41 @@ def test_terminal_text_and_board_pack_show_bidi_overrides_and_c1_controls_as_esc
         assert "\u202e" not in text and "\u2066" not in text and "\x9b" not in text
     assert "ab\\u202ecd\\u2066ef\\x9b31m" in terminal
     assert "ab\\\\u202ecd\\\\u2066ef\\\\x9b31m" in markdown  # markdown escapes the backslash too
+
+
+def _model_5(session, pid):
+    tests = scorecards.scorecard(session=session, project_id=pid, model="m").ml_test_score.tests
+    return next(t for t in tests if t.key == "model.5")
+
+
+def test_model_5_compares_the_version_with_a_baseline_run_other_than_its_own(s):
+    # 'a simpler model is not better': anyone may tag a run baseline=true, and the no_regression gate
+    # compares with the production version, not with the baseline. Tagging the version's own run
+    # once earned model.5; now a baseline run other than the version's must have logged the gate's
+    # metric, and the version must be no worse than it.
+    pid = f.project(s)
+    registered = f.model(s, pid, "m")
+    v = f.version(s, registered, stage="production", metrics={"auc": 0.80})
+    s.add(Policy(project_id=pid, model_id=None, updated_by="eve", updated_at=time.time(),
+                 rules={"gates": {"no_regression": {"metric": "auc", "tolerance": 0.0, "higher_is_better": True}}}))
+    own = s.get(Run, v.run_id)
+    own.status = "finished"
+    s.add(Param(run_id=own.id, key="C", value="1"))
+    s.add(Tag(run_id=own.id, key="baseline", value="true"))
+    s.flush()
+    test = _model_5(s, pid)
+    assert test.score == 0 and "baseline" in test.detail, test.detail
+    # a real baseline in the experiment, better than the version: the simpler model is better
+    baseline = tracking.create_run(session=s, experiment_id=own.experiment_id, name="logreg", user="dana", context={})
+    row = s.get(Run, baseline.id)
+    row.status = "finished"
+    s.add(Tag(run_id=row.id, key="baseline", value="true"))
+    s.add(LatestMetric(run_id=row.id, key="auc", value=0.85, step=0, timestamp=time.time()))
+    s.flush()
+    test = _model_5(s, pid)
+    assert test.score == 0 and "0.85" in test.detail, test.detail
+    # the version beats it: automated, with the baseline run as evidence
+    s.get(LatestMetric, (row.id, "auc")).value = 0.70
+    s.flush()
+    test = _model_5(s, pid)
+    assert test.score == 1 and ("run", row.id) in [(e.kind, e.id) for e in test.evidence], test.detail
