@@ -99,11 +99,15 @@ def given() -> dict[str, str]:
 
 
 def number(value: str | None) -> int | None:
-    """A query param as a whole number, or None when it is missing or not one."""
+    """A query param as a row id or version number (1 to values.MAX_ROW_ID), or None when it is
+    missing or not one: a crafted link's huge number would reach PostgreSQL's driver as a DataError."""
+    from mlops_nb.services.values import is_row_id
+
     try:
-        return int(value) if value is not None else None
+        found = int(value) if value is not None else None
     except ValueError:
         return None
+    return found if is_row_id(found) else None
 
 
 def preselect_project(names: list[str]) -> None:

@@ -10,10 +10,17 @@ from mlops_nb.services.errors import InvalidInput
 MAX_NAME = 250
 MAX_PARAM_VALUE = 6000
 MIN_STEP, MAX_STEP = -2**63, 2**63 - 1  # the step column is a 64-bit BIGINT (as MLflow's)
+MAX_ROW_ID = 2**31 - 1  # integer primary keys are 32-bit INTEGER columns on PostgreSQL
 
 
 READ_LIMIT = 1_000  # the most rows a listing read returns at once
 NOTE_CHARS = 5_000  # a person's note (an alert's acknowledgement, an attestation): what was done, not a document
+
+
+def is_row_id(value: Any) -> bool:
+    """Whether `value` could be an integer row id: an int (not a bool) from 1 to MAX_ROW_ID. A larger
+    one would reach PostgreSQL's driver as "integer out of range" rather than find nothing."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_ROW_ID
 
 
 def check_limit(limit: Any, maximum: int = READ_LIMIT) -> int:

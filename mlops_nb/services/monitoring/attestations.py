@@ -38,7 +38,7 @@ from mlops_nb.services.identity.auth import Identity
 from mlops_nb.services.monitoring.scorecard_results import ML_TESTS, SECTIONS
 from mlops_nb.services.monitoring.scorecard_settings import get_settings
 from mlops_nb.services.registry.lookups import get_model
-from mlops_nb.services.values import READ_LIMIT, check_limit, check_name, check_note
+from mlops_nb.services.values import READ_LIMIT, check_limit, check_name, check_note, is_row_id
 from mlops_nb.store.models import Attestation, Project, RegisteredModel
 
 DAY_S = 86_400.0
@@ -174,8 +174,7 @@ def withdraw_attestation(*, session: Session, actor: Identity, project_id: int, 
         Conflict: it was withdrawn already (by whom and when).
     """
     who = permissions.authorize(session=session, actor=actor, action="attest")
-    wanted = isinstance(attestation_id, int) and not isinstance(attestation_id, bool) and 0 < attestation_id < 2**63
-    row = session.get(Attestation, attestation_id) if wanted else None
+    row = session.get(Attestation, attestation_id) if is_row_id(attestation_id) else None
     if row is None or row.project_id != project_id:
         raise NotFound(f"attestation {attestation_id!r} does not exist in this project "
                        "(list them with mlops.attestations(all=True))")

@@ -137,3 +137,28 @@ def test_model_5_compares_the_version_with_a_baseline_run_other_than_its_own(s):
     s.flush()
     test = _model_5(s, pid)
     assert test.score == 1 and ("run", row.id) in [(e.kind, e.id) for e in test.evidence], test.detail
+
+
+@pytest.mark.parametrize("attestation_id", [2**31, 2**40])
+def test_withdrawing_an_id_past_the_id_column_is_not_found_on_postgresql_too(db_url, attestation_id):
+    # ids are 32-bit INTEGER columns on PostgreSQL: 2**40 reached the driver ("integer out of range"),
+    # which the CLI reported as a store it cannot use
+    from mlops_nb.services.errors import NotFound
+    from mlops_nb.services.identity import OPERATOR
+    from mlops_nb.services.monitoring import attestations
+
+    engine = get_engine(db_url)
+    ensure_schema(engine)
+    with session_scope(engine) as session:
+        pid = f.project(session, "p")
+        with pytest.raises(NotFound, match=f"attestation {attestation_id} does not exist"):
+            attestations.withdraw_attestation(session=session, actor=OPERATOR, project_id=pid,
+                                              attestation_id=attestation_id)
+
+
+def test_a_links_id_past_the_id_column_is_no_id():
+    # a crafted link (?validation=99999999999999999999) reached PostgreSQL as a raw DataError on the page
+    from mlops_nb.console.links import number
+
+    assert number("7") == 7
+    assert [number(v) for v in ("2147483648", "99999999999999999999", "0", "-3", "x", None)] == [None] * 6
