@@ -96,7 +96,8 @@ def test_a_fresh_project_is_at_phase_0_and_says_what_to_do_first(console_store, 
         "Project": "credit", "Model": "no models yet", "Production": "", "Foundational": "0/4", "Automated": "0/4",
         "Advanced": "0/4", "Phase reached": "0 · Not yet foundational", "ML Test Score": "0 · band 0"}]
     assert at.selectbox(key="scorecards.card").value == ("credit", None)
-    assert [m.value for m in at.metric][:2] == ["0 · Not yet foundational", "0 of 12"]
+    assert [m.value for m in at.metric][:2] == ["0 of 3", "0 of 12"]
+    assert at.metric[0].delta == "Not yet foundational"  # below the number, where a long name is not cut
     labels = [e.label for e in at.expander if e.label.startswith(":red[**fail**]")]
     assert len(labels) == 12 and ":red[**fail**] Runs tracked with params and metrics" in labels
     assert any(m.value.startswith("**Next step:** ") for m in at.markdown)
@@ -151,7 +152,7 @@ def test_attesting_is_offered_to_the_roles_that_may_and_goes_through_the_service
     # a link to the attestation (an evidence link) opens this card's Attestations tab, pointing at it
     at = follow(at, Link(SCORECARDS, "", {"project": "credit", "attestation": str(shown["#"][0])}))
     assert at.session_state["scorecards.tab"] == "Attestations"
-    assert _with(at, "Note")[["#", "Linked"]].values.tolist() == [[shown["#"][0], "◀"]]
+    assert _with(at, "Note")[["#", "Linked"]].values.tolist() == [[shown["#"][0], "▶"]]
     assert at.selectbox(key="scorecards.withdraw_choice").options == [f"#{shown['#'][0]} · data.2 · by rita"]
     at = at.button(key="scorecards.withdraw").click().run()
     assert at.success[0].value.endswith(ui.plain("(data.2) withdrawn."))
