@@ -447,8 +447,10 @@ def _aggregate(spec: CriterionSpec, concerned: list[tuple[ModelFacts, Criterion]
             return Verdict("fail", f"project {project.name} has no registered model",
                            next_step="register a model: mlops.register_model(model, name=..., dataset=...)")
         step = TO_PRODUCTION if stages == ("production",) else TO_STAGING
+        # the model's name where the project has one (the demo's deposits); a placeholder only for several
+        name = repr(project.models[0].name) if len(project.models) == 1 else "name"
         return Verdict("fail", f"project {project.name} has no {scope.replace(' models', '')} model version",
-                       next_step=step.replace("{model}", "name"))
+                       next_step=step.replace("{model}", name))
     passed = [c for _, c in concerned if c.status == "pass"]
     partial = [c for _, c in concerned if c.status == "partial"]
     status = "pass" if len(passed) == len(concerned) else ("partial" if passed or partial else "fail")

@@ -87,6 +87,11 @@ def test_a_fresh_project_is_phase_0_with_every_criterion_failing_and_a_next_step
     assert card.ml_test_score.final == 0 and card.ml_test_score.band == "0"
     frame = card.to_frame()
     assert list(frame["status"]) == ["fail"] * 12
+    # a project with one model, never promoted: the promotion step names it, not a placeholder
+    f.version(s, f.model(s, pid, "saver"))
+    card = scorecards.scorecard(session=s, project_id=pid)
+    assert "mlops.request_promotion('saver', version=..." in card.criterion("promotion_policy").next_step
+    assert "mlops.request_promotion('saver', version=..." in card.criterion("drift_on_schedule").next_step
 
 
 def test_runs_tracked_counts_finished_runs_with_params_and_metrics(s):
