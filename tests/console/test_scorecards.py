@@ -145,7 +145,7 @@ def test_attesting_is_offered_to_the_roles_that_may_and_goes_through_the_service
                                                                f"Ablation study in the Q3 review {XSS}"]]
     at.session_state["scorecards.tab"] = "ML Test Score"
     at = at.run()
-    assert any(e.label.startswith(":orange[**0.5**] 2.") for e in at.expander)
+    assert any(e.label.startswith(":orange-badge[0.5 pt] 2.") for e in at.expander)
 
     manager = _pick(_as("max"), ("credit", "credit-risk"), "Attestations")  # may attest, not withdraw rita's
     assert "scorecards.withdraw" not in [b.key for b in manager.button] and list(manager.get("form"))

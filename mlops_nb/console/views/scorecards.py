@@ -29,7 +29,8 @@ FLASH = "scorecards.flash"
 TABLE_ROWS = 12  # portfolio rows shown before the table scrolls
 COLOURS = {"all": "#d3f2dc", "some": "#fdeccc", "none": "#f9d4d2"}  # behind the text, never instead of it
 MARKS = {"pass": ":green[**pass**]", "partial": ":orange[**partial**]", "fail": ":red[**fail**]"}
-SCORE_MARKS = {1.0: ":green[**1**]", 0.5: ":orange[**0.5**]", 0.0: ":red[**0**]"}
+# a test's score as a badge: plain "1 1. Feature expectations..." read as one number running into the test's
+SCORE_MARKS = {1.0: ":green-badge[1 pt]", 0.5: ":orange-badge[0.5 pt]", 0.0: ":red-badge[0 pt]"}
 TITLES = {t.key: t.title for t in ML_TESTS}
 SETTING_WORDS = {
     "monitoring_window_days": "Scoring batches, latency and monitor evaluations count this many days back",
@@ -166,7 +167,7 @@ def _ml_test_score(card: Any) -> None:
         with column:
             st.markdown(f"**{section.capitalize()}** · {score.sections[section]:g}")
             for test in (t for t in score.tests if t.section == section):
-                mark = SCORE_MARKS.get(float(test.score), f"**{test.score:g}**")
+                mark = SCORE_MARKS.get(float(test.score), f":gray-badge[{test.score:g} pt]")
                 with st.expander(f"{mark} {test.number}. {ui.plain(test.title)}"):
                     st.caption(ui.plain(f"{test.key} · {_how(test)}"))
                     if test.detail:
