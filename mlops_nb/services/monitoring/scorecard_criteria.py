@@ -383,7 +383,8 @@ def _sla_met(project: ProjectFacts, model: ModelFacts, facts: Facts) -> Verdict:
         value = p95(v.latencies)
         if value <= sla:
             good.append(e)
-            words.append(f"v{v.version} p95 {value:.1f} ms over {len(v.latencies)} batches")
+            count = len(v.latencies)
+            words.append(f"v{v.version} p95 {value:.1f} ms over {count} batch{'' if count == 1 else 'es'}")
         else:
             bad.append(e)
             words.append(f"v{v.version} p95 {value:.1f} ms breaches {sla:g} ms")

@@ -296,6 +296,11 @@ def test_sla_met_needs_a_rule_and_a_p95_within_it(s):
     rule.enabled = False
     s.flush()
     assert status(s, pid, "sla_met") == "fail"
+    one, w = _production(s, pid, "one")  # a single batch is "1 batch"
+    _batch(s, w, latency=40)
+    _rule(s, pid, "latency_p95", model_id=one.id, params={"sla_ms": 300}, name="one latency")
+    assert scorecards.scorecard(session=s, project_id=pid, model="one").criterion("sla_met").detail.endswith(
+        "p95 40.0 ms over 1 batch")
 
 
 # --- phases, projects and models -------------------------------------------------------------------
