@@ -209,6 +209,7 @@ def test_the_trend_chart_draws_phase_as_steps_and_escapes_the_title():
     figure = scorecard_charts.trend_figure(snapshots, f"{XSS}: trend")
     phase, score = figure.data
     assert (phase.line.shape, list(phase.y), list(score.y), score.yaxis) == ("hv", [0, 1, 2], [0.0, 0.5, 1.5], "y2")
+    assert score.line.shape == "hv" and figure.layout.yaxis2.title.text == "ML Test Score (of 7)"
     assert figure.layout.yaxis.ticktext[2] == "2 · Automated"
     assert figure.layout.title.text == "&lt;img src=x onerror=alert(1)&gt;: trend"
 
