@@ -12,7 +12,7 @@ from pathlib import Path
 
 from mlops_nb.cli.base import command, open_engine
 from mlops_nb.services.errors import InvalidInput
-from mlops_nb.services.monitoring.scorecard_results import Scorecard
+from mlops_nb.services.monitoring.scorecard_results import Criterion, Scorecard
 
 FORMATS = ("text", "markdown", "html")
 
@@ -34,8 +34,18 @@ def text_report(cards: list[Scorecard]) -> str:
     for card, steps in todo:
         if steps:
             lines.append(one_line(f"  {card_heading(card)}:"))
-            lines += [one_line(f"    {s.title} ({s.status}): {s.next_step}") for s in steps]
+            lines += [one_line(f"    {titles} ({status}): {step}") for titles, status, step in _grouped(steps)]
     return "\n".join(lines)
+
+
+def _grouped(steps: list[Criterion]) -> list[tuple[str, str, str]]:
+    """(titles, status, next step) with the criteria that share a status and a next step on one line,
+    in phase order: a model with no production version has six criteria whose step is the same
+    promotion, and six lines saying it buried the steps that differ."""
+    merged: dict[tuple[str, str], list[str]] = {}
+    for step in steps:
+        merged.setdefault((step.status, step.next_step), []).append(step.title)
+    return [("; ".join(titles), status, next_step) for (status, next_step), titles in merged.items()]
 
 
 def check_output(path: str) -> Path:

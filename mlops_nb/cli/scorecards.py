@@ -17,17 +17,27 @@ from typing import Any
 from mlops_nb.cli.base import command, open_engine
 from mlops_nb.services.errors import InvalidInput
 
+DEFAULT_PROJECT = "default"  # what --project means when not given, as for `mlops runs`
+
 
 def _project_id(session: Any, name: str) -> int:
     from mlops_nb.services import tracking
+    from mlops_nb.services.errors import NotFound
 
-    project_id = tracking.get_project(session=session, name=name).id
+    try:
+        project_id = tracking.get_project(session=session, name=name).id
+    except NotFound as err:
+        if name != DEFAULT_PROJECT:
+            raise
+        # `mlops attestations` with no --project on a store without a "default" project (the demo's):
+        # say which flag picks one, not only that "default" is missing
+        raise NotFound(f"{err}; name one with --project P") from err
     assert project_id is not None  # a row read from the store
     return project_id
 
 
 def _project_arg(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--project", default="default", help="the project (default: default)")
+    p.add_argument("--project", default=DEFAULT_PROJECT, help=f"the project (default: {DEFAULT_PROJECT})")
 
 
 def cmd_attest(args: argparse.Namespace) -> int:

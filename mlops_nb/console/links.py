@@ -80,7 +80,10 @@ def evidence_link(evidence: Any, project: str) -> Link | None:
         params["version"] = str(evidence.version)
     if key is not None:
         params[key] = str(evidence.id)
-    return Link(page=page, label=f"{words}: {evidence.label}", params=params)
+    # the kind's words only where the label does not already say them ("run 3e347c9d", "request 20: ..."):
+    # a phase's column is narrow and cuts a long label
+    named = words.split()[-1] in str(evidence.label).lower().replace(":", " ").split()
+    return Link(page=page, label=str(evidence.label) if named else f"{words}: {evidence.label}", params=params)
 
 
 def arrive() -> None:

@@ -4,7 +4,8 @@ without a server; no store, no Streamlit.
 
 Times are epoch seconds drawn as the server's local time (monitoring_charts.local, as ui.when shows
 them). The phase is a level, not a quantity: it is drawn as steps (it holds until the next snapshot
-says otherwise), on an axis labelled with the phases' names. The title names a project or model (users'
+says otherwise), on an axis labelled with the phases' names; the ML Test Score as steps too (a slope
+between two snapshots would show scores no card ever had). The title names a project or model (users'
 text): plotly reads a few tags in it, so it is escaped.
 """
 from __future__ import annotations
@@ -39,13 +40,13 @@ def trend_figure(snapshots: Sequence[Mapping[str, Any]], title: str) -> go.Figur
                       "%{customdata[2]} failed<br>snapshot: %{customdata[3]}<extra></extra>"))
     figure.add_trace(go.Scatter(
         x=x, y=[s["test_score"] for s in snapshots], mode="lines+markers", name="ML Test Score", yaxis="y2",
-        line={"color": SCORE_COLOUR, "dash": "dot"},
+        line={"color": SCORE_COLOUR, "dash": "dot"}, line_shape="hv",  # it too holds until the next snapshot
         hovertemplate="%{x|%Y-%m-%d %H:%M}<br>ML Test Score %{y:g}<extra></extra>"))
     figure.update_layout(
         height=CHART_HEIGHT, margin=MARGIN, title={"text": html.escape(title), "font": {"size": 14}},
         legend={"orientation": "h", "y": -0.18},
         yaxis={"title": "phase", "range": [-0.2, 3.3], "tickmode": "array", "tickvals": list(PHASE_TICKS),
                "ticktext": list(PHASE_TICKS.values()), "automargin": True},
-        yaxis2={"title": "ML Test Score", "overlaying": "y", "side": "right", "range": [-0.2, 7.3],
+        yaxis2={"title": "ML Test Score (of 7)", "overlaying": "y", "side": "right", "range": [-0.2, 7.3],
                 "showgrid": False, "dtick": 1})
     return figure

@@ -200,7 +200,9 @@ table.sections { width: auto; min-width: 40%; }
   body { margin: 0; max-width: none; padding: 0; font-size: 10px; }
   * { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
   section.card { break-before: page; border-top: none; margin: 0; }
-  tr, h3 { break-inside: avoid; break-after: avoid; }
+  tr { break-inside: avoid; }  /* a break may fall between rows: with none allowed, Chromium moved each
+     card's first table to the next page and left its heading alone on one */
+  h2, h3, p.meta { break-inside: avoid; break-after: avoid; }
   thead { display: table-header-group; }
 }
 """

@@ -65,6 +65,8 @@ def test_attest_list_and_withdraw_as_the_operator(store, capsys):
     (["attest", "data.2", "--project", "credit", "--note", "x", "--model", "nope"],
      "mlops: model 'nope' is not registered in this project"),
     (["attest", "data.2", "--project", "nope", "--note", "x"], "mlops: project 'nope' does not exist"),
+    (["attest", "data.2", "--note", "x"],  # no --project, no project "default": say which flag picks one
+     "mlops: project 'default' does not exist; projects: credit; name one with --project P"),
     (["attest", "data.2", "--project", "credit"], "mlops: the following arguments are required: --note"),
     (["attestation", "withdraw", "7", "--project", "credit"], "mlops: attestation 7 does not exist in this project"),
 ])

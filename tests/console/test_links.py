@@ -34,6 +34,12 @@ def _link(kind: str, id_, *, model: str | None = "credit-risk", version: int | N
     return found
 
 
+def _link_of(kind: str, id_: int, label: str) -> links.Link:
+    found = links.evidence_link(Evidence(kind, id_, label, "credit-risk", 6), "credit")
+    assert found is not None
+    return found
+
+
 def test_every_evidence_kind_maps_to_the_page_that_shows_it():
     expected = {"run": (links.EXPERIMENTS, "run"), "model_version": (links.REGISTRY, None),
                 "stage_change": (links.REGISTRY, None), "policy": (links.REGISTRY, None),
@@ -47,8 +53,12 @@ def test_every_evidence_kind_maps_to_the_page_that_shows_it():
         assert link.page == page, kind
         assert link.params == {"project": "credit", "model": "credit-risk", "version": "3",
                                **({key: "7"} if key else {})}, kind
-        assert link.label == f"{links.TARGETS[kind][1]}: {kind} 7"
+        named = links.TARGETS[kind][1].split()[-1] == kind  # "run 7" says it is a run; "model_version 7" not
+        assert link.label == (f"{kind} 7" if named else f"{links.TARGETS[kind][1]}: {kind} 7"), kind
     assert links.evidence_link(Evidence("spreadsheet", 1, "x"), "credit") is None
+    # a label that names its record is not prefixed again; one that does not says what it is
+    assert _link_of("request", 20, "request 20: data_validated passed").label == "request 20: data_validated passed"
+    assert _link_of("model_version", 6, "credit-risk v6 (production)").label == "version: credit-risk v6 (production)"
     assert links.evidence_link(Evidence("policy", 4, "project default"), "credit").params == {"project": "credit"}
 
 

@@ -96,7 +96,8 @@ def test_a_fresh_project_is_at_phase_0_and_says_what_to_do_first(console_store, 
         "Project": "credit", "Model": "no models yet", "Production": "", "Foundational": "0/4", "Automated": "0/4",
         "Advanced": "0/4", "Phase reached": "0 · Not yet foundational", "ML Test Score": "0 · band 0"}]
     assert at.selectbox(key="scorecards.card").value == ("credit", None)
-    assert [m.value for m in at.metric][:2] == ["0 · Not yet foundational", "0 of 12"]
+    assert [m.value for m in at.metric][:2] == ["0 of 3", "0 of 12"]
+    assert at.metric[0].delta == "Not yet foundational"  # below the number, where a long name is not cut
     labels = [e.label for e in at.expander if e.label.startswith(":red[**fail**]")]
     assert len(labels) == 12 and ":red[**fail**] Runs tracked with params and metrics" in labels
     assert any(m.value.startswith("**Next step:** ") for m in at.markdown)
@@ -144,14 +145,14 @@ def test_attesting_is_offered_to_the_roles_that_may_and_goes_through_the_service
                                                                f"Ablation study in the Q3 review {XSS}"]]
     at.session_state["scorecards.tab"] = "ML Test Score"
     at = at.run()
-    assert any(e.label.startswith(":orange[**0.5**] 2.") for e in at.expander)
+    assert any(e.label.startswith(":orange-badge[0.5 pt] 2.") for e in at.expander)
 
     manager = _pick(_as("max"), ("credit", "credit-risk"), "Attestations")  # may attest, not withdraw rita's
     assert "scorecards.withdraw" not in [b.key for b in manager.button] and list(manager.get("form"))
     # a link to the attestation (an evidence link) opens this card's Attestations tab, pointing at it
     at = follow(at, Link(SCORECARDS, "", {"project": "credit", "attestation": str(shown["#"][0])}))
     assert at.session_state["scorecards.tab"] == "Attestations"
-    assert _with(at, "Note")[["#", "Linked"]].values.tolist() == [[shown["#"][0], "◀"]]
+    assert _with(at, "Note")[["#", "Linked"]].values.tolist() == [[shown["#"][0], "▶"]]
     assert at.selectbox(key="scorecards.withdraw_choice").options == [f"#{shown['#'][0]} · data.2 · by rita"]
     at = at.button(key="scorecards.withdraw").click().run()
     assert at.success[0].value.endswith(ui.plain("(data.2) withdrawn."))
@@ -208,6 +209,7 @@ def test_the_trend_chart_draws_phase_as_steps_and_escapes_the_title():
     figure = scorecard_charts.trend_figure(snapshots, f"{XSS}: trend")
     phase, score = figure.data
     assert (phase.line.shape, list(phase.y), list(score.y), score.yaxis) == ("hv", [0, 1, 2], [0.0, 0.5, 1.5], "y2")
+    assert score.line.shape == "hv" and figure.layout.yaxis2.title.text == "ML Test Score (of 7)"
     assert figure.layout.yaxis.ticktext[2] == "2 · Automated"
     assert figure.layout.title.text == "&lt;img src=x onerror=alert(1)&gt;: trend"
 

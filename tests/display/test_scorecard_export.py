@@ -84,6 +84,11 @@ def test_html_pack_is_one_page_without_script_or_fetch_and_escapes_user_strings(
     assert "<title>&lt;b&gt;Q4&lt;/b&gt; &amp; co</title>" in page
     assert "default-src 'none'" in page  # a Content-Security-Policy, should anything slip through
     assert "@page { size: A4" in page and "@media print" in page and "table-layout: fixed" in page
+    # printed, a page may break between a table's rows but not right after a heading: forbidding a break
+    # after every row left each card's heading alone on a page (seen in Chromium's PDF of the demo)
+    printed = page.split("@media print", 1)[1]
+    assert "tr { break-inside: avoid; }" in printed and "h2, h3, p.meta { break-inside: avoid; break-after: avoid; }" in printed
+    assert not re.search(r"\btr[^{]*\{[^}]*break-after", printed)
 
 
 def test_html_pack_shows_status_as_a_word_on_its_colour_and_the_band_reading():

@@ -29,7 +29,8 @@ FLASH = "scorecards.flash"
 TABLE_ROWS = 12  # portfolio rows shown before the table scrolls
 COLOURS = {"all": "#d3f2dc", "some": "#fdeccc", "none": "#f9d4d2"}  # behind the text, never instead of it
 MARKS = {"pass": ":green[**pass**]", "partial": ":orange[**partial**]", "fail": ":red[**fail**]"}
-SCORE_MARKS = {1.0: ":green[**1**]", 0.5: ":orange[**0.5**]", 0.0: ":red[**0**]"}
+# a test's score as a badge: plain "1 1. Feature expectations..." read as one number running into the test's
+SCORE_MARKS = {1.0: ":green-badge[1 pt]", 0.5: ":orange-badge[0.5 pt]", 0.0: ":red-badge[0 pt]"}
 TITLES = {t.key: t.title for t in ML_TESTS}
 SETTING_WORDS = {
     "monitoring_window_days": "Scoring batches, latency and monitor evaluations count this many days back",
@@ -166,7 +167,7 @@ def _ml_test_score(card: Any) -> None:
         with column:
             st.markdown(f"**{section.capitalize()}** · {score.sections[section]:g}")
             for test in (t for t in score.tests if t.section == section):
-                mark = SCORE_MARKS.get(float(test.score), f"**{test.score:g}**")
+                mark = SCORE_MARKS.get(float(test.score), f":gray-badge[{test.score:g} pt]")
                 with st.expander(f"{mark} {test.number}. {ui.plain(test.title)}"):
                     st.caption(ui.plain(f"{test.key} · {_how(test)}"))
                     if test.detail:
@@ -223,11 +224,13 @@ def _attestations(actor: Identity, project_id: int, card: Any, settings: dict[st
         st.caption("No attestation holds for this scorecard: the tests the store cannot see score 0 until someone "
                    "who did them by hand attests it.")
     else:
+        # what was attested and its note first: at 1280 px the columns after them scroll out of sight
         st.dataframe(pd.DataFrame([{
-            "#": a.id, "Test": a.test, "Title": a.title, "For": a.model or "whole project", "By": f"{a.by} ({a.role})",
-            "When": ui.when(a.at), "Expires": ui.when(a.expires_at),
-            "State": "active" if a.active else (f"withdrawn by {a.withdrawn_by}" if a.withdrawn_by else "expired"),
-            "Note": a.note, "Linked": "◀" if a.id == linked else ""} for a in found]),
+            "Linked": "▶" if a.id == linked else "", "#": a.id, "Test": a.test, "Title": a.title, "Note": a.note,
+            "For": a.model or "whole project", "By": f"{a.by} ({a.role})",
+            "Holds": f"{ui.when(a.at)[:10]} to {ui.when(a.expires_at)[:10]}",
+            "State": "active" if a.active else (f"withdrawn by {a.withdrawn_by}" if a.withdrawn_by else "expired")}
+            for a in found]),
             hide_index=True, width="stretch", height=ui.table_height(len(found)), key="scorecards.attestations",
             column_config={"#": st.column_config.NumberColumn(format="#%d", width="small"),
                            "Note": st.column_config.TextColumn(width="large"),
@@ -265,8 +268,7 @@ def _settings(actor: Identity, project_id: int, settings: dict[str, float]) -> N
         rows = [{"Setting": k, "Value": f"{settings[k]:g}", "Default": f"{DEFAULT_SETTINGS[k]:g}",
                  "What it means": SETTING_WORDS.get(k, "")} for k in DEFAULT_SETTINGS]
         if not data.may(actor, "set_scorecard"):
-            st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch",
-                         column_config={"What it means": st.column_config.TextColumn(width="large")})
+            st.table(pd.DataFrame(rows), hide_index=True)  # a table wraps "What it means"; a dataframe cut it
             st.caption("An ml_engineer or admin may change them.")
             return
         with st.form("scorecards.settings_form", border=False):
@@ -292,7 +294,9 @@ def _card(actor: Identity, card: Any, project_id: int) -> None:
     st.subheader(ui.plain(title), anchor=False)
     passed = sum(c.status == "pass" for c in card.criteria)
     a, b, c, d = st.columns(4)
-    a.metric("Phase reached", f"{card.phase} · {card.phase_name}")
+    # the phase's name goes below the number: "1 · Foundational" in the metric's large type is cut at 1280 px
+    a.metric("Phase reached", f"{card.phase} of {len(PHASES)}", delta=card.phase_name, delta_color="off",
+             delta_arrow="off")
     b.metric("Criteria passed", f"{passed} of {len(card.criteria)}")
     c.metric("ML Test Score", f"{card.ml_test_score.final:g}", help=card.ml_test_score.band_text)
     if card.model is not None:

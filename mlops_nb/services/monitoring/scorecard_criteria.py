@@ -383,7 +383,8 @@ def _sla_met(project: ProjectFacts, model: ModelFacts, facts: Facts) -> Verdict:
         value = p95(v.latencies)
         if value <= sla:
             good.append(e)
-            words.append(f"v{v.version} p95 {value:.1f} ms over {len(v.latencies)} batches")
+            count = len(v.latencies)
+            words.append(f"v{v.version} p95 {value:.1f} ms over {count} batch{'' if count == 1 else 'es'}")
         else:
             bad.append(e)
             words.append(f"v{v.version} p95 {value:.1f} ms breaches {sla:g} ms")
@@ -447,8 +448,10 @@ def _aggregate(spec: CriterionSpec, concerned: list[tuple[ModelFacts, Criterion]
             return Verdict("fail", f"project {project.name} has no registered model",
                            next_step="register a model: mlops.register_model(model, name=..., dataset=...)")
         step = TO_PRODUCTION if stages == ("production",) else TO_STAGING
+        # the model's name where the project has one (the demo's deposits); a placeholder only for several
+        name = repr(project.models[0].name) if len(project.models) == 1 else "name"
         return Verdict("fail", f"project {project.name} has no {scope.replace(' models', '')} model version",
-                       next_step=step.replace("{model}", "name"))
+                       next_step=step.replace("{model}", name))
     passed = [c for _, c in concerned if c.status == "pass"]
     partial = [c for _, c in concerned if c.status == "partial"]
     status = "pass" if len(passed) == len(concerned) else ("partial" if passed or partial else "fail")

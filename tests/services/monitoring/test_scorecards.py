@@ -87,6 +87,11 @@ def test_a_fresh_project_is_phase_0_with_every_criterion_failing_and_a_next_step
     assert card.ml_test_score.final == 0 and card.ml_test_score.band == "0"
     frame = card.to_frame()
     assert list(frame["status"]) == ["fail"] * 12
+    # a project with one model, never promoted: the promotion step names it, not a placeholder
+    f.version(s, f.model(s, pid, "saver"))
+    card = scorecards.scorecard(session=s, project_id=pid)
+    assert "mlops.request_promotion('saver', version=..." in card.criterion("promotion_policy").next_step
+    assert "mlops.request_promotion('saver', version=..." in card.criterion("drift_on_schedule").next_step
 
 
 def test_runs_tracked_counts_finished_runs_with_params_and_metrics(s):
@@ -292,6 +297,11 @@ def test_sla_met_needs_a_rule_and_a_p95_within_it(s):
     rule.enabled = False
     s.flush()
     assert status(s, pid, "sla_met") == "fail"
+    one, w = _production(s, pid, "one")  # a single batch is "1 batch"
+    _batch(s, w, latency=40)
+    _rule(s, pid, "latency_p95", model_id=one.id, params={"sla_ms": 300}, name="one latency")
+    assert scorecards.scorecard(session=s, project_id=pid, model="one").criterion("sla_met").detail.endswith(
+        "p95 40.0 ms over 1 batch")
 
 
 # --- phases, projects and models -------------------------------------------------------------------
